@@ -1,0 +1,4 @@
+//! The EC2 control plane.
+
+pub mod action;
+pub mod instance_types;

@@ -1,0 +1,8 @@
+//! The simulated world.
+
+pub mod dist;
+pub mod ec2;
+pub mod engine;
+pub mod rng;
+pub mod time;
+pub mod vpc;

@@ -1,0 +1,66 @@
+//! VPC subnets: address space, aligned /28 blocks, CIDR reservations, placement policy.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+/// Index of a subnet in the world's subnet list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubnetId(pub u32);
+
+/// How EC2 picks a free address for an automatic single-address assignment (secondary IPs, primary IPs of new
+/// ENIs and instances, other tenants). EC2's order is undocumented; reports suggest random (spec/ec2.md §3.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    #[default]
+    Random,
+    Lowest,
+}
+
+/// Where addresses already in use when a run starts are placed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitialPlacement {
+    /// Uniformly at random among free unreserved addresses.
+    #[default]
+    Random,
+    /// Lowest free unreserved addresses first.
+    Lowest,
+    /// Evenly spaced across the subnet: the most fragmenting layout for a given count.
+    Spread,
+}
+
+/// A subnet CIDR reservation's type (spec/ec2.md §3.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReservationKind {
+    /// EC2 assigns prefixes from this range first.
+    Prefix,
+    /// EC2 never assigns from this range automatically.
+    Explicit,
+}
+
+/// Where a reservation lies.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReservationRange {
+    Cidr(Ipv4Net),
+    /// The top (highest-address) N % of the subnet, rounded to whole /28 blocks.
+    TopPercent(f64),
+    /// The bottom (lowest-address) N % of the subnet, rounded to whole /28 blocks.
+    BottomPercent(f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReservationSpec {
+    pub kind: ReservationKind,
+    pub range: ReservationRange,
+}
+
+/// Addresses held by other tenants when a run starts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InUseSpec {
+    pub count: u32,
+    pub placement: InitialPlacement,
+    pub addresses: Vec<Ipv4Addr>,
+}
