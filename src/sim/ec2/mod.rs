@@ -1,4 +1,5 @@
 //! The EC2 control plane.
 
 pub mod action;
+pub mod config;
 pub mod instance_types;

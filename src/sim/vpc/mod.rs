@@ -64,3 +64,17 @@ pub struct InUseSpec {
     pub placement: InitialPlacement,
     pub addresses: Vec<Ipv4Addr>,
 }
+
+/// A background consumer of single addresses in a subnet (load balancers, Lambda, RDS, …): takes one
+/// automatically placed address per arrival and releases it after a hold time, so that a subnet fragments
+/// the way real shared subnets do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TenantSpec {
+    pub name: String,
+    /// Time between arrivals (e.g. exponential for a Poisson process).
+    pub interarrival: crate::sim::dist::DurationDist,
+    /// How long each address is held.
+    pub hold: crate::sim::dist::DurationDist,
+    /// Arrivals are dropped while this many addresses are held (no limit if `None`).
+    pub max_in_use: Option<u32>,
+}
