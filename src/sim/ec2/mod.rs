@@ -3,3 +3,4 @@
 pub mod action;
 pub mod config;
 pub mod instance_types;
+pub mod max_pods;
