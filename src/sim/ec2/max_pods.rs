@@ -133,7 +133,8 @@ mod tests {
     #[rustfmt::skip]
     fn spec_7_1_selected_types() {
         // (type, eni-max-pods, PD raw, calc SIP, calc PD, PD formula applied)
-        let rows: &[(&str, u32, Option<u32>, u32, u32, bool)] = &[
+        type Row = (&'static str, u32, Option<u32>, u32, u32, bool);
+        let rows: &[Row] = &[
             ("t3.nano", 4, Some(34), 4, 34, true),
             ("t3.micro", 4, Some(34), 4, 34, true),
             ("t3.small", 11, Some(146), 11, 110, true),
