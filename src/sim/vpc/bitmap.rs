@@ -85,7 +85,11 @@ impl Bitmap {
 
     /// The index of the `k`-th set bit (0-based, in increasing index order). Panics if `k >= count()`.
     pub fn select(&self, mut k: u32) -> u32 {
-        assert!(k < self.count, "select({k}) with only {} bits set", self.count);
+        assert!(
+            k < self.count,
+            "select({k}) with only {} bits set",
+            self.count
+        );
         let mut g = 0;
         while k >= self.groups[g] {
             k -= self.groups[g];
@@ -115,7 +119,7 @@ impl Bitmap {
         w += 1;
         // Finish the current group word by word, then skip whole empty groups.
         while w < self.words.len() {
-            if w % GROUP_WORDS == 0 && self.groups[w / GROUP_WORDS] == 0 {
+            if w.is_multiple_of(GROUP_WORDS) && self.groups[w / GROUP_WORDS] == 0 {
                 w += GROUP_WORDS;
                 continue;
             }

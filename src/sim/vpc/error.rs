@@ -17,7 +17,9 @@ pub enum SubnetError {
         canonical: Ipv4Net,
     },
 
-    #[error("subnet `{subnet}`: reservation CIDR {reservation} has host bits set; write it as {canonical}")]
+    #[error(
+        "subnet `{subnet}`: reservation CIDR {reservation} has host bits set; write it as {canonical}"
+    )]
     ReservationNotCanonical {
         subnet: String,
         reservation: Ipv4Net,
@@ -31,7 +33,9 @@ pub enum SubnetError {
         reservation: String,
     },
 
-    #[error("subnet `{subnet}`: {first} and {second} overlap; reservations in a subnet must not overlap")]
+    #[error(
+        "subnet `{subnet}`: {first} and {second} overlap; reservations in a subnet must not overlap"
+    )]
     ReservationOverlap {
         subnet: String,
         first: String,
@@ -42,9 +46,14 @@ pub enum SubnetError {
         "subnet `{subnet}`: prefix reservation {reservation} is smaller than a /28; prefix reservations must \
          cover whole aligned /28 blocks (prefix length 28 or less)"
     )]
-    PrefixReservationMisaligned { subnet: String, reservation: Ipv4Net },
+    PrefixReservationMisaligned {
+        subnet: String,
+        reservation: Ipv4Net,
+    },
 
-    #[error("subnet `{subnet}`: {reservation} has percentage {percent}; it must be greater than 0 and at most 100")]
+    #[error(
+        "subnet `{subnet}`: {reservation} has percentage {percent}; it must be greater than 0 and at most 100"
+    )]
     BadPercent {
         subnet: String,
         reservation: String,
@@ -104,7 +113,9 @@ impl AllocError {
         match self {
             AllocError::InsufficientFreeAddresses { .. } => "InsufficientFreeAddressesInSubnet",
             AllocError::InsufficientCidrBlocks { .. } => "InsufficientCidrBlocks",
-            AllocError::AddressInUse(_) | AllocError::PrefixUnavailable(_) => "InvalidIPAddress.InUse",
+            AllocError::AddressInUse(_) | AllocError::PrefixUnavailable(_) => {
+                "InvalidIPAddress.InUse"
+            }
             AllocError::AddressNotInSubnet(_)
             | AllocError::AddressReserved(_)
             | AllocError::NotAssigned(_)

@@ -75,7 +75,13 @@ impl fmt::Display for Reservation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.spec.range {
             ReservationRange::Cidr(_) => write!(f, "{}", describe(&self.spec)),
-            _ => write!(f, "{} ({}-{})", describe(&self.spec), self.first(), self.last()),
+            _ => write!(
+                f,
+                "{} ({}-{})",
+                describe(&self.spec),
+                self.first(),
+                self.last()
+            ),
         }
     }
 }
