@@ -4,6 +4,15 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
+pub mod bitmap;
+pub mod error;
+pub mod reservation;
+pub mod subnet;
+
+pub use error::{AllocError, SubnetError};
+pub use reservation::Reservation;
+pub use subnet::Subnet;
+
 /// Index of a subnet in the world's subnet list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SubnetId(pub u32);
