@@ -116,23 +116,20 @@ impl<E> Scheduler<E> {
         }
     }
 
-    /// Time of the next pending event, skipping over cancelled ones.
-    pub fn peek_time(&mut self) -> Option<SimTime> {
-        while let Some(&Reverse(key)) = self.heap.peek() {
-            let slot = (key & SLOT_MASK) as usize;
-            if self.slots[slot].event.is_some() {
-                return Some(SimTime((key >> 64) as u64));
-            }
-            self.heap.pop();
-            self.free.push(slot as u32);
-        }
-        None
-    }
-
     /// Removes the next event and advances the clock to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        while let Some(Reverse(key)) = self.heap.pop() {
+        self.pop_due(SimTime(u64::MAX))
+    }
+
+    /// Removes the next event if it is due at or before `end`, advancing the clock to its time.
+    #[inline]
+    pub fn pop_due(&mut self, end: SimTime) -> Option<(SimTime, E)> {
+        while let Some(&Reverse(key)) = self.heap.peek() {
+            if (key >> 64) as u64 > end.0 {
+                return None;
+            }
+            self.heap.pop();
             let slot = (key & SLOT_MASK) as usize;
             self.free.push(slot as u32);
             if let Some(event) = self.slots[slot].event.take() {
@@ -248,12 +245,8 @@ impl<E> Engine<E> {
 
     /// Handles every event up to and including time `end`, then sets the clock to `end`.
     pub fn run_until<M: Model<Event = E>>(&mut self, model: &mut M, end: SimTime) {
-        while let Some(t) = self.sched.peek_time() {
-            if t > end {
-                break;
-            }
-            self.stats.peak_pending = self.stats.peak_pending.max(self.sched.pending());
-            let (_, event) = self.sched.pop().expect("peeked event exists");
+        while let Some((_, event)) = self.sched.pop_due(end) {
+            self.stats.peak_pending = self.stats.peak_pending.max(self.sched.pending() + 1);
             self.stats.events += 1;
             model.handle(&mut Context::new(&mut self.sched, &mut self.rngs), event);
         }

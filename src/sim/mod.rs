@@ -3,6 +3,8 @@
 pub mod dist;
 pub mod ec2;
 pub mod engine;
+pub mod kube;
+pub mod metrics;
 pub mod rng;
 pub mod time;
 pub mod vpc;

@@ -8,6 +8,7 @@ pub mod bitmap;
 pub mod error;
 pub mod reservation;
 pub mod subnet;
+pub mod tenants;
 
 pub use error::{AllocError, SubnetError};
 pub use reservation::Reservation;

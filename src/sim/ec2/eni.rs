@@ -1,0 +1,175 @@
+//! ENIs and instances as the control plane keeps them, with the ENI lifecycle:
+//! available → attaching → in-use (attached) → visible in the instance metadata service after a propagation
+//! delay; detaching → available → deleted. Deleting an ENI that is not available fails "in use"
+//! (spec/ec2.md §2.2).
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::api::{
+    AttachmentDescription, AttachmentId, EniDescription, EniId, EniStatus, InstanceDescription,
+    InstanceId, InstanceState,
+};
+use super::instance_types::InstanceType;
+use crate::sim::time::SimTime;
+use crate::sim::vpc::SubnetId;
+
+/// An ENI's attachment to an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub instance: InstanceId,
+    pub device_index: u32,
+    pub delete_on_termination: bool,
+    /// When the instance metadata service starts showing the ENI; `None` until the attachment completes.
+    pub imds_visible_at: Option<SimTime>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EniState {
+    Available,
+    Attaching(Attachment),
+    Attached(Attachment),
+    Detaching(Attachment),
+    Deleted,
+}
+
+impl EniState {
+    pub fn attachment(&self) -> Option<&Attachment> {
+        match self {
+            EniState::Attaching(a) | EniState::Attached(a) | EniState::Detaching(a) => Some(a),
+            EniState::Available | EniState::Deleted => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Eni {
+    pub id: EniId,
+    pub subnet: SubnetId,
+    pub primary_ip: Ipv4Addr,
+    /// Secondary IPs with the time each becomes visible in the instance metadata service.
+    pub secondary_ips: Vec<(Ipv4Addr, SimTime)>,
+    /// /28 prefixes with the time each becomes visible in the instance metadata service.
+    pub prefixes: Vec<(Ipv4Net, SimTime)>,
+    pub state: EniState,
+    pub tags: Vec<(String, String)>,
+    pub created_at: SimTime,
+}
+
+impl Eni {
+    /// Address slots in use: the primary IP, each secondary IP, each prefix (spec/ec2.md §3.2).
+    pub fn slots_used(&self) -> u32 {
+        1 + self.secondary_ips.len() as u32 + self.prefixes.len() as u32
+    }
+
+    pub fn status(&self) -> EniStatus {
+        match self.state {
+            EniState::Available | EniState::Deleted => EniStatus::Available,
+            EniState::Attaching(_) => EniStatus::Attaching,
+            EniState::Attached(_) => EniStatus::InUse,
+            EniState::Detaching(_) => EniStatus::Detaching,
+        }
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.state == EniState::Deleted
+    }
+
+    pub fn describe(&self) -> EniDescription {
+        EniDescription {
+            id: self.id,
+            subnet: self.subnet,
+            status: self.status(),
+            attachment: self.state.attachment().map(|a| AttachmentDescription {
+                id: a.id,
+                instance: a.instance,
+                device_index: a.device_index,
+                delete_on_termination: a.delete_on_termination,
+            }),
+            primary_ip: self.primary_ip,
+            secondary_ips: self.secondary_ips.iter().map(|&(ip, _)| ip).collect(),
+            prefixes: self.prefixes.iter().map(|&(p, _)| p).collect(),
+            tags: self.tags.clone(),
+        }
+    }
+
+    /// What the instance metadata service shows of this ENI at `now`, if anything.
+    pub fn metadata(&self, now: SimTime) -> Option<MetadataEni> {
+        let EniState::Attached(a) = self.state else {
+            return None;
+        };
+        if a.imds_visible_at? > now {
+            return None;
+        }
+        Some(MetadataEni {
+            eni: self.id,
+            device_index: a.device_index,
+            subnet: self.subnet,
+            primary_ip: self.primary_ip,
+            secondary_ips: self
+                .secondary_ips
+                .iter()
+                .filter(|&&(_, t)| t <= now)
+                .map(|&(ip, _)| ip)
+                .collect(),
+            prefixes: self
+                .prefixes
+                .iter()
+                .filter(|&&(_, t)| t <= now)
+                .map(|&(p, _)| p)
+                .collect(),
+        })
+    }
+}
+
+/// One ENI as the instance metadata service (IMDS) shows it to the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetadataEni {
+    pub eni: EniId,
+    pub device_index: u32,
+    pub subnet: SubnetId,
+    pub primary_ip: Ipv4Addr,
+    pub secondary_ips: Vec<Ipv4Addr>,
+    pub prefixes: Vec<Ipv4Net>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    pub id: InstanceId,
+    pub instance_type: &'static InstanceType,
+    pub subnet: SubnetId,
+    pub account: usize,
+    pub state: InstanceState,
+    pub primary_eni: EniId,
+    /// (device index, ENI) of ENIs attaching or attached, sorted by device index.
+    pub devices: Vec<(u32, EniId)>,
+    pub launched_at: SimTime,
+}
+
+impl Instance {
+    pub fn describe(&self, primary_ip: Ipv4Addr) -> InstanceDescription {
+        InstanceDescription {
+            id: self.id,
+            instance_type: self.instance_type.name.as_str(),
+            state: self.state,
+            subnet: self.subnet,
+            primary_ip,
+            enis: self.devices.clone(),
+        }
+    }
+
+    pub fn device_in_use(&self, index: u32) -> bool {
+        self.devices.iter().any(|&(d, _)| d == index)
+    }
+
+    pub fn add_device(&mut self, index: u32, eni: EniId) {
+        let at = self.devices.partition_point(|&(d, _)| d < index);
+        self.devices.insert(at, (index, eni));
+    }
+
+    pub fn remove_device(&mut self, eni: EniId) {
+        self.devices.retain(|&(_, e)| e != eni);
+    }
+}

@@ -1,0 +1,126 @@
+//! The world: every model of a run, the one event type that reaches them, and the routing between them.
+//! Models never call each other; the world hands each event to its model and each finished EC2 call to the
+//! model whose client made it.
+
+use crate::scenarios::Scenario;
+use crate::sim::ec2::{ControlPlane, Ec2Event};
+use crate::sim::engine::{Context, Engine, Model};
+use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroupPlan, NodeGroups};
+use crate::sim::metrics::Timeseries;
+use crate::sim::rng::stream;
+use crate::sim::time::SimTime;
+use crate::sim::vpc::tenants::{TenantEvent, Tenants};
+use crate::sim::vpc::{Subnet, SubnetError, AllocError, SubnetId};
+
+/// Every event of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Ec2(Ec2Event),
+    Tenant(TenantEvent),
+    NodeGroup(NodeGroupEvent),
+    /// Take a time-series sample.
+    Sample,
+}
+
+impl From<Ec2Event> for Event {
+    fn from(e: Ec2Event) -> Self {
+        Event::Ec2(e)
+    }
+}
+
+impl From<TenantEvent> for Event {
+    fn from(e: TenantEvent) -> Self {
+        Event::Tenant(e)
+    }
+}
+
+impl From<NodeGroupEvent> for Event {
+    fn from(e: NodeGroupEvent) -> Self {
+        Event::NodeGroup(e)
+    }
+}
+
+/// A scenario that validated but cannot be built (e.g. more addresses in use than the subnet has).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("subnet {subnet}: {source}")]
+    Subnet { subnet: String, source: SubnetError },
+    #[error("subnet {subnet}: addresses in use at start: {source}")]
+    InUse { subnet: String, source: AllocError },
+}
+
+pub struct World {
+    pub ec2: ControlPlane,
+    pub tenants: Tenants,
+    pub node_groups: NodeGroups,
+    pub timeseries: Timeseries,
+}
+
+impl World {
+    /// Builds the world of `scenario` and an engine with its first events scheduled.
+    pub fn build(scenario: &Scenario, keep_call_log: bool) -> Result<(World, Engine<Event>), BuildError> {
+        let mut initial = stream(scenario.seed, "vpc.initial", 0);
+        let mut subnets = Vec::with_capacity(scenario.subnets.len());
+        for s in &scenario.subnets {
+            let mut subnet = Subnet::new(&s.name, s.cidr, &s.az, s.tags.clone(), s.placement, &s.reservations)
+                .map_err(|source| BuildError::Subnet { subnet: s.name.clone(), source })?;
+            subnet.occupy(&s.in_use, &mut initial).map_err(|source| BuildError::InUse { subnet: s.name.clone(), source })?;
+            subnets.push(subnet);
+        }
+        let mut ec2 = ControlPlane::new(scenario.ec2.clone(), subnets, keep_call_log);
+        let tenants = Tenants::new(
+            scenario
+                .subnets
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| s.tenants.iter().map(move |t| (SubnetId(i as u32), t.clone()))),
+            scenario.seed,
+        );
+        let plans = scenario
+            .node_groups
+            .iter()
+            .map(|g| {
+                let plan = NodeGroupPlan {
+                    name: g.name.clone(),
+                    instance_type: g.instance_type,
+                    count: g.count,
+                    subnets: g.subnets.iter().map(|&i| SubnetId(i as u32)).collect(),
+                    launch_at: g.launch_at,
+                };
+                (plan, g.account)
+            })
+            .collect();
+        let node_groups = NodeGroups::new(plans, &mut ec2);
+        let mut world = World { ec2, tenants, node_groups, timeseries: Timeseries::new(scenario.sample_interval) };
+        let mut engine = Engine::new(scenario.seed);
+        {
+            let mut ctx = engine.context();
+            world.tenants.start(&mut ctx);
+            world.node_groups.start(&mut ctx);
+            ctx.schedule_at(SimTime::ZERO, Event::Sample);
+        }
+        Ok((world, engine))
+    }
+}
+
+impl Model for World {
+    type Event = Event;
+
+    fn handle(&mut self, ctx: &mut Context<'_, Event>, event: Event) {
+        match event {
+            Event::Ec2(e) => {
+                if let Some(done) = self.ec2.handle(ctx, e)
+                    && let Some(g) = self.node_groups.owner_of(done.client)
+                {
+                    self.node_groups.on_completion(ctx, g, &done.result);
+                }
+            }
+            Event::Tenant(e) => self.tenants.handle(ctx, e, self.ec2.subnets_mut()),
+            Event::NodeGroup(e) => self.node_groups.handle(ctx, e, &mut self.ec2),
+            Event::Sample => {
+                self.timeseries.sample(ctx.now(), &self.ec2);
+                ctx.schedule_in(self.timeseries.interval, Event::Sample);
+            }
+        }
+    }
+}

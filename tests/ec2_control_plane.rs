@@ -1,0 +1,796 @@
+//! The EC2 control plane end to end through the engine: the ENI state machine, token buckets and the SDK
+//! retryer as a client sees them, instance limits, subnet errors (spec/ec2.md §1–§4).
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use vpcsim::sim::dist::DurationDist;
+use vpcsim::sim::ec2::action::BucketSpec;
+use vpcsim::sim::ec2::config::{AccountConfig, Ec2Config};
+use vpcsim::sim::ec2::instance_types::lookup;
+use vpcsim::sim::ec2::*;
+use vpcsim::sim::engine::{Context, Engine, Model};
+use vpcsim::sim::time::{SimDuration, SimTime};
+use vpcsim::sim::vpc::{InUseSpec, InitialPlacement, Placement, Subnet, SubnetId};
+
+struct Harness {
+    ec2: ControlPlane,
+    done: Vec<(SimTime, Completion)>,
+}
+
+impl Model for Harness {
+    type Event = Ec2Event;
+    fn handle(&mut self, ctx: &mut Context<'_, Ec2Event>, e: Ec2Event) {
+        if let Some(c) = self.ec2.handle(ctx, e) {
+            self.done.push((ctx.now(), c));
+        }
+    }
+}
+
+/// Fixed, round latencies so that tests can name exact times.
+fn fixed_config() -> Ec2Config {
+    let ms = |n| DurationDist::Fixed(SimDuration::from_millis(n));
+    let mut cfg = Ec2Config {
+        latency: std::array::from_fn(|_| ms(100)),
+        throttle_latency: ms(10),
+        ..Ec2Config::default()
+    };
+    let l = &mut cfg.lifecycle;
+    l.attach_time = ms(2_000);
+    l.imds_propagation = ms(3_000);
+    l.imds_ip_propagation = ms(1_000);
+    l.detach_time = ms(4_000);
+    l.instance_start = ms(10_000);
+    l.instance_stop = ms(30_000);
+    cfg
+}
+
+fn subnet(cidr: &str, az: &str) -> Subnet {
+    Subnet::new(
+        cidr,
+        cidr.parse().unwrap(),
+        az,
+        vec![],
+        Placement::Lowest,
+        &[],
+    )
+    .unwrap()
+}
+
+fn setup(cfg: Ec2Config, subnets: Vec<Subnet>) -> (Harness, Engine<Ec2Event>) {
+    (
+        Harness {
+            ec2: ControlPlane::new(cfg, subnets, true),
+            done: vec![],
+        },
+        Engine::new(7),
+    )
+}
+
+fn call(
+    h: &mut Harness,
+    engine: &mut Engine<Ec2Event>,
+    client: ClientId,
+    req: Request,
+) -> Completion {
+    let before = h.done.len();
+    h.ec2.submit(&mut engine.context(), client, req);
+    while h.done.len() == before {
+        let t = engine.now() + SimDuration::from_millis(10);
+        engine.run_until(h, t);
+    }
+    h.done.pop().unwrap().1
+}
+
+fn run_until(h: &mut Harness, engine: &mut Engine<Ec2Event>, t: SimTime) {
+    engine.run_until(h, t);
+}
+
+fn launch(
+    h: &mut Harness,
+    engine: &mut Engine<Ec2Event>,
+    client: ClientId,
+    itype: &str,
+) -> InstanceId {
+    let c = call(
+        h,
+        engine,
+        client,
+        Request::RunInstances {
+            instance_type: lookup(itype).unwrap(),
+            subnet: SubnetId(0),
+            count: 1,
+        },
+    );
+    let Ok(Response::Instances(list)) = c.result else {
+        panic!("{:?}", c.result)
+    };
+    let t = engine.now() + SimDuration::from_secs(11);
+    run_until(h, engine, t);
+    list[0].id
+}
+
+fn create_eni(
+    h: &mut Harness,
+    engine: &mut Engine<Ec2Event>,
+    client: ClientId,
+    addresses: AddressCount,
+) -> EniDescription {
+    match call(
+        h,
+        engine,
+        client,
+        Request::CreateNetworkInterface {
+            subnet: SubnetId(0),
+            addresses,
+            tags: vec![],
+        },
+    )
+    .result
+    {
+        Ok(Response::NetworkInterface(d)) => d,
+        r => panic!("{r:?}"),
+    }
+}
+
+#[test]
+fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
+    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
+    let c = h.ec2.register_client(0);
+    let inst = launch(&mut h, &mut engine, c, "m5.large");
+    let free_before = h.ec2.subnet(SubnetId(0)).free_addresses();
+    let eni = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(3));
+    assert_eq!(eni.status, EniStatus::Available);
+    assert_eq!(eni.secondary_ips.len(), 3);
+    assert_eq!(h.ec2.subnet(SubnetId(0)).free_addresses(), free_before - 4);
+
+    let attach = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::AttachNetworkInterface {
+            eni: eni.id,
+            instance: inst,
+            device_index: 1,
+        },
+    );
+    let Ok(Response::Attachment(att)) = attach.result else {
+        panic!("{:?}", attach.result)
+    };
+    let attached_at = engine.now();
+    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Attaching);
+    // Deleting an ENI that is not available fails "in use" (spec/ec2.md §2.2).
+    let del = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::DeleteNetworkInterface { eni: eni.id },
+    );
+    assert_eq!(
+        del.result.unwrap_err().code,
+        ErrorCode::InvalidParameterValue
+    );
+
+    // Attached after 2 s, visible in IMDS 3 s later, with the addresses it was created with.
+    run_until(
+        &mut h,
+        &mut engine,
+        attached_at + SimDuration::from_millis(1990),
+    );
+    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Attaching);
+    run_until(
+        &mut h,
+        &mut engine,
+        attached_at + SimDuration::from_millis(2010),
+    );
+    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::InUse);
+    assert_eq!(
+        h.ec2.metadata(inst, engine.now()).len(),
+        1,
+        "only the primary ENI is visible yet"
+    );
+    run_until(
+        &mut h,
+        &mut engine,
+        attached_at + SimDuration::from_millis(5010),
+    );
+    let md = h.ec2.metadata(inst, engine.now());
+    assert_eq!(md.len(), 2);
+    assert_eq!(md[1].device_index, 1);
+    assert_eq!(md[1].secondary_ips.len(), 3);
+
+    let det = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::DetachNetworkInterface { attachment: att },
+    );
+    assert!(det.result.is_ok());
+    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Detaching);
+    let del = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::DeleteNetworkInterface { eni: eni.id },
+    );
+    assert_eq!(
+        del.result.unwrap_err().message,
+        format!("Network interface '{}' is currently in use.", eni.id)
+    );
+    let t = engine.now() + SimDuration::from_secs(4);
+    run_until(&mut h, &mut engine, t);
+    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Available);
+    assert!(
+        call(
+            &mut h,
+            &mut engine,
+            c,
+            Request::DeleteNetworkInterface { eni: eni.id }
+        )
+        .result
+        .is_ok()
+    );
+    assert_eq!(
+        h.ec2.subnet(SubnetId(0)).free_addresses(),
+        free_before,
+        "every address went back to the subnet"
+    );
+    let gone = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::DescribeNetworkInterfaces {
+            query: EniQuery::Ids(vec![eni.id]),
+        },
+    );
+    assert_eq!(
+        gone.result.unwrap_err().code,
+        ErrorCode::InvalidNetworkInterfaceIdNotFound
+    );
+}
+
+#[test]
+fn per_eni_and_per_instance_limits_are_enforced() {
+    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/22", "a")]);
+    let c = h.ec2.register_client(0);
+    // m5.large: 3 ENIs × 10 addresses (spec/ec2.md §4).
+    let inst = launch(&mut h, &mut engine, c, "m5.large");
+    let primary = h.ec2.instance(inst).unwrap().primary_eni;
+    let ok = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::AssignPrivateIpAddresses {
+            eni: primary,
+            addresses: AddressCount::SecondaryIps(9),
+        },
+    );
+    assert!(matches!(ok.result, Ok(Response::Assigned { ref ips, .. }) if ips.len() == 9));
+    let over = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::AssignPrivateIpAddresses {
+            eni: primary,
+            addresses: AddressCount::SecondaryIps(1),
+        },
+    );
+    let e = over.result.unwrap_err();
+    assert_eq!(e.code, ErrorCode::PrivateIpAddressLimitExceeded);
+    assert_eq!(e.message, "Number of private addresses will exceed limit.");
+
+    for device in 1..=2 {
+        let eni = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(0));
+        let r = call(
+            &mut h,
+            &mut engine,
+            c,
+            Request::AttachNetworkInterface {
+                eni: eni.id,
+                instance: inst,
+                device_index: device,
+            },
+        );
+        assert!(r.result.is_ok(), "{:?}", r.result);
+    }
+    let fourth = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(0));
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::AttachNetworkInterface {
+            eni: fourth.id,
+            instance: inst,
+            device_index: 3,
+        },
+    );
+    assert_eq!(
+        r.result.unwrap_err().code,
+        ErrorCode::AttachmentLimitExceeded
+    );
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::AttachNetworkInterface {
+            eni: fourth.id,
+            instance: inst,
+            device_index: 1,
+        },
+    );
+    assert_eq!(
+        r.result.unwrap_err().code,
+        ErrorCode::InvalidParameterValue,
+        "device index 1 is taken"
+    );
+
+    // An ENI with more addresses than the type allows per ENI cannot be attached.
+    let big = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(20));
+    let inst2 = launch(&mut h, &mut engine, c, "m5.large");
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::AttachNetworkInterface {
+            eni: big.id,
+            instance: inst2,
+            device_index: 1,
+        },
+    );
+    assert_eq!(
+        r.result.unwrap_err().code,
+        ErrorCode::PrivateIpAddressLimitExceeded
+    );
+}
+
+#[test]
+fn prefixes_only_on_nitro_or_bare_metal() {
+    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/22", "a")]);
+    let c = h.ec2.register_client(0);
+    for (itype, accepted) in [
+        ("m5.large", true),
+        ("m5.metal", true),
+        ("t2.medium", false),
+        ("m4.large", false),
+    ] {
+        let inst = launch(&mut h, &mut engine, c, itype);
+        let primary = h.ec2.instance(inst).unwrap().primary_eni;
+        let r = call(
+            &mut h,
+            &mut engine,
+            c,
+            Request::AssignPrivateIpAddresses {
+                eni: primary,
+                addresses: AddressCount::Prefixes(1),
+            },
+        );
+        match r.result {
+            Ok(Response::Assigned { prefixes, .. }) => {
+                assert!(accepted, "{itype}");
+                assert_eq!(prefixes[0].prefix_len(), 28);
+                assert_eq!(u32::from(prefixes[0].network()) % 16, 0);
+            }
+            Err(e) => {
+                assert!(!accepted, "{itype}: {e}");
+                assert_eq!(e.code, ErrorCode::InvalidParameterCombination);
+            }
+            r => panic!("{r:?}"),
+        }
+    }
+}
+
+/// spec/ec2.md §3.4: a fragmented subnet answers InsufficientCidrBlocks to a prefix request while it still
+/// has free addresses, and InsufficientFreeAddressesInSubnet when it is out of addresses.
+#[test]
+fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
+    let mut s = subnet("10.0.0.0/24", "a");
+    let mut rng = vpcsim::sim::rng::stream(1, "t", 0);
+    s.occupy(
+        &InUseSpec {
+            count: 14,
+            placement: InitialPlacement::Spread,
+            addresses: vec![],
+        },
+        &mut rng,
+    )
+    .unwrap();
+    assert_eq!(s.free_prefix_blocks(), 0);
+    let (mut h, mut engine) = setup(fixed_config(), vec![s]);
+    let c = h.ec2.register_client(0);
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::CreateNetworkInterface {
+            subnet: SubnetId(0),
+            addresses: AddressCount::Prefixes(1),
+            tags: vec![],
+        },
+    );
+    let e = r.result.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InsufficientCidrBlocks);
+    assert_eq!(
+        e.message,
+        "The specified subnet does not have enough free cidr blocks to satisfy the request."
+    );
+    assert!(h.ec2.subnet(SubnetId(0)).free_addresses() > 200);
+    assert_eq!(
+        h.ec2.live_enis(),
+        0,
+        "a failed create leaves nothing behind"
+    );
+    let free = h.ec2.subnet(SubnetId(0)).free_addresses();
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::CreateNetworkInterface {
+            subnet: SubnetId(0),
+            addresses: AddressCount::SecondaryIps(free),
+            tags: vec![],
+        },
+    );
+    assert_eq!(
+        r.result.unwrap_err().code,
+        ErrorCode::InsufficientFreeAddressesInSubnet
+    );
+    assert_eq!(h.ec2.subnet(SubnetId(0)).free_addresses(), free);
+}
+
+fn no_retries() -> Ec2Config {
+    let mut cfg = fixed_config();
+    cfg.retry.max_attempts = 1;
+    cfg
+}
+
+fn burst(
+    h: &mut Harness,
+    engine: &mut Engine<Ec2Event>,
+    client: ClientId,
+    n: usize,
+    req: Request,
+) -> (usize, usize) {
+    for _ in 0..n {
+        h.ec2.submit(&mut engine.context(), client, req.clone());
+    }
+    let t = engine.now() + SimDuration::from_secs(1);
+    engine.run_until(h, t);
+    let done: Vec<_> = h.done.drain(..).collect();
+    assert_eq!(done.len(), n);
+    let throttled = done
+        .iter()
+        .filter(|(_, c)| matches!(&c.result, Err(e) if e.code == ErrorCode::RequestLimitExceeded))
+        .count();
+    (n - throttled, throttled)
+}
+
+/// spec/ec2.md §1.1, §1.3: the bucket's burst goes through at once, the rest is refused quickly.
+#[test]
+fn empty_bucket_answers_request_limit_exceeded_quickly() {
+    let (mut h, mut engine) = setup(no_retries(), vec![subnet("10.0.0.0/20", "a")]);
+    let c = h.ec2.register_client(0);
+    let inst = launch(&mut h, &mut engine, c, "m5.large");
+    let (ok, throttled) = burst(
+        &mut h,
+        &mut engine,
+        c,
+        70,
+        Request::DescribeInstances { instance: inst },
+    );
+    // DescribeInstances by ID list draws on the 50-token unfiltered bucket (spec/ec2.md §1.3, §8.1).
+    assert_eq!((ok, throttled), (50, 20));
+    let log = h.ec2.record().log();
+    let refused = log
+        .iter()
+        .rfind(|a| a.outcome == vpcsim::sim::ec2::record::Outcome::Throttled)
+        .unwrap();
+    assert_eq!(refused.latency, SimDuration::from_millis(10));
+    assert_eq!(
+        h.ec2.record().action(Action::DescribeInstances).throttled,
+        20
+    );
+
+    let mut cfg = no_retries();
+    cfg.id_list_is_unfiltered = false;
+    let (mut h, mut engine) = setup(cfg, vec![subnet("10.0.0.0/20", "a")]);
+    let c = h.ec2.register_client(0);
+    let inst = launch(&mut h, &mut engine, c, "m5.large");
+    assert_eq!(
+        burst(
+            &mut h,
+            &mut engine,
+            c,
+            70,
+            Request::DescribeInstances { instance: inst }
+        ),
+        (70, 0)
+    );
+}
+
+/// spec/ec2.md §1.1: buckets are per account and shared by every client of the account.
+#[test]
+fn clients_of_one_account_share_its_buckets() {
+    let mut cfg = no_retries();
+    cfg.accounts
+        .push(AccountConfig::with_default_limits("other"));
+    let (mut h, mut engine) = setup(cfg, vec![subnet("10.0.0.0/20", "a")]);
+    let a1 = h.ec2.register_client(0);
+    let a2 = h.ec2.register_client(0);
+    let b = h.ec2.register_client(1);
+    let req = Request::DescribeSubnets {
+        query: SubnetQuery::Ids(vec![SubnetId(0)]),
+    };
+    assert_eq!(burst(&mut h, &mut engine, a1, 60, req.clone()), (60, 0));
+    // The account's 100-token bucket has 40 + ~20 refilled tokens left for the second client.
+    let (ok, throttled) = burst(&mut h, &mut engine, a2, 80, req.clone());
+    assert!(ok < 80 && throttled > 0, "{ok} {throttled}");
+    assert_eq!(
+        burst(&mut h, &mut engine, b, 80, req),
+        (80, 0),
+        "another account has its own buckets"
+    );
+}
+
+/// spec/ec2.md §1.4: RunInstances has a 5-token request bucket and a 1000-instance resource bucket.
+#[test]
+fn run_instances_request_and_resource_buckets() {
+    let (mut h, mut engine) = setup(no_retries(), vec![subnet("10.0.0.0/16", "a")]);
+    let c = h.ec2.register_client(0);
+    let one = Request::RunInstances {
+        instance_type: lookup("m5.large").unwrap(),
+        subnet: SubnetId(0),
+        count: 1,
+    };
+    assert_eq!(burst(&mut h, &mut engine, c, 8, one), (5, 3));
+    let t = engine.now() + SimDuration::from_secs(10);
+    engine.run_until(&mut h, t);
+    let many = Request::RunInstances {
+        instance_type: lookup("m5.large").unwrap(),
+        subnet: SubnetId(0),
+        count: 990,
+    };
+    assert_eq!(burst(&mut h, &mut engine, c, 1, many.clone()), (1, 0));
+    assert_eq!(
+        burst(&mut h, &mut engine, c, 1, many),
+        (0, 1),
+        "the resource bucket is nearly empty"
+    );
+}
+
+/// spec/ec2.md §1.6, §8.2: a throttled call is retried by the SDK up to 3 attempts with jittered backoff;
+/// retries cost the client's quota.
+#[test]
+fn sdk_retryer_retries_throttled_calls_within_three_attempts() {
+    let mut cfg = fixed_config();
+    cfg.accounts[0].limits[Action::AssignPrivateIpAddresses.index()].request =
+        BucketSpec::new(1.0, 0.01);
+    let (mut h, mut engine) = setup(cfg, vec![subnet("10.0.0.0/20", "a")]);
+    let c = h.ec2.register_client(0);
+    let inst = launch(&mut h, &mut engine, c, "m5.large");
+    let primary = h.ec2.instance(inst).unwrap().primary_eni;
+    let req = Request::AssignPrivateIpAddresses {
+        eni: primary,
+        addresses: AddressCount::SecondaryIps(1),
+    };
+    let first = call(&mut h, &mut engine, c, req.clone());
+    assert!(first.result.is_ok());
+    assert_eq!(first.attempts, 1);
+    let start = engine.now();
+    let second = call(&mut h, &mut engine, c, req);
+    assert_eq!(
+        second.result.unwrap_err().code,
+        ErrorCode::RequestLimitExceeded
+    );
+    assert_eq!(second.attempts, 3);
+    // Two backoffs: [0,2) s and [0,4) s, plus three 10 ms refusals.
+    let took = engine.now().since(start);
+    assert!(
+        took < SimDuration::from_secs(6) + SimDuration::from_millis(50),
+        "{took}"
+    );
+    let rec = h.ec2.record().action(Action::AssignPrivateIpAddresses);
+    assert_eq!(
+        (rec.ok, rec.throttled, rec.retries, rec.calls),
+        (1, 3, 2, 2)
+    );
+    // The quota was full, so the earlier first-attempt successes added nothing; two retries cost 5 each.
+    assert_eq!(h.ec2.retry_quota(c), 490);
+}
+
+#[test]
+fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
+    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
+    let c = h.ec2.register_client(0);
+    let free0 = h.ec2.subnet(SubnetId(0)).free_addresses();
+    let inst = launch(&mut h, &mut engine, c, "m5.large");
+    let kept = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(2));
+    let dropped = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(2));
+    for (eni, device) in [(kept.id, 1), (dropped.id, 2)] {
+        assert!(
+            call(
+                &mut h,
+                &mut engine,
+                c,
+                Request::AttachNetworkInterface {
+                    eni,
+                    instance: inst,
+                    device_index: device
+                }
+            )
+            .result
+            .is_ok()
+        );
+    }
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::ModifyNetworkInterfaceAttribute {
+            eni: dropped.id,
+            delete_on_termination: true,
+        },
+    );
+    assert!(r.result.is_ok());
+    assert!(
+        call(
+            &mut h,
+            &mut engine,
+            c,
+            Request::TerminateInstances { instance: inst }
+        )
+        .result
+        .is_ok()
+    );
+    let t = engine.now() + SimDuration::from_secs(31);
+    engine.run_until(&mut h, t);
+    assert_eq!(
+        h.ec2.instance(inst).unwrap().state,
+        InstanceState::Terminated
+    );
+    assert!(h.ec2.eni(dropped.id).unwrap().is_deleted());
+    assert_eq!(h.ec2.eni(kept.id).unwrap().status(), EniStatus::Available);
+    assert_eq!(
+        h.ec2.subnet(SubnetId(0)).free_addresses(),
+        free0 - 3,
+        "only the kept ENI's 3 addresses remain in use"
+    );
+}
+
+#[test]
+fn attach_checks_instance_state_and_availability_zone() {
+    let (mut h, mut engine) = setup(
+        fixed_config(),
+        vec![subnet("10.0.0.0/24", "a"), subnet("10.0.1.0/24", "b")],
+    );
+    let c = h.ec2.register_client(0);
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::RunInstances {
+            instance_type: lookup("m5.large").unwrap(),
+            subnet: SubnetId(0),
+            count: 1,
+        },
+    );
+    let Ok(Response::Instances(list)) = r.result else {
+        panic!()
+    };
+    let eni = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(0));
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::AttachNetworkInterface {
+            eni: eni.id,
+            instance: list[0].id,
+            device_index: 1,
+        },
+    );
+    assert_eq!(
+        r.result.unwrap_err().code,
+        ErrorCode::IncorrectInstanceState,
+        "still pending"
+    );
+    let t = engine.now() + SimDuration::from_secs(11);
+    engine.run_until(&mut h, t);
+    let other = match call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::CreateNetworkInterface {
+            subnet: SubnetId(1),
+            addresses: AddressCount::SecondaryIps(0),
+            tags: vec![],
+        },
+    )
+    .result
+    {
+        Ok(Response::NetworkInterface(d)) => d,
+        r => panic!("{r:?}"),
+    };
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::AttachNetworkInterface {
+            eni: other.id,
+            instance: list[0].id,
+            device_index: 1,
+        },
+    );
+    assert_eq!(r.result.unwrap_err().code, ErrorCode::InvalidParameterValue);
+}
+
+#[test]
+fn unassign_returns_addresses_and_rejects_foreign_ones() {
+    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
+    let c = h.ec2.register_client(0);
+    let eni = create_eni(&mut h, &mut engine, c, AddressCount::Prefixes(2));
+    let free = h.ec2.subnet(SubnetId(0)).free_addresses();
+    let bogus: Ipv4Net = "10.0.0.240/28".parse().unwrap();
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::UnassignPrivateIpAddresses {
+            eni: eni.id,
+            ips: vec![],
+            prefixes: vec![bogus],
+        },
+    );
+    assert_eq!(r.result.unwrap_err().code, ErrorCode::InvalidParameterValue);
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::UnassignPrivateIpAddresses {
+            eni: eni.id,
+            ips: vec![Ipv4Addr::new(10, 0, 0, 200)],
+            prefixes: vec![],
+        },
+    );
+    assert!(r.result.is_err());
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::UnassignPrivateIpAddresses {
+            eni: eni.id,
+            ips: vec![],
+            prefixes: vec![eni.prefixes[0]],
+        },
+    );
+    assert!(r.result.is_ok());
+    assert_eq!(h.ec2.subnet(SubnetId(0)).free_addresses(), free + 16);
+    assert_eq!(h.ec2.eni(eni.id).unwrap().prefixes.len(), 1);
+}
+
+#[test]
+fn subnet_discovery_filter_and_available_count() {
+    let tagged = Subnet::new(
+        "tagged",
+        "10.0.1.0/24".parse().unwrap(),
+        "a",
+        vec![("kubernetes.io/role/cni".into(), "1".into())],
+        Placement::Random,
+        &[],
+    )
+    .unwrap();
+    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a"), tagged]);
+    let c = h.ec2.register_client(0);
+    let r = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::DescribeSubnets {
+            query: SubnetQuery::TagKey("kubernetes.io/role/cni".into()),
+        },
+    );
+    let Ok(Response::Subnets(list)) = r.result else {
+        panic!()
+    };
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].name, "tagged");
+    assert_eq!(list[0].available_ip_address_count, 251);
+}
