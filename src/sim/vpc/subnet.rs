@@ -58,6 +58,10 @@ pub struct Subnet {
     /// Per block: assigned as a prefix.
     prefix_blocks: Vec<u64>,
     used: u32,
+    /// Lowest `free_addresses()` ever seen: exact, not sampled, so short dips are not missed.
+    low_free_addresses: u32,
+    /// Lowest `free_prefix_blocks()` ever seen.
+    low_free_prefix_blocks: u32,
 }
 
 fn block_mask(b: u32) -> u64 {
@@ -177,7 +181,10 @@ impl Subnet {
             free_unreserved_blocks,
             prefix_blocks: vec![0u64; (nblocks as usize).div_ceil(64)],
             used: 0,
-        })
+            low_free_addresses: u32::MAX,
+            low_free_prefix_blocks: u32::MAX,
+        }
+        .with_low_water_marks())
     }
 
     pub fn name(&self) -> &str {
@@ -237,6 +244,17 @@ impl Subnet {
     }
 
     /// Of [`Subnet::free_prefix_blocks`], those inside prefix reservations.
+    /// The lowest [`Subnet::free_addresses`] since the subnet was created.
+    pub fn min_free_addresses(&self) -> u32 {
+        self.low_free_addresses
+    }
+
+    /// The lowest [`Subnet::free_prefix_blocks`] since the subnet was created: how close the subnet came to
+    /// refusing every prefix.
+    pub fn min_free_prefix_blocks(&self) -> u32 {
+        self.low_free_prefix_blocks
+    }
+
     pub fn free_reserved_prefix_blocks(&self) -> u32 {
         self.free_reserved_blocks.count()
     }
@@ -539,6 +557,17 @@ impl Subnet {
         self.offset(prefix.network()).map(|o| o / 16)
     }
 
+    fn with_low_water_marks(mut self) -> Self {
+        self.note_low_water();
+        self
+    }
+
+    /// Updates the low-water marks; called after every change that can lower them.
+    fn note_low_water(&mut self) {
+        self.low_free_addresses = self.low_free_addresses.min(self.free_addresses());
+        self.low_free_prefix_blocks = self.low_free_prefix_blocks.min(self.free_prefix_blocks());
+    }
+
     fn is_aws_reserved(&self, o: u32) -> bool {
         o < 4 || o == self.size - 1
     }
@@ -553,6 +582,7 @@ impl Subnet {
         if was_free_block {
             self.block_became_used(b);
         }
+        self.note_low_water();
     }
 
     /// Marks the assigned offset `o` free.
@@ -577,6 +607,7 @@ impl Subnet {
         self.auto_free.clear_mask(w, mask);
         set_bit(&mut self.prefix_blocks, b);
         self.block_became_used(b);
+        self.note_low_water();
     }
 
     fn block_became_used(&mut self, b: u32) {
@@ -650,6 +681,26 @@ mod tests {
         assert!(!s.is_free(ip("10.0.0.255")));
         assert!(!s.contains(ip("10.0.1.0")));
         s.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn low_water_marks_remember_the_deepest_dip() {
+        let mut s = subnet("10.0.0.0/24", Placement::Lowest, &[]);
+        let mut r = rng();
+        let (mut ips, mut pfx) = (Vec::new(), Vec::new());
+        s.assign_prefixes(3, &mut r, &mut pfx).unwrap();
+        s.assign_ips(5, &mut r, &mut ips).unwrap();
+        let (dip_free, dip_blocks) = (s.free_addresses(), s.free_prefix_blocks());
+        // The five lowest addresses (.4–.8) lie in the first block, which is never a prefix anyway.
+        assert_eq!((dip_free, dip_blocks), (251 - 53, 14 - 3));
+        for p in pfx {
+            s.release_prefix(p).unwrap();
+        }
+        for ip in ips {
+            s.release_address(ip).unwrap();
+        }
+        assert_eq!(s.free_addresses(), 251);
+        assert_eq!((s.min_free_addresses(), s.min_free_prefix_blocks()), (dip_free, dip_blocks));
     }
 
     #[test]
