@@ -1,0 +1,184 @@
+//! Invariants of the engine, the token bucket and the control plane under random operation sequences
+//! (GUIDE.md "Tests": time never goes backwards; buckets never go negative; an address is never held twice).
+
+use std::collections::BTreeSet;
+
+use proptest::prelude::*;
+use vpcsim::sim::ec2::action::BucketSpec;
+use vpcsim::sim::ec2::config::Ec2Config;
+use vpcsim::sim::ec2::instance_types::lookup;
+use vpcsim::sim::ec2::token_bucket::TokenBucket;
+use vpcsim::sim::ec2::*;
+use vpcsim::sim::engine::{Context, Engine, Model, Scheduler};
+use vpcsim::sim::time::{SimDuration, SimTime};
+use vpcsim::sim::vpc::{Placement, Subnet, SubnetId};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Popped times never decrease, cancelled events never fire, every live event fires once.
+    #[test]
+    fn engine_time_is_monotone(ops in prop::collection::vec((0u64..1_000, any::<bool>()), 1..300)) {
+        let mut s: Scheduler<usize> = Scheduler::new();
+        let mut cancelled = BTreeSet::new();
+        let mut ids = Vec::new();
+        for (i, &(dt, cancel_prev)) in ops.iter().enumerate() {
+            ids.push(s.schedule_in(SimDuration(dt), i));
+            if cancel_prev && i > 0 && s.cancel(ids[i - 1]) {
+                cancelled.insert(i - 1);
+            }
+            // Interleave pops with scheduling.
+            if dt % 3 == 0 {
+                let before = s.now();
+                if let Some((t, e)) = s.pop() {
+                    prop_assert!(t >= before);
+                    prop_assert!(!cancelled.contains(&e));
+                    cancelled.insert(e); // fired: must not fire again
+                }
+            }
+        }
+        let mut last = s.now();
+        while let Some((t, e)) = s.pop() {
+            prop_assert!(t >= last);
+            prop_assert!(!cancelled.contains(&e));
+            cancelled.insert(e);
+            last = t;
+        }
+        prop_assert_eq!(cancelled.len(), ops.len());
+    }
+
+    /// Over any window, a bucket admits at most burst + rate × window, and its level stays within [0, burst].
+    #[test]
+    fn token_bucket_never_exceeds_burst_plus_refill(
+        burst in 1u32..200, rate_milli in 1u64..50_000, gaps in prop::collection::vec(0u64..2_000_000, 1..400),
+    ) {
+        let spec = BucketSpec::new(burst as f64, rate_milli as f64 / 1000.0);
+        let mut b = TokenBucket::new(spec);
+        let mut now = SimTime::ZERO;
+        let mut taken = 0u64;
+        for g in gaps {
+            now += SimDuration(g);
+            if b.try_take(now, 1) {
+                taken += 1;
+            }
+            let level = b.available(now);
+            prop_assert!((0.0..=burst as f64).contains(&level));
+        }
+        let bound = burst as f64 + spec.refill_per_sec * now.as_secs_f64() + 1e-9;
+        prop_assert!(taken as f64 <= bound, "{} > {}", taken, bound);
+    }
+}
+
+struct Harness {
+    ec2: ControlPlane,
+}
+
+impl Model for Harness {
+    type Event = Ec2Event;
+    fn handle(&mut self, ctx: &mut Context<'_, Ec2Event>, e: Ec2Event) {
+        self.ec2.handle(ctx, e);
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Create(u32, bool),
+    Attach(usize, usize, u32),
+    Detach(usize),
+    Delete(usize),
+    Assign(usize, u32, bool),
+    Unassign(usize),
+    Terminate(usize),
+    Wait(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u32..6, any::<bool>()).prop_map(|(n, p)| Op::Create(n, p)),
+        (0usize..8, 0usize..3, 1u32..4).prop_map(|(e, i, d)| Op::Attach(e, i, d)),
+        (0usize..8).prop_map(Op::Detach),
+        (0usize..8).prop_map(Op::Delete),
+        (0usize..8, 1u32..6, any::<bool>()).prop_map(|(e, n, p)| Op::Assign(e, n, p)),
+        (0usize..8).prop_map(Op::Unassign),
+        (0usize..3).prop_map(Op::Terminate),
+        (0u64..8_000).prop_map(Op::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever the sequence of calls, every address in use in the subnet belongs to exactly one live ENI,
+    /// attached ENIs respect their instance's limits, and devices are unique per instance.
+    #[test]
+    fn control_plane_keeps_addresses_and_limits_consistent(ops in prop::collection::vec(op(), 1..60)) {
+        let subnet = Subnet::new("s", "10.0.0.0/24".parse().unwrap(), "a", vec![], Placement::Random, &[]).unwrap();
+        let mut h = Harness { ec2: ControlPlane::new(Ec2Config::default(), vec![subnet], false) };
+        let mut engine: Engine<Ec2Event> = Engine::new(3);
+        let c = h.ec2.register_client(0);
+        let types = ["m5.large", "t3.small", "t2.medium"];
+        for t in types {
+            let req = Request::RunInstances { instance_type: lookup(t).unwrap(), subnet: SubnetId(0), count: 1 };
+            h.ec2.submit(&mut engine.context(), c, req);
+        }
+        engine.run_until(&mut h, SimTime(20_000_000));
+        for op in ops {
+            let enis = h.ec2.enis().len().max(1);
+            let req = match op {
+                Op::Create(n, p) => Some(Request::CreateNetworkInterface {
+                    subnet: SubnetId(0),
+                    addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
+                    tags: vec![],
+                }),
+                Op::Attach(e, i, d) => Some(Request::AttachNetworkInterface { eni: EniId((e % enis) as u32), instance: InstanceId(i as u32), device_index: d }),
+                Op::Detach(e) => h.ec2.eni(EniId((e % enis) as u32)).and_then(|x| x.state.attachment()).map(|a| Request::DetachNetworkInterface { attachment: a.id }),
+                Op::Delete(e) => Some(Request::DeleteNetworkInterface { eni: EniId((e % enis) as u32) }),
+                Op::Assign(e, n, p) => Some(Request::AssignPrivateIpAddresses {
+                    eni: EniId((e % enis) as u32),
+                    addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
+                }),
+                Op::Unassign(e) => h.ec2.eni(EniId((e % enis) as u32)).map(|x| Request::UnassignPrivateIpAddresses {
+                    eni: x.id,
+                    ips: x.secondary_ips.iter().take(2).map(|&(ip, _)| ip).collect(),
+                    prefixes: x.prefixes.iter().take(1).map(|&(p, _)| p).collect(),
+                }),
+                Op::Terminate(i) => Some(Request::TerminateInstances { instance: InstanceId(i as u32) }),
+                Op::Wait(ms) => {
+                    let t = engine.now() + SimDuration::from_millis(ms);
+                    engine.run_until(&mut h, t);
+                    None
+                }
+            };
+            if let Some(req) = req {
+                h.ec2.submit(&mut engine.context(), c, req);
+            }
+            let t = engine.now() + SimDuration::from_millis(50);
+            engine.run_until(&mut h, t);
+
+            let mut held = BTreeSet::new();
+            let mut count = 0u32;
+            for e in h.ec2.enis().iter().filter(|e| !e.is_deleted()) {
+                let addrs = std::iter::once(e.primary_ip)
+                    .chain(e.secondary_ips.iter().map(|&(ip, _)| ip))
+                    .chain(e.prefixes.iter().flat_map(|&(p, _)| p.hosts().chain([p.network(), p.broadcast()])));
+                for a in addrs {
+                    prop_assert!(held.insert(a), "{} held twice", a);
+                    prop_assert!(!h.ec2.subnet(SubnetId(0)).is_free(a));
+                    count += 1;
+                }
+                if let Some(a) = e.state.attachment() {
+                    let inst = h.ec2.instance(a.instance).unwrap();
+                    prop_assert!(e.slots_used() <= inst.instance_type.ipv4_per_eni);
+                    prop_assert!(e.prefixes.is_empty() || inst.instance_type.supports_prefixes());
+                }
+            }
+            prop_assert_eq!(count, h.ec2.subnet(SubnetId(0)).used());
+            for inst in h.ec2.instances() {
+                prop_assert!(inst.devices.len() as u32 <= inst.instance_type.eni_limit);
+                let mut devs: Vec<u32> = inst.devices.iter().map(|&(d, _)| d).collect();
+                devs.dedup();
+                prop_assert_eq!(devs.len(), inst.devices.len());
+            }
+        }
+    }
+}
