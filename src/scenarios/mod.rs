@@ -198,3 +198,6 @@ fn serde_message(m: &str) -> String {
         m.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests;
