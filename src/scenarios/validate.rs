@@ -38,8 +38,10 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
     let vpc_cidr = canonical_cidr(cx, &raw.vpc.cidr, "vpc.cidr", "VPC")?;
     check_prefix_len(cx, &raw.vpc.cidr, "vpc.cidr", vpc_cidr, "VPC")?;
 
-    let mut ec2 = Ec2Config::default();
-    ec2.accounts = resolve_accounts(cx, raw.accounts)?;
+    let mut ec2 = Ec2Config {
+        accounts: resolve_accounts(cx, raw.accounts)?,
+        ..Ec2Config::default()
+    };
     if let Some(e) = raw.ec2 {
         apply_ec2(cx, e, &mut ec2)?;
     }
