@@ -584,3 +584,21 @@ fn error_fields_are_exposed() {
         other => panic!("{other}"),
     }
 }
+
+#[test]
+fn documented_example_parses() {
+    let doc = include_str!("../../docs/scenarios.md");
+    let after = doc
+        .split("## Complete example")
+        .nth(1)
+        .expect("docs/scenarios.md has a complete example");
+    let body = after
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the example is a toml code block");
+    let s = parse(body, "docs/scenarios.md").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.ec2.accounts.len(), 2);
+    assert_eq!(s.ec2.accounts[1].name, "ci");
+    assert_eq!(s.node_groups[0].subnets, [0, 1]);
+}
