@@ -1,1 +1,2 @@
+pub mod scenarios;
 pub mod sim;

@@ -1,0 +1,203 @@
+//! Scenario files: TOML in, a validated [`Scenario`] out.
+//!
+//! Loading happens in two steps. The file is first read into raw serde structs that reject unknown keys and
+//! wrong types; then every semantic rule (CIDR geometry, references between sections, positive values) is
+//! checked while building the resolved types. Every error names the file, the 1-based line and column of the
+//! offending key or value and its key path, e.g.
+//! `scenarios/x.toml:14:8: subnets[1].reservations[0].cidr: reservation 10.1.0.0/24 lies outside subnet 10.0.4.0/24`.
+//! The schema is documented in `docs/scenarios.md`.
+
+mod location;
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use ipnet::Ipv4Net;
+use toml::Spanned;
+use toml::de::DeTable;
+
+use crate::sim::ec2::config::Ec2Config;
+use crate::sim::ec2::instance_types::InstanceType;
+use crate::sim::time::SimDuration;
+use crate::sim::vpc::{InUseSpec, Placement, ReservationSpec, TenantSpec};
+
+/// A validated scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    /// Seed for every random stream of the run (default 1).
+    pub seed: u64,
+    /// Simulated time to run for (> 0).
+    pub duration: SimDuration,
+    /// Interval between time-series samples (default 10 s, > 0).
+    pub sample_interval: SimDuration,
+    pub vpc: VpcSpec,
+    /// At least one; in file order.
+    pub subnets: Vec<SubnetSpec>,
+    /// Spec defaults overridden by the file. `accounts[0]` is always "default"; the others follow sorted by name.
+    pub ec2: Ec2Config,
+    pub node_groups: Vec<NodeGroupSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VpcSpec {
+    /// Canonical, /16 to /28.
+    pub cidr: Ipv4Net,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubnetSpec {
+    pub name: String,
+    /// Canonical, /16 to /28, inside the VPC, overlapping no other subnet.
+    pub cidr: Ipv4Net,
+    pub az: String,
+    /// Sorted by key.
+    pub tags: Vec<(String, String)>,
+    /// How EC2 picks single addresses (key `secondary_ip_placement`).
+    pub placement: Placement,
+    /// Inside the subnet, not overlapping each other; prefix reservations cover whole /28 blocks.
+    pub reservations: Vec<ReservationSpec>,
+    pub in_use: InUseSpec,
+    pub tenants: Vec<TenantSpec>,
+    /// Index into `Scenario::ec2.accounts`.
+    pub account: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeGroupSpec {
+    pub name: String,
+    pub instance_type: &'static InstanceType,
+    /// Nodes in the group (> 0).
+    pub count: u32,
+    /// Indices into `Scenario::subnets`; at least one, no repeats.
+    pub subnets: Vec<usize>,
+    /// Index into `Scenario::ec2.accounts`.
+    pub account: usize,
+    /// When the group's instances are launched (default 0 s).
+    pub launch_at: SimDuration,
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read. Displays as `FILE: message`.
+    #[error("{file}: cannot read scenario: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or breaks a rule of the schema. Displays as `FILE:LINE:COL: KEY: message`
+    /// (without `KEY: ` for errors in the top-level table as a whole).
+    #[error("{file}:{line}:{col}: {}", Keyed(key, message))]
+    Invalid {
+        file: String,
+        /// 1-based.
+        line: usize,
+        /// 1-based, in characters.
+        col: usize,
+        /// Key path such as `subnets[1].reservations[0].cidr`; empty for the top-level table.
+        key: String,
+        message: String,
+    },
+}
+
+struct Keyed<'a>(&'a String, &'a String);
+
+impl fmt::Display for Keyed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str(self.1)
+        } else {
+            write!(f, "{}: {}", self.0, self.1)
+        }
+    }
+}
+
+impl ScenarioError {
+    /// The 1-based line the error points at, if it points into the file.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ScenarioError::Io { .. } => None,
+            ScenarioError::Invalid { line, .. } => Some(*line),
+        }
+    }
+}
+
+/// Reads and validates the scenario at `path`. Errors name the path as given.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    parse(&text, &file)
+}
+
+/// Validates scenario `text`; `file` is the name used in error messages.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let tree = match DeTable::parse(text) {
+        Ok(tree) => tree,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let (line, col) = location::line_col(text, span.start);
+            return Err(ScenarioError::Invalid {
+                file: file.to_string(),
+                line,
+                col,
+                key: String::new(),
+                message: format!("invalid TOML: {}", e.message().trim_end()),
+            });
+        }
+    };
+    let cx = Ctx { text, file, tree };
+    let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let key = location::path_at(&cx.tree, &span);
+        cx.error(span, key, serde_message(e.message()))
+    })?;
+    validate::resolve(raw, &cx)
+}
+
+/// What the validator needs to turn a span into an error.
+pub(crate) struct Ctx<'a> {
+    text: &'a str,
+    file: &'a str,
+    tree: Spanned<DeTable<'a>>,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn error(
+        &self,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let (line, col) = location::line_col(self.text, span.start);
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            line,
+            col,
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// serde speaks of fields; scenario files have keys.
+fn serde_message(m: &str) -> String {
+    let m = m.trim_end();
+    if let Some(rest) = m.strip_prefix("missing field ") {
+        format!("missing required key {rest}")
+    } else if let Some(rest) = m.strip_prefix("unknown field ") {
+        format!("unknown key {rest}")
+    } else {
+        m.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,785 @@
+//! Semantic checks: raw structs in, resolved [`Scenario`] out, or the first error with its location.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+
+use ipnet::Ipv4Net;
+use toml::Spanned;
+
+use super::location::join;
+use super::raw::{
+    RawAccount, RawBucket, RawEc2, RawInUse, RawNodeGroup, RawReservation, RawSubnet, RawTenant,
+};
+use super::{Ctx, NodeGroupSpec, Scenario, ScenarioError, SubnetSpec, VpcSpec};
+use crate::sim::dist::DurationDist;
+use crate::sim::ec2::action::{Action, BucketSpec};
+use crate::sim::ec2::config::{AccountConfig, Ec2Config};
+use crate::sim::ec2::instance_types;
+use crate::sim::time::SimDuration;
+use crate::sim::vpc::{InUseSpec, ReservationKind, ReservationRange, ReservationSpec, TenantSpec};
+
+type R<T> = Result<T, ScenarioError>;
+
+/// Smallest and largest subnet (and VPC) prefix lengths EC2 accepts (spec/ec2.md §3.1).
+const MIN_PREFIX: u8 = 16;
+const MAX_PREFIX: u8 = 28;
+/// Addresses in one prefix-delegation block (/28).
+const BLOCK: u64 = 16;
+const DEFAULT_ACCOUNT: &str = "default";
+
+pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario> {
+    let name = non_empty(cx, &raw.name, "name")?;
+    let duration = positive_duration(cx, &raw.duration, "duration")?;
+    let sample_interval = match &raw.sample_interval {
+        Some(d) => positive_duration(cx, d, "sample_interval")?,
+        None => SimDuration::from_secs(10),
+    };
+    let vpc_cidr = canonical_cidr(cx, &raw.vpc.cidr, "vpc.cidr", "VPC")?;
+    check_prefix_len(cx, &raw.vpc.cidr, "vpc.cidr", vpc_cidr, "VPC")?;
+
+    let mut ec2 = Ec2Config {
+        accounts: resolve_accounts(cx, raw.accounts)?,
+        ..Ec2Config::default()
+    };
+    if let Some(e) = raw.ec2 {
+        apply_ec2(cx, e, &mut ec2)?;
+    }
+
+    if raw.subnets.get_ref().is_empty() {
+        return Err(cx.error(
+            raw.subnets.span(),
+            "subnets",
+            "at least one subnet is required",
+        ));
+    }
+    let mut subnets: Vec<SubnetSpec> = Vec::new();
+    for (i, s) in raw.subnets.into_inner().into_iter().enumerate() {
+        let spec = resolve_subnet(cx, i, s, vpc_cidr, &subnets, &ec2)?;
+        subnets.push(spec);
+    }
+
+    let mut node_groups: Vec<NodeGroupSpec> = Vec::new();
+    for (i, g) in raw.node_groups.unwrap_or_default().into_iter().enumerate() {
+        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2)?;
+        node_groups.push(spec);
+    }
+
+    Ok(Scenario {
+        name,
+        seed: raw.seed.unwrap_or(1),
+        duration,
+        sample_interval,
+        vpc: VpcSpec { cidr: vpc_cidr },
+        subnets,
+        ec2,
+        node_groups,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Small checks
+
+fn non_empty(cx: &Ctx<'_>, s: &Spanned<String>, key: &str) -> R<String> {
+    if s.get_ref().trim().is_empty() {
+        Err(cx.error(s.span(), key, "must not be empty"))
+    } else {
+        Ok(s.get_ref().clone())
+    }
+}
+
+fn positive_duration(cx: &Ctx<'_>, d: &Spanned<SimDuration>, key: &str) -> R<SimDuration> {
+    if *d.get_ref() == SimDuration::ZERO {
+        Err(cx.error(d.span(), key, "must be a positive duration, got 0s"))
+    } else {
+        Ok(*d.get_ref())
+    }
+}
+
+fn positive_u32(cx: &Ctx<'_>, v: &Spanned<u32>, key: &str) -> R<u32> {
+    if *v.get_ref() == 0 {
+        Err(cx.error(v.span(), key, "must be a positive integer, got 0"))
+    } else {
+        Ok(*v.get_ref())
+    }
+}
+
+/// Whether a distribution can produce anything but zero: interarrival times must.
+fn dist_is_positive(d: &DurationDist) -> bool {
+    let zero = SimDuration::ZERO;
+    match *d {
+        DurationDist::Fixed(v) => v > zero,
+        DurationDist::Uniform { max, .. } => max > zero,
+        DurationDist::Exponential { mean, max } => mean > zero && max.is_none_or(|m| m > zero),
+        DurationDist::LogNormal { median, max, .. } => {
+            median > zero && max.is_none_or(|m| m > zero)
+        }
+    }
+}
+
+fn parse_action(cx: &Ctx<'_>, name: &Spanned<String>, key: &str) -> R<Action> {
+    name.get_ref()
+        .parse::<Action>()
+        .map_err(|e| cx.error(name.span(), key, e))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CIDRs
+
+fn parse_cidr(cx: &Ctx<'_>, s: &Spanned<String>, key: &str) -> R<Ipv4Net> {
+    s.get_ref().trim().parse::<Ipv4Net>().map_err(|_| {
+        cx.error(
+            s.span(),
+            key,
+            format!(
+                "\"{}\" is not an IPv4 CIDR (expected e.g. \"10.0.0.0/16\")",
+                s.get_ref()
+            ),
+        )
+    })
+}
+
+/// Parses a CIDR and insists on its canonical form, as EC2 stores it (spec/ec2.md §3.2).
+fn canonical_cidr(cx: &Ctx<'_>, s: &Spanned<String>, key: &str, what: &str) -> R<Ipv4Net> {
+    let net = parse_cidr(cx, s, key)?;
+    if net != net.trunc() {
+        return Err(cx.error(
+            s.span(),
+            key,
+            format!(
+                "{what} CIDR {net} is not canonical (host bits are set); write {}",
+                net.trunc()
+            ),
+        ));
+    }
+    Ok(net)
+}
+
+fn check_prefix_len(
+    cx: &Ctx<'_>,
+    s: &Spanned<String>,
+    key: &str,
+    net: Ipv4Net,
+    what: &str,
+) -> R<()> {
+    if !(MIN_PREFIX..=MAX_PREFIX).contains(&net.prefix_len()) {
+        return Err(cx.error(
+            s.span(),
+            key,
+            format!(
+                "{what} CIDR {net} has prefix /{}; EC2 allows /{MIN_PREFIX} to /{MAX_PREFIX}",
+                net.prefix_len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Half-open address interval `[start, end)`.
+type Interval = (u64, u64);
+
+fn interval(net: Ipv4Net) -> Interval {
+    let start = u64::from(u32::from(net.network()));
+    (start, start + (1u64 << (32 - net.prefix_len())))
+}
+
+fn overlaps(a: Interval, b: Interval) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+fn describe_interval(iv: Interval) -> String {
+    let first = Ipv4Addr::from(iv.0 as u32);
+    let last = Ipv4Addr::from((iv.1 - 1) as u32);
+    format!("{first}–{last}")
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Accounts and EC2 settings
+
+fn bucket(cx: &Ctx<'_>, b: &RawBucket, key: &str) -> R<BucketSpec> {
+    for (v, k) in [(&b.burst, "burst"), (&b.refill_per_sec, "refill_per_sec")] {
+        let x = *v.get_ref();
+        if !(x.is_finite() && x > 0.0) {
+            return Err(cx.error(
+                v.span(),
+                join(key, k),
+                format!("must be a finite number > 0, got {x}"),
+            ));
+        }
+    }
+    Ok(BucketSpec::new(
+        *b.burst.get_ref(),
+        *b.refill_per_sec.get_ref(),
+    ))
+}
+
+fn resolve_accounts(
+    cx: &Ctx<'_>,
+    raw: Option<BTreeMap<Spanned<String>, RawAccount>>,
+) -> R<Vec<AccountConfig>> {
+    let mut raw = raw.unwrap_or_default();
+    let mut out = vec![AccountConfig::with_default_limits(DEFAULT_ACCOUNT)];
+    let default = raw.remove(DEFAULT_ACCOUNT);
+    if let Some(a) = default {
+        apply_account(cx, DEFAULT_ACCOUNT, a, &mut out[0])?;
+    }
+    for (name, a) in raw {
+        let key = join("accounts", name.get_ref());
+        if name.get_ref().trim().is_empty() {
+            return Err(cx.error(name.span(), key, "account name must not be empty"));
+        }
+        let mut acc = AccountConfig::with_default_limits(name.get_ref());
+        apply_account(cx, name.get_ref(), a, &mut acc)?;
+        out.push(acc);
+    }
+    Ok(out)
+}
+
+fn apply_account(cx: &Ctx<'_>, name: &str, a: RawAccount, acc: &mut AccountConfig) -> R<()> {
+    let base = join("accounts", name);
+    for (action, b) in a.limits.unwrap_or_default() {
+        let key = join(&join(&base, "limits"), action.get_ref());
+        let act = parse_action(cx, &action, &key)?;
+        acc.limits[act.index()].request = bucket(cx, &b, &key)?;
+    }
+    for (action, b) in a.limits_unfiltered.unwrap_or_default() {
+        let key = join(&join(&base, "limits_unfiltered"), action.get_ref());
+        let act = parse_action(cx, &action, &key)?;
+        if !act.has_unfiltered_bucket() {
+            let with: Vec<&str> = Action::ALL
+                .iter()
+                .filter(|a| a.has_unfiltered_bucket())
+                .map(|a| a.name())
+                .collect();
+            return Err(cx.error(
+                action.span(),
+                key,
+                format!(
+                    "{act} has no unfiltered-and-unpaginated bucket (only {} do)",
+                    with.join(", ")
+                ),
+            ));
+        }
+        acc.limits[act.index()].unfiltered = Some(bucket(cx, &b, &key)?);
+    }
+    for (action, b) in a.resource_limits.unwrap_or_default() {
+        let key = join(&join(&base, "resource_limits"), action.get_ref());
+        let act = parse_action(cx, &action, &key)?;
+        if act.default_limits().resource.is_none() {
+            let with: Vec<&str> = Action::ALL
+                .iter()
+                .filter(|a| a.default_limits().resource.is_some())
+                .map(|a| a.name())
+                .collect();
+            return Err(cx.error(
+                action.span(),
+                key,
+                format!(
+                    "{act} has no resource-rate bucket (only {} do)",
+                    with.join(", ")
+                ),
+            ));
+        }
+        acc.limits[act.index()].resource = Some(bucket(cx, &b, &key)?);
+    }
+    Ok(())
+}
+
+fn apply_ec2(cx: &Ctx<'_>, e: RawEc2, ec2: &mut Ec2Config) -> R<()> {
+    if let Some(d) = e.throttle_latency {
+        ec2.throttle_latency = d;
+    }
+    if let Some(b) = e.id_list_is_unfiltered {
+        ec2.id_list_is_unfiltered = b;
+    }
+    for (action, d) in e.latency.unwrap_or_default() {
+        let key = join("ec2.latency", action.get_ref());
+        let act = parse_action(cx, &action, &key)?;
+        ec2.latency[act.index()] = d;
+    }
+    if let Some(l) = e.lifecycle {
+        let lc = &mut ec2.lifecycle;
+        let pairs = [
+            (l.attach_time, &mut lc.attach_time),
+            (l.imds_propagation, &mut lc.imds_propagation),
+            (l.imds_ip_propagation, &mut lc.imds_ip_propagation),
+            (l.detach_time, &mut lc.detach_time),
+            (l.instance_start, &mut lc.instance_start),
+            (l.instance_stop, &mut lc.instance_stop),
+        ];
+        for (v, slot) in pairs {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+    }
+    if let Some(r) = e.retry {
+        if let Some(m) = &r.max_attempts {
+            ec2.retry.max_attempts = positive_u32(cx, m, "ec2.retry.max_attempts")?;
+        }
+        if let Some(v) = r.max_backoff {
+            ec2.retry.max_backoff = v;
+        }
+        if let Some(v) = r.quota {
+            ec2.retry.quota = v;
+        }
+        if let Some(v) = r.retry_cost {
+            ec2.retry.retry_cost = v;
+        }
+        if let Some(v) = r.no_retry_increment {
+            ec2.retry.no_retry_increment = v;
+        }
+    }
+    Ok(())
+}
+
+fn account_index(
+    cx: &Ctx<'_>,
+    name: Option<&Spanned<String>>,
+    key: &str,
+    ec2: &Ec2Config,
+) -> R<usize> {
+    let Some(name) = name else { return Ok(0) };
+    ec2.accounts
+        .iter()
+        .position(|a| a.name == *name.get_ref())
+        .ok_or_else(|| {
+            let known: Vec<&str> = ec2.accounts.iter().map(|a| a.name.as_str()).collect();
+            cx.error(
+                name.span(),
+                key,
+                format!(
+                    "unknown account \"{}\" (defined: {}; add an [accounts.{}] table to define it)",
+                    name.get_ref(),
+                    known.join(", "),
+                    name.get_ref()
+                ),
+            )
+        })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Subnets
+
+fn resolve_subnet(
+    cx: &Ctx<'_>,
+    i: usize,
+    s: Spanned<RawSubnet>,
+    vpc: Ipv4Net,
+    earlier: &[SubnetSpec],
+    ec2: &Ec2Config,
+) -> R<SubnetSpec> {
+    let base = format!("subnets[{i}]");
+    let s = s.into_inner();
+    let name_key = join(&base, "name");
+    let name = non_empty(cx, &s.name, &name_key)?;
+    if let Some(j) = earlier.iter().position(|o| o.name == name) {
+        return Err(cx.error(
+            s.name.span(),
+            name_key,
+            format!("duplicate subnet name \"{name}\" (also subnets[{j}])"),
+        ));
+    }
+
+    let cidr_key = join(&base, "cidr");
+    let cidr = canonical_cidr(cx, &s.cidr, &cidr_key, "subnet")?;
+    check_prefix_len(cx, &s.cidr, &cidr_key, cidr, "subnet")?;
+    if !vpc.contains(&cidr) {
+        return Err(cx.error(
+            s.cidr.span(),
+            cidr_key,
+            format!("subnet {cidr} lies outside the VPC CIDR {vpc}"),
+        ));
+    }
+    if let Some((j, o)) = earlier
+        .iter()
+        .enumerate()
+        .find(|(_, o)| overlaps(interval(o.cidr), interval(cidr)))
+    {
+        return Err(cx.error(
+            s.cidr.span(),
+            cidr_key,
+            format!(
+                "subnet {cidr} overlaps subnets[{j}] \"{}\" ({})",
+                o.name, o.cidr
+            ),
+        ));
+    }
+
+    let account = account_index(cx, s.account.as_ref(), &join(&base, "account"), ec2)?;
+
+    let mut reservations = Vec::new();
+    let mut reserved: Vec<Interval> = Vec::new();
+    for (r, raw) in s.reservations.unwrap_or_default().into_iter().enumerate() {
+        let key = format!("{base}.reservations[{r}]");
+        let (spec, iv) = resolve_reservation(cx, &key, raw, cidr, &reserved)?;
+        reservations.push(spec);
+        reserved.push(iv);
+    }
+
+    let in_use = match s.in_use {
+        Some(u) => resolve_in_use(cx, &join(&base, "in_use"), u, cidr, &reserved)?,
+        None => InUseSpec::default(),
+    };
+
+    let mut tenants: Vec<TenantSpec> = Vec::new();
+    for (t, raw) in s.tenants.unwrap_or_default().into_iter().enumerate() {
+        let key = format!("{base}.tenants[{t}]");
+        tenants.push(resolve_tenant(cx, &key, raw, &tenants)?);
+    }
+
+    Ok(SubnetSpec {
+        name,
+        cidr,
+        az: s.az,
+        tags: s.tags.unwrap_or_default().into_iter().collect(),
+        placement: s.secondary_ip_placement.unwrap_or_default(),
+        reservations,
+        in_use,
+        tenants,
+        account,
+    })
+}
+
+/// The address interval a percentage reservation resolves to: round(p/100 × blocks) whole /28 blocks, at least
+/// one, at the top or bottom of the subnet.
+pub(crate) fn percent_interval(subnet: Ipv4Net, percent: f64, top: bool) -> Interval {
+    let (start, end) = interval(subnet);
+    let blocks = (end - start).div_ceil(BLOCK);
+    let n = ((percent / 100.0 * blocks as f64).round() as u64).clamp(1, blocks);
+    let len = (n * BLOCK).min(end - start);
+    if top {
+        (end - len, end)
+    } else {
+        (start, start + len)
+    }
+}
+
+fn resolve_reservation(
+    cx: &Ctx<'_>,
+    key: &str,
+    raw: Spanned<RawReservation>,
+    subnet: Ipv4Net,
+    earlier: &[Interval],
+) -> R<(ReservationSpec, Interval)> {
+    let table_span = raw.span();
+    let r = raw.into_inner();
+    let given: Vec<(&str, Range<usize>)> = [
+        ("cidr", r.cidr.as_ref().map(|v| v.span())),
+        ("top_percent", r.top_percent.as_ref().map(|v| v.span())),
+        (
+            "bottom_percent",
+            r.bottom_percent.as_ref().map(|v| v.span()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, s)| s.map(|s| (k, s)))
+    .collect();
+    match given.as_slice() {
+        [] => {
+            return Err(cx.error(
+                table_span,
+                key,
+                "a reservation needs exactly one of `cidr`, `top_percent` or `bottom_percent`",
+            ));
+        }
+        [_] => {}
+        [(first, _), (second, span), ..] => {
+            return Err(cx.error(
+                span.clone(),
+                join(key, second),
+                format!("give only one of `cidr`, `top_percent` or `bottom_percent` (`{first}` is also set)"),
+            ));
+        }
+    }
+
+    let (range, iv, value_key, value_span, what) = if let Some(c) = &r.cidr {
+        let ck = join(key, "cidr");
+        let net = parse_cidr(cx, c, &ck)?;
+        if net != net.trunc() {
+            let msg = if r.kind == ReservationKind::Prefix {
+                format!(
+                    "prefix reservation {net} is not aligned to its size (host bits are set); write {}",
+                    net.trunc()
+                )
+            } else {
+                format!(
+                    "reservation CIDR {net} is not canonical (host bits are set); write {}",
+                    net.trunc()
+                )
+            };
+            return Err(cx.error(c.span(), ck, msg));
+        }
+        if !subnet.contains(&net) {
+            return Err(cx.error(
+                c.span(),
+                ck,
+                format!("reservation {net} lies outside subnet {subnet}"),
+            ));
+        }
+        if r.kind == ReservationKind::Prefix && net.prefix_len() > MAX_PREFIX {
+            return Err(cx.error(
+                c.span(),
+                ck,
+                format!(
+                    "prefix reservation {net} is smaller than a /28 block; a prefix reservation must cover whole aligned /28 blocks"
+                ),
+            ));
+        }
+        (
+            ReservationRange::Cidr(net),
+            interval(net),
+            ck,
+            c.span(),
+            net.to_string(),
+        )
+    } else {
+        let (p, top, k) = match (&r.top_percent, &r.bottom_percent) {
+            (Some(p), _) => (p, true, "top_percent"),
+            (None, Some(p)) => (p, false, "bottom_percent"),
+            (None, None) => unreachable!("checked above"),
+        };
+        let pk = join(key, k);
+        let v = *p.get_ref();
+        if !(v.is_finite() && v > 0.0 && v <= 100.0) {
+            return Err(cx.error(
+                p.span(),
+                pk,
+                format!("must be a percentage greater than 0 and at most 100, got {v}"),
+            ));
+        }
+        let iv = percent_interval(subnet, v, top);
+        let range = if top {
+            ReservationRange::TopPercent(v)
+        } else {
+            ReservationRange::BottomPercent(v)
+        };
+        let what = format!(
+            "{} {v} % ({})",
+            if top { "top" } else { "bottom" },
+            describe_interval(iv)
+        );
+        (range, iv, pk, p.span(), what)
+    };
+
+    if let Some(j) = earlier.iter().position(|o| overlaps(*o, iv)) {
+        let base = key.rsplit_once('[').map_or(key, |(b, _)| b);
+        return Err(cx.error(
+            value_span,
+            value_key,
+            format!(
+                "reservation {what} overlaps {base}[{j}] ({})",
+                describe_interval(earlier[j])
+            ),
+        ));
+    }
+    Ok((
+        ReservationSpec {
+            kind: r.kind,
+            range,
+        },
+        iv,
+    ))
+}
+
+fn resolve_in_use(
+    cx: &Ctx<'_>,
+    key: &str,
+    u: RawInUse,
+    subnet: Ipv4Net,
+    reserved: &[Interval],
+) -> R<InUseSpec> {
+    let (start, end) = interval(subnet);
+    let size = end - start;
+    let aws_reserved = |a: u64| a < start + 4 || a == end - 1;
+    let mut addresses: Vec<Ipv4Addr> = Vec::new();
+    for (i, a) in u.addresses.unwrap_or_default().iter().enumerate() {
+        let k = format!("{key}.addresses[{i}]");
+        let addr: Ipv4Addr = a.get_ref().trim().parse().map_err(|_| {
+            cx.error(
+                a.span(),
+                &k,
+                format!(
+                    "\"{}\" is not an IPv4 address (expected e.g. \"10.0.0.9\")",
+                    a.get_ref()
+                ),
+            )
+        })?;
+        let n = u64::from(u32::from(addr));
+        if !subnet.contains(&addr) {
+            return Err(cx.error(
+                a.span(),
+                k,
+                format!("address {addr} lies outside subnet {subnet}"),
+            ));
+        }
+        if aws_reserved(n) {
+            return Err(cx.error(
+                a.span(),
+                k,
+                format!(
+                    "address {addr} is one of the 5 addresses AWS reserves in subnet {subnet} (the first four and the last)"
+                ),
+            ));
+        }
+        if let Some(j) = addresses.iter().position(|o| *o == addr) {
+            return Err(cx.error(
+                a.span(),
+                k,
+                format!("address {addr} is listed twice (also {key}.addresses[{j}])"),
+            ));
+        }
+        addresses.push(addr);
+    }
+    let count = u.count.as_ref().map_or(0, |c| *c.get_ref());
+    if let Some(c) = &u.count {
+        // Placed addresses go to free, unreserved addresses (crate::sim::vpc::InitialPlacement).
+        let in_reservation = |a: u64| reserved.iter().any(|&(s, e)| s <= a && a < e);
+        let reserved_usable: u64 = reserved
+            .iter()
+            .map(|&(s, e)| (s..e).filter(|&a| !aws_reserved(a)).count() as u64)
+            .sum();
+        let listed_outside = addresses
+            .iter()
+            .filter(|a| !in_reservation(u64::from(u32::from(**a))))
+            .count() as u64;
+        let room = size - 5 - reserved_usable - listed_outside;
+        if u64::from(count) > room {
+            return Err(cx.error(
+                c.span(),
+                join(key, "count"),
+                format!(
+                    "{count} addresses do not fit: subnet {subnet} has {room} free addresses outside its reservations and the listed `addresses`"
+                ),
+            ));
+        }
+    }
+    Ok(InUseSpec {
+        count,
+        placement: u.placement.unwrap_or_default(),
+        addresses,
+    })
+}
+
+fn resolve_tenant(
+    cx: &Ctx<'_>,
+    key: &str,
+    raw: Spanned<RawTenant>,
+    earlier: &[TenantSpec],
+) -> R<TenantSpec> {
+    let t = raw.into_inner();
+    let name_key = join(key, "name");
+    let name = non_empty(cx, &t.name, &name_key)?;
+    if earlier.iter().any(|o| o.name == name) {
+        return Err(cx.error(
+            t.name.span(),
+            name_key,
+            format!("duplicate tenant name \"{name}\" in this subnet"),
+        ));
+    }
+    if !dist_is_positive(t.interarrival.get_ref()) {
+        return Err(cx.error(
+            t.interarrival.span(),
+            join(key, "interarrival"),
+            "interarrival time must be positive (a zero interarrival never lets time advance)",
+        ));
+    }
+    let max_in_use = match &t.max_in_use {
+        Some(m) => Some(positive_u32(cx, m, &join(key, "max_in_use"))?),
+        None => None,
+    };
+    Ok(TenantSpec {
+        name,
+        interarrival: *t.interarrival.get_ref(),
+        hold: t.hold,
+        max_in_use,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Node groups
+
+fn resolve_node_group(
+    cx: &Ctx<'_>,
+    i: usize,
+    g: Spanned<RawNodeGroup>,
+    earlier: &[NodeGroupSpec],
+    subnets: &[SubnetSpec],
+    ec2: &Ec2Config,
+) -> R<NodeGroupSpec> {
+    let base = format!("node_groups[{i}]");
+    let g = g.into_inner();
+    let name_key = join(&base, "name");
+    let name = non_empty(cx, &g.name, &name_key)?;
+    if let Some(j) = earlier.iter().position(|o| o.name == name) {
+        return Err(cx.error(
+            g.name.span(),
+            name_key,
+            format!("duplicate node group name \"{name}\" (also node_groups[{j}])"),
+        ));
+    }
+
+    let it_name = g.instance_type.get_ref().trim();
+    let instance_type = instance_types::lookup(it_name).ok_or_else(|| {
+        let hints = instance_types::suggest(it_name);
+        let hint = if hints.is_empty() {
+            "no known type shares its family".to_string()
+        } else {
+            format!("did you mean one of: {}", hints.join(", "))
+        };
+        cx.error(
+            g.instance_type.span(),
+            join(&base, "instance_type"),
+            format!("unknown instance type \"{it_name}\"; {hint}"),
+        )
+    })?;
+
+    let count = positive_u32(cx, &g.count, &join(&base, "count"))?;
+
+    let subnets_key = join(&base, "subnets");
+    if g.subnets.get_ref().is_empty() {
+        return Err(cx.error(
+            g.subnets.span(),
+            subnets_key,
+            "a node group needs at least one subnet",
+        ));
+    }
+    let mut idx: Vec<usize> = Vec::new();
+    for (k, s) in g.subnets.get_ref().iter().enumerate() {
+        let key = format!("{subnets_key}[{k}]");
+        let j = subnets
+            .iter()
+            .position(|o| o.name == *s.get_ref())
+            .ok_or_else(|| {
+                let known: Vec<&str> = subnets.iter().map(|o| o.name.as_str()).collect();
+                cx.error(
+                    s.span(),
+                    &key,
+                    format!(
+                        "unknown subnet \"{}\" (defined: {})",
+                        s.get_ref(),
+                        known.join(", ")
+                    ),
+                )
+            })?;
+        if idx.contains(&j) {
+            return Err(cx.error(
+                s.span(),
+                key,
+                format!("subnet \"{}\" is listed twice", s.get_ref()),
+            ));
+        }
+        idx.push(j);
+    }
+
+    let account = account_index(cx, g.account.as_ref(), &join(&base, "account"), ec2)?;
+
+    Ok(NodeGroupSpec {
+        name,
+        instance_type,
+        count,
+        subnets: idx,
+        account,
+        launch_at: g.launch_at.unwrap_or(SimDuration::ZERO),
+    })
+}

@@ -1,0 +1,89 @@
+//! Every file in `tests/fixtures/bad/` must fail to load with an error that starts with `<path>:<line>:` and
+//! contains a message fragment. Both are declared on the fixture's first line:
+//!
+//! ```toml
+//! # expect: 7 reservation 10.1.0.0/24 lies outside subnet
+//! ```
+//!
+//! so adding a case is adding a file. Every file in `scenarios/` must load.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use vpcsim::scenarios;
+
+fn toml_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `(line, fragment)` from a first line `# expect: LINE FRAGMENT`.
+fn expectation(path: &Path) -> (usize, String) {
+    let text = fs::read_to_string(path).unwrap();
+    let first = text.lines().next().unwrap_or_default();
+    let rest = first
+        .strip_prefix("# expect:")
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: first line must be `# expect: LINE MESSAGE-FRAGMENT`",
+                path.display()
+            )
+        })
+        .trim();
+    let (line, fragment) = rest.split_once(' ').unwrap_or((rest, ""));
+    let line = line
+        .parse()
+        .unwrap_or_else(|_| panic!("{}: bad expected line {line:?}", path.display()));
+    (line, fragment.trim().to_string())
+}
+
+#[test]
+fn every_bad_fixture_fails_at_the_expected_line() {
+    let files = toml_files("tests/fixtures/bad");
+    assert!(files.len() >= 12, "fixtures missing: {files:?}");
+    let mut failures = Vec::new();
+    for path in &files {
+        let (line, fragment) = expectation(path);
+        let shown = match scenarios::load(path) {
+            Ok(_) => {
+                failures.push(format!("{}: loaded without error", path.display()));
+                continue;
+            }
+            Err(e) => e.to_string(),
+        };
+        let prefix = format!("{}:{line}:", path.display());
+        if !shown.starts_with(&prefix) {
+            failures.push(format!("expected prefix {prefix}\n  got {shown}"));
+        } else if !shown.contains(&fragment) {
+            failures.push(format!("expected {fragment:?}\n  in  {shown}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_example_scenario_loads() {
+    let files = toml_files("scenarios");
+    assert!(!files.is_empty());
+    for path in &files {
+        if let Err(e) = scenarios::load(path) {
+            panic!("{e}");
+        }
+    }
+}
+
+#[test]
+fn missing_file_is_an_io_error_naming_the_path() {
+    let e = scenarios::load(Path::new("tests/fixtures/does-not-exist.toml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("tests/fixtures/does-not-exist.toml: "),
+        "{e}"
+    );
+}
