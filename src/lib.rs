@@ -1,2 +1,9 @@
+//! vpcsim: a discrete-event simulator of AWS VPC subnets, elastic network interfaces, the EC2 control plane
+//! and the Amazon VPC CNI, for comparing IP-address strategies before they reach production.
+//!
+//! `scenarios` reads and validates scenario files, `sim` holds the models and the engine, `report` writes a
+//! run's results. See ARCHITECTURE.md for the event flow.
+
+pub mod report;
 pub mod scenarios;
 pub mod sim;

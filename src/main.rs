@@ -3,13 +3,20 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 
+use vpcsim::report::{self, Perf};
+use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
+use vpcsim::sim::engine::Engine;
+use vpcsim::sim::time::SimTime;
+use vpcsim::sim::world::{Event, World};
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +31,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a scenario and write its results (summary.json, timeseries.csv, api_calls.csv, perf.json).
+    Run(RunArgs),
+    /// Validate scenario files: prints `ok: FILE`, or `FILE:LINE:COL: message` and exits 2.
+    Check(CheckArgs),
     /// Print the EKS max-pods calculator's value for an instance type.
     MaxPods(MaxPodsArgs),
     /// List instance types with their network limits and max pods.
@@ -31,6 +42,34 @@ enum Command {
     /// ENI-MAX-PODS is the CNI's eni-max-pods.txt; MAX-PODS-SIP and MAX-PODS-PD are the EKS calculator's
     /// recommended values (capped at 110/250) with secondary IPs and with prefix delegation.
     InstanceTypes(InstanceTypesArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario file (see docs/scenarios.md).
+    scenario: PathBuf,
+    /// Output folder; default output/<scenario name>/.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace the scenario's seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// What to print on stdout: a table, or the summary as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -86,6 +125,8 @@ impl From<io::Error> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(a) => cmd_run(a),
+        Command::Check(a) => cmd_check(a),
         Command::MaxPods(a) => cmd_max_pods(a),
         Command::InstanceTypes(a) => cmd_instance_types(a),
     };
@@ -104,6 +145,71 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+type Built = (World, Engine<Event>);
+
+fn load_scenario(path: &Path) -> Result<Scenario, Failure> {
+    scenarios::load(path).map_err(|e| Failure::new(EXIT_USAGE, e))
+}
+
+/// Builds a loaded scenario's world; a scenario that cannot be built is a usage error naming the file.
+fn build(path: &Path, scenario: &Scenario) -> Result<Built, Failure> {
+    World::build(scenario, true)
+        .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", path.display())))
+}
+
+fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
+    let mut failed = 0;
+    for f in &a.files {
+        match load_scenario(f).and_then(|s| build(f, &s)) {
+            Ok(_) => println!("ok: {}", f.display()),
+            Err(e) => {
+                println!("{:#}", e.error);
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure::new(
+            EXIT_USAGE,
+            anyhow!("{failed} of {} scenario files are invalid", a.files.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn cmd_run(a: RunArgs) -> Result<(), Failure> {
+    let mut scenario = load_scenario(&a.scenario)?;
+    if let Some(seed) = a.seed {
+        scenario.seed = seed;
+    }
+    let (mut world, mut engine) = build(&a.scenario, &scenario)?;
+    let started = Instant::now();
+    engine.run_until(&mut world, SimTime::ZERO + scenario.duration);
+    let perf = Perf {
+        wall_s: started.elapsed().as_secs_f64(),
+        stats: engine.stats(),
+        simulated_s: scenario.duration.as_secs_f64(),
+    };
+    let dir = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
+    report::write_run(&dir, &scenario, &world, perf).map_err(|e| {
+        Failure::new(
+            EXIT_FAILURE,
+            anyhow!("writing results to {}: {e}", dir.display()),
+        )
+    })?;
+    let mut out = io::stdout().lock();
+    match a.format {
+        Format::Table => {
+            write!(out, "{}", report::table(&scenario, &world, perf))?;
+            writeln!(out, "results in {}", dir.display())?;
+        }
+        Format::Json => writeln!(out, "{:#}", report::summary(&scenario, &world, perf.stats))?,
+    }
+    Ok(())
 }
 
 fn lookup_type(name: &str) -> Result<&'static InstanceType, Failure> {

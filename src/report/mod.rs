@@ -54,7 +54,11 @@ pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
     let mut root = Map::new();
     set(&mut root, "scenario", json!(scenario.name));
     set(&mut root, "seed", json!(scenario.seed));
-    set(&mut root, "duration_s", json!(scenario.duration.as_secs_f64()));
+    set(
+        &mut root,
+        "duration_s",
+        json!(scenario.duration.as_secs_f64()),
+    );
     set(&mut root, "run.events", json!(stats.events));
 
     let rec = world.ec2.record();
@@ -67,46 +71,108 @@ pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
         set(&mut root, &format!("ec2.throttled.{a}"), json!(r.throttled));
         set(&mut root, &format!("ec2.retries.{a}"), json!(r.retries));
         for (q, name) in [(0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (1.0, "max")] {
-            set(&mut root, &format!("ec2.latency_s.{a}.{name}"), json!(r.latency.quantile(q).as_secs_f64()));
+            set(
+                &mut root,
+                &format!("ec2.latency_s.{a}.{name}"),
+                json!(r.latency.quantile(q).as_secs_f64()),
+            );
         }
     }
     for &code in ErrorCode::ALL {
         if code == ErrorCode::RequestLimitExceeded {
             continue;
         }
-        let n: u64 = Action::ALL.iter().map(|&a| rec.action(a).errors_with(code)).sum();
+        let n: u64 = Action::ALL
+            .iter()
+            .map(|&a| rec.action(a).errors_with(code))
+            .sum();
         if n > 0 {
             set(&mut root, &format!("ec2.errors.{code}"), json!(n));
         }
     }
     let throttled = rec.total_throttled();
     if throttled > 0 {
-        set(&mut root, "ec2.errors.RequestLimitExceeded", json!(throttled));
+        set(
+            &mut root,
+            "ec2.errors.RequestLimitExceeded",
+            json!(throttled),
+        );
     }
 
-    for (i, s) in world.ec2.subnets().iter().enumerate() {
+    for s in world.ec2.subnets() {
         let base = format!("subnets.{}", s.name());
-        let mins = world.timeseries.rows.iter().map(|r| r.subnets[i]);
-        set(&mut root, &format!("{base}.cidr"), json!(s.cidr().to_string()));
-        set(&mut root, &format!("{base}.min_free_addresses"), json!(mins.clone().map(|m| m.0).min().unwrap_or(s.free_addresses())));
-        set(&mut root, &format!("{base}.min_free_prefix_blocks"), json!(mins.map(|m| m.1).min().unwrap_or(s.free_prefix_blocks())));
-        set(&mut root, &format!("{base}.final_free_addresses"), json!(s.free_addresses()));
-        set(&mut root, &format!("{base}.final_free_prefix_blocks"), json!(s.free_prefix_blocks()));
+        set(
+            &mut root,
+            &format!("{base}.cidr"),
+            json!(s.cidr().to_string()),
+        );
+        set(
+            &mut root,
+            &format!("{base}.min_free_addresses"),
+            json!(s.min_free_addresses()),
+        );
+        set(
+            &mut root,
+            &format!("{base}.min_free_prefix_blocks"),
+            json!(s.min_free_prefix_blocks()),
+        );
+        set(
+            &mut root,
+            &format!("{base}.final_free_addresses"),
+            json!(s.free_addresses()),
+        );
+        set(
+            &mut root,
+            &format!("{base}.final_free_prefix_blocks"),
+            json!(s.free_prefix_blocks()),
+        );
     }
     for t in world.tenants.stats() {
-        set(&mut root, &format!("tenants.{}.held", t.name), json!(t.held));
-        set(&mut root, &format!("tenants.{}.refused", t.name), json!(t.refused));
+        set(
+            &mut root,
+            &format!("tenants.{}.held", t.name),
+            json!(t.held),
+        );
+        set(
+            &mut root,
+            &format!("tenants.{}.refused", t.name),
+            json!(t.refused),
+        );
     }
     let groups = world.node_groups.stats();
-    set(&mut root, "nodes.launched", json!(groups.iter().map(|g| g.launched).sum::<u32>()));
-    set(&mut root, "nodes.failed_launches", json!(groups.iter().map(|g| g.failed_launches).sum::<u64>()));
+    set(
+        &mut root,
+        "nodes.launched",
+        json!(groups.iter().map(|g| g.launched).sum::<u32>()),
+    );
+    set(
+        &mut root,
+        "nodes.failed_launches",
+        json!(groups.iter().map(|g| g.failed_launches).sum::<u64>()),
+    );
     let rows = &world.timeseries.rows;
-    set(&mut root, "nodes.peak", json!(rows.iter().map(|r| r.instances_running).max().unwrap_or(0)));
-    set(&mut root, "enis.peak", json!(rows.iter().map(|r| r.enis).max().unwrap_or(0)));
+    set(
+        &mut root,
+        "nodes.peak",
+        json!(rows.iter().map(|r| r.instances_running).max().unwrap_or(0)),
+    );
+    set(
+        &mut root,
+        "enis.peak",
+        json!(rows.iter().map(|r| r.enis).max().unwrap_or(0)),
+    );
     for g in groups {
         let t = g.time_to_all_launched.map(|d| d.as_secs_f64());
-        set(&mut root, &format!("node_groups.{}.launched", g.name), json!(g.launched));
-        set(&mut root, &format!("node_groups.{}.time_to_all_launched_s", g.name), json!(t));
+        set(
+            &mut root,
+            &format!("node_groups.{}.launched", g.name),
+            json!(g.launched),
+        );
+        set(
+            &mut root,
+            &format!("node_groups.{}.time_to_all_launched_s", g.name),
+            json!(t),
+        );
     }
     Value::Object(root)
 }
@@ -139,7 +205,12 @@ fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
             row.push(free.to_string());
             row.push(blocks.to_string());
         }
-        row.extend([r.instances_running.to_string(), r.enis.to_string(), r.api_attempts.to_string(), r.throttled.to_string()]);
+        row.extend([
+            r.instances_running.to_string(),
+            r.enis.to_string(),
+            r.api_attempts.to_string(),
+            r.throttled.to_string(),
+        ]);
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| e.into_error())
@@ -147,7 +218,14 @@ fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
 
 fn api_calls_csv(world: &World) -> io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["time_s", "client", "action", "attempt", "outcome", "latency_ms"])?;
+    w.write_record([
+        "time_s",
+        "client",
+        "action",
+        "attempt",
+        "outcome",
+        "latency_ms",
+    ])?;
     for a in world.ec2.record().log() {
         w.write_record([
             format!("{:.6}", a.sent.as_secs_f64()),
@@ -162,9 +240,15 @@ fn api_calls_csv(world: &World) -> io::Result<Vec<u8>> {
 }
 
 /// Writes every output file of a run into `dir` (created if needed); returns the paths written.
-pub fn write_run(dir: &Path, scenario: &Scenario, world: &World, perf: Perf) -> io::Result<Vec<PathBuf>> {
+pub fn write_run(
+    dir: &Path,
+    scenario: &Scenario,
+    world: &World,
+    perf: Perf,
+) -> io::Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)?;
-    let mut summary_text = serde_json::to_string_pretty(&summary(scenario, world, perf.stats)).expect("JSON values serialise");
+    let mut summary_text = serde_json::to_string_pretty(&summary(scenario, world, perf.stats))
+        .expect("JSON values serialise");
     summary_text.push('\n');
     let perf_json = json!({
         "run": {
@@ -187,27 +271,61 @@ pub fn write_run(dir: &Path, scenario: &Scenario, world: &World, perf: Perf) -> 
 /// The short human summary printed after a run.
 pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "scenario {} (seed {}), {} simulated", scenario.name, scenario.seed, scenario.duration);
-    let _ = writeln!(out, "\n{:<28} {:>10} {:>12} {:>12} {:>12}", "subnet", "size", "free (min)", "free /28s", "/28s (min)");
-    for (i, s) in world.ec2.subnets().iter().enumerate() {
-        let min_free = world.timeseries.rows.iter().map(|r| r.subnets[i].0).min().unwrap_or(s.free_addresses());
-        let min_blocks = world.timeseries.rows.iter().map(|r| r.subnets[i].1).min().unwrap_or(s.free_prefix_blocks());
+    let _ = writeln!(
+        out,
+        "scenario {} (seed {}), {} simulated",
+        scenario.name, scenario.seed, scenario.duration
+    );
+    let _ = writeln!(
+        out,
+        "\n{:<28} {:>10} {:>12} {:>12} {:>12}",
+        "subnet", "size", "free (min)", "free /28s", "/28s (min)"
+    );
+    for s in world.ec2.subnets() {
+        let (min_free, min_blocks) = (s.min_free_addresses(), s.min_free_prefix_blocks());
         let name = format!("{} {}", s.name(), s.cidr());
-        let _ = writeln!(out, "{name:<28} {:>10} {:>12} {:>12} {:>12}", s.size(), format!("{} ({min_free})", s.free_addresses()), s.free_prefix_blocks(), min_blocks);
+        let _ = writeln!(
+            out,
+            "{name:<28} {:>10} {:>12} {:>12} {:>12}",
+            s.size(),
+            format!("{} ({min_free})", s.free_addresses()),
+            s.free_prefix_blocks(),
+            min_blocks
+        );
     }
     let rec = world.ec2.record();
-    let _ = writeln!(out, "\n{:<34} {:>9} {:>10} {:>9} {:>10}", "EC2 action", "calls", "throttled", "errors", "p99 (ms)");
+    let _ = writeln!(
+        out,
+        "\n{:<34} {:>9} {:>10} {:>9} {:>10}",
+        "EC2 action", "calls", "throttled", "errors", "p99 (ms)"
+    );
     for &a in Action::ALL {
         let r = rec.action(a);
         if r.attempts() == 0 {
             continue;
         }
         let errors: u64 = r.errors.iter().sum();
-        let _ = writeln!(out, "{:<34} {:>9} {:>10} {:>9} {:>10.0}", a.name(), r.attempts(), r.throttled, errors, r.latency.quantile(0.99).as_secs_f64() * 1e3);
+        let _ = writeln!(
+            out,
+            "{:<34} {:>9} {:>10} {:>9} {:>10.0}",
+            a.name(),
+            r.attempts(),
+            r.throttled,
+            errors,
+            r.latency.quantile(0.99).as_secs_f64() * 1e3
+        );
     }
     for g in world.node_groups.stats() {
-        let all = g.time_to_all_launched.map_or("not all launched".to_string(), |d| format!("all launched after {:.1}s", d.as_secs_f64()));
-        let _ = writeln!(out, "\nnode group {}: {} launched, {} failed launches, {all}", g.name, g.launched, g.failed_launches);
+        let all = g
+            .time_to_all_launched
+            .map_or("not all launched".to_string(), |d| {
+                format!("all launched after {:.1}s", d.as_secs_f64())
+            });
+        let _ = writeln!(
+            out,
+            "\nnode group {}: {} launched, {} failed launches, {all}",
+            g.name, g.launched, g.failed_launches
+        );
     }
     let _ = writeln!(
         out,

@@ -28,7 +28,12 @@ pub struct Timeseries {
 
 impl Timeseries {
     pub fn new(interval: SimDuration) -> Self {
-        Timeseries { interval, rows: Vec::new(), attempts_before: 0, throttled_before: 0 }
+        Timeseries {
+            interval,
+            rows: Vec::new(),
+            attempts_before: 0,
+            throttled_before: 0,
+        }
     }
 
     /// Takes a sample of the control plane at `now`.
@@ -37,8 +42,16 @@ impl Timeseries {
         let (attempts, throttled) = (rec.total_attempts(), rec.total_throttled());
         self.rows.push(Sample {
             time: now,
-            subnets: ec2.subnets().iter().map(|s| (s.free_addresses(), s.free_prefix_blocks())).collect(),
-            instances_running: ec2.instances().iter().filter(|i| i.state == InstanceState::Running).count() as u32,
+            subnets: ec2
+                .subnets()
+                .iter()
+                .map(|s| (s.free_addresses(), s.free_prefix_blocks()))
+                .collect(),
+            instances_running: ec2
+                .instances()
+                .iter()
+                .filter(|i| i.state == InstanceState::Running)
+                .count() as u32,
             enis: ec2.live_enis() as u32,
             api_attempts: attempts - self.attempts_before,
             throttled: throttled - self.throttled_before,

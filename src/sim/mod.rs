@@ -8,3 +8,4 @@ pub mod metrics;
 pub mod rng;
 pub mod time;
 pub mod vpc;
+pub mod world;

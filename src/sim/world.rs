@@ -10,7 +10,7 @@ use crate::sim::metrics::Timeseries;
 use crate::sim::rng::stream;
 use crate::sim::time::SimTime;
 use crate::sim::vpc::tenants::{TenantEvent, Tenants};
-use crate::sim::vpc::{Subnet, SubnetError, AllocError, SubnetId};
+use crate::sim::vpc::{AllocError, Subnet, SubnetError, SubnetId};
 
 /// Every event of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,22 +58,40 @@ pub struct World {
 
 impl World {
     /// Builds the world of `scenario` and an engine with its first events scheduled.
-    pub fn build(scenario: &Scenario, keep_call_log: bool) -> Result<(World, Engine<Event>), BuildError> {
+    pub fn build(
+        scenario: &Scenario,
+        keep_call_log: bool,
+    ) -> Result<(World, Engine<Event>), BuildError> {
         let mut initial = stream(scenario.seed, "vpc.initial", 0);
         let mut subnets = Vec::with_capacity(scenario.subnets.len());
         for s in &scenario.subnets {
-            let mut subnet = Subnet::new(&s.name, s.cidr, &s.az, s.tags.clone(), s.placement, &s.reservations)
-                .map_err(|source| BuildError::Subnet { subnet: s.name.clone(), source })?;
-            subnet.occupy(&s.in_use, &mut initial).map_err(|source| BuildError::InUse { subnet: s.name.clone(), source })?;
+            let mut subnet = Subnet::new(
+                &s.name,
+                s.cidr,
+                &s.az,
+                s.tags.clone(),
+                s.placement,
+                &s.reservations,
+            )
+            .map_err(|source| BuildError::Subnet {
+                subnet: s.name.clone(),
+                source,
+            })?;
+            subnet
+                .occupy(&s.in_use, &mut initial)
+                .map_err(|source| BuildError::InUse {
+                    subnet: s.name.clone(),
+                    source,
+                })?;
             subnets.push(subnet);
         }
         let mut ec2 = ControlPlane::new(scenario.ec2.clone(), subnets, keep_call_log);
         let tenants = Tenants::new(
-            scenario
-                .subnets
-                .iter()
-                .enumerate()
-                .flat_map(|(i, s)| s.tenants.iter().map(move |t| (SubnetId(i as u32), t.clone()))),
+            scenario.subnets.iter().enumerate().flat_map(|(i, s)| {
+                s.tenants
+                    .iter()
+                    .map(move |t| (SubnetId(i as u32), t.clone()))
+            }),
             scenario.seed,
         );
         let plans = scenario
@@ -91,7 +109,12 @@ impl World {
             })
             .collect();
         let node_groups = NodeGroups::new(plans, &mut ec2);
-        let mut world = World { ec2, tenants, node_groups, timeseries: Timeseries::new(scenario.sample_interval) };
+        let mut world = World {
+            ec2,
+            tenants,
+            node_groups,
+            timeseries: Timeseries::new(scenario.sample_interval),
+        };
         let mut engine = Engine::new(scenario.seed);
         {
             let mut ctx = engine.context();

@@ -77,7 +77,10 @@ impl NodeGroups {
     pub fn start<E: From<NodeGroupEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         for (i, g) in self.groups.iter().enumerate() {
             for _ in 0..g.plan.count {
-                ctx.schedule_at(SimTime::ZERO + g.plan.launch_at, NodeGroupEvent::Launch(i as u32));
+                ctx.schedule_at(
+                    SimTime::ZERO + g.plan.launch_at,
+                    NodeGroupEvent::Launch(i as u32),
+                );
             }
         }
     }
@@ -92,14 +95,29 @@ impl NodeGroups {
         let g = &mut self.groups[i as usize];
         let subnet = g.plan.subnets[g.next_subnet % g.plan.subnets.len()];
         g.next_subnet += 1;
-        ec2.submit(ctx, g.client, Request::RunInstances { instance_type: g.plan.instance_type, subnet, count: 1 });
+        ec2.submit(
+            ctx,
+            g.client,
+            Request::RunInstances {
+                instance_type: g.plan.instance_type,
+                subnet,
+                count: 1,
+            },
+        );
     }
 
     /// Takes the answer to one of group `group`'s RunInstances calls.
-    pub fn on_completion<E: From<NodeGroupEvent>>(&mut self, ctx: &mut Context<'_, E>, group: usize, result: &ApiResult) {
+    pub fn on_completion<E: From<NodeGroupEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        group: usize,
+        result: &ApiResult,
+    ) {
         let g = &mut self.groups[group];
         match result {
-            Ok(Response::Instances(list)) => g.instances.extend(list.iter().map(|d| (d.id, ctx.now()))),
+            Ok(Response::Instances(list)) => {
+                g.instances.extend(list.iter().map(|d| (d.id, ctx.now())))
+            }
             _ => {
                 g.failed_launches += 1;
                 ctx.schedule_in(RELAUNCH_DELAY, NodeGroupEvent::Launch(group as u32));
@@ -114,8 +132,16 @@ impl NodeGroups {
                 name: g.plan.name.clone(),
                 launched: g.instances.len() as u32,
                 failed_launches: g.failed_launches,
-                time_to_all_launched: (g.instances.len() as u32 == g.plan.count && g.plan.count > 0)
-                    .then(|| g.instances.iter().map(|&(_, t)| t).max().unwrap_or_default() - (SimTime::ZERO + g.plan.launch_at)),
+                time_to_all_launched: (g.instances.len() as u32 == g.plan.count
+                    && g.plan.count > 0)
+                    .then(|| {
+                        g.instances
+                            .iter()
+                            .map(|&(_, t)| t)
+                            .max()
+                            .unwrap_or_default()
+                            - (SimTime::ZERO + g.plan.launch_at)
+                    }),
             })
             .collect()
     }

@@ -700,7 +700,10 @@ mod tests {
             s.release_address(ip).unwrap();
         }
         assert_eq!(s.free_addresses(), 251);
-        assert_eq!((s.min_free_addresses(), s.min_free_prefix_blocks()), (dip_free, dip_blocks));
+        assert_eq!(
+            (s.min_free_addresses(), s.min_free_prefix_blocks()),
+            (dip_free, dip_blocks)
+        );
     }
 
     #[test]
