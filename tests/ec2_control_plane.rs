@@ -220,6 +220,17 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
     let t = engine.now() + SimDuration::from_secs(4);
     run_until(&mut h, &mut engine, t);
     assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Available);
+    // The attachment is gone: detaching it again is an error, as in EC2.
+    let stale = call(
+        &mut h,
+        &mut engine,
+        c,
+        Request::DetachNetworkInterface { attachment: att },
+    );
+    assert_eq!(
+        stale.result.unwrap_err().code,
+        ErrorCode::InvalidAttachmentIdNotFound
+    );
     assert!(
         call(
             &mut h,

@@ -81,18 +81,6 @@ impl DurationDist {
         }
     }
 
-    /// The distribution's median, for documentation and summaries.
-    pub fn median(&self) -> SimDuration {
-        match *self {
-            DurationDist::Fixed(d) => d,
-            DurationDist::Uniform { min, max } => SimDuration((min.0 + max.0) / 2),
-            DurationDist::Exponential { mean, .. } => {
-                SimDuration::from_secs_f64(mean.as_secs_f64() * 2f64.ln())
-            }
-            DurationDist::LogNormal { median, .. } => median,
-        }
-    }
-
     fn validate(self) -> Result<Self, String> {
         match self {
             DurationDist::Uniform { min, max } if max < min => Err(format!(

@@ -190,11 +190,6 @@ impl<'a, E> Context<'a, E> {
     pub fn rng(&mut self, stream: Stream) -> &mut SimRng {
         self.rngs.get(stream)
     }
-
-    /// The run's seed, for models that derive per-entity streams (e.g. one per node).
-    pub fn seed(&self) -> u64 {
-        self.rngs.seed()
-    }
 }
 
 /// A simulation model: handles the events of type `Event`.

@@ -52,10 +52,6 @@ impl RngStreams {
         }
     }
 
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
     pub fn get(&mut self, s: Stream) -> &mut SimRng {
         let i = match self.streams.iter().position(|(n, _)| *n == s.0) {
             Some(i) => i,

@@ -21,10 +21,6 @@ pub struct SimDuration(pub u64);
 impl SimTime {
     pub const ZERO: SimTime = SimTime(0);
 
-    pub fn as_micros(self) -> u64 {
-        self.0
-    }
-
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / MICROS_PER_SEC as f64
     }
@@ -57,10 +53,6 @@ impl SimDuration {
         } else {
             SimDuration((s * MICROS_PER_SEC as f64).round().min(u64::MAX as f64) as u64)
         }
-    }
-
-    pub fn as_micros(self) -> u64 {
-        self.0
     }
 
     pub fn as_secs_f64(self) -> f64 {

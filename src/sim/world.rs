@@ -49,8 +49,16 @@ pub enum BuildError {
     InUse { subnet: String, source: AllocError },
 }
 
+/// Which model made the calls of an EC2 client, so that finished calls go back to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClientOwner {
+    NodeGroup(usize),
+}
+
 pub struct World {
     pub ec2: ControlPlane,
+    /// Indexed by `ClientId`.
+    owners: Vec<ClientOwner>,
     pub tenants: Tenants,
     pub node_groups: NodeGroups,
     pub timeseries: Timeseries,
@@ -109,8 +117,18 @@ impl World {
             })
             .collect();
         let node_groups = NodeGroups::new(plans, &mut ec2);
+        let mut owners = Vec::new();
+        for (g, client) in node_groups.clients().enumerate() {
+            debug_assert_eq!(
+                client.0 as usize,
+                owners.len(),
+                "clients are numbered in registration order"
+            );
+            owners.push(ClientOwner::NodeGroup(g));
+        }
         let mut world = World {
             ec2,
+            owners,
             tenants,
             node_groups,
             timeseries: Timeseries::new(scenario.sample_interval),
@@ -132,10 +150,12 @@ impl Model for World {
     fn handle(&mut self, ctx: &mut Context<'_, Event>, event: Event) {
         match event {
             Event::Ec2(e) => {
-                if let Some(done) = self.ec2.handle(ctx, e)
-                    && let Some(g) = self.node_groups.owner_of(done.client)
-                {
-                    self.node_groups.on_completion(ctx, g, &done.result);
+                if let Some(done) = self.ec2.handle(ctx, e) {
+                    match self.owners[done.client.0 as usize] {
+                        ClientOwner::NodeGroup(g) => {
+                            self.node_groups.on_completion(ctx, g, &done.result)
+                        }
+                    }
                 }
             }
             Event::Tenant(e) => self.tenants.handle(ctx, e, self.ec2.subnets_mut()),

@@ -93,7 +93,8 @@ pub struct ControlPlane {
     free_calls: Vec<u32>,
     instances: Vec<Instance>,
     enis: Vec<Eni>,
-    next_attachment: u32,
+    /// The ENI of each attachment ever made; `AttachmentId(n)` is entry n − 1.
+    attachments: Vec<EniId>,
     record: CallRecorder,
     ips: Vec<Ipv4Addr>,
     prefixes: Vec<Ipv4Net>,
@@ -132,7 +133,7 @@ impl ControlPlane {
             free_calls: Vec::new(),
             instances: Vec::new(),
             enis: Vec::new(),
-            next_attachment: 0,
+            attachments: Vec::new(),
             record: CallRecorder::new(keep_call_log),
             ips: Vec::new(),
             prefixes: Vec::new(),
@@ -268,10 +269,11 @@ impl ControlPlane {
     ) -> Option<Completion> {
         match event {
             Ec2Event::Answer(id) => {
-                let call = self.calls[id.0 as usize].as_ref().expect("live call");
-                let (client, request) = (call.client, call.request.clone());
-                let account = self.clients[client.0 as usize].account;
-                let result = self.execute(ctx, account, &request);
+                // Taken out of its slot while it executes, so the request need not be cloned.
+                let call = self.calls[id.0 as usize].take().expect("live call");
+                let account = self.clients[call.client.0 as usize].account;
+                let result = self.execute(ctx, account, &call.request);
+                self.calls[id.0 as usize] = Some(call);
                 self.answered(ctx, id, result)
             }
             Ec2Event::Refused(id) => self.answered(ctx, id, Err(ApiError::throttled())),
@@ -512,7 +514,7 @@ impl ControlPlane {
         for k in 0..count as usize {
             let id = InstanceId(self.instances.len() as u32);
             let eni = EniId(self.enis.len() as u32);
-            let attachment = self.new_attachment_id();
+            let attachment = self.new_attachment_id(eni);
             self.enis.push(Eni {
                 id: eni,
                 subnet,
@@ -548,9 +550,9 @@ impl ControlPlane {
         Ok(Response::Instances(out))
     }
 
-    fn new_attachment_id(&mut self) -> AttachmentId {
-        self.next_attachment += 1;
-        AttachmentId(self.next_attachment)
+    fn new_attachment_id(&mut self, eni: EniId) -> AttachmentId {
+        self.attachments.push(eni);
+        AttachmentId(self.attachments.len() as u32)
     }
 
     /// All-or-nothing: the primary IP and the requested addresses, or nothing and the subnet's error.
@@ -656,7 +658,7 @@ impl ControlPlane {
         if !e.prefixes.is_empty() && !itype.supports_prefixes() {
             return Err(no_prefix_support(itype));
         }
-        let attachment = self.new_attachment_id();
+        let attachment = self.new_attachment_id(eni);
         self.enis[eni.0 as usize].state = EniState::Attaching(Attachment {
             id: attachment,
             instance,
@@ -794,10 +796,17 @@ impl ControlPlane {
         ctx: &mut Context<'_, E>,
         attachment: AttachmentId,
     ) -> ApiResult {
-        let found = self
-            .enis
-            .iter()
-            .position(|e| e.state.attachment().is_some_and(|a| a.id == attachment));
+        let found = attachment
+            .0
+            .checked_sub(1)
+            .and_then(|i| self.attachments.get(i as usize))
+            .map(|e| e.0 as usize)
+            .filter(|&i| {
+                self.enis[i]
+                    .state
+                    .attachment()
+                    .is_some_and(|a| a.id == attachment)
+            });
         let Some(i) = found else {
             return Err(ApiError::new(
                 ErrorCode::InvalidAttachmentIdNotFound,

@@ -68,9 +68,9 @@ impl NodeGroups {
         NodeGroups { groups }
     }
 
-    /// The group that owns a client, if any.
-    pub fn owner_of(&self, client: ClientId) -> Option<usize> {
-        self.groups.iter().position(|g| g.client == client)
+    /// Each group's EC2 client, by group index.
+    pub fn clients(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.groups.iter().map(|g| g.client)
     }
 
     /// Schedules every node's launch at its group's launch time.
