@@ -79,15 +79,35 @@ pub fn lookup(name: &str) -> Option<&'static InstanceType> {
         .map(|i| &t[i])
 }
 
-/// A "did you mean" hint for an unknown name: the closest names sharing its family prefix.
+/// "Did you mean" hints for an unknown name: the up to five closest names by edit distance (ties by name),
+/// among those close enough to be plausible typos.
 pub fn suggest(name: &str) -> Vec<&'static str> {
-    let family = name.split('.').next().unwrap_or(name);
-    all()
+    let limit = (name.len() / 3).max(2);
+    let mut close: Vec<(usize, &'static str)> = all()
         .iter()
-        .filter(|t| t.name.split('.').next() == Some(family))
-        .map(|t| t.name.as_str())
-        .take(12)
-        .collect()
+        .map(|t| (edit_distance(name, &t.name), t.name.as_str()))
+        .filter(|&(d, _)| d <= limit)
+        .collect();
+    close.sort_unstable();
+    close.into_iter().take(5).map(|(_, n)| n).collect()
+}
+
+/// Levenshtein distance over bytes (type names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 fn parse_row(line: &str) -> Result<InstanceType, String> {
@@ -187,6 +207,9 @@ mod tests {
         assert_eq!(lookup("hpc7a.12xlarge").unwrap().vcpus, Some(24));
         assert_eq!(lookup("p5.48xlarge").unwrap().card_max_enis.len(), 32);
         assert!(lookup("m5.huge").is_none());
-        assert!(suggest("m5.huge").contains(&"m5.large"));
+        assert_eq!(suggest("m5.lrge")[0], "m5.large");
+        assert_eq!(suggest("m5x.large")[0], "m5.large");
+        assert!(suggest("c7gn.16xlarg").contains(&"c7gn.16xlarge"));
+        assert!(suggest("completely-wrong").is_empty());
     }
 }
