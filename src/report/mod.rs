@@ -70,7 +70,11 @@ pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
         set(&mut root, &format!("ec2.calls.{a}"), json!(r.attempts()));
         set(&mut root, &format!("ec2.throttled.{a}"), json!(r.throttled));
         set(&mut root, &format!("ec2.retries.{a}"), json!(r.retries));
-        set(&mut root, &format!("ec2.failed_calls.{a}"), json!(r.calls_failed.iter().sum::<u64>()));
+        set(
+            &mut root,
+            &format!("ec2.failed_calls.{a}"),
+            json!(r.calls_failed.iter().sum::<u64>()),
+        );
         for (q, name) in [(0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (1.0, "max")] {
             set(
                 &mut root,

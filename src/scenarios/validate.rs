@@ -13,7 +13,7 @@ use super::raw::{
 };
 use super::{Ctx, NodeGroupSpec, Scenario, ScenarioError, SubnetSpec, VpcSpec};
 use crate::sim::dist::DurationDist;
-use crate::sim::ec2::action::{Action, BucketSpec};
+use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
 use crate::sim::ec2::config::{AccountConfig, Ec2Config};
 use crate::sim::ec2::instance_types;
 use crate::sim::time::SimDuration;
@@ -242,47 +242,60 @@ fn apply_account(cx: &Ctx<'_>, name: &str, a: RawAccount, acc: &mut AccountConfi
         let act = parse_action(cx, &action, &key)?;
         acc.limits[act.index()].request = bucket(cx, &b, &key)?;
     }
-    for (action, b) in a.limits_unfiltered.unwrap_or_default() {
-        let key = join(&join(&base, "limits_unfiltered"), action.get_ref());
-        let act = parse_action(cx, &action, &key)?;
-        if !act.has_unfiltered_bucket() {
-            let with: Vec<&str> = Action::ALL
-                .iter()
-                .filter(|a| a.has_unfiltered_bucket())
-                .map(|a| a.name())
-                .collect();
-            return Err(cx.error(
-                action.span(),
-                key,
-                format!(
-                    "{act} has no unfiltered-and-unpaginated bucket (only {} do)",
-                    with.join(", ")
-                ),
-            ));
-        }
-        acc.limits[act.index()].unfiltered = Some(bucket(cx, &b, &key)?);
-    }
-    for (action, b) in a.resource_limits.unwrap_or_default() {
-        let key = join(&join(&base, "resource_limits"), action.get_ref());
-        let act = parse_action(cx, &action, &key)?;
-        if act.default_limits().resource.is_none() {
-            let with: Vec<&str> = Action::ALL
-                .iter()
-                .filter(|a| a.default_limits().resource.is_some())
-                .map(|a| a.name())
-                .collect();
-            return Err(cx.error(
-                action.span(),
-                key,
-                format!(
-                    "{act} has no resource-rate bucket (only {} do)",
-                    with.join(", ")
-                ),
-            ));
-        }
-        acc.limits[act.index()].resource = Some(bucket(cx, &b, &key)?);
-    }
+    let unfiltered = BucketTable {
+        table: "limits_unfiltered",
+        what: "unfiltered-and-unpaginated",
+        slot: |l| &mut l.unfiltered,
+        exists: |a| a.has_unfiltered_bucket(),
+    };
+    unfiltered.apply(cx, &base, a.limits_unfiltered, acc)?;
+    let resource = BucketTable {
+        table: "resource_limits",
+        what: "resource-rate",
+        slot: |l| &mut l.resource,
+        exists: |a| a.default_limits().resource.is_some(),
+    };
+    resource.apply(cx, &base, a.resource_limits, acc)?;
     Ok(())
+}
+
+/// An account's table of optional per-action buckets (`limits_unfiltered`, `resource_limits`): only the
+/// actions that have such a bucket may appear in it.
+struct BucketTable {
+    table: &'static str,
+    what: &'static str,
+    slot: fn(&mut ActionLimits) -> &mut Option<BucketSpec>,
+    exists: fn(Action) -> bool,
+}
+
+impl BucketTable {
+    fn apply(
+        &self,
+        cx: &Ctx<'_>,
+        base: &str,
+        raw: Option<BTreeMap<Spanned<String>, RawBucket>>,
+        acc: &mut AccountConfig,
+    ) -> R<()> {
+        for (action, b) in raw.unwrap_or_default() {
+            let key = join(&join(base, self.table), action.get_ref());
+            let act = parse_action(cx, &action, &key)?;
+            if !(self.exists)(act) {
+                let with: Vec<&str> = Action::ALL
+                    .iter()
+                    .filter(|&&a| (self.exists)(a))
+                    .map(|a| a.name())
+                    .collect();
+                let message = format!(
+                    "{act} has no {} bucket (only {} do)",
+                    self.what,
+                    with.join(", ")
+                );
+                return Err(cx.error(action.span(), key, message));
+            }
+            *(self.slot)(&mut acc.limits[act.index()]) = Some(bucket(cx, &b, &key)?);
+        }
+        Ok(())
+    }
 }
 
 fn apply_ec2(cx: &Ctx<'_>, e: RawEc2, ec2: &mut Ec2Config) -> R<()> {

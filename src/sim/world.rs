@@ -5,7 +5,7 @@
 use crate::scenarios::Scenario;
 use crate::sim::ec2::{ControlPlane, Ec2Event};
 use crate::sim::engine::{Context, Engine, Model};
-use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroupPlan, NodeGroups};
+use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroups};
 use crate::sim::metrics::Timeseries;
 use crate::sim::rng::stream;
 use crate::sim::time::SimTime;
@@ -102,21 +102,7 @@ impl World {
             }),
             scenario.seed,
         );
-        let plans = scenario
-            .node_groups
-            .iter()
-            .map(|g| {
-                let plan = NodeGroupPlan {
-                    name: g.name.clone(),
-                    instance_type: g.instance_type,
-                    count: g.count,
-                    subnets: g.subnets.iter().map(|&i| SubnetId(i as u32)).collect(),
-                    launch_at: g.launch_at,
-                };
-                (plan, g.account)
-            })
-            .collect();
-        let node_groups = NodeGroups::new(plans, &mut ec2);
+        let node_groups = NodeGroups::new(&scenario.node_groups, &mut ec2);
         let mut owners = Vec::new();
         for (g, client) in node_groups.clients().enumerate() {
             debug_assert_eq!(

@@ -3,7 +3,7 @@
 //! request bucket (5 burst, 2/s; spec/ec2.md §1.4, §7). A launch that fails (throttled past the SDK's retries,
 //! or no free address in the subnet) is tried again after `RELAUNCH_DELAY`, in the group's next subnet.
 
-use crate::sim::ec2::instance_types::InstanceType;
+use crate::scenarios::NodeGroupSpec;
 use crate::sim::ec2::{ApiResult, ClientId, ControlPlane, Ec2Event, InstanceId, Request, Response};
 use crate::sim::engine::Context;
 use crate::sim::time::{SimDuration, SimTime};
@@ -11,17 +11,6 @@ use crate::sim::vpc::SubnetId;
 
 /// Wait before re-trying a failed launch (an Auto Scaling group's retry is of this order).
 pub const RELAUNCH_DELAY: SimDuration = SimDuration::from_secs(10);
-
-/// A node group's launch plan.
-#[derive(Clone, Debug)]
-pub struct NodeGroupPlan {
-    pub name: String,
-    pub instance_type: &'static InstanceType,
-    pub count: u32,
-    /// Subnets used in turn.
-    pub subnets: Vec<SubnetId>,
-    pub launch_at: SimDuration,
-}
 
 /// Node-group events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +20,7 @@ pub enum NodeGroupEvent {
 }
 
 struct Group {
-    plan: NodeGroupPlan,
+    plan: NodeGroupSpec,
     client: ClientId,
     next_subnet: usize,
     instances: Vec<(InstanceId, SimTime)>,
@@ -53,13 +42,13 @@ pub struct NodeGroups {
 }
 
 impl NodeGroups {
-    /// Each group gets its own EC2 client (one retry quota per provisioner) in `accounts[i]`.
-    pub fn new(plans: Vec<(NodeGroupPlan, usize)>, ec2: &mut ControlPlane) -> Self {
-        let groups = plans
-            .into_iter()
-            .map(|(plan, account)| Group {
-                client: ec2.register_client(account),
-                plan,
+    /// Each group gets its own EC2 client (one retry quota per provisioner) in its account.
+    pub fn new(specs: &[NodeGroupSpec], ec2: &mut ControlPlane) -> Self {
+        let groups = specs
+            .iter()
+            .map(|spec| Group {
+                client: ec2.register_client(spec.account),
+                plan: spec.clone(),
                 next_subnet: 0,
                 instances: Vec::new(),
                 failed_launches: 0,
@@ -93,7 +82,7 @@ impl NodeGroups {
     ) {
         let NodeGroupEvent::Launch(i) = event;
         let g = &mut self.groups[i as usize];
-        let subnet = g.plan.subnets[g.next_subnet % g.plan.subnets.len()];
+        let subnet = SubnetId(g.plan.subnets[g.next_subnet % g.plan.subnets.len()] as u32);
         g.next_subnet += 1;
         ec2.submit(
             ctx,
