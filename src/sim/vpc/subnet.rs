@@ -647,6 +647,14 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn in_use(count: u32, placement: InitialPlacement, addresses: &[Ipv4Addr]) -> InUseSpec {
+        InUseSpec {
+            count,
+            placement,
+            addresses: addresses.to_vec(),
+        }
+    }
+
     fn rng() -> SimRng {
         SimRng::seed_from_u64(42)
     }
@@ -877,11 +885,7 @@ mod tests {
     #[test]
     fn spread_fragments_without_using_many_addresses() {
         let mut s = subnet("10.0.0.0/24", Placement::Random, &[]);
-        let spec = InUseSpec {
-            count: 14,
-            placement: InitialPlacement::Spread,
-            addresses: vec![],
-        };
+        let spec = in_use(14, InitialPlacement::Spread, &[]);
         s.occupy(&spec, &mut rng()).unwrap();
         assert_eq!(s.free_prefix_blocks(), 0);
         assert_eq!(s.free_addresses(), 237);
@@ -904,11 +908,7 @@ mod tests {
     #[test]
     fn spread_with_fewer_addresses_than_blocks_is_even() {
         let mut s = subnet("10.0.0.0/24", Placement::Random, &[]);
-        let spec = InUseSpec {
-            count: 7,
-            placement: InitialPlacement::Spread,
-            addresses: vec![],
-        };
+        let spec = in_use(7, InitialPlacement::Spread, &[]);
         s.occupy(&spec, &mut rng()).unwrap();
         assert_eq!(s.free_prefix_blocks(), 7);
         // Every other one of blocks 1..=14, centred: 2, 4, ..., 14 taken (mid-block).
@@ -920,11 +920,7 @@ mod tests {
     #[test]
     fn spread_with_more_addresses_than_blocks_fills_every_block() {
         let mut s = subnet("10.0.0.0/22", Placement::Random, &[]);
-        let spec = InUseSpec {
-            count: 200,
-            placement: InitialPlacement::Spread,
-            addresses: vec![],
-        };
+        let spec = in_use(200, InitialPlacement::Spread, &[]);
         s.occupy(&spec, &mut rng()).unwrap();
         assert_eq!(s.used(), 200);
         assert_eq!(s.free_prefix_blocks(), 0);
@@ -934,21 +930,17 @@ mod tests {
     #[test]
     fn occupy_explicit_lowest_and_random() {
         let mut s = subnet("10.0.0.0/24", Placement::Random, &[]);
-        let spec = InUseSpec {
-            count: 3,
-            placement: InitialPlacement::Lowest,
-            addresses: vec![ip("10.0.0.4"), ip("10.0.0.100")],
-        };
+        let spec = in_use(
+            3,
+            InitialPlacement::Lowest,
+            &[ip("10.0.0.4"), ip("10.0.0.100")],
+        );
         s.occupy(&spec, &mut rng()).unwrap();
         assert_eq!(s.used(), 5);
         for a in ["10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.100"] {
             assert!(!s.is_free(ip(a)));
         }
-        let spec = InUseSpec {
-            count: 10,
-            placement: InitialPlacement::Random,
-            addresses: vec![],
-        };
+        let spec = in_use(10, InitialPlacement::Random, &[]);
         s.occupy(&spec, &mut rng()).unwrap();
         assert_eq!(s.used(), 15);
         s.check_invariants().unwrap();
@@ -957,11 +949,7 @@ mod tests {
     #[test]
     fn occupy_errors_leave_the_subnet_unchanged() {
         let mut s = subnet("10.0.0.0/28", Placement::Random, &[]);
-        let too_many = InUseSpec {
-            count: 11,
-            placement: InitialPlacement::Random,
-            addresses: vec![ip("10.0.0.4")],
-        };
+        let too_many = in_use(11, InitialPlacement::Random, &[ip("10.0.0.4")]);
         assert_eq!(
             s.occupy(&too_many, &mut rng()),
             Err(AllocError::InsufficientFreeAddresses {
@@ -970,29 +958,21 @@ mod tests {
             })
         );
         assert_eq!(s.used(), 0);
-        let dup = InUseSpec {
-            count: 0,
-            placement: InitialPlacement::Random,
-            addresses: vec![ip("10.0.0.4"), ip("10.0.0.4")],
-        };
+        let dup = in_use(
+            0,
+            InitialPlacement::Random,
+            &[ip("10.0.0.4"), ip("10.0.0.4")],
+        );
         assert_eq!(
             s.occupy(&dup, &mut rng()),
             Err(AllocError::AddressInUse(ip("10.0.0.4")))
         );
-        let outside = InUseSpec {
-            count: 0,
-            placement: InitialPlacement::Random,
-            addresses: vec![ip("10.0.1.4")],
-        };
+        let outside = in_use(0, InitialPlacement::Random, &[ip("10.0.1.4")]);
         assert_eq!(
             s.occupy(&outside, &mut rng()),
             Err(AllocError::AddressNotInSubnet(ip("10.0.1.4")))
         );
-        let reserved = InUseSpec {
-            count: 0,
-            placement: InitialPlacement::Random,
-            addresses: vec![ip("10.0.0.15")],
-        };
+        let reserved = in_use(0, InitialPlacement::Random, &[ip("10.0.0.15")]);
         assert_eq!(
             s.occupy(&reserved, &mut rng()),
             Err(AllocError::AddressReserved(ip("10.0.0.15")))
