@@ -138,11 +138,14 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
     let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
     let c = h.ec2.register_client(0);
     let inst = launch(&mut h, &mut engine, c, "m5.large");
-    let free_before = h.ec2.subnet(SubnetId(0)).free_addresses();
+    let free_before = h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
     let eni = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(3));
     assert_eq!(eni.status, EniStatus::Available);
     assert_eq!(eni.secondary_ips.len(), 3);
-    assert_eq!(h.ec2.subnet(SubnetId(0)).free_addresses(), free_before - 4);
+    assert_eq!(
+        h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
+        free_before - 4
+    );
 
     let attach = call(
         &mut h,
@@ -158,7 +161,10 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
         panic!("{:?}", attach.result)
     };
     let attached_at = engine.now();
-    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Attaching);
+    assert_eq!(
+        h.ec2.inventory().eni(eni.id).unwrap().status(),
+        EniStatus::Attaching
+    );
     // Deleting an ENI that is not available fails "in use" (spec/ec2.md §2.2).
     let del = call(
         &mut h,
@@ -177,15 +183,21 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
         &mut engine,
         attached_at + SimDuration::from_millis(1990),
     );
-    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Attaching);
+    assert_eq!(
+        h.ec2.inventory().eni(eni.id).unwrap().status(),
+        EniStatus::Attaching
+    );
     run_until(
         &mut h,
         &mut engine,
         attached_at + SimDuration::from_millis(2010),
     );
-    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::InUse);
     assert_eq!(
-        h.ec2.metadata(inst, engine.now()).len(),
+        h.ec2.inventory().eni(eni.id).unwrap().status(),
+        EniStatus::InUse
+    );
+    assert_eq!(
+        h.ec2.inventory().metadata(inst, engine.now()).len(),
         1,
         "only the primary ENI is visible yet"
     );
@@ -194,7 +206,7 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
         &mut engine,
         attached_at + SimDuration::from_millis(5010),
     );
-    let md = h.ec2.metadata(inst, engine.now());
+    let md = h.ec2.inventory().metadata(inst, engine.now());
     assert_eq!(md.len(), 2);
     assert_eq!(md[1].device_index, 1);
     assert_eq!(md[1].secondary_ips.len(), 3);
@@ -206,7 +218,10 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
         Request::DetachNetworkInterface { attachment: att },
     );
     assert!(det.result.is_ok());
-    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Detaching);
+    assert_eq!(
+        h.ec2.inventory().eni(eni.id).unwrap().status(),
+        EniStatus::Detaching
+    );
     let del = call(
         &mut h,
         &mut engine,
@@ -219,7 +234,10 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
     );
     let t = engine.now() + SimDuration::from_secs(4);
     run_until(&mut h, &mut engine, t);
-    assert_eq!(h.ec2.eni(eni.id).unwrap().status(), EniStatus::Available);
+    assert_eq!(
+        h.ec2.inventory().eni(eni.id).unwrap().status(),
+        EniStatus::Available
+    );
     // The attachment is gone: detaching it again is an error, as in EC2.
     let stale = call(
         &mut h,
@@ -242,7 +260,7 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
         .is_ok()
     );
     assert_eq!(
-        h.ec2.subnet(SubnetId(0)).free_addresses(),
+        h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
         free_before,
         "every address went back to the subnet"
     );
@@ -266,7 +284,7 @@ fn per_eni_and_per_instance_limits_are_enforced() {
     let c = h.ec2.register_client(0);
     // m5.large: 3 ENIs × 10 addresses (spec/ec2.md §4).
     let inst = launch(&mut h, &mut engine, c, "m5.large");
-    let primary = h.ec2.instance(inst).unwrap().primary_eni;
+    let primary = h.ec2.inventory().instance(inst).unwrap().primary_eni;
     let ok = call(
         &mut h,
         &mut engine,
@@ -365,7 +383,7 @@ fn prefixes_only_on_nitro_or_bare_metal() {
         ("m4.large", false),
     ] {
         let inst = launch(&mut h, &mut engine, c, itype);
-        let primary = h.ec2.instance(inst).unwrap().primary_eni;
+        let primary = h.ec2.inventory().instance(inst).unwrap().primary_eni;
         let r = call(
             &mut h,
             &mut engine,
@@ -424,13 +442,13 @@ fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
         e.message,
         "The specified subnet does not have enough free cidr blocks to satisfy the request."
     );
-    assert!(h.ec2.subnet(SubnetId(0)).free_addresses() > 200);
+    assert!(h.ec2.inventory().subnet(SubnetId(0)).free_addresses() > 200);
     assert_eq!(
-        h.ec2.live_enis(),
+        h.ec2.inventory().live_enis(),
         0,
         "a failed create leaves nothing behind"
     );
-    let free = h.ec2.subnet(SubnetId(0)).free_addresses();
+    let free = h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
     let r = call(
         &mut h,
         &mut engine,
@@ -445,7 +463,7 @@ fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
         r.result.unwrap_err().code,
         ErrorCode::InsufficientFreeAddressesInSubnet
     );
-    assert_eq!(h.ec2.subnet(SubnetId(0)).free_addresses(), free);
+    assert_eq!(h.ec2.inventory().subnet(SubnetId(0)).free_addresses(), free);
 }
 
 fn no_retries() -> Ec2Config {
@@ -578,7 +596,7 @@ fn sdk_retryer_retries_throttled_calls_within_three_attempts() {
     let (mut h, mut engine) = setup(cfg, vec![subnet("10.0.0.0/20", "a")]);
     let c = h.ec2.register_client(0);
     let inst = launch(&mut h, &mut engine, c, "m5.large");
-    let primary = h.ec2.instance(inst).unwrap().primary_eni;
+    let primary = h.ec2.inventory().instance(inst).unwrap().primary_eni;
     let req = Request::AssignPrivateIpAddresses {
         eni: primary,
         addresses: AddressCount::SecondaryIps(1),
@@ -612,7 +630,7 @@ fn sdk_retryer_retries_throttled_calls_within_three_attempts() {
 fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
     let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
     let c = h.ec2.register_client(0);
-    let free0 = h.ec2.subnet(SubnetId(0)).free_addresses();
+    let free0 = h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
     let inst = launch(&mut h, &mut engine, c, "m5.large");
     let kept = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(2));
     let dropped = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(2));
@@ -655,13 +673,16 @@ fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
     let t = engine.now() + SimDuration::from_secs(31);
     engine.run_until(&mut h, t);
     assert_eq!(
-        h.ec2.instance(inst).unwrap().state,
+        h.ec2.inventory().instance(inst).unwrap().state,
         InstanceState::Terminated
     );
-    assert!(h.ec2.eni(dropped.id).unwrap().is_deleted());
-    assert_eq!(h.ec2.eni(kept.id).unwrap().status(), EniStatus::Available);
+    assert!(h.ec2.inventory().eni(dropped.id).unwrap().is_deleted());
     assert_eq!(
-        h.ec2.subnet(SubnetId(0)).free_addresses(),
+        h.ec2.inventory().eni(kept.id).unwrap().status(),
+        EniStatus::Available
+    );
+    assert_eq!(
+        h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
         free0 - 3,
         "only the kept ENI's 3 addresses remain in use"
     );
@@ -738,7 +759,7 @@ fn unassign_returns_addresses_and_rejects_foreign_ones() {
     let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
     let c = h.ec2.register_client(0);
     let eni = create_eni(&mut h, &mut engine, c, AddressCount::Prefixes(2));
-    let free = h.ec2.subnet(SubnetId(0)).free_addresses();
+    let free = h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
     let bogus: Ipv4Net = "10.0.0.240/28".parse().unwrap();
     let r = call(
         &mut h,
@@ -773,8 +794,11 @@ fn unassign_returns_addresses_and_rejects_foreign_ones() {
         },
     );
     assert!(r.result.is_ok());
-    assert_eq!(h.ec2.subnet(SubnetId(0)).free_addresses(), free + 16);
-    assert_eq!(h.ec2.eni(eni.id).unwrap().prefixes.len(), 1);
+    assert_eq!(
+        h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
+        free + 16
+    );
+    assert_eq!(h.ec2.inventory().eni(eni.id).unwrap().prefixes.len(), 1);
 }
 
 #[test]

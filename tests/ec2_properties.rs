@@ -123,7 +123,7 @@ proptest! {
         }
         engine.run_until(&mut h, SimTime(20_000_000));
         for op in ops {
-            let enis = h.ec2.enis().len().max(1);
+            let enis = h.ec2.inventory().enis().len().max(1);
             let req = match op {
                 Op::Create(n, p) => Some(Request::CreateNetworkInterface {
                     subnet: SubnetId(0),
@@ -131,13 +131,13 @@ proptest! {
                     tags: vec![],
                 }),
                 Op::Attach(e, i, d) => Some(Request::AttachNetworkInterface { eni: EniId((e % enis) as u32), instance: InstanceId(i as u32), device_index: d }),
-                Op::Detach(e) => h.ec2.eni(EniId((e % enis) as u32)).and_then(|x| x.state.attachment()).map(|a| Request::DetachNetworkInterface { attachment: a.id }),
+                Op::Detach(e) => h.ec2.inventory().eni(EniId((e % enis) as u32)).and_then(|x| x.state.attachment()).map(|a| Request::DetachNetworkInterface { attachment: a.id }),
                 Op::Delete(e) => Some(Request::DeleteNetworkInterface { eni: EniId((e % enis) as u32) }),
                 Op::Assign(e, n, p) => Some(Request::AssignPrivateIpAddresses {
                     eni: EniId((e % enis) as u32),
                     addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
                 }),
-                Op::Unassign(e) => h.ec2.eni(EniId((e % enis) as u32)).map(|x| Request::UnassignPrivateIpAddresses {
+                Op::Unassign(e) => h.ec2.inventory().eni(EniId((e % enis) as u32)).map(|x| Request::UnassignPrivateIpAddresses {
                     eni: x.id,
                     ips: x.secondary_ips.iter().take(2).map(|&(ip, _)| ip).collect(),
                     prefixes: x.prefixes.iter().take(1).map(|&(p, _)| p).collect(),
@@ -157,23 +157,23 @@ proptest! {
 
             let mut held = BTreeSet::new();
             let mut count = 0u32;
-            for e in h.ec2.enis().iter().filter(|e| !e.is_deleted()) {
+            for e in h.ec2.inventory().enis().iter().filter(|e| !e.is_deleted()) {
                 let addrs = std::iter::once(e.primary_ip)
                     .chain(e.secondary_ips.iter().map(|&(ip, _)| ip))
                     .chain(e.prefixes.iter().flat_map(|&(p, _)| p.hosts().chain([p.network(), p.broadcast()])));
                 for a in addrs {
                     prop_assert!(held.insert(a), "{} held twice", a);
-                    prop_assert!(!h.ec2.subnet(SubnetId(0)).is_free(a));
+                    prop_assert!(!h.ec2.inventory().subnet(SubnetId(0)).is_free(a));
                     count += 1;
                 }
                 if let Some(a) = e.state.attachment() {
-                    let inst = h.ec2.instance(a.instance).unwrap();
+                    let inst = h.ec2.inventory().instance(a.instance).unwrap();
                     prop_assert!(e.slots_used() <= inst.instance_type.ipv4_per_eni);
                     prop_assert!(e.prefixes.is_empty() || inst.instance_type.supports_prefixes());
                 }
             }
-            prop_assert_eq!(count, h.ec2.subnet(SubnetId(0)).used());
-            for inst in h.ec2.instances() {
+            prop_assert_eq!(count, h.ec2.inventory().subnet(SubnetId(0)).used());
+            for inst in h.ec2.inventory().instances() {
                 prop_assert!(inst.devices.len() as u32 <= inst.instance_type.eni_limit);
                 let mut devs: Vec<u32> = inst.devices.iter().map(|&(d, _)| d).collect();
                 devs.dedup();

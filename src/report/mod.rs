@@ -104,7 +104,7 @@ pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
         );
     }
 
-    for s in world.ec2.subnets() {
+    for s in world.ec2.inventory().subnets() {
         let base = format!("subnets.{}", s.name());
         set(
             &mut root,
@@ -196,7 +196,7 @@ fn write_file(dir: &Path, name: &str, text: &[u8]) -> io::Result<PathBuf> {
 fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["time_s".to_string()];
-    for s in world.ec2.subnets() {
+    for s in world.ec2.inventory().subnets() {
         header.push(format!("{}.free_addresses", s.name()));
         header.push(format!("{}.free_prefix_blocks", s.name()));
     }
@@ -286,7 +286,7 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         "\n{:<28} {:>10} {:>12} {:>12} {:>12}",
         "subnet", "size", "free (min)", "free /28s", "/28s (min)"
     );
-    for s in world.ec2.subnets() {
+    for s in world.ec2.inventory().subnets() {
         let (min_free, min_blocks) = (s.min_free_addresses(), s.min_free_prefix_blocks());
         let name = format!("{} {}", s.name(), s.cidr());
         let _ = writeln!(

@@ -43,16 +43,18 @@ impl Timeseries {
         self.rows.push(Sample {
             time: now,
             subnets: ec2
+                .inventory()
                 .subnets()
                 .iter()
                 .map(|s| (s.free_addresses(), s.free_prefix_blocks()))
                 .collect(),
             instances_running: ec2
+                .inventory()
                 .instances()
                 .iter()
                 .filter(|i| i.state == InstanceState::Running)
                 .count() as u32,
-            enis: ec2.live_enis() as u32,
+            enis: ec2.inventory().live_enis() as u32,
             api_attempts: attempts - self.attempts_before,
             throttled: throttled - self.throttled_before,
         });

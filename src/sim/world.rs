@@ -144,7 +144,9 @@ impl Model for World {
                     }
                 }
             }
-            Event::Tenant(e) => self.tenants.handle(ctx, e, self.ec2.subnets_mut()),
+            Event::Tenant(e) => self
+                .tenants
+                .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),
             Event::NodeGroup(e) => self.node_groups.handle(ctx, e, &mut self.ec2),
             Event::Sample => {
                 self.timeseries.sample(ctx.now(), &self.ec2);

@@ -7,6 +7,7 @@ pub mod config;
 pub mod control_plane;
 pub mod eni;
 pub mod instance_types;
+pub mod inventory;
 pub mod max_pods;
 pub mod record;
 pub mod retry;

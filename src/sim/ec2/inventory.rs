@@ -1,0 +1,721 @@
+//! What EC2 holds: subnets, instances and ENIs, and the effect of each API action on them, applied at the
+//! moment the service answers. Lifecycle changes that complete later (attachments, detachments, instance
+//! start and termination) arrive as events. The front door (throttling, latency, retries) is
+//! [`super::control_plane`]'s job.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+use super::api::*;
+use super::config::LifecycleConfig;
+use super::control_plane::Ec2Event;
+use super::eni::{Attachment, Eni, EniState, Instance, MetadataEni};
+use super::instance_types::InstanceType;
+use crate::sim::engine::Context;
+use crate::sim::rng::Stream;
+use crate::sim::time::SimTime;
+use crate::sim::vpc::{AllocError, Subnet, SubnetId};
+
+const LIFECYCLE: Stream = Stream("ec2.lifecycle");
+/// Address placement draws.
+const PLACEMENT: Stream = Stream("vpc.placement");
+
+pub struct Inventory {
+    lifecycle: LifecycleConfig,
+    subnets: Vec<Subnet>,
+    instances: Vec<Instance>,
+    enis: Vec<Eni>,
+    /// The ENI of each attachment ever made; `AttachmentId(n)` is entry n − 1.
+    attachments: Vec<EniId>,
+    /// Reused buffers for addresses handed out by the subnets.
+    ips: Vec<Ipv4Addr>,
+    prefixes: Vec<Ipv4Net>,
+}
+
+impl Inventory {
+    pub fn new(lifecycle: LifecycleConfig, subnets: Vec<Subnet>) -> Self {
+        Inventory {
+            lifecycle,
+            subnets,
+            instances: Vec::new(),
+            enis: Vec::new(),
+            attachments: Vec::new(),
+            ips: Vec::new(),
+            prefixes: Vec::new(),
+        }
+    }
+
+    pub fn subnets(&self) -> &[Subnet] {
+        &self.subnets
+    }
+
+    pub fn subnet(&self, id: SubnetId) -> &Subnet {
+        &self.subnets[id.0 as usize]
+    }
+
+    /// Direct access for other tenants of the subnets (they are not EC2 API callers of ours).
+    pub fn subnets_mut(&mut self) -> &mut [Subnet] {
+        &mut self.subnets
+    }
+
+    pub fn eni(&self, id: EniId) -> Option<&Eni> {
+        self.enis.get(id.0 as usize)
+    }
+
+    pub fn enis(&self) -> &[Eni] {
+        &self.enis
+    }
+
+    pub fn instance(&self, id: InstanceId) -> Option<&Instance> {
+        self.instances.get(id.0 as usize)
+    }
+
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
+    }
+
+    /// ENIs not deleted.
+    pub fn live_enis(&self) -> usize {
+        self.enis.iter().filter(|e| !e.is_deleted()).count()
+    }
+
+    /// The instance metadata service's view of an instance's ENIs at `now`, by device index.
+    pub fn metadata(&self, instance: InstanceId, now: SimTime) -> Vec<MetadataEni> {
+        let Some(inst) = self.instance(instance) else {
+            return Vec::new();
+        };
+        inst.devices
+            .iter()
+            .filter_map(|&(_, e)| self.enis[e.0 as usize].metadata(now))
+            .collect()
+    }
+
+    /// Completes a lifecycle change scheduled by an earlier action. Stale events (the ENI was detached or
+    /// re-attached meanwhile) change nothing.
+    pub(super) fn on_lifecycle<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        event: Ec2Event,
+    ) {
+        match event {
+            Ec2Event::AttachDone { eni, attachment } => self.attach_done(ctx, eni, attachment),
+            Ec2Event::DetachDone { eni, attachment } => {
+                let e = &mut self.enis[eni.0 as usize];
+                if matches!(e.state, EniState::Detaching(a) if a.id == attachment) {
+                    e.state = EniState::Available;
+                }
+            }
+            Ec2Event::InstanceRunning(id) => {
+                let inst = &mut self.instances[id.0 as usize];
+                if inst.state == InstanceState::Pending {
+                    inst.state = InstanceState::Running;
+                    let primary = inst.primary_eni;
+                    if let EniState::Attached(a) = &mut self.enis[primary.0 as usize].state {
+                        a.imds_visible_at = Some(ctx.now());
+                    }
+                }
+            }
+            Ec2Event::InstanceTerminated(id) => self.instance_terminated(id),
+            Ec2Event::Answer(_) | Ec2Event::Refused(_) | Ec2Event::Retry(_) => {
+                unreachable!("call events are the control plane's")
+            }
+        }
+    }
+
+    /// Applies a request to the state of the world, at the moment the service answers it.
+    pub(super) fn execute<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        account: usize,
+        req: &Request,
+    ) -> ApiResult {
+        match req {
+            Request::RunInstances {
+                instance_type,
+                subnet,
+                count,
+            } => self.run_instances(ctx, account, instance_type, *subnet, *count),
+            Request::TerminateInstances { instance } => {
+                let inst = self.live_instance(*instance)?;
+                if matches!(inst.state, InstanceState::Pending | InstanceState::Running) {
+                    inst.state = InstanceState::ShuttingDown;
+                    let d = self.lifecycle.instance_stop.sample(ctx.rng(LIFECYCLE));
+                    ctx.schedule_in(d, Ec2Event::InstanceTerminated(*instance));
+                }
+                Ok(Response::Done)
+            }
+            Request::CreateNetworkInterface {
+                subnet,
+                addresses,
+                tags,
+            } => self
+                .create_eni(ctx, *subnet, *addresses, tags.clone())
+                .map(|id| Response::NetworkInterface(self.enis[id.0 as usize].describe())),
+            Request::AttachNetworkInterface {
+                eni,
+                instance,
+                device_index,
+            } => self.attach(ctx, *eni, *instance, *device_index),
+            Request::ModifyNetworkInterfaceAttribute {
+                eni,
+                delete_on_termination,
+            } => {
+                let e = self.live_eni(*eni)?;
+                match &mut e.state {
+                    EniState::Attaching(a) | EniState::Attached(a) | EniState::Detaching(a) => {
+                        a.delete_on_termination = *delete_on_termination;
+                        Ok(Response::Done)
+                    }
+                    _ => Err(ApiError::new(
+                        ErrorCode::InvalidParameterValue,
+                        format!("Network interface '{eni}' has no attachment to modify."),
+                    )),
+                }
+            }
+            Request::AssignPrivateIpAddresses { eni, addresses } => {
+                self.assign(ctx, *eni, *addresses)
+            }
+            Request::UnassignPrivateIpAddresses { eni, ips, prefixes } => {
+                self.unassign(*eni, ips, prefixes)
+            }
+            Request::DetachNetworkInterface { attachment } => self.detach(ctx, *attachment),
+            Request::DeleteNetworkInterface { eni } => {
+                let e = self.live_eni(*eni)?;
+                if e.state != EniState::Available {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidParameterValue,
+                        format!("Network interface '{eni}' is currently in use."),
+                    ));
+                }
+                self.delete_eni(*eni);
+                Ok(Response::Done)
+            }
+            Request::DescribeNetworkInterfaces { query } => self.describe_enis(query),
+            Request::DescribeInstances { instance } => {
+                let inst = self.live_instance(*instance)?;
+                let primary = inst.primary_eni;
+                let inst = &self.instances[instance.0 as usize];
+                Ok(Response::Instance(
+                    inst.describe(self.enis[primary.0 as usize].primary_ip),
+                ))
+            }
+            Request::DescribeSubnets { query } => self.describe_subnets(query),
+            Request::CreateTags { eni, tags } => {
+                let e = self.live_eni(*eni)?;
+                for (k, v) in tags {
+                    match e.tags.iter_mut().find(|(ek, _)| ek == k) {
+                        Some(t) => t.1 = v.clone(),
+                        None => e.tags.push((k.clone(), v.clone())),
+                    }
+                }
+                Ok(Response::Done)
+            }
+        }
+    }
+
+    fn live_eni(&mut self, id: EniId) -> Result<&mut Eni, ApiError> {
+        match self.enis.get_mut(id.0 as usize) {
+            Some(e) if !e.is_deleted() => Ok(e),
+            _ => Err(eni_not_found(id)),
+        }
+    }
+
+    fn live_eni_ref(&self, id: EniId) -> Result<&Eni, ApiError> {
+        match self.enis.get(id.0 as usize) {
+            Some(e) if !e.is_deleted() => Ok(e),
+            _ => Err(eni_not_found(id)),
+        }
+    }
+
+    fn live_instance(&mut self, id: InstanceId) -> Result<&mut Instance, ApiError> {
+        match self.instances.get_mut(id.0 as usize) {
+            Some(i) if i.state != InstanceState::Terminated => Ok(i),
+            _ => Err(ApiError::new(
+                ErrorCode::InvalidInstanceIdNotFound,
+                format!("The instance ID '{id}' does not exist"),
+            )),
+        }
+    }
+
+    fn subnet_checked(&self, id: SubnetId) -> Result<(), ApiError> {
+        if (id.0 as usize) < self.subnets.len() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::InvalidSubnetIdNotFound,
+                format!("The subnet ID 'subnet-{:08x}' does not exist", id.0),
+            ))
+        }
+    }
+
+    fn run_instances<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        account: usize,
+        instance_type: &'static InstanceType,
+        subnet: SubnetId,
+        count: u32,
+    ) -> ApiResult {
+        self.subnet_checked(subnet)?;
+        if count == 0 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "Value (0) for parameter maxCount is invalid.",
+            ));
+        }
+        self.ips.clear();
+        self.subnets[subnet.0 as usize]
+            .assign_ips(count, ctx.rng(PLACEMENT), &mut self.ips)
+            .map_err(alloc_error)?;
+        let now = ctx.now();
+        let mut out = Vec::with_capacity(count as usize);
+        for k in 0..count as usize {
+            let id = InstanceId(self.instances.len() as u32);
+            let eni = EniId(self.enis.len() as u32);
+            let attachment = self.new_attachment_id(eni);
+            self.enis.push(Eni {
+                id: eni,
+                subnet,
+                primary_ip: self.ips[k],
+                secondary_ips: Vec::new(),
+                prefixes: Vec::new(),
+                // The primary ENI is attached at launch and shows in IMDS once the instance runs.
+                state: EniState::Attached(Attachment {
+                    id: attachment,
+                    instance: id,
+                    device_index: 0,
+                    delete_on_termination: true,
+                    imds_visible_at: None,
+                }),
+                tags: Vec::new(),
+                created_at: now,
+            });
+            let inst = Instance {
+                id,
+                instance_type,
+                subnet,
+                account,
+                state: InstanceState::Pending,
+                primary_eni: eni,
+                devices: vec![(0, eni)],
+                launched_at: now,
+            };
+            out.push(inst.describe(self.ips[k]));
+            self.instances.push(inst);
+            let d = self.lifecycle.instance_start.sample(ctx.rng(LIFECYCLE));
+            ctx.schedule_in(d, Ec2Event::InstanceRunning(id));
+        }
+        Ok(Response::Instances(out))
+    }
+
+    fn new_attachment_id(&mut self, eni: EniId) -> AttachmentId {
+        self.attachments.push(eni);
+        AttachmentId(self.attachments.len() as u32)
+    }
+
+    /// All-or-nothing: the primary IP and the requested addresses, or nothing and the subnet's error.
+    fn create_eni<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        subnet: SubnetId,
+        addresses: AddressCount,
+        tags: Vec<(String, String)>,
+    ) -> Result<EniId, ApiError> {
+        self.subnet_checked(subnet)?;
+        let now = ctx.now();
+        let s = &mut self.subnets[subnet.0 as usize];
+        let rng = ctx.rng(PLACEMENT);
+        self.ips.clear();
+        self.prefixes.clear();
+        let extra_ips = match addresses {
+            AddressCount::SecondaryIps(n) => n,
+            AddressCount::Prefixes(_) => 0,
+        };
+        s.assign_ips(1 + extra_ips, rng, &mut self.ips)
+            .map_err(alloc_error)?;
+        if let AddressCount::Prefixes(n) = addresses
+            && n > 0
+            && let Err(e) = s.assign_prefixes(n, rng, &mut self.prefixes)
+        {
+            for &ip in &self.ips {
+                s.release_address(ip).expect("just assigned");
+            }
+            return Err(alloc_error(e));
+        }
+        let id = EniId(self.enis.len() as u32);
+        self.enis.push(Eni {
+            id,
+            subnet,
+            primary_ip: self.ips[0],
+            secondary_ips: self.ips[1..].iter().map(|&ip| (ip, now)).collect(),
+            prefixes: self.prefixes.iter().map(|&p| (p, now)).collect(),
+            state: EniState::Available,
+            tags,
+            created_at: now,
+        });
+        Ok(id)
+    }
+
+    fn attach<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        eni: EniId,
+        instance: InstanceId,
+        device_index: u32,
+    ) -> ApiResult {
+        let inst = self.live_instance(instance)?;
+        if inst.state != InstanceState::Running {
+            return Err(ApiError::new(
+                ErrorCode::IncorrectInstanceState,
+                format!("The instance '{instance}' is not in the 'running' state."),
+            ));
+        }
+        let itype = inst.instance_type;
+        let (inst_subnet, devices, in_use) = (
+            inst.subnet,
+            inst.devices.len() as u32,
+            inst.device_in_use(device_index),
+        );
+        let e = self.live_eni_ref(eni)?;
+        if e.state != EniState::Available {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("Network interface '{eni}' is currently in use."),
+            ));
+        }
+        if self.subnets[e.subnet.0 as usize].az() != self.subnets[inst_subnet.0 as usize].az() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!(
+                    "Network interface '{eni}' and instance '{instance}' are not in the same availability zone."
+                ),
+            ));
+        }
+        if in_use {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!(
+                    "Instance '{instance}' already has an interface attached at device index '{device_index}'."
+                ),
+            ));
+        }
+        if devices >= itype.eni_limit {
+            return Err(ApiError::new(
+                ErrorCode::AttachmentLimitExceeded,
+                format!(
+                    "Interface count {} exceeds the limit for {}",
+                    devices + 1,
+                    itype.name
+                ),
+            ));
+        }
+        let e = &self.enis[eni.0 as usize];
+        if e.slots_used() > itype.ipv4_per_eni {
+            return Err(limit_exceeded());
+        }
+        if !e.prefixes.is_empty() && !itype.supports_prefixes() {
+            return Err(no_prefix_support(itype));
+        }
+        let attachment = self.new_attachment_id(eni);
+        self.enis[eni.0 as usize].state = EniState::Attaching(Attachment {
+            id: attachment,
+            instance,
+            device_index,
+            delete_on_termination: false,
+            imds_visible_at: None,
+        });
+        self.instances[instance.0 as usize].add_device(device_index, eni);
+        let d = self.lifecycle.attach_time.sample(ctx.rng(LIFECYCLE));
+        ctx.schedule_in(d, Ec2Event::AttachDone { eni, attachment });
+        Ok(Response::Attachment(attachment))
+    }
+
+    fn attach_done<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        eni: EniId,
+        attachment: AttachmentId,
+    ) {
+        let e = &mut self.enis[eni.0 as usize];
+        if let EniState::Attaching(mut a) = e.state
+            && a.id == attachment
+        {
+            let visible = ctx.now() + self.lifecycle.imds_propagation.sample(ctx.rng(LIFECYCLE));
+            a.imds_visible_at = Some(visible);
+            // Addresses assigned before the attachment show up with the ENI.
+            for (_, t) in e.secondary_ips.iter_mut() {
+                *t = (*t).max(visible);
+            }
+            for (_, t) in e.prefixes.iter_mut() {
+                *t = (*t).max(visible);
+            }
+            e.state = EniState::Attached(a);
+        }
+    }
+
+    fn assign<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        eni: EniId,
+        addresses: AddressCount,
+    ) -> ApiResult {
+        let e = self.live_eni_ref(eni)?;
+        let (subnet, slots) = (e.subnet, e.slots_used());
+        let itype = e
+            .state
+            .attachment()
+            .map(|a| self.instances[a.instance.0 as usize].instance_type);
+        let n = match addresses {
+            AddressCount::SecondaryIps(n) | AddressCount::Prefixes(n) => n,
+        };
+        if n == 0 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "The address count must be at least 1.",
+            ));
+        }
+        if let Some(t) = itype {
+            if slots + n > t.ipv4_per_eni {
+                return Err(limit_exceeded());
+            }
+            if matches!(addresses, AddressCount::Prefixes(_)) && !t.supports_prefixes() {
+                return Err(no_prefix_support(t));
+            }
+        }
+        let now = ctx.now();
+        let s = &mut self.subnets[subnet.0 as usize];
+        self.ips.clear();
+        self.prefixes.clear();
+        match addresses {
+            AddressCount::SecondaryIps(n) => s.assign_ips(n, ctx.rng(PLACEMENT), &mut self.ips),
+            AddressCount::Prefixes(n) => {
+                s.assign_prefixes(n, ctx.rng(PLACEMENT), &mut self.prefixes)
+            }
+        }
+        .map_err(alloc_error)?;
+        // Addresses on an attached ENI reach IMDS after their own delay; on an unattached one, with the ENI.
+        let e = &mut self.enis[eni.0 as usize];
+        let visible = match e.state {
+            EniState::Attached(_) => {
+                now + self
+                    .lifecycle
+                    .imds_ip_propagation
+                    .sample(ctx.rng(LIFECYCLE))
+            }
+            _ => now,
+        };
+        e.secondary_ips
+            .extend(self.ips.iter().map(|&ip| (ip, visible)));
+        e.prefixes
+            .extend(self.prefixes.iter().map(|&p| (p, visible)));
+        Ok(Response::Assigned {
+            ips: self.ips.clone(),
+            prefixes: self.prefixes.clone(),
+        })
+    }
+
+    fn unassign(&mut self, eni: EniId, ips: &[Ipv4Addr], prefixes: &[Ipv4Net]) -> ApiResult {
+        let e = self.live_eni_ref(eni)?;
+        let missing_ip = ips
+            .iter()
+            .find(|ip| !e.secondary_ips.iter().any(|(x, _)| x == *ip));
+        let missing_prefix = prefixes
+            .iter()
+            .find(|p| !e.prefixes.iter().any(|(x, _)| x == *p));
+        if missing_ip.is_some() || missing_prefix.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("Some of the specified addresses are not assigned to interface {eni}"),
+            ));
+        }
+        let e = &mut self.enis[eni.0 as usize];
+        e.secondary_ips.retain(|(x, _)| !ips.contains(x));
+        e.prefixes.retain(|(x, _)| !prefixes.contains(x));
+        let s = &mut self.subnets[e.subnet.0 as usize];
+        for &ip in ips {
+            s.release_address(ip)
+                .expect("assigned address is in use in its subnet");
+        }
+        for &p in prefixes {
+            s.release_prefix(p)
+                .expect("assigned prefix is in use in its subnet");
+        }
+        Ok(Response::Done)
+    }
+
+    fn detach<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        attachment: AttachmentId,
+    ) -> ApiResult {
+        let found = attachment
+            .0
+            .checked_sub(1)
+            .and_then(|i| self.attachments.get(i as usize))
+            .map(|e| e.0 as usize)
+            .filter(|&i| {
+                self.enis[i]
+                    .state
+                    .attachment()
+                    .is_some_and(|a| a.id == attachment)
+            });
+        let Some(i) = found else {
+            return Err(ApiError::new(
+                ErrorCode::InvalidAttachmentIdNotFound,
+                format!("The attachment ID '{attachment}' does not exist"),
+            ));
+        };
+        let e = &mut self.enis[i];
+        match e.state {
+            EniState::Attaching(a) | EniState::Attached(a) => {
+                if a.device_index == 0 {
+                    return Err(ApiError::new(
+                        ErrorCode::OperationNotPermitted,
+                        "The network interface at device index 0 cannot be detached.",
+                    ));
+                }
+                e.state = EniState::Detaching(a);
+                let id = e.id;
+                self.instances[a.instance.0 as usize].remove_device(id);
+                let d = self.lifecycle.detach_time.sample(ctx.rng(LIFECYCLE));
+                ctx.schedule_in(
+                    d,
+                    Ec2Event::DetachDone {
+                        eni: id,
+                        attachment,
+                    },
+                );
+                Ok(Response::Done)
+            }
+            // Detaching already: EC2 accepts the repeat.
+            _ => Ok(Response::Done),
+        }
+    }
+
+    /// Releases an ENI's addresses and marks it deleted.
+    fn delete_eni(&mut self, eni: EniId) {
+        let e = &mut self.enis[eni.0 as usize];
+        let s = &mut self.subnets[e.subnet.0 as usize];
+        s.release_address(e.primary_ip)
+            .expect("primary IP is in use in its subnet");
+        for &(ip, _) in &e.secondary_ips {
+            s.release_address(ip)
+                .expect("secondary IP is in use in its subnet");
+        }
+        for &(p, _) in &e.prefixes {
+            s.release_prefix(p).expect("prefix is in use in its subnet");
+        }
+        e.secondary_ips.clear();
+        e.prefixes.clear();
+        e.state = EniState::Deleted;
+    }
+
+    /// DeleteOnTermination ENIs go with the instance; the others are detached and left available.
+    fn instance_terminated(&mut self, id: InstanceId) {
+        let devices = std::mem::take(&mut self.instances[id.0 as usize].devices);
+        self.instances[id.0 as usize].state = InstanceState::Terminated;
+        for (_, eni) in devices {
+            match self.enis[eni.0 as usize].state.attachment() {
+                Some(a) if a.delete_on_termination => self.delete_eni(eni),
+                Some(_) => self.enis[eni.0 as usize].state = EniState::Available,
+                None => {}
+            }
+        }
+    }
+
+    fn describe_enis(&self, query: &EniQuery) -> ApiResult {
+        let out = match query {
+            EniQuery::Ids(ids) => {
+                let mut out = Vec::with_capacity(ids.len());
+                for &id in ids {
+                    match self.enis.get(id.0 as usize) {
+                        Some(e) if !e.is_deleted() => out.push(e.describe()),
+                        _ => return Err(eni_not_found(id)),
+                    }
+                }
+                out
+            }
+            EniQuery::AttachedTo(instance) => self
+                .enis
+                .iter()
+                .filter(|e| {
+                    e.state
+                        .attachment()
+                        .is_some_and(|a| a.instance == *instance)
+                })
+                .map(Eni::describe)
+                .collect(),
+            EniQuery::AvailableWithTag(key) => self
+                .enis
+                .iter()
+                .filter(|e| e.state == EniState::Available && e.tags.iter().any(|(k, _)| k == key))
+                .map(Eni::describe)
+                .collect(),
+        };
+        Ok(Response::NetworkInterfaces(out))
+    }
+
+    fn describe_subnets(&self, query: &SubnetQuery) -> ApiResult {
+        let describe = |i: usize, s: &Subnet| SubnetDescription {
+            id: SubnetId(i as u32),
+            name: s.name().to_string(),
+            az: s.az().to_string(),
+            cidr: s.cidr(),
+            available_ip_address_count: s.free_addresses(),
+            tags: s.tags().to_vec(),
+        };
+        let out = match query {
+            SubnetQuery::Ids(ids) => {
+                let mut out = Vec::with_capacity(ids.len());
+                for &id in ids {
+                    self.subnet_checked(id)?;
+                    out.push(describe(id.0 as usize, &self.subnets[id.0 as usize]));
+                }
+                out
+            }
+            SubnetQuery::TagKey(key) => self
+                .subnets
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.has_tag(key))
+                .map(|(i, s)| describe(i, s))
+                .collect(),
+        };
+        Ok(Response::Subnets(out))
+    }
+}
+
+fn alloc_error(e: AllocError) -> ApiError {
+    let code = ErrorCode::ALL
+        .iter()
+        .copied()
+        .find(|c| c.code() == e.ec2_code())
+        .unwrap_or(ErrorCode::InvalidParameterValue);
+    ApiError::new(code, e.to_string())
+}
+
+fn eni_not_found(id: EniId) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidNetworkInterfaceIdNotFound,
+        format!("The networkInterface ID '{id}' does not exist"),
+    )
+}
+
+fn limit_exceeded() -> ApiError {
+    ApiError::new(
+        ErrorCode::PrivateIpAddressLimitExceeded,
+        "Number of private addresses will exceed limit.",
+    )
+}
+
+/// EC2 documents that prefixes need Nitro but not the error it returns otherwise; this code is our choice.
+fn no_prefix_support(t: &InstanceType) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidParameterCombination,
+        format!(
+            "Prefixes are not supported on instance type {} (not built on the Nitro System).",
+            t.name
+        ),
+    )
+}
