@@ -556,6 +556,11 @@ fn node_group_errors() {
         &["node_groups[0].count", "positive"],
     );
     err_extra(
+        &g("instance_type = \"m5.large\"\ncount = 100001\nsubnets = [\"a\"]\n"),
+        4,
+        &["node_groups[0].count", "more than the 100000"],
+    );
+    err_extra(
         &g("instance_type = \"m5.large\"\ncount = 1\nsubnets = [\"a\"]\naccount = \"x\"\n"),
         6,
         &["node_groups[0].account", "unknown account"],

@@ -96,6 +96,9 @@ fn positive_duration(cx: &Ctx<'_>, d: &Spanned<SimDuration>, key: &str) -> R<Sim
     }
 }
 
+/// Far beyond any EKS cluster, and it keeps every launch event within the engine's pending-event capacity.
+const MAX_NODES_PER_GROUP: u32 = 100_000;
+
 fn positive_u32(cx: &Ctx<'_>, v: &Spanned<u32>, key: &str) -> R<u32> {
     if *v.get_ref() == 0 {
         Err(cx.error(v.span(), key, "must be a positive integer, got 0"))
@@ -748,6 +751,13 @@ fn resolve_node_group(
     })?;
 
     let count = positive_u32(cx, &g.count, &join(&base, "count"))?;
+    if count > MAX_NODES_PER_GROUP {
+        return Err(cx.error(
+            g.count.span(),
+            join(&base, "count"),
+            format!("{count} nodes is more than the {MAX_NODES_PER_GROUP} a node group may have"),
+        ));
+    }
 
     let subnets_key = join(&base, "subnets");
     if g.subnets.get_ref().is_empty() {
