@@ -454,6 +454,8 @@ impl Inventory {
         }
     }
 
+    /// AssignPrivateIpAddresses. The per-ENI slot limit and prefix support are checked against the instance the
+    /// ENI is attached to; an unattached ENI has no instance type yet, and is checked when it is attached.
     fn assign<E: From<Ec2Event>>(
         &mut self,
         ctx: &mut Context<'_, E>,
