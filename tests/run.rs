@@ -149,3 +149,40 @@ fn run_summary_has_the_subnet_and_api_keys() {
         20
     );
 }
+
+/// Names are keys in summary.json as given, dots and all; no name can collide with another's fields.
+#[test]
+fn subnet_names_with_dots_are_single_summary_keys() {
+    let dir = scratch("dotted");
+    fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("dotted.toml");
+    fs::write(
+        &file,
+        r#"name = "dotted"
+duration = "1m"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "x"
+cidr = "10.0.0.0/24"
+az = "a"
+[[subnets]]
+name = "x.cidr"
+cidr = "10.0.1.0/24"
+az = "a"
+"#,
+    )
+    .unwrap();
+    let o = vpcsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["subnets"]["x"]["cidr"], "10.0.0.0/24");
+    assert_eq!(v["subnets"]["x.cidr"]["final_free_addresses"], 251);
+}

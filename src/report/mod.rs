@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::scenarios::Scenario;
 use crate::sim::ec2::Action;
 use crate::sim::ec2::api::ErrorCode;
+use crate::sim::ec2::record::ActionRecord;
 use crate::sim::engine::RunStats;
 use crate::sim::world::World;
 
@@ -32,154 +33,85 @@ impl Perf {
     }
 }
 
-/// Sets `path` (dot-separated) in a tree of JSON objects.
-fn set(root: &mut Map<String, Value>, path: &str, value: Value) {
-    let mut node = root;
-    let mut parts = path.split('.').peekable();
-    while let Some(p) = parts.next() {
-        if parts.peek().is_none() {
-            node.insert(p.to_string(), value);
-            return;
-        }
-        node = node
-            .entry(p.to_string())
-            .or_insert_with(|| Value::Object(Map::new()))
-            .as_object_mut()
-            .expect("summary paths do not clash");
-    }
+/// A JSON object with one entry per item, keyed by the item's name as given (names may contain dots).
+fn by_name<T>(items: impl IntoIterator<Item = T>, entry: impl Fn(T) -> (String, Value)) -> Value {
+    Value::Object(items.into_iter().map(entry).collect::<Map<String, Value>>())
 }
 
 /// The run's summary as a JSON tree; object keys are sorted, so the text is deterministic.
 pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
-    let mut root = Map::new();
-    set(&mut root, "scenario", json!(scenario.name));
-    set(&mut root, "seed", json!(scenario.seed));
-    set(
-        &mut root,
-        "duration_s",
-        json!(scenario.duration.as_secs_f64()),
-    );
-    set(&mut root, "run.events", json!(stats.events));
-
     let rec = world.ec2.record();
-    for &a in Action::ALL {
-        let r = rec.action(a);
-        if r.attempts() == 0 {
-            continue;
-        }
-        set(&mut root, &format!("ec2.calls.{a}"), json!(r.attempts()));
-        set(&mut root, &format!("ec2.throttled.{a}"), json!(r.throttled));
-        set(&mut root, &format!("ec2.retries.{a}"), json!(r.retries));
-        set(
-            &mut root,
-            &format!("ec2.failed_calls.{a}"),
-            json!(r.calls_failed.iter().sum::<u64>()),
-        );
-        for (q, name) in [(0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (1.0, "max")] {
-            set(
-                &mut root,
-                &format!("ec2.latency_s.{a}.{name}"),
-                json!(r.latency.quantile(q).as_secs_f64()),
-            );
-        }
-    }
-    for &code in ErrorCode::ALL {
-        if code == ErrorCode::RequestLimitExceeded {
-            continue;
-        }
-        let n: u64 = Action::ALL
-            .iter()
-            .map(|&a| rec.action(a).errors_with(code))
-            .sum();
-        if n > 0 {
-            set(&mut root, &format!("ec2.errors.{code}"), json!(n));
-        }
-    }
-    let throttled = rec.total_throttled();
-    if throttled > 0 {
-        set(
-            &mut root,
-            "ec2.errors.RequestLimitExceeded",
-            json!(throttled),
-        );
-    }
-
-    for s in world.ec2.inventory().subnets() {
-        let base = format!("subnets.{}", s.name());
-        set(
-            &mut root,
-            &format!("{base}.cidr"),
-            json!(s.cidr().to_string()),
-        );
-        set(
-            &mut root,
-            &format!("{base}.min_free_addresses"),
-            json!(s.min_free_addresses()),
-        );
-        set(
-            &mut root,
-            &format!("{base}.min_free_prefix_blocks"),
-            json!(s.min_free_prefix_blocks()),
-        );
-        set(
-            &mut root,
-            &format!("{base}.final_free_addresses"),
-            json!(s.free_addresses()),
-        );
-        set(
-            &mut root,
-            &format!("{base}.final_free_prefix_blocks"),
-            json!(s.free_prefix_blocks()),
-        );
-    }
-    for t in world.tenants.stats() {
-        set(
-            &mut root,
-            &format!("tenants.{}.held", t.name),
-            json!(t.held),
-        );
-        set(
-            &mut root,
-            &format!("tenants.{}.refused", t.name),
-            json!(t.refused),
-        );
-    }
+    let used: Vec<Action> = Action::ALL
+        .iter()
+        .copied()
+        .filter(|&a| rec.action(a).attempts() > 0)
+        .collect();
+    let per_action =
+        |f: &dyn Fn(&ActionRecord) -> Value| by_name(&used, |&a| (a.to_string(), f(rec.action(a))));
+    let latency = per_action(&|r| {
+        let q = |q: f64| r.latency.quantile(q).as_secs_f64();
+        json!({ "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": q(1.0) })
+    });
+    // Throttling shows as RequestLimitExceeded, like every other error code.
+    let errors = by_name(
+        ErrorCode::ALL.iter().filter_map(|&code| {
+            let n: u64 = if code == ErrorCode::RequestLimitExceeded {
+                rec.total_throttled()
+            } else {
+                Action::ALL
+                    .iter()
+                    .map(|&a| rec.action(a).errors_with(code))
+                    .sum()
+            };
+            (n > 0).then_some((code, n))
+        }),
+        |(code, n)| (code.to_string(), json!(n)),
+    );
+    let subnets = by_name(world.ec2.inventory().subnets(), |s| {
+        let v = json!({
+            "cidr": s.cidr().to_string(),
+            "min_free_addresses": s.min_free_addresses(),
+            "min_free_prefix_blocks": s.min_free_prefix_blocks(),
+            "final_free_addresses": s.free_addresses(),
+            "final_free_prefix_blocks": s.free_prefix_blocks(),
+        });
+        (s.name().to_string(), v)
+    });
+    let tenants = by_name(world.tenants.stats(), |t| {
+        (t.name, json!({ "held": t.held, "refused": t.refused }))
+    });
     let groups = world.node_groups.stats();
-    set(
-        &mut root,
-        "nodes.launched",
-        json!(groups.iter().map(|g| g.launched).sum::<u32>()),
-    );
-    set(
-        &mut root,
-        "nodes.failed_launches",
-        json!(groups.iter().map(|g| g.failed_launches).sum::<u64>()),
-    );
+    let node_groups = by_name(&groups, |g| {
+        let all = g.time_to_all_launched.map(|d| d.as_secs_f64());
+        (
+            g.name.clone(),
+            json!({ "launched": g.launched, "time_to_all_launched_s": all }),
+        )
+    });
     let rows = &world.timeseries.rows;
-    set(
-        &mut root,
-        "nodes.peak",
-        json!(rows.iter().map(|r| r.instances_running).max().unwrap_or(0)),
-    );
-    set(
-        &mut root,
-        "enis.peak",
-        json!(rows.iter().map(|r| r.enis).max().unwrap_or(0)),
-    );
-    for g in groups {
-        let t = g.time_to_all_launched.map(|d| d.as_secs_f64());
-        set(
-            &mut root,
-            &format!("node_groups.{}.launched", g.name),
-            json!(g.launched),
-        );
-        set(
-            &mut root,
-            &format!("node_groups.{}.time_to_all_launched_s", g.name),
-            json!(t),
-        );
-    }
-    Value::Object(root)
+    json!({
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "duration_s": scenario.duration.as_secs_f64(),
+        "run": { "events": stats.events },
+        "ec2": {
+            "calls": per_action(&|r| json!(r.attempts())),
+            "throttled": per_action(&|r| json!(r.throttled)),
+            "retries": per_action(&|r| json!(r.retries)),
+            "failed_calls": per_action(&|r| json!(r.calls_failed.iter().sum::<u64>())),
+            "latency_s": latency,
+            "errors": errors,
+        },
+        "subnets": subnets,
+        "tenants": tenants,
+        "nodes": {
+            "launched": groups.iter().map(|g| g.launched).sum::<u32>(),
+            "failed_launches": groups.iter().map(|g| g.failed_launches).sum::<u64>(),
+            "peak": rows.iter().map(|r| r.instances_running).max().unwrap_or(0),
+        },
+        "node_groups": node_groups,
+        "enis": { "peak": rows.iter().map(|r| r.enis).max().unwrap_or(0) },
+    })
 }
 
 /// Writes `text` to `dir/name` through a temporary file and a rename.
