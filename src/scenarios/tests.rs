@@ -286,6 +286,19 @@ fn durations_need_units_and_must_be_positive() {
         3,
         &["sample_interval", "positive"],
     );
+    err_at(
+        &MINIMAL.replace(
+            "duration = \"1h\"",
+            "duration = \"1h\"\nsample_interval = \"1ms\"",
+        ),
+        3,
+        &["sample_interval", "3600000 samples", "more than 1000000"],
+    );
+    err_at(
+        &MINIMAL.replace("\"1h\"", "\"400d\""),
+        2,
+        &["duration", "make sample_interval longer"],
+    );
 }
 
 #[test]

@@ -27,6 +27,8 @@ const MAX_PREFIX: u8 = 28;
 /// Addresses in one prefix-delegation block (/28).
 const BLOCK: u64 = 16;
 const DEFAULT_ACCOUNT: &str = "default";
+/// Time-series rows a run may have: a day at 0.1 s, a year at 40 s. Keeps timeseries.csv and memory sane.
+const MAX_SAMPLES: u64 = 1_000_000;
 
 pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario> {
     let name = non_empty(cx, &raw.name, "name")?;
@@ -35,6 +37,21 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         Some(d) => positive_duration(cx, d, "sample_interval")?,
         None => SimDuration::from_secs(10),
     };
+    let samples = duration.0 / sample_interval.0;
+    if samples > MAX_SAMPLES {
+        let (span, key) = match &raw.sample_interval {
+            Some(d) => (d.span(), "sample_interval"),
+            None => (raw.duration.span(), "duration"),
+        };
+        return Err(cx.error(
+            span,
+            key,
+            format!(
+                "{duration} sampled every {sample_interval} is {samples} samples, more than {MAX_SAMPLES}; \
+                 make sample_interval longer"
+            ),
+        ));
+    }
     let vpc_cidr = canonical_cidr(cx, &raw.vpc.cidr, "vpc.cidr", "VPC")?;
     check_prefix_len(cx, &raw.vpc.cidr, "vpc.cidr", vpc_cidr, "VPC")?;
 
