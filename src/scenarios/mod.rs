@@ -62,8 +62,6 @@ pub struct SubnetSpec {
     pub reservations: Vec<ReservationSpec>,
     pub in_use: InUseSpec,
     pub tenants: Vec<TenantSpec>,
-    /// Index into `Scenario::ec2.accounts`.
-    pub account: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -38,7 +38,6 @@ pub(crate) struct RawSubnet {
     pub az: String,
     pub tags: Option<BTreeMap<String, String>>,
     pub secondary_ip_placement: Option<Placement>,
-    pub account: Option<Spanned<String>>,
     pub reservations: Option<Vec<Spanned<RawReservation>>>,
     pub in_use: Option<RawInUse>,
     pub tenants: Option<Vec<Spanned<RawTenant>>>,

@@ -70,7 +70,6 @@ fn minimal_scenario_takes_every_default() {
     assert!(sub.reservations.is_empty());
     assert_eq!(sub.in_use, InUseSpec::default());
     assert!(sub.tenants.is_empty());
-    assert_eq!(sub.account, 0);
 }
 
 #[test]
@@ -486,11 +485,6 @@ fn tenant_errors() {
 
 #[test]
 fn account_and_limit_errors() {
-    err_extra(
-        "account = \"prod\"\n",
-        1,
-        &["subnets[0].account", "unknown account \"prod\""],
-    );
     err_extra(
         "[accounts.default.limits.AssignIp]\nburst = 1\nrefill_per_sec = 1\n",
         1,

@@ -72,7 +72,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
     }
     let mut subnets: Vec<SubnetSpec> = Vec::new();
     for (i, s) in raw.subnets.into_inner().into_iter().enumerate() {
-        let spec = resolve_subnet(cx, i, s, vpc_cidr, &subnets, &ec2)?;
+        let spec = resolve_subnet(cx, i, s, vpc_cidr, &subnets)?;
         subnets.push(spec);
     }
 
@@ -400,7 +400,6 @@ fn resolve_subnet(
     s: Spanned<RawSubnet>,
     vpc: Ipv4Net,
     earlier: &[SubnetSpec],
-    ec2: &Ec2Config,
 ) -> R<SubnetSpec> {
     let base = format!("subnets[{i}]");
     let s = s.into_inner();
@@ -439,8 +438,6 @@ fn resolve_subnet(
         ));
     }
 
-    let account = account_index(cx, s.account.as_ref(), &join(&base, "account"), ec2)?;
-
     let mut reservations = Vec::new();
     let mut reserved: Vec<Interval> = Vec::new();
     for (r, raw) in s.reservations.unwrap_or_default().into_iter().enumerate() {
@@ -470,7 +467,6 @@ fn resolve_subnet(
         reservations,
         in_use,
         tenants,
-        account,
     })
 }
 
