@@ -1,5 +1,5 @@
-//! Address allocation cost in a large, half-used subnet: one automatic secondary IP (random placement) and one
-//! /28 prefix, each assigned and released again so the occupancy stays put.
+//! Address allocation cost in a /16: one automatic secondary IP (random placement) in a half-used subnet, and
+//! one /28 prefix in a lightly used one, each assigned and released again so the occupancy stays put.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -9,19 +9,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use vpcsim::sim::rng::stream;
 use vpcsim::sim::vpc::{InUseSpec, InitialPlacement, Placement, Subnet};
 
-/// A /16 with half its addresses in use, placed at random: 65,536 addresses, 4,096 /28 blocks.
-fn half_used_slash16() -> Subnet {
-    let mut s = Subnet::new(
-        "bench",
-        "10.0.0.0/16".parse().unwrap(),
-        "a",
-        vec![],
-        Placement::Random,
-        &[],
-    )
-    .unwrap();
+/// A /16 (65,536 addresses, 4,096 /28 blocks) with `in_use` addresses taken at random.
+fn slash16_with(in_use: u32) -> Subnet {
+    let cidr = "10.0.0.0/16".parse().unwrap();
+    let mut s = Subnet::new("bench", cidr, "a", vec![], Placement::Random, &[]).unwrap();
     let spec = InUseSpec {
-        count: 30_000,
+        count: in_use,
         placement: InitialPlacement::Random,
         addresses: vec![],
     };
@@ -36,7 +29,8 @@ fn allocation(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     let mut rng = stream(2, "bench.placement", 0);
 
-    let mut s = half_used_slash16();
+    // About half the addresses in use.
+    let mut s = slash16_with(30_000);
     let mut ips = Vec::with_capacity(1);
     g.bench_function("assign_release_ip_slash16", |b| {
         b.iter(|| {
@@ -46,21 +40,8 @@ fn allocation(c: &mut Criterion) {
         })
     });
 
-    let mut s = Subnet::new(
-        "bench",
-        "10.0.0.0/16".parse().unwrap(),
-        "a",
-        vec![],
-        Placement::Random,
-        &[],
-    )
-    .unwrap();
-    let spec = InUseSpec {
-        count: 2_000,
-        placement: InitialPlacement::Random,
-        addresses: vec![],
-    };
-    s.occupy(&spec, &mut stream(1, "bench.occupy", 0)).unwrap();
+    // Few enough addresses in use that about 2,400 blocks are still wholly free for prefixes.
+    let mut s = slash16_with(2_000);
     let mut prefixes = Vec::with_capacity(1);
     g.bench_function("assign_release_prefix_slash16", |b| {
         b.iter(|| {

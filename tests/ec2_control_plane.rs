@@ -57,99 +57,117 @@ fn subnet(cidr: &str, az: &str) -> Subnet {
     .unwrap()
 }
 
-fn setup(cfg: Ec2Config, subnets: Vec<Subnet>) -> (Harness, Engine<Ec2Event>) {
-    (
-        Harness {
+/// The control plane and an engine, with the steps a client takes.
+struct Rig {
+    h: Harness,
+    engine: Engine<Ec2Event>,
+}
+
+impl Rig {
+    fn new(cfg: Ec2Config, subnets: Vec<Subnet>) -> Rig {
+        let h = Harness {
             ec2: ControlPlane::new(cfg, subnets, true),
             done: vec![],
-        },
-        Engine::new(7),
-    )
-}
-
-fn call(
-    h: &mut Harness,
-    engine: &mut Engine<Ec2Event>,
-    client: ClientId,
-    req: Request,
-) -> Completion {
-    let before = h.done.len();
-    h.ec2.submit(&mut engine.context(), client, req);
-    while h.done.len() == before {
-        let t = engine.now() + SimDuration::from_millis(10);
-        engine.run_until(h, t);
+        };
+        Rig {
+            h,
+            engine: Engine::new(7),
+        }
     }
-    h.done.pop().unwrap().1
-}
 
-fn run_until(h: &mut Harness, engine: &mut Engine<Ec2Event>, t: SimTime) {
-    engine.run_until(h, t);
-}
+    fn client(&mut self, account: usize) -> ClientId {
+        self.h.ec2.register_client(account)
+    }
 
-fn launch(
-    h: &mut Harness,
-    engine: &mut Engine<Ec2Event>,
-    client: ClientId,
-    itype: &str,
-) -> InstanceId {
-    let c = call(
-        h,
-        engine,
-        client,
-        Request::RunInstances {
+    fn now(&self) -> SimTime {
+        self.engine.now()
+    }
+
+    fn run_until(&mut self, t: SimTime) {
+        self.engine.run_until(&mut self.h, t);
+    }
+
+    fn submit(&mut self, client: ClientId, req: Request) {
+        self.h.ec2.submit(&mut self.engine.context(), client, req);
+    }
+
+    /// Sends a call and runs until it finishes.
+    fn call(&mut self, client: ClientId, req: Request) -> Completion {
+        let before = self.h.done.len();
+        self.submit(client, req);
+        while self.h.done.len() == before {
+            let t = self.now() + SimDuration::from_millis(10);
+            self.run_until(t);
+        }
+        self.h.done.pop().unwrap().1
+    }
+
+    fn status(&self, eni: EniId) -> EniStatus {
+        self.h.ec2.inventory().eni(eni).unwrap().status()
+    }
+
+    /// Launches one instance in subnet 0 and waits until it runs.
+    fn launch(&mut self, client: ClientId, itype: &str) -> InstanceId {
+        let req = Request::RunInstances {
             instance_type: lookup(itype).unwrap(),
             subnet: SubnetId(0),
             count: 1,
-        },
-    );
-    let Ok(Response::Instances(list)) = c.result else {
-        panic!("{:?}", c.result)
-    };
-    let t = engine.now() + SimDuration::from_secs(11);
-    run_until(h, engine, t);
-    list[0].id
-}
+        };
+        let c = self.call(client, req);
+        let Ok(Response::Instances(list)) = c.result else {
+            panic!("{:?}", c.result)
+        };
+        let t = self.now() + SimDuration::from_secs(11);
+        self.run_until(t);
+        list[0].id
+    }
 
-fn create_eni(
-    h: &mut Harness,
-    engine: &mut Engine<Ec2Event>,
-    client: ClientId,
-    addresses: AddressCount,
-) -> EniDescription {
-    match call(
-        h,
-        engine,
-        client,
-        Request::CreateNetworkInterface {
+    fn create_eni(&mut self, client: ClientId, addresses: AddressCount) -> EniDescription {
+        let req = Request::CreateNetworkInterface {
             subnet: SubnetId(0),
             addresses,
             tags: vec![],
-        },
-    )
-    .result
-    {
-        Ok(Response::NetworkInterface(d)) => d,
-        r => panic!("{r:?}"),
+        };
+        match self.call(client, req).result {
+            Ok(Response::NetworkInterface(d)) => d,
+            r => panic!("{r:?}"),
+        }
+    }
+
+    /// Sends `n` copies of a call at once; returns (answered, throttled) once all have finished.
+    fn burst(&mut self, client: ClientId, n: usize, req: Request) -> (usize, usize) {
+        for _ in 0..n {
+            self.submit(client, req.clone());
+        }
+        let t = self.now() + SimDuration::from_secs(1);
+        self.run_until(t);
+        let done: Vec<_> = self.h.done.drain(..).collect();
+        assert_eq!(done.len(), n);
+        let throttled = done
+            .iter()
+            .filter(
+                |(_, c)| matches!(&c.result, Err(e) if e.code == ErrorCode::RequestLimitExceeded),
+            )
+            .count();
+        (n - throttled, throttled)
     }
 }
 
 #[test]
 fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
-    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
-    let c = h.ec2.register_client(0);
-    let inst = launch(&mut h, &mut engine, c, "m5.large");
-    let free_before = h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
-    let eni = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(3));
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
+    let c = rig.client(0);
+    let inst = rig.launch(c, "m5.large");
+    let free_before = rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
+    let eni = rig.create_eni(c, AddressCount::SecondaryIps(3));
     assert_eq!(eni.status, EniStatus::Available);
     assert_eq!(eni.secondary_ips.len(), 3);
     assert_eq!(
-        h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
+        rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
         free_before - 4
     );
 
-    let attach = call(
-        &mut h,
-        &mut engine,
+    let attach = rig.call(
         c,
         Request::AttachNetworkInterface {
             eni: eni.id,
@@ -160,113 +178,59 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
     let Ok(Response::Attachment(att)) = attach.result else {
         panic!("{:?}", attach.result)
     };
-    let attached_at = engine.now();
-    assert_eq!(
-        h.ec2.inventory().eni(eni.id).unwrap().status(),
-        EniStatus::Attaching
-    );
+    let attached_at = rig.now();
+    assert_eq!(rig.status(eni.id), EniStatus::Attaching);
     // Deleting an ENI that is not available fails "in use" (spec/ec2.md §2.2).
-    let del = call(
-        &mut h,
-        &mut engine,
-        c,
-        Request::DeleteNetworkInterface { eni: eni.id },
-    );
+    let del = rig.call(c, Request::DeleteNetworkInterface { eni: eni.id });
     assert_eq!(
         del.result.unwrap_err().code,
         ErrorCode::InvalidParameterValue
     );
 
     // Attached after 2 s, visible in IMDS 3 s later, with the addresses it was created with.
-    run_until(
-        &mut h,
-        &mut engine,
-        attached_at + SimDuration::from_millis(1990),
-    );
+    rig.run_until(attached_at + SimDuration::from_millis(1990));
+    assert_eq!(rig.status(eni.id), EniStatus::Attaching);
+    rig.run_until(attached_at + SimDuration::from_millis(2010));
+    assert_eq!(rig.status(eni.id), EniStatus::InUse);
     assert_eq!(
-        h.ec2.inventory().eni(eni.id).unwrap().status(),
-        EniStatus::Attaching
-    );
-    run_until(
-        &mut h,
-        &mut engine,
-        attached_at + SimDuration::from_millis(2010),
-    );
-    assert_eq!(
-        h.ec2.inventory().eni(eni.id).unwrap().status(),
-        EniStatus::InUse
-    );
-    assert_eq!(
-        h.ec2.inventory().metadata(inst, engine.now()).len(),
+        rig.h.ec2.inventory().metadata(inst, rig.now()).len(),
         1,
         "only the primary ENI is visible yet"
     );
-    run_until(
-        &mut h,
-        &mut engine,
-        attached_at + SimDuration::from_millis(5010),
-    );
-    let md = h.ec2.inventory().metadata(inst, engine.now());
+    rig.run_until(attached_at + SimDuration::from_millis(5010));
+    let md = rig.h.ec2.inventory().metadata(inst, rig.now());
     assert_eq!(md.len(), 2);
     assert_eq!(md[1].device_index, 1);
     assert_eq!(md[1].secondary_ips.len(), 3);
 
-    let det = call(
-        &mut h,
-        &mut engine,
-        c,
-        Request::DetachNetworkInterface { attachment: att },
-    );
+    let det = rig.call(c, Request::DetachNetworkInterface { attachment: att });
     assert!(det.result.is_ok());
-    assert_eq!(
-        h.ec2.inventory().eni(eni.id).unwrap().status(),
-        EniStatus::Detaching
-    );
-    let del = call(
-        &mut h,
-        &mut engine,
-        c,
-        Request::DeleteNetworkInterface { eni: eni.id },
-    );
+    assert_eq!(rig.status(eni.id), EniStatus::Detaching);
+    let del = rig.call(c, Request::DeleteNetworkInterface { eni: eni.id });
     assert_eq!(
         del.result.unwrap_err().message,
         format!("Network interface '{}' is currently in use.", eni.id)
     );
-    let t = engine.now() + SimDuration::from_secs(4);
-    run_until(&mut h, &mut engine, t);
-    assert_eq!(
-        h.ec2.inventory().eni(eni.id).unwrap().status(),
-        EniStatus::Available
-    );
+    let t = rig.now() + SimDuration::from_secs(4);
+    rig.run_until(t);
+    assert_eq!(rig.status(eni.id), EniStatus::Available);
     // The attachment is gone: detaching it again is an error, as in EC2.
-    let stale = call(
-        &mut h,
-        &mut engine,
-        c,
-        Request::DetachNetworkInterface { attachment: att },
-    );
+    let stale = rig.call(c, Request::DetachNetworkInterface { attachment: att });
     assert_eq!(
         stale.result.unwrap_err().code,
         ErrorCode::InvalidAttachmentIdNotFound
     );
     assert!(
-        call(
-            &mut h,
-            &mut engine,
-            c,
-            Request::DeleteNetworkInterface { eni: eni.id }
-        )
-        .result
-        .is_ok()
+        rig.call(c, Request::DeleteNetworkInterface { eni: eni.id })
+            .result
+            .is_ok()
     );
     assert_eq!(
-        h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
+        rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
         free_before,
         "every address went back to the subnet"
     );
-    let gone = call(
-        &mut h,
-        &mut engine,
+    let gone = rig.call(
         c,
         Request::DescribeNetworkInterfaces {
             query: EniQuery::Ids(vec![eni.id]),
@@ -280,14 +244,12 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
 
 #[test]
 fn per_eni_and_per_instance_limits_are_enforced() {
-    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/22", "a")]);
-    let c = h.ec2.register_client(0);
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/22", "a")]);
+    let c = rig.client(0);
     // m5.large: 3 ENIs × 10 addresses (spec/ec2.md §4).
-    let inst = launch(&mut h, &mut engine, c, "m5.large");
-    let primary = h.ec2.inventory().instance(inst).unwrap().primary_eni;
-    let ok = call(
-        &mut h,
-        &mut engine,
+    let inst = rig.launch(c, "m5.large");
+    let primary = rig.h.ec2.inventory().instance(inst).unwrap().primary_eni;
+    let ok = rig.call(
         c,
         Request::AssignPrivateIpAddresses {
             eni: primary,
@@ -295,9 +257,7 @@ fn per_eni_and_per_instance_limits_are_enforced() {
         },
     );
     assert!(matches!(ok.result, Ok(Response::Assigned { ref ips, .. }) if ips.len() == 9));
-    let over = call(
-        &mut h,
-        &mut engine,
+    let over = rig.call(
         c,
         Request::AssignPrivateIpAddresses {
             eni: primary,
@@ -309,10 +269,8 @@ fn per_eni_and_per_instance_limits_are_enforced() {
     assert_eq!(e.message, "Number of private addresses will exceed limit.");
 
     for device in 1..=2 {
-        let eni = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(0));
-        let r = call(
-            &mut h,
-            &mut engine,
+        let eni = rig.create_eni(c, AddressCount::SecondaryIps(0));
+        let r = rig.call(
             c,
             Request::AttachNetworkInterface {
                 eni: eni.id,
@@ -322,10 +280,8 @@ fn per_eni_and_per_instance_limits_are_enforced() {
         );
         assert!(r.result.is_ok(), "{:?}", r.result);
     }
-    let fourth = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(0));
-    let r = call(
-        &mut h,
-        &mut engine,
+    let fourth = rig.create_eni(c, AddressCount::SecondaryIps(0));
+    let r = rig.call(
         c,
         Request::AttachNetworkInterface {
             eni: fourth.id,
@@ -337,9 +293,7 @@ fn per_eni_and_per_instance_limits_are_enforced() {
         r.result.unwrap_err().code,
         ErrorCode::AttachmentLimitExceeded
     );
-    let r = call(
-        &mut h,
-        &mut engine,
+    let r = rig.call(
         c,
         Request::AttachNetworkInterface {
             eni: fourth.id,
@@ -354,11 +308,9 @@ fn per_eni_and_per_instance_limits_are_enforced() {
     );
 
     // An ENI with more addresses than the type allows per ENI cannot be attached.
-    let big = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(20));
-    let inst2 = launch(&mut h, &mut engine, c, "m5.large");
-    let r = call(
-        &mut h,
-        &mut engine,
+    let big = rig.create_eni(c, AddressCount::SecondaryIps(20));
+    let inst2 = rig.launch(c, "m5.large");
+    let r = rig.call(
         c,
         Request::AttachNetworkInterface {
             eni: big.id,
@@ -374,19 +326,17 @@ fn per_eni_and_per_instance_limits_are_enforced() {
 
 #[test]
 fn prefixes_only_on_nitro_or_bare_metal() {
-    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/22", "a")]);
-    let c = h.ec2.register_client(0);
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/22", "a")]);
+    let c = rig.client(0);
     for (itype, accepted) in [
         ("m5.large", true),
         ("m5.metal", true),
         ("t2.medium", false),
         ("m4.large", false),
     ] {
-        let inst = launch(&mut h, &mut engine, c, itype);
-        let primary = h.ec2.inventory().instance(inst).unwrap().primary_eni;
-        let r = call(
-            &mut h,
-            &mut engine,
+        let inst = rig.launch(c, itype);
+        let primary = rig.h.ec2.inventory().instance(inst).unwrap().primary_eni;
+        let r = rig.call(
             c,
             Request::AssignPrivateIpAddresses {
                 eni: primary,
@@ -424,11 +374,9 @@ fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
     )
     .unwrap();
     assert_eq!(s.free_prefix_blocks(), 0);
-    let (mut h, mut engine) = setup(fixed_config(), vec![s]);
-    let c = h.ec2.register_client(0);
-    let r = call(
-        &mut h,
-        &mut engine,
+    let mut rig = Rig::new(fixed_config(), vec![s]);
+    let c = rig.client(0);
+    let r = rig.call(
         c,
         Request::CreateNetworkInterface {
             subnet: SubnetId(0),
@@ -442,16 +390,14 @@ fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
         e.message,
         "The specified subnet does not have enough free cidr blocks to satisfy the request."
     );
-    assert!(h.ec2.inventory().subnet(SubnetId(0)).free_addresses() > 200);
+    assert!(rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses() > 200);
     assert_eq!(
-        h.ec2.inventory().live_enis(),
+        rig.h.ec2.inventory().live_enis(),
         0,
         "a failed create leaves nothing behind"
     );
-    let free = h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
-    let r = call(
-        &mut h,
-        &mut engine,
+    let free = rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
+    let r = rig.call(
         c,
         Request::CreateNetworkInterface {
             subnet: SubnetId(0),
@@ -463,7 +409,10 @@ fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
         r.result.unwrap_err().code,
         ErrorCode::InsufficientFreeAddressesInSubnet
     );
-    assert_eq!(h.ec2.inventory().subnet(SubnetId(0)).free_addresses(), free);
+    assert_eq!(
+        rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
+        free
+    );
 }
 
 fn no_retries() -> Ec2Config {
@@ -472,66 +421,37 @@ fn no_retries() -> Ec2Config {
     cfg
 }
 
-fn burst(
-    h: &mut Harness,
-    engine: &mut Engine<Ec2Event>,
-    client: ClientId,
-    n: usize,
-    req: Request,
-) -> (usize, usize) {
-    for _ in 0..n {
-        h.ec2.submit(&mut engine.context(), client, req.clone());
-    }
-    let t = engine.now() + SimDuration::from_secs(1);
-    engine.run_until(h, t);
-    let done: Vec<_> = h.done.drain(..).collect();
-    assert_eq!(done.len(), n);
-    let throttled = done
-        .iter()
-        .filter(|(_, c)| matches!(&c.result, Err(e) if e.code == ErrorCode::RequestLimitExceeded))
-        .count();
-    (n - throttled, throttled)
-}
-
 /// spec/ec2.md §1.1, §1.3: the bucket's burst goes through at once, the rest is refused quickly.
 #[test]
 fn empty_bucket_answers_request_limit_exceeded_quickly() {
-    let (mut h, mut engine) = setup(no_retries(), vec![subnet("10.0.0.0/20", "a")]);
-    let c = h.ec2.register_client(0);
-    let inst = launch(&mut h, &mut engine, c, "m5.large");
-    let (ok, throttled) = burst(
-        &mut h,
-        &mut engine,
-        c,
-        70,
-        Request::DescribeInstances { instance: inst },
-    );
+    let mut rig = Rig::new(no_retries(), vec![subnet("10.0.0.0/20", "a")]);
+    let c = rig.client(0);
+    let inst = rig.launch(c, "m5.large");
+    let (ok, throttled) = rig.burst(c, 70, Request::DescribeInstances { instance: inst });
     // DescribeInstances by ID list draws on the 50-token unfiltered bucket (spec/ec2.md §1.3, §8.1).
     assert_eq!((ok, throttled), (50, 20));
-    let log = h.ec2.record().log();
+    let log = rig.h.ec2.record().log();
     let refused = log
         .iter()
         .rfind(|a| a.outcome == vpcsim::sim::ec2::record::Outcome::Throttled)
         .unwrap();
     assert_eq!(refused.latency, SimDuration::from_millis(10));
     assert_eq!(
-        h.ec2.record().action(Action::DescribeInstances).throttled,
+        rig.h
+            .ec2
+            .record()
+            .action(Action::DescribeInstances)
+            .throttled,
         20
     );
 
     let mut cfg = no_retries();
     cfg.id_list_is_unfiltered = false;
-    let (mut h, mut engine) = setup(cfg, vec![subnet("10.0.0.0/20", "a")]);
-    let c = h.ec2.register_client(0);
-    let inst = launch(&mut h, &mut engine, c, "m5.large");
+    let mut rig = Rig::new(cfg, vec![subnet("10.0.0.0/20", "a")]);
+    let c = rig.client(0);
+    let inst = rig.launch(c, "m5.large");
     assert_eq!(
-        burst(
-            &mut h,
-            &mut engine,
-            c,
-            70,
-            Request::DescribeInstances { instance: inst }
-        ),
+        rig.burst(c, 70, Request::DescribeInstances { instance: inst }),
         (70, 0)
     );
 }
@@ -542,19 +462,19 @@ fn clients_of_one_account_share_its_buckets() {
     let mut cfg = no_retries();
     cfg.accounts
         .push(AccountConfig::with_default_limits("other"));
-    let (mut h, mut engine) = setup(cfg, vec![subnet("10.0.0.0/20", "a")]);
-    let a1 = h.ec2.register_client(0);
-    let a2 = h.ec2.register_client(0);
-    let b = h.ec2.register_client(1);
+    let mut rig = Rig::new(cfg, vec![subnet("10.0.0.0/20", "a")]);
+    let a1 = rig.client(0);
+    let a2 = rig.client(0);
+    let b = rig.client(1);
     let req = Request::DescribeSubnets {
         query: SubnetQuery::Ids(vec![SubnetId(0)]),
     };
-    assert_eq!(burst(&mut h, &mut engine, a1, 60, req.clone()), (60, 0));
+    assert_eq!(rig.burst(a1, 60, req.clone()), (60, 0));
     // The account's 100-token bucket has 40 + ~20 refilled tokens left for the second client.
-    let (ok, throttled) = burst(&mut h, &mut engine, a2, 80, req.clone());
+    let (ok, throttled) = rig.burst(a2, 80, req.clone());
     assert!(ok < 80 && throttled > 0, "{ok} {throttled}");
     assert_eq!(
-        burst(&mut h, &mut engine, b, 80, req),
+        rig.burst(b, 80, req),
         (80, 0),
         "another account has its own buckets"
     );
@@ -563,24 +483,24 @@ fn clients_of_one_account_share_its_buckets() {
 /// spec/ec2.md §1.4: RunInstances has a 5-token request bucket and a 1000-instance resource bucket.
 #[test]
 fn run_instances_request_and_resource_buckets() {
-    let (mut h, mut engine) = setup(no_retries(), vec![subnet("10.0.0.0/16", "a")]);
-    let c = h.ec2.register_client(0);
+    let mut rig = Rig::new(no_retries(), vec![subnet("10.0.0.0/16", "a")]);
+    let c = rig.client(0);
     let one = Request::RunInstances {
         instance_type: lookup("m5.large").unwrap(),
         subnet: SubnetId(0),
         count: 1,
     };
-    assert_eq!(burst(&mut h, &mut engine, c, 8, one), (5, 3));
-    let t = engine.now() + SimDuration::from_secs(10);
-    engine.run_until(&mut h, t);
+    assert_eq!(rig.burst(c, 8, one), (5, 3));
+    let t = rig.now() + SimDuration::from_secs(10);
+    rig.run_until(t);
     let many = Request::RunInstances {
         instance_type: lookup("m5.large").unwrap(),
         subnet: SubnetId(0),
         count: 990,
     };
-    assert_eq!(burst(&mut h, &mut engine, c, 1, many.clone()), (1, 0));
+    assert_eq!(rig.burst(c, 1, many.clone()), (1, 0));
     assert_eq!(
-        burst(&mut h, &mut engine, c, 1, many),
+        rig.burst(c, 1, many),
         (0, 1),
         "the resource bucket is nearly empty"
     );
@@ -593,52 +513,50 @@ fn sdk_retryer_retries_throttled_calls_within_three_attempts() {
     let mut cfg = fixed_config();
     cfg.accounts[0].limits[Action::AssignPrivateIpAddresses.index()].request =
         BucketSpec::new(1.0, 0.01);
-    let (mut h, mut engine) = setup(cfg, vec![subnet("10.0.0.0/20", "a")]);
-    let c = h.ec2.register_client(0);
-    let inst = launch(&mut h, &mut engine, c, "m5.large");
-    let primary = h.ec2.inventory().instance(inst).unwrap().primary_eni;
+    let mut rig = Rig::new(cfg, vec![subnet("10.0.0.0/20", "a")]);
+    let c = rig.client(0);
+    let inst = rig.launch(c, "m5.large");
+    let primary = rig.h.ec2.inventory().instance(inst).unwrap().primary_eni;
     let req = Request::AssignPrivateIpAddresses {
         eni: primary,
         addresses: AddressCount::SecondaryIps(1),
     };
-    let first = call(&mut h, &mut engine, c, req.clone());
+    let first = rig.call(c, req.clone());
     assert!(first.result.is_ok());
     assert_eq!(first.attempts, 1);
-    let start = engine.now();
-    let second = call(&mut h, &mut engine, c, req);
+    let start = rig.now();
+    let second = rig.call(c, req);
     assert_eq!(
         second.result.unwrap_err().code,
         ErrorCode::RequestLimitExceeded
     );
     assert_eq!(second.attempts, 3);
     // Two backoffs: [0,2) s and [0,4) s, plus three 10 ms refusals.
-    let took = engine.now().since(start);
+    let took = rig.now().since(start);
     assert!(
         took < SimDuration::from_secs(6) + SimDuration::from_millis(50),
         "{took}"
     );
-    let rec = h.ec2.record().action(Action::AssignPrivateIpAddresses);
+    let rec = rig.h.ec2.record().action(Action::AssignPrivateIpAddresses);
     assert_eq!(
         (rec.ok, rec.throttled, rec.retries, rec.calls),
         (1, 3, 2, 2)
     );
     // The quota was full, so the earlier first-attempt successes added nothing; two retries cost 5 each.
-    assert_eq!(h.ec2.retry_quota(c), 490);
+    assert_eq!(rig.h.ec2.retry_quota(c), 490);
 }
 
 #[test]
 fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
-    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
-    let c = h.ec2.register_client(0);
-    let free0 = h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
-    let inst = launch(&mut h, &mut engine, c, "m5.large");
-    let kept = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(2));
-    let dropped = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(2));
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
+    let c = rig.client(0);
+    let free0 = rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
+    let inst = rig.launch(c, "m5.large");
+    let kept = rig.create_eni(c, AddressCount::SecondaryIps(2));
+    let dropped = rig.create_eni(c, AddressCount::SecondaryIps(2));
     for (eni, device) in [(kept.id, 1), (dropped.id, 2)] {
         assert!(
-            call(
-                &mut h,
-                &mut engine,
+            rig.call(
                 c,
                 Request::AttachNetworkInterface {
                     eni,
@@ -650,9 +568,7 @@ fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
             .is_ok()
         );
     }
-    let r = call(
-        &mut h,
-        &mut engine,
+    let r = rig.call(
         c,
         Request::ModifyNetworkInterfaceAttribute {
             eni: dropped.id,
@@ -661,28 +577,20 @@ fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
     );
     assert!(r.result.is_ok());
     assert!(
-        call(
-            &mut h,
-            &mut engine,
-            c,
-            Request::TerminateInstances { instance: inst }
-        )
-        .result
-        .is_ok()
+        rig.call(c, Request::TerminateInstances { instance: inst })
+            .result
+            .is_ok()
     );
-    let t = engine.now() + SimDuration::from_secs(31);
-    engine.run_until(&mut h, t);
+    let t = rig.now() + SimDuration::from_secs(31);
+    rig.run_until(t);
     assert_eq!(
-        h.ec2.inventory().instance(inst).unwrap().state,
+        rig.h.ec2.inventory().instance(inst).unwrap().state,
         InstanceState::Terminated
     );
-    assert!(h.ec2.inventory().eni(dropped.id).unwrap().is_deleted());
+    assert!(rig.h.ec2.inventory().eni(dropped.id).unwrap().is_deleted());
+    assert_eq!(rig.status(kept.id), EniStatus::Available);
     assert_eq!(
-        h.ec2.inventory().eni(kept.id).unwrap().status(),
-        EniStatus::Available
-    );
-    assert_eq!(
-        h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
+        rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
         free0 - 3,
         "only the kept ENI's 3 addresses remain in use"
     );
@@ -690,14 +598,12 @@ fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
 
 #[test]
 fn attach_checks_instance_state_and_availability_zone() {
-    let (mut h, mut engine) = setup(
+    let mut rig = Rig::new(
         fixed_config(),
         vec![subnet("10.0.0.0/24", "a"), subnet("10.0.1.0/24", "b")],
     );
-    let c = h.ec2.register_client(0);
-    let r = call(
-        &mut h,
-        &mut engine,
+    let c = rig.client(0);
+    let r = rig.call(
         c,
         Request::RunInstances {
             instance_type: lookup("m5.large").unwrap(),
@@ -708,10 +614,8 @@ fn attach_checks_instance_state_and_availability_zone() {
     let Ok(Response::Instances(list)) = r.result else {
         panic!()
     };
-    let eni = create_eni(&mut h, &mut engine, c, AddressCount::SecondaryIps(0));
-    let r = call(
-        &mut h,
-        &mut engine,
+    let eni = rig.create_eni(c, AddressCount::SecondaryIps(0));
+    let r = rig.call(
         c,
         Request::AttachNetworkInterface {
             eni: eni.id,
@@ -724,26 +628,23 @@ fn attach_checks_instance_state_and_availability_zone() {
         ErrorCode::IncorrectInstanceState,
         "still pending"
     );
-    let t = engine.now() + SimDuration::from_secs(11);
-    engine.run_until(&mut h, t);
-    let other = match call(
-        &mut h,
-        &mut engine,
-        c,
-        Request::CreateNetworkInterface {
-            subnet: SubnetId(1),
-            addresses: AddressCount::SecondaryIps(0),
-            tags: vec![],
-        },
-    )
-    .result
+    let t = rig.now() + SimDuration::from_secs(11);
+    rig.run_until(t);
+    let other = match rig
+        .call(
+            c,
+            Request::CreateNetworkInterface {
+                subnet: SubnetId(1),
+                addresses: AddressCount::SecondaryIps(0),
+                tags: vec![],
+            },
+        )
+        .result
     {
         Ok(Response::NetworkInterface(d)) => d,
         r => panic!("{r:?}"),
     };
-    let r = call(
-        &mut h,
-        &mut engine,
+    let r = rig.call(
         c,
         Request::AttachNetworkInterface {
             eni: other.id,
@@ -756,14 +657,12 @@ fn attach_checks_instance_state_and_availability_zone() {
 
 #[test]
 fn unassign_returns_addresses_and_rejects_foreign_ones() {
-    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
-    let c = h.ec2.register_client(0);
-    let eni = create_eni(&mut h, &mut engine, c, AddressCount::Prefixes(2));
-    let free = h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/24", "a")]);
+    let c = rig.client(0);
+    let eni = rig.create_eni(c, AddressCount::Prefixes(2));
+    let free = rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses();
     let bogus: Ipv4Net = "10.0.0.240/28".parse().unwrap();
-    let r = call(
-        &mut h,
-        &mut engine,
+    let r = rig.call(
         c,
         Request::UnassignPrivateIpAddresses {
             eni: eni.id,
@@ -772,9 +671,7 @@ fn unassign_returns_addresses_and_rejects_foreign_ones() {
         },
     );
     assert_eq!(r.result.unwrap_err().code, ErrorCode::InvalidParameterValue);
-    let r = call(
-        &mut h,
-        &mut engine,
+    let r = rig.call(
         c,
         Request::UnassignPrivateIpAddresses {
             eni: eni.id,
@@ -783,9 +680,7 @@ fn unassign_returns_addresses_and_rejects_foreign_ones() {
         },
     );
     assert!(r.result.is_err());
-    let r = call(
-        &mut h,
-        &mut engine,
+    let r = rig.call(
         c,
         Request::UnassignPrivateIpAddresses {
             eni: eni.id,
@@ -795,10 +690,10 @@ fn unassign_returns_addresses_and_rejects_foreign_ones() {
     );
     assert!(r.result.is_ok());
     assert_eq!(
-        h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
+        rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
         free + 16
     );
-    assert_eq!(h.ec2.inventory().eni(eni.id).unwrap().prefixes.len(), 1);
+    assert_eq!(rig.h.ec2.inventory().eni(eni.id).unwrap().prefixes.len(), 1);
 }
 
 #[test]
@@ -812,11 +707,9 @@ fn subnet_discovery_filter_and_available_count() {
         &[],
     )
     .unwrap();
-    let (mut h, mut engine) = setup(fixed_config(), vec![subnet("10.0.0.0/24", "a"), tagged]);
-    let c = h.ec2.register_client(0);
-    let r = call(
-        &mut h,
-        &mut engine,
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/24", "a"), tagged]);
+    let c = rig.client(0);
+    let r = rig.call(
         c,
         Request::DescribeSubnets {
             query: SubnetQuery::TagKey("kubernetes.io/role/cni".into()),
