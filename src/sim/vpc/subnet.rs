@@ -356,12 +356,7 @@ impl Subnet {
     /// Explicit assignment of one given address: allowed anywhere in the subnet where it is free, reservations
     /// included (manual assignment in EC2 may use reserved ranges).
     pub fn assign_address(&mut self, addr: Ipv4Addr) -> Result<(), AllocError> {
-        let o = self
-            .offset(addr)
-            .ok_or(AllocError::AddressNotInSubnet(addr))?;
-        if self.is_aws_reserved(o) {
-            return Err(AllocError::AddressReserved(addr));
-        }
+        let o = self.usable_offset(addr)?;
         if get_bit(&self.taken, o) {
             return Err(AllocError::AddressInUse(addr));
         }
@@ -386,12 +381,7 @@ impl Subnet {
 
     /// Releases one address assigned singly (not as part of a prefix).
     pub fn release_address(&mut self, addr: Ipv4Addr) -> Result<(), AllocError> {
-        let o = self
-            .offset(addr)
-            .ok_or(AllocError::AddressNotInSubnet(addr))?;
-        if self.is_aws_reserved(o) {
-            return Err(AllocError::AddressReserved(addr));
-        }
+        let o = self.usable_offset(addr)?;
         if !get_bit(&self.taken, o) {
             return Err(AllocError::NotAssigned(addr));
         }
@@ -568,6 +558,17 @@ impl Subnet {
         self.low_free_prefix_blocks = self.low_free_prefix_blocks.min(self.free_prefix_blocks());
     }
 
+    /// The offset of `addr`, if it is in the subnet and not one of the five AWS-reserved addresses.
+    fn usable_offset(&self, addr: Ipv4Addr) -> Result<u32, AllocError> {
+        let o = self
+            .offset(addr)
+            .ok_or(AllocError::AddressNotInSubnet(addr))?;
+        if self.is_aws_reserved(o) {
+            return Err(AllocError::AddressReserved(addr));
+        }
+        Ok(o)
+    }
+
     fn is_aws_reserved(&self, o: u32) -> bool {
         o < 4 || o == self.size - 1
     }
@@ -646,6 +647,9 @@ mod tests {
     fn ip(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
     }
+
+    /// An error variant that carries the address, and the address to try.
+    type ErrorFor = fn(Ipv4Addr) -> AllocError;
 
     fn in_use(count: u32, placement: InitialPlacement, addresses: &[Ipv4Addr]) -> InUseSpec {
         InUseSpec {
@@ -984,18 +988,14 @@ mod tests {
     #[test]
     fn assign_address_errors() {
         let mut s = subnet("10.0.0.0/24", Placement::Random, &[]);
-        assert_eq!(
-            s.assign_address(ip("10.0.1.1")),
-            Err(AllocError::AddressNotInSubnet(ip("10.0.1.1")))
-        );
-        assert_eq!(
-            s.assign_address(ip("10.0.0.2")),
-            Err(AllocError::AddressReserved(ip("10.0.0.2")))
-        );
-        assert_eq!(
-            s.assign_address(ip("10.0.0.255")),
-            Err(AllocError::AddressReserved(ip("10.0.0.255")))
-        );
+        let cases: [(&str, ErrorFor); 3] = [
+            ("10.0.1.1", AllocError::AddressNotInSubnet),
+            ("10.0.0.2", AllocError::AddressReserved),
+            ("10.0.0.255", AllocError::AddressReserved),
+        ];
+        for (a, want) in cases {
+            assert_eq!(s.assign_address(ip(a)), Err(want(ip(a))), "{a}");
+        }
         s.assign_address(ip("10.0.0.9")).unwrap();
         let err = s.assign_address(ip("10.0.0.9")).unwrap_err();
         assert_eq!(err, AllocError::AddressInUse(ip("10.0.0.9")));
@@ -1013,18 +1013,14 @@ mod tests {
     #[test]
     fn release_errors() {
         let mut s = subnet("10.0.0.0/24", Placement::Random, &[]);
-        assert_eq!(
-            s.release_address(ip("10.0.0.9")),
-            Err(AllocError::NotAssigned(ip("10.0.0.9")))
-        );
-        assert_eq!(
-            s.release_address(ip("10.0.0.1")),
-            Err(AllocError::AddressReserved(ip("10.0.0.1")))
-        );
-        assert_eq!(
-            s.release_address(ip("10.9.0.1")),
-            Err(AllocError::AddressNotInSubnet(ip("10.9.0.1")))
-        );
+        let cases: [(&str, ErrorFor); 3] = [
+            ("10.0.0.9", AllocError::NotAssigned),
+            ("10.0.0.1", AllocError::AddressReserved),
+            ("10.9.0.1", AllocError::AddressNotInSubnet),
+        ];
+        for (a, want) in cases {
+            assert_eq!(s.release_address(ip(a)), Err(want(ip(a))), "{a}");
+        }
         let mut out = vec![];
         s.assign_prefixes(1, &mut rng(), &mut out).unwrap();
         let p = out[0];
