@@ -21,6 +21,7 @@ use toml::de::DeTable;
 
 use crate::sim::ec2::config::Ec2Config;
 use crate::sim::ec2::instance_types::InstanceType;
+use crate::sim::ipamd::config::IpamdConfig;
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{InUseSpec, Placement, ReservationSpec, TenantSpec};
 
@@ -76,6 +77,11 @@ pub struct NodeGroupSpec {
     pub account: usize,
     /// When the group's instances are launched (default 0 s).
     pub launch_at: SimDuration,
+    /// The aws-node settings of the group's nodes: the scenario's `[ipamd]` table with the group's `ipamd`
+    /// table over it.
+    pub ipamd: IpamdConfig,
+    /// kubelet `--max-pods`: given, or computed the EKS way for the group's mode (spec/ipamd.md §5.2).
+    pub max_pods: u32,
 }
 
 /// Why a scenario could not be loaded.

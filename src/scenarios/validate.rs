@@ -11,6 +11,7 @@ use super::location::join;
 use super::raw::{
     RawAccount, RawBucket, RawEc2, RawInUse, RawNodeGroup, RawReservation, RawSubnet, RawTenant,
 };
+use crate::sim::ipamd::config::IpamdConfig;
 use super::{Ctx, NodeGroupSpec, Scenario, ScenarioError, SubnetSpec, VpcSpec};
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
@@ -817,5 +818,7 @@ fn resolve_node_group(
         subnets: idx,
         account,
         launch_at: g.launch_at.unwrap_or(SimDuration::ZERO),
+        ipamd: IpamdConfig::default(),
+        max_pods: instance_type.eni_max_pods_txt,
     })
 }

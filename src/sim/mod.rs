@@ -3,6 +3,7 @@
 pub mod dist;
 pub mod ec2;
 pub mod engine;
+pub mod ipamd;
 pub mod kube;
 pub mod metrics;
 pub mod rng;

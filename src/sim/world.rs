@@ -3,8 +3,9 @@
 //! model whose client made it.
 
 use crate::scenarios::Scenario;
-use crate::sim::ec2::{ControlPlane, Ec2Event};
+use crate::sim::ec2::{ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::{Context, Engine, Model};
+use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
 use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroups};
 use crate::sim::metrics::Timeseries;
 use crate::sim::rng::stream;
@@ -18,6 +19,7 @@ pub enum Event {
     Ec2(Ec2Event),
     Tenant(TenantEvent),
     NodeGroup(NodeGroupEvent),
+    Ipamd(IpamdEvent),
     /// Take a time-series sample.
     Sample,
 }
@@ -31,6 +33,12 @@ impl From<Ec2Event> for Event {
 impl From<TenantEvent> for Event {
     fn from(e: TenantEvent) -> Self {
         Event::Tenant(e)
+    }
+}
+
+impl From<IpamdEvent> for Event {
+    fn from(e: IpamdEvent) -> Self {
+        Event::Ipamd(e)
     }
 }
 
@@ -53,6 +61,15 @@ pub enum BuildError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ClientOwner {
     NodeGroup(usize),
+    /// The ipamd of `World::nodes[.0]`.
+    Ipamd(usize),
+}
+
+/// A node: an instance of a node group, with its ipamd.
+pub struct Node {
+    pub instance: InstanceId,
+    pub group: usize,
+    pub ipamd: Ipamd,
 }
 
 pub struct World {
@@ -61,7 +78,10 @@ pub struct World {
     owners: Vec<ClientOwner>,
     pub tenants: Tenants,
     pub node_groups: NodeGroups,
+    /// Every node that has started, in start order.
+    pub nodes: Vec<Node>,
     pub timeseries: Timeseries,
+    seed: u64,
 }
 
 impl World {
@@ -117,7 +137,9 @@ impl World {
             owners,
             tenants,
             node_groups,
+            nodes: Vec::new(),
             timeseries: Timeseries::new(scenario.sample_interval),
+            seed: scenario.seed,
         };
         let mut engine = Engine::new(scenario.seed);
         {
@@ -130,20 +152,68 @@ impl World {
     }
 }
 
+impl World {
+    /// Starts aws-node on a node group's instance once it is running: its ipamd gets its own EC2 client (its
+    /// own SDK retry quota) in the group's account.
+    fn start_node(&mut self, ctx: &mut Context<'_, Event>, instance: InstanceId) {
+        let Some(group) = self.node_groups.group_of(instance) else {
+            return;
+        };
+        let spec = self.node_groups.spec(group);
+        let inst = self
+            .ec2
+            .inventory()
+            .instance(instance)
+            .expect("a running instance is in the inventory");
+        let az = self.ec2.inventory().subnet(inst.subnet).az().to_string();
+        let instance_type = inst.instance_type;
+        let (cfg, max_pods) = (spec.ipamd.clone(), spec.max_pods);
+        let client = self.ec2.register_client(spec.account);
+        debug_assert_eq!(client.0 as usize, self.owners.len());
+        let index = self.nodes.len();
+        self.owners.push(ClientOwner::Ipamd(index));
+        let mut ipamd = Ipamd::new(
+            index as u32,
+            client,
+            instance,
+            instance_type,
+            &az,
+            cfg,
+            max_pods,
+            self.seed,
+            Task::Run,
+        );
+        ipamd.start(ctx, &mut self.ec2);
+        self.nodes.push(Node {
+            instance,
+            group,
+            ipamd,
+        });
+    }
+}
+
 impl Model for World {
     type Event = Event;
 
     fn handle(&mut self, ctx: &mut Context<'_, Event>, event: Event) {
         match event {
             Event::Ec2(e) => {
-                if let Some(done) = self.ec2.handle(ctx, e) {
+                let done = self.ec2.handle(ctx, e);
+                if let Ec2Event::InstanceRunning(instance) = e {
+                    self.start_node(ctx, instance);
+                }
+                if let Some(done) = done {
                     match self.owners[done.client.0 as usize] {
                         ClientOwner::NodeGroup(g) => {
                             self.node_groups.on_completion(ctx, g, &done.result)
                         }
+                        ClientOwner::Ipamd(n) => {
+                            self.nodes[n].ipamd.on_completion(ctx, &mut self.ec2, done)
+                        }
                     }
                 }
             }
+            Event::Ipamd(e) => self.nodes[e.0 as usize].ipamd.on_wake(ctx, &mut self.ec2),
             Event::Tenant(e) => self
                 .tenants
                 .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),

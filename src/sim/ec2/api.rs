@@ -60,8 +60,10 @@ pub enum EniQuery {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubnetQuery {
     Ids(Vec<SubnetId>),
-    /// Filter `tag-key = key` (the CNI's subnet discovery looks for `kubernetes.io/role/cni`).
+    /// Filter `tag-key = key`.
     TagKey(String),
+    /// Filter `availability-zone = az` (the CNI's subnet discovery: its VPC and its AZ).
+    AvailabilityZone(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]

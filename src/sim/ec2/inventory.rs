@@ -192,14 +192,7 @@ impl Inventory {
                 Ok(Response::Done)
             }
             Request::DescribeNetworkInterfaces { query } => self.describe_enis(query),
-            Request::DescribeInstances { instance } => {
-                let inst = self.live_instance(*instance)?;
-                let primary = inst.primary_eni;
-                let inst = &self.instances[instance.0 as usize];
-                Ok(Response::Instance(
-                    inst.describe(self.enis[primary.0 as usize].primary_ip),
-                ))
-            }
+            Request::DescribeInstances { instance } => self.describe_instance(*instance),
             Request::DescribeSubnets { query } => self.describe_subnets(query),
             Request::CreateTags { eni, tags } => {
                 let e = self.live_eni(*eni)?;
@@ -231,10 +224,7 @@ impl Inventory {
     fn live_instance(&mut self, id: InstanceId) -> Result<&mut Instance, ApiError> {
         match self.instances.get_mut(id.0 as usize) {
             Some(i) if i.state != InstanceState::Terminated => Ok(i),
-            _ => Err(ApiError::new(
-                ErrorCode::InvalidInstanceIdNotFound,
-                format!("The instance ID '{id}' does not exist"),
-            )),
+            _ => Err(instance_not_found(id)),
         }
     }
 
@@ -626,6 +616,26 @@ impl Inventory {
         }
     }
 
+    /// Answers a Describe request from the current state without going through the control plane (no bucket,
+    /// no latency); for callers that only want the effect of a call they choose not to account for.
+    pub fn peek(&self, request: &Request) -> ApiResult {
+        match request {
+            Request::DescribeNetworkInterfaces { query } => self.describe_enis(query),
+            Request::DescribeSubnets { query } => self.describe_subnets(query),
+            Request::DescribeInstances { instance } => self.describe_instance(*instance),
+            other => panic!("peek answers Describe requests only, not {:?}", other.action()),
+        }
+    }
+
+    fn describe_instance(&self, instance: InstanceId) -> ApiResult {
+        let inst = match self.instances.get(instance.0 as usize) {
+            Some(i) if i.state != InstanceState::Terminated => i,
+            _ => return Err(instance_not_found(instance)),
+        };
+        let primary = self.enis[inst.primary_eni.0 as usize].primary_ip;
+        Ok(Response::Instance(inst.describe(primary)))
+    }
+
     fn describe_enis(&self, query: &EniQuery) -> ApiResult {
         let out = match query {
             EniQuery::Ids(ids) => {
@@ -683,6 +693,13 @@ impl Inventory {
                 .filter(|(_, s)| s.has_tag(key))
                 .map(|(i, s)| describe(i, s))
                 .collect(),
+            SubnetQuery::AvailabilityZone(az) => self
+                .subnets
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.az() == az)
+                .map(|(i, s)| describe(i, s))
+                .collect(),
         };
         Ok(Response::Subnets(out))
     }
@@ -695,6 +712,13 @@ fn alloc_error(e: AllocError) -> ApiError {
         .find(|c| c.code() == e.ec2_code())
         .unwrap_or(ErrorCode::InvalidParameterValue);
     ApiError::new(code, e.to_string())
+}
+
+fn instance_not_found(id: InstanceId) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidInstanceIdNotFound,
+        format!("The instance ID '{id}' does not exist"),
+    )
 }
 
 fn eni_not_found(id: EniId) -> ApiError {

@@ -16,3 +16,4 @@ pub mod token_bucket;
 pub use action::Action;
 pub use api::*;
 pub use control_plane::{Completion, ControlPlane, Ec2Event};
+pub use eni::MetadataEni;

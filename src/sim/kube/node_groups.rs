@@ -114,6 +114,17 @@ impl NodeGroups {
         }
     }
 
+    /// The group an instance was launched by.
+    pub fn group_of(&self, instance: InstanceId) -> Option<usize> {
+        self.groups
+            .iter()
+            .position(|g| g.instances.iter().any(|&(i, _)| i == instance))
+    }
+
+    pub fn spec(&self, group: usize) -> &NodeGroupSpec {
+        &self.groups[group].plan
+    }
+
     pub fn stats(&self) -> Vec<NodeGroupStats> {
         self.groups
             .iter()

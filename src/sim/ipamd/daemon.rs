@@ -1,0 +1,1008 @@
+//! ipamd's own logic: start-up, the pool manager's loop and its EC2 work (spec/ipamd.md §2, §4), written as
+//! straight-line `async` code over a [`Port`], the way the real daemon is one goroutine making synchronous
+//! calls. The arithmetic is in [`super::policy`], the bookkeeping in [`super::datastore`].
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+use ipnet::Ipv4Net;
+use rand::RngExt;
+
+use super::config::IpamdConfig;
+use super::datastore::{Chooser, Datastore};
+use super::limits::NodeLimits;
+use super::policy::Policy;
+use super::process::Port;
+use crate::sim::ec2::{
+    Action, AddressCount, ApiResult, EniDescription, EniId, EniQuery, ErrorCode, InstanceId, MetadataEni,
+    Request, Response, SubnetDescription, SubnetQuery,
+};
+use crate::sim::rng::SimRng;
+use crate::sim::time::{SimDuration, SimTime};
+use crate::sim::vpc::SubnetId;
+
+/// `ipPoolMonitorInterval` is two sleeps of this (§1.4, §2.1).
+pub const HALF_TICK: SimDuration = SimDuration::from_millis(2_500);
+/// `decreaseIPPoolInterval` (§1.4).
+pub const DECREASE_INTERVAL: SimDuration = SimDuration::from_secs(30);
+/// `nodeIPPoolReconcileInterval` (§1.4).
+pub const RECONCILE_INTERVAL: SimDuration = SimDuration::from_secs(60);
+/// `insufficientCidrErrorCooldown` (§1.4, §4.4).
+pub const INSUFFICIENT_CIDR_COOLDOWN: SimDuration = SimDuration::from_secs(120);
+/// `ipReconcileCooldown` (§1.4).
+pub const RECONCILE_COOLDOWN: SimDuration = SimDuration::from_secs(60);
+/// The fixed sleep between detach and delete when freeing an ENI (§4.1, §4.5).
+pub const DETACH_TO_DELETE: SimDuration = SimDuration::from_secs(2);
+/// How long the kubelet waits before restarting a crashed aws-node container (CrashLoopBackOff's first step).
+pub const RESTART_DELAY: SimDuration = SimDuration::from_secs(10);
+/// The subnet tag that includes (any value but "0") or excludes ("0") a subnet for pod ENIs (§4.3).
+pub const CNI_ROLE_TAG: &str = "kubernetes.io/role/cni";
+/// Tag set on every ENI ipamd creates (§4.1).
+pub const INSTANCE_ID_TAG: &str = "node.k8s.amazonaws.com/instance_id";
+/// Tag set on every ENI ipamd creates (§4.1).
+pub const CREATED_AT_TAG: &str = "node.k8s.amazonaws.com/createdAt";
+/// Device indexes ipamd picks from (§4.2).
+const MAX_DEVICE_INDEX: u32 = 100;
+
+/// `SimpleBackoff(min, max, jitter, 2)` in `NWithBackoff(tries)` (§4.5): the delay grows ×2 up to the cap and
+/// a jitter of up to `jitter` of it is added, never subtracted.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub tries: u32,
+    pub min: SimDuration,
+    pub max: SimDuration,
+    pub jitter: f64,
+}
+
+/// `waitForENIAndIPsAttached` (§4.5).
+pub const WAIT_FOR_ATTACH: Backoff = Backoff {
+    tries: 12,
+    min: SimDuration::from_millis(100),
+    max: SimDuration::from_secs(60),
+    jitter: 0.15,
+};
+/// Detach in `freeENI` (§4.5).
+pub const DETACH_RETRY: Backoff = Backoff {
+    tries: 12,
+    min: SimDuration::from_millis(200),
+    max: SimDuration::from_secs(60),
+    jitter: 0.15,
+};
+/// `deleteENI` (§4.5).
+pub const DELETE_RETRY: Backoff = Backoff {
+    tries: 12,
+    min: SimDuration::from_millis(500),
+    max: SimDuration::from_secs(60),
+    jitter: 0.15,
+};
+/// `DescribeAllENIs`: 12 tries with `retry × 10 ms` between them and no jitter (§4.5).
+const DESCRIBE_ALL_TRIES: u32 = 12;
+
+impl Backoff {
+    /// The sleep after failed attempt `attempt` (0-based).
+    fn delay(&self, attempt: u32, rng: &mut SimRng) -> SimDuration {
+        let base = self
+            .min
+            .0
+            .saturating_mul(1u64 << attempt.min(40))
+            .min(self.max.0);
+        let jitter = (base as f64 * self.jitter * rng.random::<f64>()) as u64;
+        SimDuration::from_micros(base + jitter)
+    }
+}
+
+/// Why an increase or an ENI allocation gave up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// An EC2 error code.
+    Api(ErrorCode),
+    /// No subnet is eligible for a new ENI (§4.3).
+    NoEligibleSubnet,
+    /// The primary subnet is tagged `kubernetes.io/role/cni=0` (§4.3).
+    PrimarySubnetExcluded,
+    /// All 100 device indexes are in use (§4.2).
+    NoFreeDevice,
+    /// IMDS never showed the new ENI with its addresses (§4.5).
+    NotInMetadata,
+    /// Custom networking without an ENIConfig, or an empty pool after start-up under custom networking.
+    NoEniConfig,
+}
+
+impl Failure {
+    /// `containsInsufficientCIDRsOrSubnetIPs` (§4.4).
+    pub fn is_insufficient(self) -> bool {
+        matches!(
+            self,
+            Failure::Api(ErrorCode::InsufficientCidrBlocks)
+                | Failure::Api(ErrorCode::InsufficientFreeAddressesInSubnet)
+        )
+    }
+}
+
+/// Counters in simulated time, named after the real CNI's Prometheus metrics where one exists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// `awscni_add_ip_req_count`.
+    pub add_ip_requests: u64,
+    /// `awscni_del_ip_req_count`.
+    pub del_ip_requests: u64,
+    /// ADDs that failed with "no available IP/Prefix addresses" (`awscni_err_no_avail_addrs`).
+    pub add_failures: u64,
+    /// Increases that added addresses or an ENI.
+    pub increases: u64,
+    /// Decreases that released CIDRs.
+    pub decreases: u64,
+    /// CIDRs (IPs or prefixes) released by decreases.
+    pub cidrs_released: u64,
+    /// ENIs created and set up.
+    pub enis_allocated: u64,
+    /// ENIs removed from the datastore to be freed.
+    pub enis_freed: u64,
+    /// `awscni_aws_api_error_count`, by error code.
+    pub api_errors: BTreeMap<ErrorCode, u64>,
+    /// aws-node start-ups that failed and were restarted.
+    pub init_failures: u64,
+    /// Increases skipped because of the 120 s insufficient-address freeze.
+    pub insufficient_cidr_freezes: u64,
+}
+
+/// A node's ipamd state, shared between its loop and the CNI's ADD/DEL calls.
+pub struct NodeState {
+    pub cfg: IpamdConfig,
+    pub limits: NodeLimits,
+    pub ds: Datastore,
+    pub rng: SimRng,
+    pub instance: InstanceId,
+    /// The node's availability zone (IMDS `placement/availability-zone`).
+    pub az: String,
+    /// Learned from IMDS at start-up.
+    pub primary_subnet: Option<SubnetId>,
+    /// The node carries `node.kubernetes.io/unschedulable:NoSchedule`.
+    pub cordoned: bool,
+    /// SIGTERM received: no more increases or ENI frees.
+    pub terminating: bool,
+    /// Start-up has finished; the node can report Ready.
+    pub ready: bool,
+    pub last_decrease: Option<SimTime>,
+    pub last_pool_action: Option<SimTime>,
+    pub last_insufficient: Option<SimTime>,
+    /// CIDRs ipamd released itself, which reconcile must not re-add for 60 s.
+    reconcile_cooldown: Vec<(Ipv4Net, SimTime)>,
+    /// The EC2 call the loop waits for, if any.
+    pub in_flight: Option<Action>,
+    /// Where the loop is, for traces and wait reasons.
+    pub step: Step,
+    pub counters: Counters,
+}
+
+/// What the loop is doing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Step {
+    #[default]
+    Starting,
+    Idle,
+    AssigningAddresses,
+    CreatingEni,
+    WaitingForEniInMetadata,
+    ReleasingAddresses,
+    FreeingEni,
+    Reconciling,
+}
+
+impl NodeState {
+    pub fn new(
+        cfg: IpamdConfig,
+        limits: NodeLimits,
+        rng: SimRng,
+        instance: InstanceId,
+        az: String,
+    ) -> Self {
+        NodeState {
+            ds: Datastore::new(limits.mode, cfg.ip_cooldown_period),
+            cfg,
+            limits,
+            rng,
+            instance,
+            az,
+            primary_subnet: None,
+            cordoned: false,
+            terminating: false,
+            ready: false,
+            last_decrease: None,
+            last_pool_action: None,
+            last_insufficient: None,
+            reconcile_cooldown: Vec::new(),
+            in_flight: None,
+            step: Step::Starting,
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn policy(&self) -> Policy<'_> {
+        Policy {
+            cfg: &self.cfg,
+            limits: &self.limits,
+        }
+    }
+
+    /// The datastore with a chooser over the node's stream.
+    pub fn ds_and_chooser(&mut self) -> (&mut Datastore, Chooser<'_>) {
+        (
+            &mut self.ds,
+            Chooser {
+                choice: self.cfg.choice,
+                rng: &mut self.rng,
+            },
+        )
+    }
+
+    fn in_reconcile_cooldown(&self, net: Ipv4Net, now: SimTime) -> bool {
+        self.reconcile_cooldown
+            .iter()
+            .any(|&(n, t)| n == net && now - t <= RECONCILE_COOLDOWN)
+    }
+}
+
+/// The daemon's view of its world: its mailbox and its state.
+#[derive(Clone)]
+pub struct Daemon {
+    pub port: Port,
+    pub st: Rc<RefCell<NodeState>>,
+}
+
+impl Daemon {
+    fn now(&self) -> SimTime {
+        self.port.now()
+    }
+
+    fn set_step(&self, step: Step) {
+        self.st.borrow_mut().step = step;
+    }
+
+    /// One EC2 call; its failure is counted in `awscni_aws_api_error_count`.
+    async fn call(&self, request: Request) -> ApiResult {
+        self.st.borrow_mut().in_flight = Some(request.action());
+        let r = self.port.call(request).await;
+        let mut st = self.st.borrow_mut();
+        st.in_flight = None;
+        if let Err(e) = &r {
+            *st.counters.api_errors.entry(e.code).or_default() += 1;
+        }
+        r
+    }
+
+    async fn sleep_backoff(&self, b: &Backoff, attempt: u32) {
+        let d = b.delay(attempt, &mut self.st.borrow_mut().rng);
+        self.port.sleep(d).await;
+    }
+
+    /// The daemon's whole life: start-up (restarted after a failure, as the kubelet restarts the container),
+    /// then the pool manager's loop (§2.1).
+    pub async fn run(self) {
+        while self.init().await.is_err() {
+            self.st.borrow_mut().counters.init_failures += 1;
+            self.port.sleep(RESTART_DELAY).await;
+        }
+        loop {
+            self.port.sleep(HALF_TICK).await;
+            self.update_pool().await;
+            self.port.sleep(HALF_TICK).await;
+            self.reconcile().await;
+        }
+    }
+
+    /// `nodeInit` (§2.1): discover the attached ENIs, free the other mode's leftovers, pre-scale.
+    pub async fn init(&self) -> Result<(), Failure> {
+        self.set_step(Step::Starting);
+        {
+            let mut st = self.st.borrow_mut();
+            st.ds = Datastore::new(st.limits.mode, st.cfg.ip_cooldown_period);
+        }
+        let metadata = self.port.metadata().await;
+        let ids: Vec<EniId> = metadata.iter().map(|m| m.eni).collect();
+        let descriptions = self.describe_all_enis(ids).await?;
+        let now = self.now();
+        {
+            let mut st = self.st.borrow_mut();
+            for m in &metadata {
+                if m.device_index == 0 {
+                    st.primary_subnet = Some(m.subnet);
+                }
+            }
+            for d in &descriptions {
+                let device = d.attachment.map_or(0, |a| a.device_index);
+                st.ds.add_eni(d.id, device, device == 0, d.subnet, false, now);
+                add_described_cidrs(&mut st.ds, d);
+            }
+        }
+        let leftovers = self.st.borrow().ds.other_mode_leftovers();
+        for (eni, net) in &leftovers {
+            self.st.borrow_mut().ds.remove_cidr(*eni, *net, false);
+        }
+        self.unassign_cidrs(&leftovers).await;
+        let stats = {
+            let st = self.st.borrow();
+            st.ds.stats(self.now())
+        };
+        if self.st.borrow().policy().too_low(&stats) {
+            match self.increase().await {
+                Err(f) if !f.is_insufficient() => return Err(f),
+                _ => {}
+            }
+        }
+        let mut st = self.st.borrow_mut();
+        if st.cfg.custom_network.is_some() && st.ds.stats(self.now()).total == 0 {
+            return Err(Failure::NoEniConfig);
+        }
+        st.ready = true;
+        st.step = Step::Idle;
+        Ok(())
+    }
+
+    /// `DescribeAllENIs`: one DescribeNetworkInterfaces for the ENIs IMDS lists, up to 12 tries (§4.1, §4.5).
+    async fn describe_all_enis(&self, ids: Vec<EniId>) -> Result<Vec<EniDescription>, Failure> {
+        let mut last = ErrorCode::RequestLimitExceeded;
+        for attempt in 0..DESCRIBE_ALL_TRIES {
+            let request = Request::DescribeNetworkInterfaces {
+                query: EniQuery::Ids(ids.clone()),
+            };
+            match self.call(request).await {
+                Ok(Response::NetworkInterfaces(list)) => return Ok(list),
+                Ok(other) => unreachable!("DescribeNetworkInterfaces answered {other:?}"),
+                Err(e) => last = e.code,
+            }
+            if attempt + 1 < DESCRIBE_ALL_TRIES {
+                self.port
+                    .sleep(SimDuration::from_millis(10 * u64::from(attempt + 1)))
+                    .await;
+            }
+        }
+        Err(Failure::Api(last))
+    }
+
+    /// `updateIPPoolIfRequired` for card 0 (§2.1 step 3, §2.11).
+    pub async fn update_pool(&self) {
+        let stats = {
+            let st = self.st.borrow();
+            st.ds.stats(self.now())
+        };
+        let (low, high) = {
+            let st = self.st.borrow();
+            (st.policy().too_low(&stats), st.policy().too_high(&stats))
+        };
+        let mut decreased = false;
+        if low {
+            let _ = self.increase().await;
+        } else if high && self.decrease_allowed() {
+            self.decrease().await;
+            decreased = true;
+        }
+        let remove = {
+            let st = self.st.borrow();
+            st.policy()
+                .should_remove_extra_enis(&stats, st.ds.freeable_eni_exists())
+        };
+        if remove {
+            self.try_free_eni().await;
+        }
+        let now = self.now();
+        let mut st = self.st.borrow_mut();
+        if decreased {
+            st.last_decrease = Some(now);
+            st.last_pool_action = Some(now);
+        }
+        st.step = Step::Idle;
+    }
+
+    /// `shouldSkipDataStorePoolDecrease`: skip while `now − lastDecrease ≤ 30 s` (§1.4, §2.1).
+    fn decrease_allowed(&self) -> bool {
+        let now = self.now();
+        self.st
+            .borrow()
+            .last_decrease
+            .is_none_or(|t| now - t > DECREASE_INTERVAL)
+    }
+
+    /// Whether the node is cordoned and may not manage ENIs, or is shutting down (§2.6 step 1, §2.9 step 1).
+    fn growth_blocked(&self) -> bool {
+        let st = self.st.borrow();
+        st.terminating || (st.cordoned && !st.cfg.manage_enis_non_schedulable)
+    }
+
+    /// `increaseDatastorePool` (§2.6).
+    pub async fn increase(&self) -> Result<(), Failure> {
+        if self.growth_blocked() {
+            return Ok(());
+        }
+        let now = self.now();
+        let frozen = self
+            .st
+            .borrow()
+            .last_insufficient
+            .is_some_and(|t| now - t < INSUFFICIENT_CIDR_COOLDOWN);
+        if frozen {
+            self.st.borrow_mut().counters.insufficient_cidr_freezes += 1;
+            return Ok(());
+        }
+        let assigned = match self.try_assign_cidrs().await {
+            Err(f) => {
+                if f.is_insufficient() {
+                    self.st.borrow_mut().last_insufficient = Some(self.now());
+                }
+                return Err(f);
+            }
+            Ok(added) => added,
+        };
+        if assigned {
+            self.pool_action();
+            return Ok(());
+        }
+        if !self.has_room_for_eni() {
+            return Ok(());
+        }
+        match self.try_allocate_eni().await {
+            Ok(true) => {
+                self.pool_action();
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(f) => {
+                if f.is_insufficient() {
+                    self.st.borrow_mut().last_insufficient = Some(self.now());
+                }
+                Err(f)
+            }
+        }
+    }
+
+    fn pool_action(&self) {
+        let now = self.now();
+        let mut st = self.st.borrow_mut();
+        st.last_pool_action = Some(now);
+        st.counters.increases += 1;
+    }
+
+    /// `hasRoomForEni` (§2.6).
+    pub fn has_room_for_eni(&self) -> bool {
+        let st = self.st.borrow();
+        let trunk_reserve = u32::from(
+            st.cfg.enable_pod_eni && st.limits.supports_trunking && !st.ds.has_trunk(),
+        );
+        st.ds.eni_count() < st.limits.max_eni.saturating_sub(trunk_reserve)
+    }
+
+    /// `tryAssignIPs` / `tryAssignPrefixes` (§2.6): add addresses to one existing ENI that has room.
+    async fn try_assign_cidrs(&self) -> Result<bool, Failure> {
+        self.set_step(Step::AssigningAddresses);
+        let (to_allocate, max_cidrs, pd, candidates, discovery) = {
+            let mut st = self.st.borrow_mut();
+            let stats = st.ds.stats(self.now());
+            let policy = st.policy();
+            let pd = st.limits.is_prefix();
+            let (to_allocate, max_cidrs) = if pd {
+                (policy.prefixes_needed(&stats), st.limits.max_prefixes_per_eni)
+            } else {
+                match policy.ips_to_allocate(&stats) {
+                    None => return Ok(false),
+                    Some(n) => (n, st.limits.max_ips_per_eni),
+                }
+            };
+            let skip_primary = st.cfg.custom_network.is_some();
+            let discovery = st.cfg.enable_subnet_discovery;
+            let mut candidates = Vec::new();
+            let (ds, mut chooser) = st.ds_and_chooser();
+            ds.allocatable_enis(max_cidrs, skip_primary, &mut chooser, &mut candidates);
+            (to_allocate, max_cidrs, pd, candidates, discovery)
+        };
+        let count = |n: u32| {
+            if pd {
+                AddressCount::Prefixes(n)
+            } else {
+                AddressCount::SecondaryIps(n)
+            }
+        };
+        for eni in candidates {
+            let room = max_cidrs.saturating_sub(self.st.borrow().ds.cidr_count(eni));
+            let n = room.min(to_allocate).min(self.st.borrow().limits.cidrs_per_eni());
+            if n == 0 {
+                continue;
+            }
+            let assign = |n| Request::AssignPrivateIpAddresses {
+                eni,
+                addresses: count(n),
+            };
+            let mut r = self.call(assign(n)).await;
+            if is_other_error(&r) {
+                r = self.call(assign(1)).await;
+                if let Err(e) = &r
+                    && e.code != ErrorCode::PrivateIpAddressLimitExceeded
+                {
+                    let f = Failure::Api(e.code);
+                    if discovery && f.is_insufficient() {
+                        continue;
+                    }
+                    return Err(f);
+                }
+            }
+            match r {
+                Ok(Response::Assigned { ips, prefixes }) => {
+                    let mut st = self.st.borrow_mut();
+                    for ip in ips {
+                        st.ds.add_cidr(eni, host(ip));
+                    }
+                    for p in prefixes {
+                        st.ds.add_cidr(eni, p);
+                    }
+                }
+                Ok(other) => unreachable!("AssignPrivateIpAddresses answered {other:?}"),
+                Err(_) => {
+                    // PrivateIpAddressLimitExceeded: the datastore is out of sync; trust EC2 (§4.4).
+                    let d = self
+                        .call(Request::DescribeNetworkInterfaces {
+                            query: EniQuery::Ids(vec![eni]),
+                        })
+                        .await
+                        .map_err(|e| Failure::Api(e.code))?;
+                    if let Response::NetworkInterfaces(list) = d {
+                        let mut st = self.st.borrow_mut();
+                        for d in &list {
+                            add_described_cidrs(&mut st.ds, d);
+                        }
+                    }
+                }
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// `tryAllocateENI` (§2.6, §4.1–§4.3): create, attach and set up one ENI.
+    async fn try_allocate_eni(&self) -> Result<bool, Failure> {
+        self.set_step(Step::CreatingEni);
+        let (count, pd) = {
+            let st = self.st.borrow();
+            let stats = st.ds.stats(self.now());
+            (
+                st.policy().eni_resources_to_allocate(&stats),
+                st.limits.is_prefix(),
+            )
+        };
+        if count == 0 {
+            return Ok(false);
+        }
+        let addresses = if pd {
+            AddressCount::Prefixes(count)
+        } else {
+            AddressCount::SecondaryIps(count)
+        };
+        let eni = self.create_eni(addresses).await?;
+        let instance = self.st.borrow().instance;
+        let device = match self.call(Request::DescribeInstances { instance }).await {
+            Ok(Response::Instance(d)) => {
+                (0..MAX_DEVICE_INDEX).find(|i| !d.enis.iter().any(|&(used, _)| used == *i))
+            }
+            Ok(other) => unreachable!("DescribeInstances answered {other:?}"),
+            Err(e) => {
+                self.delete_eni(eni).await;
+                return Err(Failure::Api(e.code));
+            }
+        };
+        let Some(device_index) = device else {
+            self.delete_eni(eni).await;
+            return Err(Failure::NoFreeDevice);
+        };
+        let attach = Request::AttachNetworkInterface {
+            eni,
+            instance,
+            device_index,
+        };
+        if let Err(e) = self.call(attach).await {
+            self.delete_eni(eni).await;
+            return Err(Failure::Api(e.code));
+        }
+        let modify = Request::ModifyNetworkInterfaceAttribute {
+            eni,
+            delete_on_termination: true,
+        };
+        if let Err(e) = self.call(modify).await {
+            self.free_eni(eni).await;
+            return Err(Failure::Api(e.code));
+        }
+        self.set_step(Step::WaitingForEniInMetadata);
+        let metadata = self.wait_for_eni_and_ips(eni, count).await?;
+        let excluded = if self.st.borrow().cfg.enable_subnet_discovery {
+            let q = SubnetQuery::Ids(vec![metadata.subnet]);
+            match self.call(Request::DescribeSubnets { query: q }).await {
+                Ok(Response::Subnets(list)) => list.first().is_some_and(is_excluded),
+                _ => false,
+            }
+        } else {
+            false
+        };
+        let now = self.now();
+        let mut st = self.st.borrow_mut();
+        st.ds
+            .add_eni(eni, metadata.device_index, false, metadata.subnet, excluded, now);
+        for &ip in &metadata.secondary_ips {
+            st.ds.add_cidr(eni, host(ip));
+        }
+        for &p in &metadata.prefixes {
+            st.ds.add_cidr(eni, p);
+        }
+        st.counters.enis_allocated += 1;
+        Ok(true)
+    }
+
+    /// `createENI` with the subnet choice of §4.3.
+    async fn create_eni(&self, addresses: AddressCount) -> Result<EniId, Failure> {
+        let (custom, discovery, primary, az, instance) = {
+            let st = self.st.borrow();
+            (
+                st.cfg.custom_network.as_ref().map(|c| c.subnet),
+                st.cfg.enable_subnet_discovery,
+                st.primary_subnet.expect("start-up has read IMDS"),
+                st.az.clone(),
+                st.instance,
+            )
+        };
+        let tags = vec![
+            (INSTANCE_ID_TAG.to_string(), instance.to_string()),
+            (CREATED_AT_TAG.to_string(), self.now().to_string()),
+        ];
+        let candidates = if let Some(subnet) = custom {
+            vec![subnet]
+        } else if discovery {
+            let q = SubnetQuery::AvailabilityZone(az);
+            match self.call(Request::DescribeSubnets { query: q }).await {
+                Ok(Response::Subnets(mut list)) => {
+                    list.sort_by_key(|s| std::cmp::Reverse(s.available_ip_address_count));
+                    let eligible: Vec<SubnetId> = list
+                        .iter()
+                        .filter(|s| is_eligible(s, primary))
+                        .map(|s| s.id)
+                        .collect();
+                    if eligible.is_empty() {
+                        return Err(Failure::NoEligibleSubnet);
+                    }
+                    eligible
+                }
+                Ok(other) => unreachable!("DescribeSubnets answered {other:?}"),
+                Err(_) => vec![self.checked_primary_subnet(primary).await?],
+            }
+        } else {
+            vec![self.checked_primary_subnet(primary).await?]
+        };
+        let mut last = Failure::NoEligibleSubnet;
+        for subnet in candidates {
+            let create = Request::CreateNetworkInterface {
+                subnet,
+                addresses,
+                tags: tags.clone(),
+            };
+            match self.call(create).await {
+                Ok(Response::NetworkInterface(d)) => return Ok(d.id),
+                Ok(other) => unreachable!("CreateNetworkInterface answered {other:?}"),
+                Err(e) => last = Failure::Api(e.code),
+            }
+        }
+        Err(last)
+    }
+
+    /// A DescribeSubnets of the primary subnet, to make sure it is not tagged `cni=0` (§4.3).
+    async fn checked_primary_subnet(&self, primary: SubnetId) -> Result<SubnetId, Failure> {
+        let q = SubnetQuery::Ids(vec![primary]);
+        match self.call(Request::DescribeSubnets { query: q }).await {
+            Ok(Response::Subnets(list)) if list.first().is_some_and(is_excluded) => {
+                Err(Failure::PrimarySubnetExcluded)
+            }
+            Ok(_) => Ok(primary),
+            Err(e) => Err(Failure::Api(e.code)),
+        }
+    }
+
+    /// `waitForENIAndIPsAttached` (§4.5): poll IMDS until the ENI shows at least `want` addresses, accepting a
+    /// partial result when the tries run out.
+    async fn wait_for_eni_and_ips(
+        &self,
+        eni: EniId,
+        want: u32,
+    ) -> Result<MetadataEni, Failure> {
+        let pd = self.st.borrow().limits.is_prefix();
+        let have = |m: &MetadataEni| {
+            if pd {
+                m.prefixes.len() as u32
+            } else {
+                m.secondary_ips.len() as u32
+            }
+        };
+        let mut last = None;
+        for attempt in 0..WAIT_FOR_ATTACH.tries {
+            let metadata = self.port.metadata().await;
+            if let Some(m) = metadata.into_iter().find(|m| m.eni == eni) {
+                if have(&m) >= want {
+                    return Ok(m);
+                }
+                last = Some(m);
+            }
+            if attempt + 1 < WAIT_FOR_ATTACH.tries {
+                self.sleep_backoff(&WAIT_FOR_ATTACH, attempt).await;
+            }
+        }
+        match last {
+            Some(m) if (!pd && have(&m) >= 1) || (pd && have(&m) > 1) => Ok(m),
+            _ => Err(Failure::NotInMetadata),
+        }
+    }
+
+    /// `decreaseDatastorePool` (§2.8): release up to `over` CIDRs with no assigned address.
+    pub async fn decrease(&self) {
+        self.set_step(Step::ReleasingAddresses);
+        let (mut over, enis) = {
+            let mut st = self.st.borrow_mut();
+            let stats = st.ds.stats(self.now());
+            let over = st.policy().decrease_over(&stats);
+            let (ds, mut chooser) = st.ds_and_chooser();
+            (over, ds.walk_enis(&mut chooser))
+        };
+        let mut released_any = false;
+        for eni in enis {
+            if over == 0 {
+                break;
+            }
+            let taken = {
+                let mut st = self.st.borrow_mut();
+                let (ds, mut chooser) = st.ds_and_chooser();
+                ds.take_freeable_cidrs(eni, over, &mut chooser)
+            };
+            if taken.is_empty() {
+                continue;
+            }
+            over -= taken.len() as u32;
+            released_any = true;
+            let pairs: Vec<(EniId, Ipv4Net)> = taken.iter().map(|&n| (eni, n)).collect();
+            self.unassign_cidrs(&pairs).await;
+        }
+        if released_any {
+            self.st.borrow_mut().counters.decreases += 1;
+        }
+    }
+
+    /// `DeallocCidrs`: per ENI, one UnassignPrivateIpAddresses for its prefixes and one for its IPs; the CIDRs
+    /// go into the reconcile cooldown (§2.8).
+    async fn unassign_cidrs(&self, cidrs: &[(EniId, Ipv4Net)]) {
+        let now = self.now();
+        {
+            let mut st = self.st.borrow_mut();
+            st.reconcile_cooldown.retain(|&(_, t)| now - t <= RECONCILE_COOLDOWN);
+            st.reconcile_cooldown
+                .extend(cidrs.iter().map(|&(_, n)| (n, now)));
+            st.counters.cidrs_released += cidrs.len() as u64;
+        }
+        let mut enis: Vec<EniId> = cidrs.iter().map(|&(e, _)| e).collect();
+        enis.dedup();
+        for eni in enis {
+            let of_eni = cidrs.iter().filter(|&&(e, _)| e == eni).map(|&(_, n)| n);
+            let prefixes: Vec<Ipv4Net> = of_eni.clone().filter(|n| n.prefix_len() < 32).collect();
+            let ips: Vec<Ipv4Addr> = of_eni
+                .filter(|n| n.prefix_len() == 32)
+                .map(|n| n.addr())
+                .collect();
+            if !prefixes.is_empty() {
+                let r = Request::UnassignPrivateIpAddresses {
+                    eni,
+                    ips: Vec::new(),
+                    prefixes,
+                };
+                let _ = self.call(r).await;
+            }
+            if !ips.is_empty() {
+                let r = Request::UnassignPrivateIpAddresses {
+                    eni,
+                    ips,
+                    prefixes: Vec::new(),
+                };
+                let _ = self.call(r).await;
+            }
+        }
+    }
+
+    /// `tryFreeENI` (§2.9): remove at most one deletable ENI from the datastore, then free it in EC2.
+    pub async fn try_free_eni(&self) {
+        if self.growth_blocked() {
+            return;
+        }
+        let eni = {
+            let now = self.now();
+            let mut st = self.st.borrow_mut();
+            let (w, m, wp) = (
+                st.cfg.warm_ip_target,
+                st.cfg.minimum_ip_target,
+                st.cfg.warm_prefix_target,
+            );
+            let (ds, mut chooser) = st.ds_and_chooser();
+            ds.remove_unused_eni(w, m, wp, now, &mut chooser)
+        };
+        if let Some(eni) = eni {
+            self.set_step(Step::FreeingEni);
+            self.st.borrow_mut().counters.enis_freed += 1;
+            self.free_eni(eni).await;
+        }
+    }
+
+    /// `freeENI` (§4.1): look up the attachment, detach with retries, wait 2 s, delete with retries.
+    async fn free_eni(&self, eni: EniId) {
+        let q = EniQuery::Ids(vec![eni]);
+        let attachment = match self
+            .call(Request::DescribeNetworkInterfaces { query: q })
+            .await
+        {
+            Ok(Response::NetworkInterfaces(list)) => list.first().and_then(|d| d.attachment),
+            // "Not found" means already gone; any other error leaves the ENI to reconcile.
+            _ => return,
+        };
+        if let Some(a) = attachment {
+            let mut detached = false;
+            for attempt in 0..DETACH_RETRY.tries {
+                let r = Request::DetachNetworkInterface { attachment: a.id };
+                match self.call(r).await {
+                    Ok(_) => {
+                        detached = true;
+                        break;
+                    }
+                    Err(e) if e.code == ErrorCode::InvalidAttachmentIdNotFound => {
+                        detached = true;
+                        break;
+                    }
+                    Err(_) if attempt + 1 < DETACH_RETRY.tries => {
+                        self.sleep_backoff(&DETACH_RETRY, attempt).await;
+                    }
+                    Err(_) => {}
+                }
+            }
+            if !detached {
+                return;
+            }
+            self.port.sleep(DETACH_TO_DELETE).await;
+        }
+        self.delete_eni(eni).await;
+    }
+
+    /// `deleteENI` (§4.5): DeleteNetworkInterface with retries; "not found" counts as done.
+    async fn delete_eni(&self, eni: EniId) {
+        for attempt in 0..DELETE_RETRY.tries {
+            match self.call(Request::DeleteNetworkInterface { eni }).await {
+                Ok(_) => return,
+                Err(e) if e.code == ErrorCode::InvalidNetworkInterfaceIdNotFound => return,
+                Err(_) if attempt + 1 < DELETE_RETRY.tries => {
+                    self.sleep_backoff(&DELETE_RETRY, attempt).await;
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// `nodeIPPoolReconcile` (§2.10): after a minute without pool actions, compare IMDS with the datastore and
+    /// repair differences, trusting DescribeNetworkInterfaces where they disagree.
+    pub async fn reconcile(&self) {
+        let now = self.now();
+        let due = self
+            .st
+            .borrow()
+            .last_pool_action
+            .is_none_or(|t| now - t > RECONCILE_INTERVAL);
+        if !due {
+            return;
+        }
+        self.set_step(Step::Reconciling);
+        let metadata = self.port.metadata().await;
+        // ENIs gone from the instance: force-removed.
+        let gone: Vec<EniId> = {
+            let st = self.st.borrow();
+            st.ds
+                .enis()
+                .iter()
+                .filter(|e| !e.trunk && !metadata.iter().any(|m| m.eni == e.id))
+                .map(|e| e.id)
+                .collect()
+        };
+        for eni in gone {
+            self.st.borrow_mut().ds.remove_eni(eni);
+        }
+        for m in &metadata {
+            let (known, differs) = {
+                let st = self.st.borrow();
+                match st.ds.eni(m.eni) {
+                    None => (false, true),
+                    Some(e) => {
+                        let mut ds_cidrs: Vec<Ipv4Net> = e.cidrs.iter().map(|c| c.net).collect();
+                        let mut md_cidrs: Vec<Ipv4Net> = m
+                            .secondary_ips
+                            .iter()
+                            .map(|&ip| host(ip))
+                            .chain(m.prefixes.iter().copied())
+                            .collect();
+                        ds_cidrs.sort();
+                        md_cidrs.sort();
+                        (true, ds_cidrs != md_cidrs)
+                    }
+                }
+            };
+            if !differs {
+                continue;
+            }
+            let request = Request::DescribeNetworkInterfaces {
+                query: EniQuery::Ids(vec![m.eni]),
+            };
+            let accounted = self.st.borrow().cfg.reconcile_api_calls;
+            let answer = if accounted {
+                self.call(request).await
+            } else {
+                self.port.peek(request).await
+            };
+            let Ok(Response::NetworkInterfaces(list)) = answer else {
+                continue;
+            };
+            let Some(d) = list.first() else { continue };
+            let now = self.now();
+            let mut st = self.st.borrow_mut();
+            if !known {
+                // Attached by someone else, or left outside the datastore by a failed set-up.
+                st.ds
+                    .add_eni(d.id, m.device_index, m.device_index == 0, d.subnet, false, now);
+            }
+            let ec2: Vec<Ipv4Net> = described_cidrs(d).collect();
+            let stale: Vec<Ipv4Net> = st
+                .ds
+                .eni(d.id)
+                .map(|e| e.cidrs.iter().map(|c| c.net).filter(|n| !ec2.contains(n)).collect())
+                .unwrap_or_default();
+            for net in stale {
+                st.ds.remove_cidr(d.id, net, true);
+            }
+            for net in ec2 {
+                if !st.in_reconcile_cooldown(net, now) {
+                    st.ds.add_cidr(d.id, net);
+                }
+            }
+        }
+        let now = self.now();
+        let mut st = self.st.borrow_mut();
+        st.last_pool_action = Some(now);
+        st.step = Step::Idle;
+    }
+}
+
+/// `true` unless the call succeeded or failed with `PrivateIpAddressLimitExceeded`.
+fn is_other_error(r: &ApiResult) -> bool {
+    matches!(r, Err(e) if e.code != ErrorCode::PrivateIpAddressLimitExceeded)
+}
+
+fn host(ip: Ipv4Addr) -> Ipv4Net {
+    Ipv4Net::new(ip, 32).expect("/32 is a valid prefix length")
+}
+
+fn described_cidrs(d: &EniDescription) -> impl Iterator<Item = Ipv4Net> + '_ {
+    d.secondary_ips
+        .iter()
+        .map(|&ip| host(ip))
+        .chain(d.prefixes.iter().copied())
+}
+
+fn add_described_cidrs(ds: &mut Datastore, d: &EniDescription) {
+    for net in described_cidrs(d) {
+        ds.add_cidr(d.id, net);
+    }
+}
+
+/// Tagged `kubernetes.io/role/cni=0` (§3.5, §4.3).
+fn is_excluded(s: &SubnetDescription) -> bool {
+    s.tags.iter().any(|(k, v)| k == CNI_ROLE_TAG && v == "0")
+}
+
+/// `isSubnetValidForENICreation` (§4.3): not excluded, and tagged or the node's primary subnet.
+fn is_eligible(s: &SubnetDescription, primary: SubnetId) -> bool {
+    let tagged = s.tags.iter().any(|(k, _)| k == CNI_ROLE_TAG);
+    !is_excluded(s) && (tagged || s.id == primary)
+}

@@ -1,0 +1,665 @@
+//! The datastore (spec/ipamd.md §3, `pkg/ipamd/datastore/data_store.go`): the node's ENIs, their /32 and /28
+//! CIDRs, which pod holds which address, and each released address's cooldown.
+//!
+//! The real datastore keeps ENIs, CIDRs and addresses in Go maps and walks them in the runtime's random order.
+//! Where that order decides something, [`Chooser`] stands in for it (§8.1): with [`Choice::Random`] the pick
+//! is uniform among the entries that qualify, which is what "the first qualifying entry of a randomly ordered
+//! walk" amounts to; with [`Choice::Ordered`] it is the lowest device number, then the lowest address.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use rand::RngExt;
+
+use super::config::Choice;
+use super::limits::{Mode, PREFIX_SIZE};
+use crate::sim::ec2::EniId;
+use crate::sim::rng::SimRng;
+use crate::sim::time::{SimDuration, SimTime};
+use crate::sim::vpc::SubnetId;
+
+/// `minENILifeTime`: an ENI younger than this cannot be freed (§1.4, `DS:isTooYoung`).
+pub const MIN_ENI_LIFETIME: SimDuration = SimDuration::from_secs(60);
+
+/// A pod's sandbox, as the CNI identifies it (network, container ID, interface name), reduced to a number.
+pub type PodKey = u64;
+
+/// One address's entry in its CIDR (§3.1). An entry exists only once the address has been used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// No entry: never used, or its entry was dropped by a reuse pass (§3.2 step 3).
+    Unused,
+    Assigned(PodKey),
+    /// Unassigned at this time; cooling while `now − t ≤ cooldown`.
+    Released(SimTime),
+}
+
+/// A /32 secondary IP or a /28 prefix on an ENI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    pub net: Ipv4Net,
+    slots: Vec<Slot>,
+    assigned: u32,
+    /// Latest release in this CIDR, so that cooldown checks can skip CIDRs with nothing recent.
+    last_release: Option<SimTime>,
+}
+
+impl Cidr {
+    fn new(net: Ipv4Net) -> Self {
+        let size = 1usize << (32 - net.prefix_len());
+        Cidr {
+            net,
+            slots: vec![Slot::Unused; size],
+            assigned: 0,
+            last_release: None,
+        }
+    }
+
+    pub fn is_prefix(&self) -> bool {
+        self.net.prefix_len() < 32
+    }
+
+    pub fn size(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    /// Addresses held by pods.
+    pub fn assigned(&self) -> u32 {
+        self.assigned
+    }
+
+    fn of_mode(&self, mode: Mode) -> bool {
+        self.is_prefix() == (mode == Mode::Prefix)
+    }
+
+    fn address(&self, i: usize) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.net.network()) + i as u32)
+    }
+
+    fn cooling(&self, now: SimTime, cooldown: SimDuration) -> u32 {
+        match self.last_release {
+            Some(t) if now - t <= cooldown => self
+                .slots
+                .iter()
+                .filter(|s| matches!(s, Slot::Released(r) if now - *r <= cooldown))
+                .count() as u32,
+            _ => 0,
+        }
+    }
+
+    /// Released entries out of cooldown: the reuse candidates of `getUnusedIP`'s first pass.
+    fn reusable(&self, now: SimTime, cooldown: SimDuration) -> impl Iterator<Item = usize> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| matches!(s, Slot::Released(r) if now - *r > cooldown))
+            .map(|(i, _)| i)
+    }
+
+    fn has_unused_address(&self, now: SimTime, cooldown: SimDuration) -> bool {
+        self.slots.contains(&Slot::Unused) || self.reusable(now, cooldown).next().is_some()
+    }
+
+    /// `getUnusedIP` (§3.2 step 3): first a reuse pass over released entries out of cooldown (one is picked,
+    /// and every such entry is dropped as a side effect); otherwise the lowest address without an entry.
+    fn take_unused(
+        &mut self,
+        pod: PodKey,
+        now: SimTime,
+        cooldown: SimDuration,
+        chooser: &mut Chooser<'_>,
+    ) -> Option<usize> {
+        let reusable = self.reusable(now, cooldown).count();
+        let picked = if reusable > 0 {
+            let k = chooser.pick(reusable);
+            let picked = self.reusable(now, cooldown).nth(k);
+            for s in &mut self.slots {
+                if matches!(s, Slot::Released(r) if now - *r > cooldown) {
+                    *s = Slot::Unused;
+                }
+            }
+            picked
+        } else {
+            self.slots.iter().position(|s| *s == Slot::Unused)
+        }?;
+        self.slots[picked] = Slot::Assigned(pod);
+        self.assigned += 1;
+        Some(picked)
+    }
+}
+
+/// One ENI in the datastore (§3.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DsEni {
+    pub id: EniId,
+    pub device: u32,
+    pub primary: bool,
+    pub trunk: bool,
+    pub efa: bool,
+    /// In a subnet tagged `kubernetes.io/role/cni=0` (§3.5): no new pods, not in the stats.
+    pub excluded: bool,
+    pub subnet: SubnetId,
+    /// When the ENI entered the datastore (`createTime`).
+    pub created: SimTime,
+    /// Sorted by address.
+    pub cidrs: Vec<Cidr>,
+}
+
+impl DsEni {
+    pub fn assigned(&self) -> u32 {
+        self.cidrs.iter().map(|c| c.assigned).sum()
+    }
+
+    fn cidrs_of(&self, mode: Mode) -> impl Iterator<Item = &Cidr> {
+        self.cidrs.iter().filter(move |c| c.of_mode(mode))
+    }
+
+    /// Addresses of the current mode's CIDRs.
+    fn total(&self, mode: Mode) -> u32 {
+        self.cidrs_of(mode).map(Cidr::size).sum()
+    }
+
+    /// Size minus assigned, over the current mode's CIDRs; cooling addresses count as free (§2.9).
+    fn free(&self, mode: Mode) -> u32 {
+        self.cidrs_of(mode).map(|c| c.size() - c.assigned).sum()
+    }
+
+    fn has_cooling(&self, now: SimTime, cooldown: SimDuration) -> bool {
+        self.cidrs.iter().any(|c| c.cooling(now, cooldown) > 0)
+    }
+
+    fn has_unused_address(&self, mode: Mode, now: SimTime, cooldown: SimDuration) -> bool {
+        self.cidrs_of(mode)
+            .any(|c| c.has_unused_address(now, cooldown))
+    }
+}
+
+/// `DS:GetIPStats` plus the prefix counts (§2.2), for one card.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// `TotalIPs`: addresses in the current mode's CIDRs on non-excluded ENIs.
+    pub total: u32,
+    /// `AssignedIPs`.
+    pub assigned: u32,
+    /// `CooldownIPs`: unassigned, released within the cooldown. Informational only.
+    pub cooling: u32,
+    /// `TotalPrefixes`: every prefix in the datastore, excluded ENIs included.
+    pub total_prefixes: u32,
+    /// `GetFreePrefixes`: prefixes with no assigned address (cooling ones count as free).
+    pub free_prefixes: u32,
+}
+
+impl Stats {
+    /// `AvailableAddresses`: total − assigned. Cooling addresses count as available (§2.2).
+    pub fn available(&self) -> u32 {
+        self.total - self.assigned
+    }
+}
+
+/// Where an ADD put a pod.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodAddress {
+    pub address: Ipv4Addr,
+    pub eni: EniId,
+    pub device: u32,
+}
+
+/// `ErrNoAvailableIPInDataStore`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("no available IP/Prefix addresses")]
+pub struct NoAvailableAddress;
+
+/// What a DEL released.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Released {
+    pub address: Ipv4Addr,
+    pub eni: EniId,
+    /// The address belonged to a CIDR of the other mode: these unused CIDRs of that kind were removed from
+    /// the ENI and must be unassigned in EC2 (§3.4, `rpc_handler.go:DelNetwork`).
+    pub other_mode_leftovers: Vec<Ipv4Net>,
+}
+
+/// The Go-map-order stand-in (§8.1).
+pub struct Chooser<'a> {
+    pub choice: Choice,
+    pub rng: &'a mut SimRng,
+}
+
+impl Chooser<'_> {
+    /// The index, among `n ≥ 1` qualifying candidates listed in ascending order, that the walk stops at.
+    pub fn pick(&mut self, n: usize) -> usize {
+        match self.choice {
+            Choice::Ordered => 0,
+            Choice::Random => self.rng.random_range(0..n),
+        }
+    }
+
+    /// A walk order over `n` entries (ascending for `Ordered`, a uniform permutation for `Random`).
+    pub fn order(&mut self, n: usize, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend(0..n);
+        if self.choice == Choice::Random {
+            for i in (1..n).rev() {
+                let j = self.rng.random_range(0..=i);
+                out.swap(i, j);
+            }
+        }
+    }
+}
+
+/// The per-card datastore. The simulator manages card 0 only (`ENABLE_MULTI_NIC` is not modelled).
+#[derive(Clone, Debug)]
+pub struct Datastore {
+    mode: Mode,
+    cooldown: SimDuration,
+    /// Sorted by device number.
+    enis: Vec<DsEni>,
+    /// Pod → address, for DEL and idempotent ADD. Never iterated.
+    pods: HashMap<PodKey, Ipv4Addr>,
+}
+
+impl Datastore {
+    pub fn new(mode: Mode, cooldown: SimDuration) -> Self {
+        Datastore {
+            mode,
+            cooldown,
+            enis: Vec::new(),
+            pods: HashMap::new(),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn cooldown(&self) -> SimDuration {
+        self.cooldown
+    }
+
+    pub fn enis(&self) -> &[DsEni] {
+        &self.enis
+    }
+
+    pub fn eni(&self, id: EniId) -> Option<&DsEni> {
+        self.enis.iter().find(|e| e.id == id)
+    }
+
+    pub fn eni_count(&self) -> u32 {
+        self.enis.len() as u32
+    }
+
+    pub fn has_trunk(&self) -> bool {
+        self.enis.iter().any(|e| e.trunk)
+    }
+
+    /// `DS:AddENI`. A duplicate is ignored, as the real code ignores `DuplicatedENIError`.
+    pub fn add_eni(
+        &mut self,
+        id: EniId,
+        device: u32,
+        primary: bool,
+        subnet: SubnetId,
+        excluded: bool,
+        now: SimTime,
+    ) {
+        if self.eni(id).is_some() {
+            return;
+        }
+        let at = self.enis.partition_point(|e| e.device < device);
+        self.enis.insert(
+            at,
+            DsEni {
+                id,
+                device,
+                primary,
+                trunk: false,
+                efa: false,
+                excluded,
+                subnet,
+                created: now,
+                cidrs: Vec::new(),
+            },
+        );
+    }
+
+    /// Marks an ENI as the trunk or an EFA ENI (set up by other controllers; tests use it for §6.4).
+    pub fn set_kind(&mut self, id: EniId, trunk: bool, efa: bool) {
+        if let Some(e) = self.enis.iter_mut().find(|e| e.id == id) {
+            e.trunk = trunk;
+            e.efa = efa;
+        }
+    }
+
+    /// Backdates an ENI's entry into the datastore (restored state in tests and at init).
+    pub fn set_created(&mut self, id: EniId, at: SimTime) {
+        if let Some(e) = self.enis.iter_mut().find(|e| e.id == id) {
+            e.created = at;
+        }
+    }
+
+    /// `DS:AddIPv4CidrToStore`: a /32 or a /28. Already present is not an error.
+    pub fn add_cidr(&mut self, eni: EniId, net: Ipv4Net) -> bool {
+        let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
+            return false;
+        };
+        match e.cidrs.binary_search_by_key(&net, |c| c.net) {
+            Ok(_) => false,
+            Err(at) => {
+                e.cidrs.insert(at, Cidr::new(net));
+                true
+            }
+        }
+    }
+
+    /// Removes a CIDR. Without `force` it fails when a pod holds one of its addresses; with `force` (reconcile,
+    /// §2.10) those pods lose their addresses.
+    pub fn remove_cidr(&mut self, eni: EniId, net: Ipv4Net, force: bool) -> bool {
+        let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
+            return false;
+        };
+        let Ok(at) = e.cidrs.binary_search_by_key(&net, |c| c.net) else {
+            return false;
+        };
+        if e.cidrs[at].assigned > 0 && !force {
+            return false;
+        }
+        for s in &e.cidrs[at].slots {
+            if let Slot::Assigned(pod) = s {
+                self.pods.remove(pod);
+            }
+        }
+        e.cidrs.remove(at);
+        true
+    }
+
+    /// Removes an ENI with all its CIDRs (pods on it lose their addresses).
+    pub fn remove_eni(&mut self, id: EniId) -> Option<DsEni> {
+        let at = self.enis.iter().position(|e| e.id == id)?;
+        let e = self.enis.remove(at);
+        for c in &e.cidrs {
+            for s in &c.slots {
+                if let Slot::Assigned(pod) = s {
+                    self.pods.remove(pod);
+                }
+            }
+        }
+        Some(e)
+    }
+
+    /// Stats of §2.2 at `now`.
+    pub fn stats(&self, now: SimTime) -> Stats {
+        let mut s = Stats::default();
+        for e in &self.enis {
+            for c in &e.cidrs {
+                if c.is_prefix() {
+                    s.total_prefixes += 1;
+                    if c.assigned == 0 {
+                        s.free_prefixes += 1;
+                    }
+                }
+                if e.excluded || !c.of_mode(self.mode) {
+                    continue;
+                }
+                s.total += c.size();
+                s.assigned += c.assigned;
+                s.cooling += c.cooling(now, self.cooldown);
+            }
+        }
+        s
+    }
+
+    /// The address a pod holds, if any.
+    pub fn pod_address(&self, pod: PodKey) -> Option<Ipv4Addr> {
+        self.pods.get(&pod).copied()
+    }
+
+    /// `DS:AssignPodIPv4Address` (§3.2): an address from the pool, never EC2 work.
+    pub fn assign(
+        &mut self,
+        pod: PodKey,
+        now: SimTime,
+        chooser: &mut Chooser<'_>,
+    ) -> Result<PodAddress, NoAvailableAddress> {
+        if let Some(&address) = self.pods.get(&pod) {
+            let e = self
+                .enis
+                .iter()
+                .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))
+                .expect("a pod's address lies in a CIDR of the datastore");
+            return Ok(PodAddress {
+                address,
+                eni: e.id,
+                device: e.device,
+            });
+        }
+        let (mode, cooldown) = (self.mode, self.cooldown);
+        let usable = |e: &DsEni| !e.excluded && e.has_unused_address(mode, now, cooldown);
+        let n = self.enis.iter().filter(|e| usable(e)).count();
+        if n == 0 {
+            return Err(NoAvailableAddress);
+        }
+        let k = chooser.pick(n);
+        let e = self
+            .enis
+            .iter_mut()
+            .filter(|e| usable(e))
+            .nth(k)
+            .expect("k < n");
+        let cidr_ok = |c: &Cidr| c.of_mode(mode) && c.has_unused_address(now, cooldown);
+        let m = e.cidrs.iter().filter(|c| cidr_ok(c)).count();
+        let j = chooser.pick(m);
+        let c = e
+            .cidrs
+            .iter_mut()
+            .filter(|c| cidr_ok(c))
+            .nth(j)
+            .expect("j < m");
+        let i = c
+            .take_unused(pod, now, cooldown, chooser)
+            .expect("the CIDR has an unused address");
+        let address = c.address(i);
+        self.pods.insert(pod, address);
+        Ok(PodAddress {
+            address,
+            eni: e.id,
+            device: e.device,
+        })
+    }
+
+    /// `DS:UnassignPodIPAddress` (§3.3): the address starts its cooldown. `None` when the pod holds nothing.
+    pub fn unassign(&mut self, pod: PodKey, now: SimTime) -> Option<Released> {
+        let address = self.pods.remove(&pod)?;
+        let mode = self.mode;
+        let e = self
+            .enis
+            .iter_mut()
+            .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
+        let c = e
+            .cidrs
+            .iter_mut()
+            .find(|c| c.net.contains(&address))
+            .expect("found above");
+        let i = (u32::from(address) - u32::from(c.net.network())) as usize;
+        c.slots[i] = Slot::Released(now);
+        c.assigned -= 1;
+        c.last_release = Some(now);
+        let other_mode_leftovers = if c.of_mode(mode) {
+            Vec::new()
+        } else {
+            let other_is_prefix = c.is_prefix();
+            let leftovers: Vec<Ipv4Net> = e
+                .cidrs
+                .iter()
+                .filter(|c| c.is_prefix() == other_is_prefix && c.assigned == 0)
+                .map(|c| c.net)
+                .collect();
+            e.cidrs.retain(|c| !leftovers.contains(&c.net));
+            leftovers
+        };
+        Some(Released {
+            address,
+            eni: e.id,
+            other_mode_leftovers,
+        })
+    }
+
+    /// `DS:GetAllocatableENIs` (§2.6): ENIs that can take more CIDRs, in walk order. Skips the primary ENI under
+    /// custom networking, the trunk ENI and excluded ENIs.
+    pub fn allocatable_enis(
+        &self,
+        max_cidrs: u32,
+        skip_primary: bool,
+        chooser: &mut Chooser<'_>,
+        out: &mut Vec<EniId>,
+    ) {
+        let candidates: Vec<EniId> = self
+            .enis
+            .iter()
+            .filter(|e| {
+                !(e.primary && skip_primary)
+                    && !e.trunk
+                    && !e.excluded
+                    && (e.cidrs.len() as u32) < max_cidrs
+            })
+            .map(|e| e.id)
+            .collect();
+        let mut order = Vec::with_capacity(candidates.len());
+        chooser.order(candidates.len(), &mut order);
+        out.clear();
+        out.extend(order.into_iter().map(|i| candidates[i]));
+    }
+
+    /// CIDRs on an ENI: used by the increase step to size its request.
+    pub fn cidr_count(&self, eni: EniId) -> u32 {
+        self.eni(eni).map_or(0, |e| e.cidrs.len() as u32)
+    }
+
+    /// The ENIs in walk order, for the decrease step (§2.8).
+    pub fn walk_enis(&self, chooser: &mut Chooser<'_>) -> Vec<EniId> {
+        let mut order = Vec::with_capacity(self.enis.len());
+        chooser.order(self.enis.len(), &mut order);
+        order.into_iter().map(|i| self.enis[i].id).collect()
+    }
+
+    /// `DS:FindFreeableCidrs` then the deletes of `tryUnassignCidrsFromAll` (§2.8): up to `max` CIDRs of any
+    /// mode with no assigned address, cooling or not, primary ENI included, in walk order; removed from the
+    /// datastore at once.
+    pub fn take_freeable_cidrs(
+        &mut self,
+        eni: EniId,
+        max: u32,
+        chooser: &mut Chooser<'_>,
+    ) -> Vec<Ipv4Net> {
+        let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
+            return Vec::new();
+        };
+        let freeable: Vec<usize> = (0..e.cidrs.len())
+            .filter(|&i| e.cidrs[i].assigned == 0)
+            .collect();
+        let mut order = Vec::with_capacity(freeable.len());
+        chooser.order(freeable.len(), &mut order);
+        let mut taken: Vec<Ipv4Net> = order
+            .into_iter()
+            .take(max as usize)
+            .map(|i| e.cidrs[freeable[i]].net)
+            .collect();
+        e.cidrs.retain(|c| !taken.contains(&c.net));
+        taken.sort();
+        taken
+    }
+
+    /// `DS:CheckFreeableENIexists` (§2.5): some non-primary, non-trunk, non-EFA ENI without pods.
+    pub fn freeable_eni_exists(&self) -> bool {
+        self.enis
+            .iter()
+            .any(|e| !e.primary && !e.trunk && !e.efa && e.assigned() == 0)
+    }
+
+    /// `DS:getDeletableENI` (§2.9): the first ENI, in walk order, that passes every check.
+    pub fn deletable_eni(
+        &self,
+        warm_ip: u32,
+        min_ip: u32,
+        warm_prefix: u32,
+        now: SimTime,
+        chooser: &mut Chooser<'_>,
+    ) -> Option<EniId> {
+        let passes = |e: &DsEni| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now);
+        let n = self.enis.iter().filter(|e| passes(e)).count();
+        if n == 0 {
+            return None;
+        }
+        let k = chooser.pick(n);
+        self.enis.iter().filter(|e| passes(e)).nth(k).map(|e| e.id)
+    }
+
+    fn is_deletable(&self, e: &DsEni, warm_ip: u32, min_ip: u32, warm_prefix: u32, now: SimTime) -> bool {
+        let pd = self.mode == Mode::Prefix;
+        let round = |x: u32| if pd { x.div_ceil(PREFIX_SIZE) * PREFIX_SIZE } else { x };
+        let others = || self.enis.iter().filter(|o| o.id != e.id && !o.excluded);
+        !e.primary
+            && now - e.created >= MIN_ENI_LIFETIME
+            && !e.has_cooling(now, self.cooldown)
+            && e.assigned() == 0
+            && (warm_ip == 0 || others().map(|o| o.free(self.mode)).sum::<u32>() >= round(warm_ip))
+            && (min_ip == 0 || others().map(|o| o.total(self.mode)).sum::<u32>() >= round(min_ip))
+            && (!pd
+                || warm_prefix == 0
+                || others()
+                    .map(|o| o.cidrs.iter().filter(|c| c.assigned == 0).count() as u32)
+                    .sum::<u32>()
+                    >= warm_prefix)
+            && !e.trunk
+            && !e.efa
+    }
+
+    /// `DS:RemoveUnusedENIFromStore` (§2.9): picks a deletable ENI and removes it from the datastore.
+    pub fn remove_unused_eni(
+        &mut self,
+        warm_ip: u32,
+        min_ip: u32,
+        warm_prefix: u32,
+        now: SimTime,
+        chooser: &mut Chooser<'_>,
+    ) -> Option<EniId> {
+        let id = self.deletable_eni(warm_ip, min_ip, warm_prefix, now, chooser)?;
+        self.remove_eni(id);
+        Some(id)
+    }
+
+    /// Unassigned CIDRs of the other mode on every ENI: what init frees (§2.1, §3.4).
+    pub fn other_mode_leftovers(&self) -> Vec<(EniId, Ipv4Net)> {
+        self.enis
+            .iter()
+            .flat_map(|e| {
+                e.cidrs
+                    .iter()
+                    .filter(|c| !c.of_mode(self.mode) && c.assigned == 0)
+                    .map(move |c| (e.id, c.net))
+            })
+            .collect()
+    }
+
+    /// Checks the internal counts against a recount; used by the property tests.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut held = 0usize;
+        for e in &self.enis {
+            for c in &e.cidrs {
+                let n = c
+                    .slots
+                    .iter()
+                    .filter(|s| matches!(s, Slot::Assigned(_)))
+                    .count() as u32;
+                if n != c.assigned {
+                    return Err(format!("{}: count {} but {} assigned", c.net, c.assigned, n));
+                }
+                held += n as usize;
+            }
+        }
+        if held != self.pods.len() {
+            return Err(format!("{} pods indexed but {} addresses held", self.pods.len(), held));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,281 @@
+//! The VPC CNI's IP address management daemon, one per node (spec/ipamd.md, v1.23.1).
+//!
+//! [`Ipamd`] is what the world holds for a node: it drives the daemon's process (the pool manager's loop in
+//! [`daemon`]) through the simulated EC2 control plane and the node's instance-metadata view, and it answers
+//! the CNI's ADD and DEL from the datastore without any EC2 work (§0, §3.2, §3.3).
+
+pub mod config;
+pub mod daemon;
+pub mod datastore;
+pub mod limits;
+pub mod policy;
+pub mod process;
+
+use std::cell::{Ref, RefCell, RefMut};
+use std::rc::Rc;
+
+use config::IpamdConfig;
+use daemon::{Counters, Daemon, NodeState};
+use datastore::{NoAvailableAddress, PodAddress, PodKey, Released};
+use limits::NodeLimits;
+use process::{Io, Port, Process, Reply, Want};
+
+use crate::sim::ec2::instance_types::InstanceType;
+use crate::sim::ec2::{
+    CallId, ClientId, Completion, ControlPlane, Ec2Event, InstanceId, Request,
+};
+use crate::sim::engine::{Context, TimerId};
+use crate::sim::rng::stream;
+
+/// Wakes node `.0`'s daemon from a sleep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpamdEvent(pub u32);
+
+/// What the daemon's process runs: its whole life, or (for tests and benches) one step of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Start-up, then the loop forever.
+    Run,
+    Init,
+    UpdatePool,
+    Increase,
+    Decrease,
+    TryFreeEni,
+    Reconcile,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waiting {
+    Nothing,
+    Call(CallId),
+    Sleep(TimerId),
+}
+
+/// One node's ipamd.
+pub struct Ipamd {
+    node: u32,
+    client: ClientId,
+    daemon: Daemon,
+    process: Process,
+    waiting: Waiting,
+}
+
+/// A node's gauges and counters at one moment, named after the CNI's Prometheus metrics where one exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metrics {
+    /// `awscni_total_ip_addresses`.
+    pub total_ip_addresses: u32,
+    /// `awscni_assigned_ip_addresses`.
+    pub assigned_ip_addresses: u32,
+    /// Released addresses still in their cooldown (no CNI metric).
+    pub cooling_ip_addresses: u32,
+    /// `awscni_eni_allocated`.
+    pub eni_allocated: u32,
+    /// `awscni_total_ipv4_prefixes`.
+    pub total_ipv4_prefixes: u32,
+    /// Prefixes with no assigned address (no CNI metric).
+    pub free_ipv4_prefixes: u32,
+    pub counters: Counters,
+}
+
+impl Ipamd {
+    /// A node's daemon, not started. `node` numbers the daemon's wake-ups and its random stream
+    /// (`ipamd.choice`, index `node`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        node: u32,
+        client: ClientId,
+        instance: InstanceId,
+        instance_type: &InstanceType,
+        az: &str,
+        cfg: IpamdConfig,
+        max_pods: u32,
+        seed: u64,
+        task: Task,
+    ) -> Self {
+        let limits = NodeLimits::new(instance_type, &cfg, max_pods);
+        let rng = stream(seed, "ipamd.choice", u64::from(node));
+        let state = NodeState::new(cfg, limits, rng, instance, az.to_string());
+        let port = Port(Rc::new(RefCell::new(Io::default())));
+        let daemon = Daemon {
+            port: port.clone(),
+            st: Rc::new(RefCell::new(state)),
+        };
+        let d = daemon.clone();
+        let process = match task {
+            Task::Run => Process::new(port, d.run()),
+            Task::Init => Process::new(port, async move {
+                let _ = d.init().await;
+            }),
+            Task::UpdatePool => Process::new(port, async move { d.update_pool().await }),
+            Task::Increase => Process::new(port, async move {
+                let _ = d.increase().await;
+            }),
+            Task::Decrease => Process::new(port, async move { d.decrease().await }),
+            Task::TryFreeEni => Process::new(port, async move { d.try_free_eni().await }),
+            Task::Reconcile => Process::new(port, async move { d.reconcile().await }),
+        };
+        Ipamd {
+            node,
+            client,
+            daemon,
+            process,
+            waiting: Waiting::Nothing,
+        }
+    }
+
+    pub fn client(&self) -> ClientId {
+        self.client
+    }
+
+    /// Starts the process (call once).
+    pub fn start<E: From<Ec2Event> + From<IpamdEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+    ) {
+        self.drive(ctx, ec2, None);
+    }
+
+    /// A sleep has ended.
+    pub fn on_wake<E: From<Ec2Event> + From<IpamdEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+    ) {
+        if matches!(self.waiting, Waiting::Sleep(_)) {
+            self.drive(ctx, ec2, Some(Reply::Woke));
+        }
+    }
+
+    /// One of this node's EC2 calls has finished.
+    pub fn on_completion<E: From<Ec2Event> + From<IpamdEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        done: Completion,
+    ) {
+        if self.waiting == Waiting::Call(done.call) {
+            self.drive(ctx, ec2, Some(Reply::Api(done.result)));
+        }
+    }
+
+    /// Resumes the process with `reply` and serves its requests until it waits for the world.
+    fn drive<E: From<Ec2Event> + From<IpamdEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        mut reply: Option<Reply>,
+    ) {
+        self.waiting = Waiting::Nothing;
+        loop {
+            match self.process.resume(ctx.now(), reply.take()) {
+                None => return,
+                Some(Want::Call(request)) => {
+                    self.waiting = Waiting::Call(ec2.submit(ctx, self.client, request));
+                    return;
+                }
+                Some(Want::Sleep(d)) => {
+                    self.waiting = Waiting::Sleep(ctx.schedule_in(d, IpamdEvent(self.node)));
+                    return;
+                }
+                Some(Want::Peek(request)) => {
+                    reply = Some(Reply::Api(ec2.inventory().peek(&request)));
+                }
+                Some(Want::Metadata) => {
+                    let instance = self.daemon.st.borrow().instance;
+                    reply = Some(Reply::Metadata(
+                        ec2.inventory().metadata(instance, ctx.now()),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The instance is going away (SIGTERM, then the container stops): the loop stops where it is.
+    pub fn stop<E>(&mut self, ctx: &mut Context<'_, E>) {
+        self.daemon.st.borrow_mut().terminating = true;
+        if let Waiting::Sleep(t) = self.waiting {
+            ctx.cancel(t);
+        }
+        self.waiting = Waiting::Nothing;
+    }
+
+    /// Whether the process has finished (a one-step task) or was stopped.
+    pub fn is_idle(&self) -> bool {
+        self.process.is_finished() || self.waiting == Waiting::Nothing
+    }
+
+    /// CNI ADD (`rpc_handler.go:AddNetwork`, §3.2): an address from the pool, or "no available IP/Prefix
+    /// addresses". Never any EC2 work.
+    pub fn add(
+        &mut self,
+        pod: PodKey,
+        now: crate::sim::time::SimTime,
+    ) -> Result<PodAddress, NoAvailableAddress> {
+        let mut st = self.daemon.st.borrow_mut();
+        st.counters.add_ip_requests += 1;
+        let (ds, mut chooser) = st.ds_and_chooser();
+        let r = ds.assign(pod, now, &mut chooser);
+        if r.is_err() {
+            st.counters.add_failures += 1;
+        }
+        r
+    }
+
+    /// CNI DEL (§3.3): the pod's address goes into cooldown. If it was a leftover of the other mode, the
+    /// ENI's unused CIDRs of that kind are unassigned in EC2 at once (§3.4); that call's answer is not waited
+    /// for.
+    pub fn del<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        pod: PodKey,
+    ) -> Option<Released> {
+        let released = {
+            let mut st = self.daemon.st.borrow_mut();
+            st.counters.del_ip_requests += 1;
+            st.ds.unassign(pod, ctx.now())
+        }?;
+        if !released.other_mode_leftovers.is_empty() {
+            let (prefixes, ips) = released
+                .other_mode_leftovers
+                .iter()
+                .partition::<Vec<ipnet::Ipv4Net>, _>(|n| n.prefix_len() < 32);
+            ec2.submit(
+                ctx,
+                self.client,
+                Request::UnassignPrivateIpAddresses {
+                    eni: released.eni,
+                    ips: ips.iter().map(|n| n.addr()).collect(),
+                    prefixes,
+                },
+            );
+        }
+        Some(released)
+    }
+
+    /// The daemon's state (datastore, configuration, limits, counters).
+    pub fn state(&self) -> Ref<'_, NodeState> {
+        self.daemon.st.borrow()
+    }
+
+    /// Mutable state, for setting up a datastore in tests or cordoning the node.
+    pub fn state_mut(&self) -> RefMut<'_, NodeState> {
+        self.daemon.st.borrow_mut()
+    }
+
+    pub fn metrics(&self, now: crate::sim::time::SimTime) -> Metrics {
+        let st = self.daemon.st.borrow();
+        let s = st.ds.stats(now);
+        Metrics {
+            total_ip_addresses: s.total,
+            assigned_ip_addresses: s.assigned,
+            cooling_ip_addresses: s.cooling,
+            eni_allocated: st.ds.eni_count(),
+            total_ipv4_prefixes: s.total_prefixes,
+            free_ipv4_prefixes: s.free_prefixes,
+            counters: st.counters.clone(),
+        }
+    }
+}
