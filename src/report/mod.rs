@@ -17,6 +17,8 @@ use crate::sim::ec2::Action;
 use crate::sim::ec2::api::ErrorCode;
 use crate::sim::ec2::record::ActionRecord;
 use crate::sim::engine::RunStats;
+use crate::sim::ipamd::daemon::Counters;
+use crate::sim::time::SimTime;
 use crate::sim::world::World;
 
 /// Wall-clock figures of a run.
@@ -89,6 +91,11 @@ pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
         )
     });
     let rows = &world.timeseries.rows;
+    let mut totals = Counters::default();
+    for n in &world.nodes {
+        totals.add(&n.ipamd.state().counters);
+    }
+    let ipamd_errors = by_name(&totals.api_errors, |(code, n)| (code.to_string(), json!(n)));
     json!({
         "scenario": scenario.name,
         "seed": scenario.seed,
@@ -111,6 +118,24 @@ pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
         },
         "node_groups": node_groups,
         "enis": { "peak": rows.iter().map(|r| r.enis).max().unwrap_or(0) },
+        "ips": {
+            "allocated_peak": rows.iter().map(|r| r.pools.allocated).max().unwrap_or(0),
+            "assigned_peak": rows.iter().map(|r| r.pools.assigned).max().unwrap_or(0),
+        },
+        "ipamd": {
+            "nodes": world.nodes.len(),
+            "add_ip_requests": totals.add_ip_requests,
+            "add_failures": totals.add_failures,
+            "del_ip_requests": totals.del_ip_requests,
+            "increases": totals.increases,
+            "decreases": totals.decreases,
+            "cidrs_released": totals.cidrs_released,
+            "enis_allocated": totals.enis_allocated,
+            "enis_freed": totals.enis_freed,
+            "init_failures": totals.init_failures,
+            "insufficient_cidr_freezes": totals.insufficient_cidr_freezes,
+            "api_errors": ipamd_errors,
+        },
     })
 }
 
@@ -132,7 +157,20 @@ fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
         header.push(format!("{}.free_addresses", s.name()));
         header.push(format!("{}.free_prefix_blocks", s.name()));
     }
-    header.extend(["instances_running", "enis", "api_calls", "api_throttled"].map(String::from));
+    header.extend(
+        [
+            "instances_running",
+            "enis",
+            "ips_allocated",
+            "ips_assigned",
+            "ips_cooling",
+            "ipamd_enis",
+            "ipamd_prefixes",
+            "api_calls",
+            "api_throttled",
+        ]
+        .map(String::from),
+    );
     w.write_record(&header)?;
     let mut row = Vec::with_capacity(header.len());
     for r in &world.timeseries.rows {
@@ -142,9 +180,15 @@ fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
             row.push(free.to_string());
             row.push(blocks.to_string());
         }
+        let p = &r.pools;
         row.extend([
             r.instances_running.to_string(),
             r.enis.to_string(),
+            p.allocated.to_string(),
+            p.assigned.to_string(),
+            p.cooling.to_string(),
+            p.enis.to_string(),
+            p.prefixes.to_string(),
             r.api_attempts.to_string(),
             r.throttled.to_string(),
         ]);
@@ -176,6 +220,59 @@ fn api_calls_csv(world: &World) -> io::Result<Vec<u8>> {
     w.into_inner().map_err(|e| e.into_error())
 }
 
+/// One row per node: its ipamd's gauges at the end of the run and its counters.
+fn nodes_csv(scenario: &Scenario, world: &World, end: SimTime) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "node",
+        "instance",
+        "node_group",
+        "mode",
+        "total_ip_addresses",
+        "assigned_ip_addresses",
+        "cooling_ip_addresses",
+        "eni_allocated",
+        "total_ipv4_prefixes",
+        "free_ipv4_prefixes",
+        "add_ip_requests",
+        "add_failures",
+        "increases",
+        "decreases",
+        "enis_allocated",
+        "enis_freed",
+        "api_errors",
+    ])?;
+    for (i, n) in world.nodes.iter().enumerate() {
+        let m = n.ipamd.metrics(end);
+        let c = &m.counters;
+        let mode = if n.ipamd.state().limits.is_prefix() {
+            "prefix"
+        } else {
+            "secondary-ip"
+        };
+        w.write_record([
+            i.to_string(),
+            n.instance.to_string(),
+            scenario.node_groups[n.group].name.clone(),
+            mode.to_string(),
+            m.total_ip_addresses.to_string(),
+            m.assigned_ip_addresses.to_string(),
+            m.cooling_ip_addresses.to_string(),
+            m.eni_allocated.to_string(),
+            m.total_ipv4_prefixes.to_string(),
+            m.free_ipv4_prefixes.to_string(),
+            c.add_ip_requests.to_string(),
+            c.add_failures.to_string(),
+            c.increases.to_string(),
+            c.decreases.to_string(),
+            c.enis_allocated.to_string(),
+            c.enis_freed.to_string(),
+            c.api_errors.values().sum::<u64>().to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error())
+}
+
 /// Writes every output file of a run into `dir` (created if needed); returns the paths written.
 pub fn write_run(
     dir: &Path,
@@ -199,6 +296,11 @@ pub fn write_run(
     Ok(vec![
         write_file(dir, "timeseries.csv", &timeseries_csv(world)?)?,
         write_file(dir, "api_calls.csv", &api_calls_csv(world)?)?,
+        write_file(
+            dir,
+            "nodes.csv",
+            &nodes_csv(scenario, world, SimTime::ZERO + scenario.duration)?,
+        )?,
         write_file(dir, "perf.json", format!("{perf_json:#}\n").as_bytes())?,
         // Last: its presence marks a complete result.
         write_file(dir, "summary.json", summary_text.as_bytes())?,

@@ -1,8 +1,10 @@
 //! Time series sampled in simulated time: per-subnet free addresses and free /28 blocks (the fragmentation
-//! measure AWS does not expose), instances, ENIs, and API attempts and throttles per interval.
+//! measure AWS does not expose), instances, ENIs, the nodes' warm pools summed over the cluster, and API
+//! attempts and throttles per interval.
 
 use crate::sim::ec2::ControlPlane;
 use crate::sim::ec2::api::InstanceState;
+use crate::sim::ipamd::Ipamd;
 use crate::sim::time::{SimDuration, SimTime};
 
 /// One sample.
@@ -13,10 +15,42 @@ pub struct Sample {
     pub subnets: Vec<(u32, u32)>,
     pub instances_running: u32,
     pub enis: u32,
+    /// The nodes' warm pools, summed over the cluster.
+    pub pools: PoolTotals,
     /// API attempts answered since the previous sample.
     pub api_attempts: u64,
     /// Of those, throttled.
     pub throttled: u64,
+}
+
+/// ipamd gauges summed over nodes (`awscni_total_ip_addresses` and friends).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolTotals {
+    /// Addresses in the nodes' datastores: held from the subnet for pods.
+    pub allocated: u32,
+    /// Of those, held by pods.
+    pub assigned: u32,
+    /// Of those, released by a pod within the cooldown.
+    pub cooling: u32,
+    /// ENIs in the nodes' datastores.
+    pub enis: u32,
+    pub prefixes: u32,
+}
+
+impl PoolTotals {
+    pub fn of<'a>(ipamds: impl Iterator<Item = &'a Ipamd>, now: SimTime) -> Self {
+        let mut t = PoolTotals::default();
+        for d in ipamds {
+            let st = d.state();
+            let s = st.ds.stats(now);
+            t.allocated += s.total;
+            t.assigned += s.assigned;
+            t.cooling += s.cooling;
+            t.enis += st.ds.eni_count();
+            t.prefixes += s.total_prefixes;
+        }
+        t
+    }
 }
 
 pub struct Timeseries {
@@ -36,8 +70,13 @@ impl Timeseries {
         }
     }
 
-    /// Takes a sample of the control plane at `now`.
-    pub fn sample(&mut self, now: SimTime, ec2: &ControlPlane) {
+    /// Takes a sample of the control plane and the nodes' ipamds at `now`.
+    pub fn sample<'a>(
+        &mut self,
+        now: SimTime,
+        ec2: &ControlPlane,
+        ipamds: impl Iterator<Item = &'a Ipamd>,
+    ) {
         let rec = ec2.record();
         let (attempts, throttled) = (rec.total_attempts(), rec.total_throttled());
         self.rows.push(Sample {
@@ -55,6 +94,7 @@ impl Timeseries {
                 .filter(|i| i.state == InstanceState::Running)
                 .count() as u32,
             enis: ec2.inventory().live_enis() as u32,
+            pools: PoolTotals::of(ipamds, now),
             api_attempts: attempts - self.attempts_before,
             throttled: throttled - self.throttled_before,
         });

@@ -219,7 +219,8 @@ impl Model for World {
                 .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),
             Event::NodeGroup(e) => self.node_groups.handle(ctx, e, &mut self.ec2),
             Event::Sample => {
-                self.timeseries.sample(ctx.now(), &self.ec2);
+                let ipamds = self.nodes.iter().map(|n| &n.ipamd);
+                self.timeseries.sample(ctx.now(), &self.ec2, ipamds);
                 ctx.schedule_in(self.timeseries.interval, Event::Sample);
             }
         }

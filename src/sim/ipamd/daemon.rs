@@ -148,6 +148,25 @@ pub struct Counters {
     pub insufficient_cidr_freezes: u64,
 }
 
+impl Counters {
+    /// Adds another node's counters, for cluster totals.
+    pub fn add(&mut self, o: &Counters) {
+        self.add_ip_requests += o.add_ip_requests;
+        self.del_ip_requests += o.del_ip_requests;
+        self.add_failures += o.add_failures;
+        self.increases += o.increases;
+        self.decreases += o.decreases;
+        self.cidrs_released += o.cidrs_released;
+        self.enis_allocated += o.enis_allocated;
+        self.enis_freed += o.enis_freed;
+        self.init_failures += o.init_failures;
+        self.insufficient_cidr_freezes += o.insufficient_cidr_freezes;
+        for (&code, &n) in &o.api_errors {
+            *self.api_errors.entry(code).or_default() += n;
+        }
+    }
+}
+
 /// A node's ipamd state, shared between its loop and the CNI's ADD/DEL calls.
 pub struct NodeState {
     pub cfg: IpamdConfig,
