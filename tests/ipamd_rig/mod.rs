@@ -109,7 +109,11 @@ impl Rig {
 
     pub fn with_ec2(instance_type: &'static str, subnets: Vec<Subnet>, ec2: Ec2Config) -> Rig {
         let subnets = if subnets.is_empty() {
-            vec![subnet("10.0.0.0/24", "az-a", &[("kubernetes.io/role/cni", "1")])]
+            vec![subnet(
+                "10.0.0.0/24",
+                "az-a",
+                &[("kubernetes.io/role/cni", "1")],
+            )]
         } else {
             subnets
         };
@@ -279,6 +283,9 @@ pub fn summarize(c: &CallTrace) -> String {
         Request::AttachNetworkInterface { device_index, .. } => format!("device={device_index}"),
         _ => String::new(),
     };
-    let err = c.error.map(|e| format!("!{}", e.code())).unwrap_or_default();
+    let err = c
+        .error
+        .map(|e| format!("!{}", e.code()))
+        .unwrap_or_default();
     format!("{:?}({args}){err}", c.request.action())
 }
