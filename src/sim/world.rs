@@ -213,7 +213,9 @@ impl Model for World {
                     }
                 }
             }
-            Event::Ipamd(e) => self.nodes[e.0 as usize].ipamd.on_wake(ctx, &mut self.ec2),
+            Event::Ipamd(e) => self.nodes[e.node as usize]
+                .ipamd
+                .on_wake(ctx, &mut self.ec2, e),
             Event::Tenant(e) => self
                 .tenants
                 .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),

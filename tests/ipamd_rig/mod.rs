@@ -50,9 +50,9 @@ impl Model for Node {
                     }
                 }
             }
-            Ev::Ipamd(_) => {
+            Ev::Ipamd(e) => {
                 if let Some(d) = self.ipamd.as_mut() {
-                    d.on_wake(ctx, &mut self.ec2)
+                    d.on_wake(ctx, &mut self.ec2, e)
                 }
             }
         }

@@ -43,6 +43,10 @@ pub const CNI_ROLE_TAG: &str = "kubernetes.io/role/cni";
 pub const INSTANCE_ID_TAG: &str = "node.k8s.amazonaws.com/instance_id";
 /// Tag set on every ENI ipamd creates (§4.1).
 pub const CREATED_AT_TAG: &str = "node.k8s.amazonaws.com/createdAt";
+/// The leaked-ENI sweep's period after each run (§1.4, §4.6).
+pub const LEAKED_ENI_SWEEP_INTERVAL: SimDuration = SimDuration::from_secs(3_600);
+/// An available ENI younger than this is not a leak yet (§4.6).
+pub const LEAKED_ENI_MIN_AGE: SimDuration = SimDuration::from_secs(300);
 /// Device indexes ipamd picks from (§4.2).
 const MAX_DEVICE_INDEX: u32 = 100;
 
@@ -705,7 +709,7 @@ impl Daemon {
         };
         let tags = vec![
             (INSTANCE_ID_TAG.to_string(), instance.to_string()),
-            (CREATED_AT_TAG.to_string(), self.now().to_string()),
+            (CREATED_AT_TAG.to_string(), stamp(self.now())),
         ];
         let candidates = if let Some(subnet) = custom {
             vec![subnet]
@@ -1037,6 +1041,48 @@ impl Daemon {
         st.last_pool_action = Some(now);
         st.step = Step::Idle;
     }
+}
+
+impl Daemon {
+    /// The leaked-ENI sweep (§4.6, `cleanUpLeakedENIs`), a goroutine of its own: forever, sleep a random
+    /// 0–299 s, then delete every available ENI in the VPC that ipamd tagged at least 5 minutes ago (tagging
+    /// the ones without a creation time), then wait an hour.
+    pub async fn leaked_eni_sweep(self) {
+        loop {
+            let delay = SimDuration::from_secs(self.st.borrow_mut().rng.random_range(0..300));
+            self.port.sleep(delay).await;
+            let q = EniQuery::AvailableWithTag(INSTANCE_ID_TAG.to_string());
+            if let Ok(Response::NetworkInterfaces(list)) = self
+                .call(Request::DescribeNetworkInterfaces { query: q })
+                .await
+            {
+                for d in list {
+                    match created_at(&d) {
+                        Some(t) if self.now() - t >= LEAKED_ENI_MIN_AGE => {
+                            self.delete_eni(d.id).await
+                        }
+                        Some(_) => {}
+                        None => {
+                            let tags = vec![(CREATED_AT_TAG.to_string(), stamp(self.now()))];
+                            let _ = self.call(Request::CreateTags { eni: d.id, tags }).await;
+                        }
+                    }
+                }
+            }
+            self.port.sleep(LEAKED_ENI_SWEEP_INTERVAL).await;
+        }
+    }
+}
+
+/// The `createdAt` tag's value: the creation time in whole microseconds of simulated time (the real tag holds
+/// an RFC 3339 timestamp; only its age matters).
+fn stamp(t: SimTime) -> String {
+    t.0.to_string()
+}
+
+fn created_at(d: &EniDescription) -> Option<SimTime> {
+    let (_, v) = d.tags.iter().find(|(k, _)| k == CREATED_AT_TAG)?;
+    v.parse().ok().map(SimTime)
 }
 
 /// `true` unless the call succeeded or failed with `PrivateIpAddressLimitExceeded`.

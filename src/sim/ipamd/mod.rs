@@ -18,21 +18,24 @@ use config::IpamdConfig;
 use daemon::{Counters, Daemon, NodeState};
 use datastore::{NoAvailableAddress, PodAddress, PodKey, Released};
 use limits::NodeLimits;
-use process::{Io, Port, Process, Reply, Want};
+use process::{Port, Process, Reply, Want};
 
 use crate::sim::ec2::instance_types::InstanceType;
 use crate::sim::ec2::{CallId, ClientId, Completion, ControlPlane, Ec2Event, InstanceId, Request};
 use crate::sim::engine::{Context, TimerId};
 use crate::sim::rng::stream;
 
-/// Wakes node `.0`'s daemon from a sleep.
+/// Wakes process `process` of node `node`'s daemon from a sleep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IpamdEvent(pub u32);
+pub struct IpamdEvent {
+    pub node: u32,
+    pub process: u8,
+}
 
-/// What the daemon's process runs: its whole life, or (for tests and benches) one step of it.
+/// What the daemon's main process runs: its whole life, or (for tests and benches) one step of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
-    /// Start-up, then the loop forever.
+    /// Start-up, then the loop forever; plus the leaked-ENI sweep unless it is disabled.
     Run,
     Init,
     UpdatePool,
@@ -40,6 +43,7 @@ pub enum Task {
     Decrease,
     TryFreeEni,
     Reconcile,
+    LeakedEniSweep,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,13 +53,19 @@ enum Waiting {
     Sleep(TimerId),
 }
 
+/// One of the daemon's goroutines and what it waits for.
+struct Routine {
+    process: Process,
+    waiting: Waiting,
+}
+
 /// One node's ipamd.
 pub struct Ipamd {
     node: u32,
     client: ClientId,
-    daemon: Daemon,
-    process: Process,
-    waiting: Waiting,
+    st: Rc<RefCell<NodeState>>,
+    /// The pool manager (index 0) and, when enabled, the leaked-ENI sweep (index 1).
+    routines: Vec<Routine>,
 }
 
 /// A node's gauges and counters at one moment, named after the CNI's Prometheus metrics where one exists.
@@ -76,6 +86,35 @@ pub struct Metrics {
     pub counters: Counters,
 }
 
+impl Routine {
+    /// A routine of `daemon` running `task`, with its own mailbox.
+    fn of(st: &Rc<RefCell<NodeState>>, task: Task) -> Routine {
+        let d = Daemon {
+            port: Port::default(),
+            st: st.clone(),
+        };
+        let port = d.port.clone();
+        let process = match task {
+            Task::Run => Process::new(port, d.run()),
+            Task::Init => Process::new(port, async move {
+                let _ = d.init().await;
+            }),
+            Task::UpdatePool => Process::new(port, async move { d.update_pool().await }),
+            Task::Increase => Process::new(port, async move {
+                let _ = d.increase().await;
+            }),
+            Task::Decrease => Process::new(port, async move { d.decrease().await }),
+            Task::TryFreeEni => Process::new(port, async move { d.try_free_eni().await }),
+            Task::Reconcile => Process::new(port, async move { d.reconcile().await }),
+            Task::LeakedEniSweep => Process::new(port, d.leaked_eni_sweep()),
+        };
+        Routine {
+            process,
+            waiting: Waiting::Nothing,
+        }
+    }
+}
+
 impl Ipamd {
     /// A node's daemon, not started. `node` numbers the daemon's wake-ups and its random stream
     /// (`ipamd.choice`, index `node`).
@@ -91,34 +130,20 @@ impl Ipamd {
         seed: u64,
         task: Task,
     ) -> Self {
+        let sweep = task == Task::Run && !cfg.disable_leaked_eni_cleanup;
         let limits = NodeLimits::new(instance_type, &cfg, max_pods);
         let rng = stream(seed, "ipamd.choice", u64::from(node));
         let state = NodeState::new(cfg, limits, rng, instance, az.to_string());
-        let port = Port(Rc::new(RefCell::new(Io::default())));
-        let daemon = Daemon {
-            port: port.clone(),
-            st: Rc::new(RefCell::new(state)),
-        };
-        let d = daemon.clone();
-        let process = match task {
-            Task::Run => Process::new(port, d.run()),
-            Task::Init => Process::new(port, async move {
-                let _ = d.init().await;
-            }),
-            Task::UpdatePool => Process::new(port, async move { d.update_pool().await }),
-            Task::Increase => Process::new(port, async move {
-                let _ = d.increase().await;
-            }),
-            Task::Decrease => Process::new(port, async move { d.decrease().await }),
-            Task::TryFreeEni => Process::new(port, async move { d.try_free_eni().await }),
-            Task::Reconcile => Process::new(port, async move { d.reconcile().await }),
-        };
+        let st = Rc::new(RefCell::new(state));
+        let mut routines = vec![Routine::of(&st, task)];
+        if sweep {
+            routines.push(Routine::of(&st, Task::LeakedEniSweep));
+        }
         Ipamd {
             node,
             client,
-            daemon,
-            process,
-            waiting: Waiting::Nothing,
+            st,
+            routines,
         }
     }
 
@@ -126,13 +151,15 @@ impl Ipamd {
         self.client
     }
 
-    /// Starts the process (call once).
+    /// Starts the daemon's routines (call once).
     pub fn start<E: From<Ec2Event> + From<IpamdEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         ec2: &mut ControlPlane,
     ) {
-        self.drive(ctx, ec2, None);
+        for r in 0..self.routines.len() {
+            self.drive(ctx, ec2, r, None);
+        }
     }
 
     /// A sleep has ended.
@@ -140,48 +167,57 @@ impl Ipamd {
         &mut self,
         ctx: &mut Context<'_, E>,
         ec2: &mut ControlPlane,
+        event: IpamdEvent,
     ) {
-        if matches!(self.waiting, Waiting::Sleep(_)) {
-            self.drive(ctx, ec2, Some(Reply::Woke));
+        let r = usize::from(event.process);
+        if matches!(self.routines[r].waiting, Waiting::Sleep(_)) {
+            self.drive(ctx, ec2, r, Some(Reply::Woke));
         }
     }
 
-    /// One of this node's EC2 calls has finished.
+    /// One of this node's EC2 calls has finished; it goes to the routine that made it.
     pub fn on_completion<E: From<Ec2Event> + From<IpamdEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         ec2: &mut ControlPlane,
         done: Completion,
     ) {
-        if self.waiting == Waiting::Call(done.call) {
-            self.drive(ctx, ec2, Some(Reply::Api(done.result)));
+        let call = Waiting::Call(done.call);
+        if let Some(r) = self.routines.iter().position(|r| r.waiting == call) {
+            self.drive(ctx, ec2, r, Some(Reply::Api(done.result)));
         }
     }
 
-    /// Resumes the process with `reply` and serves its requests until it waits for the world.
+    /// Resumes routine `r` with `reply` and serves its requests until it waits for the world.
     fn drive<E: From<Ec2Event> + From<IpamdEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         ec2: &mut ControlPlane,
+        r: usize,
         mut reply: Option<Reply>,
     ) {
-        self.waiting = Waiting::Nothing;
+        let routine = &mut self.routines[r];
+        routine.waiting = Waiting::Nothing;
         loop {
-            match self.process.resume(ctx.now(), reply.take()) {
+            match routine.process.resume(ctx.now(), reply.take()) {
                 None => return,
                 Some(Want::Call(request)) => {
-                    self.waiting = Waiting::Call(ec2.submit(ctx, self.client, request));
+                    routine.waiting = Waiting::Call(ec2.submit(ctx, self.client, request));
                     return;
                 }
                 Some(Want::Sleep(d)) => {
-                    self.waiting = Waiting::Sleep(ctx.schedule_in(d, IpamdEvent(self.node)));
+                    let wake = IpamdEvent {
+                        node: self.node,
+                        process: r as u8,
+                    };
+                    routine.waiting = Waiting::Sleep(ctx.schedule_in(d, wake));
                     return;
                 }
                 Some(Want::Peek(request)) => {
                     reply = Some(Reply::Api(ec2.inventory().peek(&request)));
                 }
                 Some(Want::Metadata) => {
-                    let instance = self.daemon.st.borrow().instance;
+                    let instance = self.st.borrow().instance;
                     reply = Some(Reply::Metadata(
                         ec2.inventory().metadata(instance, ctx.now()),
                     ));
@@ -190,18 +226,21 @@ impl Ipamd {
         }
     }
 
-    /// The instance is going away (SIGTERM, then the container stops): the loop stops where it is.
+    /// The instance is going away (SIGTERM, then the container stops): every routine stops where it is.
     pub fn stop<E>(&mut self, ctx: &mut Context<'_, E>) {
-        self.daemon.st.borrow_mut().terminating = true;
-        if let Waiting::Sleep(t) = self.waiting {
-            ctx.cancel(t);
+        self.st.borrow_mut().terminating = true;
+        for r in &mut self.routines {
+            if let Waiting::Sleep(t) = r.waiting {
+                ctx.cancel(t);
+            }
+            r.waiting = Waiting::Nothing;
         }
-        self.waiting = Waiting::Nothing;
     }
 
-    /// Whether the process has finished (a one-step task) or was stopped.
+    /// Whether the main routine has finished (a one-step task) or was stopped.
     pub fn is_idle(&self) -> bool {
-        self.process.is_finished() || self.waiting == Waiting::Nothing
+        let main = &self.routines[0];
+        main.process.is_finished() || main.waiting == Waiting::Nothing
     }
 
     /// CNI ADD (`rpc_handler.go:AddNetwork`, §3.2): an address from the pool, or "no available IP/Prefix
@@ -211,7 +250,7 @@ impl Ipamd {
         pod: PodKey,
         now: crate::sim::time::SimTime,
     ) -> Result<PodAddress, NoAvailableAddress> {
-        let mut st = self.daemon.st.borrow_mut();
+        let mut st = self.st.borrow_mut();
         st.counters.add_ip_requests += 1;
         let (ds, mut chooser) = st.ds_and_chooser();
         let r = ds.assign(pod, now, &mut chooser);
@@ -231,7 +270,7 @@ impl Ipamd {
         pod: PodKey,
     ) -> Option<Released> {
         let released = {
-            let mut st = self.daemon.st.borrow_mut();
+            let mut st = self.st.borrow_mut();
             st.counters.del_ip_requests += 1;
             st.ds.unassign(pod, ctx.now())
         }?;
@@ -255,16 +294,16 @@ impl Ipamd {
 
     /// The daemon's state (datastore, configuration, limits, counters).
     pub fn state(&self) -> Ref<'_, NodeState> {
-        self.daemon.st.borrow()
+        self.st.borrow()
     }
 
     /// Mutable state, for setting up a datastore in tests or cordoning the node.
     pub fn state_mut(&self) -> RefMut<'_, NodeState> {
-        self.daemon.st.borrow_mut()
+        self.st.borrow_mut()
     }
 
     pub fn metrics(&self, now: crate::sim::time::SimTime) -> Metrics {
-        let st = self.daemon.st.borrow();
+        let st = self.st.borrow();
         let s = st.ds.stats(now);
         Metrics {
             total_ip_addresses: s.total,

@@ -44,7 +44,7 @@ pub struct Io {
 }
 
 /// A process's handle on its mailbox: the awaitable operations.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Port(pub Rc<RefCell<Io>>);
 
 impl Port {
