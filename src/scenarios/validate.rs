@@ -11,12 +11,12 @@ use super::location::join;
 use super::raw::{
     RawAccount, RawBucket, RawEc2, RawInUse, RawNodeGroup, RawReservation, RawSubnet, RawTenant,
 };
-use crate::sim::ipamd::config::IpamdConfig;
 use super::{Ctx, NodeGroupSpec, Scenario, ScenarioError, SubnetSpec, VpcSpec};
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
 use crate::sim::ec2::config::{AccountConfig, Ec2Config};
 use crate::sim::ec2::instance_types;
+use crate::sim::ipamd::config::IpamdConfig;
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{InUseSpec, ReservationKind, ReservationRange, ReservationSpec, TenantSpec};
 

@@ -623,7 +623,10 @@ impl Inventory {
             Request::DescribeNetworkInterfaces { query } => self.describe_enis(query),
             Request::DescribeSubnets { query } => self.describe_subnets(query),
             Request::DescribeInstances { instance } => self.describe_instance(*instance),
-            other => panic!("peek answers Describe requests only, not {:?}", other.action()),
+            other => panic!(
+                "peek answers Describe requests only, not {:?}",
+                other.action()
+            ),
         }
     }
 

@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn spec_1_cooldown_negative_is_refused() {
         assert_eq!(parse_cooldown(&EnvValue::Int(-1)), None);
-        assert_eq!(parse_cooldown(&EnvValue::Int(5)), Some(SimDuration::from_secs(5)));
+        assert_eq!(
+            parse_cooldown(&EnvValue::Int(5)),
+            Some(SimDuration::from_secs(5))
+        );
     }
 
     #[test]

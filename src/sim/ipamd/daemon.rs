@@ -16,8 +16,8 @@ use super::limits::NodeLimits;
 use super::policy::Policy;
 use super::process::Port;
 use crate::sim::ec2::{
-    Action, AddressCount, ApiResult, EniDescription, EniId, EniQuery, ErrorCode, InstanceId, MetadataEni,
-    Request, Response, SubnetDescription, SubnetQuery,
+    Action, AddressCount, ApiResult, EniDescription, EniId, EniQuery, ErrorCode, InstanceId,
+    MetadataEni, Request, Response, SubnetDescription, SubnetQuery,
 };
 use crate::sim::rng::SimRng;
 use crate::sim::time::{SimDuration, SimTime};
@@ -313,7 +313,8 @@ impl Daemon {
             }
             for d in &descriptions {
                 let device = d.attachment.map_or(0, |a| a.device_index);
-                st.ds.add_eni(d.id, device, device == 0, d.subnet, false, now);
+                st.ds
+                    .add_eni(d.id, device, device == 0, d.subnet, false, now);
                 add_described_cidrs(&mut st.ds, d);
             }
         }
@@ -467,9 +468,8 @@ impl Daemon {
     /// `hasRoomForEni` (§2.6).
     pub fn has_room_for_eni(&self) -> bool {
         let st = self.st.borrow();
-        let trunk_reserve = u32::from(
-            st.cfg.enable_pod_eni && st.limits.supports_trunking && !st.ds.has_trunk(),
-        );
+        let trunk_reserve =
+            u32::from(st.cfg.enable_pod_eni && st.limits.supports_trunking && !st.ds.has_trunk());
         st.ds.eni_count() < st.limits.max_eni.saturating_sub(trunk_reserve)
     }
 
@@ -482,7 +482,10 @@ impl Daemon {
             let policy = st.policy();
             let pd = st.limits.is_prefix();
             let (to_allocate, max_cidrs) = if pd {
-                (policy.prefixes_needed(&stats), st.limits.max_prefixes_per_eni)
+                (
+                    policy.prefixes_needed(&stats),
+                    st.limits.max_prefixes_per_eni,
+                )
             } else {
                 match policy.ips_to_allocate(&stats) {
                     None => return Ok(false),
@@ -505,7 +508,9 @@ impl Daemon {
         };
         for eni in candidates {
             let room = max_cidrs.saturating_sub(self.st.borrow().ds.cidr_count(eni));
-            let n = room.min(to_allocate).min(self.st.borrow().limits.cidrs_per_eni());
+            let n = room
+                .min(to_allocate)
+                .min(self.st.borrow().limits.cidrs_per_eni());
             if n == 0 {
                 continue;
             }
@@ -623,8 +628,14 @@ impl Daemon {
         };
         let now = self.now();
         let mut st = self.st.borrow_mut();
-        st.ds
-            .add_eni(eni, metadata.device_index, false, metadata.subnet, excluded, now);
+        st.ds.add_eni(
+            eni,
+            metadata.device_index,
+            false,
+            metadata.subnet,
+            excluded,
+            now,
+        );
         for &ip in &metadata.secondary_ips {
             st.ds.add_cidr(eni, host(ip));
         }
@@ -704,11 +715,7 @@ impl Daemon {
 
     /// `waitForENIAndIPsAttached` (§4.5): poll IMDS until the ENI shows at least `want` addresses, accepting a
     /// partial result when the tries run out.
-    async fn wait_for_eni_and_ips(
-        &self,
-        eni: EniId,
-        want: u32,
-    ) -> Result<MetadataEni, Failure> {
+    async fn wait_for_eni_and_ips(&self, eni: EniId, want: u32) -> Result<MetadataEni, Failure> {
         let pd = self.st.borrow().limits.is_prefix();
         let have = |m: &MetadataEni| {
             if pd {
@@ -775,7 +782,8 @@ impl Daemon {
         let now = self.now();
         {
             let mut st = self.st.borrow_mut();
-            st.reconcile_cooldown.retain(|&(_, t)| now - t <= RECONCILE_COOLDOWN);
+            st.reconcile_cooldown
+                .retain(|&(_, t)| now - t <= RECONCILE_COOLDOWN);
             st.reconcile_cooldown
                 .extend(cidrs.iter().map(|&(_, n)| (n, now)));
             st.counters.cidrs_released += cidrs.len() as u64;
@@ -949,14 +957,26 @@ impl Daemon {
             let mut st = self.st.borrow_mut();
             if !known {
                 // Attached by someone else, or left outside the datastore by a failed set-up.
-                st.ds
-                    .add_eni(d.id, m.device_index, m.device_index == 0, d.subnet, false, now);
+                st.ds.add_eni(
+                    d.id,
+                    m.device_index,
+                    m.device_index == 0,
+                    d.subnet,
+                    false,
+                    now,
+                );
             }
             let ec2: Vec<Ipv4Net> = described_cidrs(d).collect();
             let stale: Vec<Ipv4Net> = st
                 .ds
                 .eni(d.id)
-                .map(|e| e.cidrs.iter().map(|c| c.net).filter(|n| !ec2.contains(n)).collect())
+                .map(|e| {
+                    e.cidrs
+                        .iter()
+                        .map(|c| c.net)
+                        .filter(|n| !ec2.contains(n))
+                        .collect()
+                })
                 .unwrap_or_default();
             for net in stale {
                 st.ds.remove_cidr(d.id, net, true);

@@ -594,9 +594,22 @@ impl Datastore {
         self.enis.iter().filter(|e| passes(e)).nth(k).map(|e| e.id)
     }
 
-    fn is_deletable(&self, e: &DsEni, warm_ip: u32, min_ip: u32, warm_prefix: u32, now: SimTime) -> bool {
+    fn is_deletable(
+        &self,
+        e: &DsEni,
+        warm_ip: u32,
+        min_ip: u32,
+        warm_prefix: u32,
+        now: SimTime,
+    ) -> bool {
         let pd = self.mode == Mode::Prefix;
-        let round = |x: u32| if pd { x.div_ceil(PREFIX_SIZE) * PREFIX_SIZE } else { x };
+        let round = |x: u32| {
+            if pd {
+                x.div_ceil(PREFIX_SIZE) * PREFIX_SIZE
+            } else {
+                x
+            }
+        };
         let others = || self.enis.iter().filter(|o| o.id != e.id && !o.excluded);
         !e.primary
             && now - e.created >= MIN_ENI_LIFETIME
@@ -652,13 +665,20 @@ impl Datastore {
                     .filter(|s| matches!(s, Slot::Assigned(_)))
                     .count() as u32;
                 if n != c.assigned {
-                    return Err(format!("{}: count {} but {} assigned", c.net, c.assigned, n));
+                    return Err(format!(
+                        "{}: count {} but {} assigned",
+                        c.net, c.assigned, n
+                    ));
                 }
                 held += n as usize;
             }
         }
         if held != self.pods.len() {
-            return Err(format!("{} pods indexed but {} addresses held", self.pods.len(), held));
+            return Err(format!(
+                "{} pods indexed but {} addresses held",
+                self.pods.len(),
+                held
+            ));
         }
         Ok(())
     }

@@ -106,11 +106,17 @@ mod tests {
             max_eni: Some(2),
             ..IpamdConfig::default()
         };
-        assert_eq!(NodeLimits::new(lookup("m5.4xlarge").unwrap(), &cfg, 110).max_eni, 2);
+        assert_eq!(
+            NodeLimits::new(lookup("m5.4xlarge").unwrap(), &cfg, 110).max_eni,
+            2
+        );
         let cfg = IpamdConfig {
             max_eni: Some(20),
             ..IpamdConfig::default()
         };
-        assert_eq!(NodeLimits::new(lookup("m5.4xlarge").unwrap(), &cfg, 110).max_eni, 8);
+        assert_eq!(
+            NodeLimits::new(lookup("m5.4xlarge").unwrap(), &cfg, 110).max_eni,
+            8
+        );
     }
 }

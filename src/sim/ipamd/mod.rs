@@ -21,9 +21,7 @@ use limits::NodeLimits;
 use process::{Io, Port, Process, Reply, Want};
 
 use crate::sim::ec2::instance_types::InstanceType;
-use crate::sim::ec2::{
-    CallId, ClientId, Completion, ControlPlane, Ec2Event, InstanceId, Request,
-};
+use crate::sim::ec2::{CallId, ClientId, Completion, ControlPlane, Ec2Event, InstanceId, Request};
 use crate::sim::engine::{Context, TimerId};
 use crate::sim::rng::stream;
 
