@@ -876,4 +876,14 @@ fn documented_example_parses() {
     assert_eq!(s.ec2.accounts.len(), 2);
     assert_eq!(s.ec2.accounts[1].name, "ci");
     assert_eq!(s.node_groups[0].subnets, [0, 1]);
+    let (workers, custom) = (&s.node_groups[0], &s.node_groups[1]);
+    assert_eq!(workers.ipamd.warm_ip_target, 5);
+    assert_eq!(workers.ipamd.warm_prefix_target, 1);
+    assert_eq!(workers.max_pods, 29);
+    assert_eq!(
+        custom.ipamd.custom_network.as_ref().unwrap().subnet,
+        SubnetId(1)
+    );
+    // m5.xlarge with custom networking: 3 ENIs × 14 + 2.
+    assert_eq!(custom.max_pods, 44);
 }
