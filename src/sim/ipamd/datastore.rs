@@ -517,10 +517,8 @@ impl Datastore {
             .enis
             .iter()
             .filter(|e| {
-                !(e.primary && skip_primary)
-                    && !e.trunk
-                    && !e.excluded
-                    && (e.cidrs.len() as u32) < max_cidrs
+                let skipped = e.trunk || e.excluded || (e.primary && skip_primary);
+                !skipped && (e.cidrs.len() as u32) < max_cidrs
             })
             .map(|e| e.id)
             .collect();
