@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::sim::dist::DurationDist;
+use crate::sim::ipamd::config::{Choice, EnvValue};
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{InitialPlacement, Placement, ReservationKind};
 
@@ -21,6 +22,7 @@ pub(crate) struct RawScenario {
     pub subnets: Spanned<Vec<Spanned<RawSubnet>>>,
     pub accounts: Option<BTreeMap<Spanned<String>, RawAccount>>,
     pub ec2: Option<RawEc2>,
+    pub ipamd: Option<RawIpamd>,
     pub node_groups: Option<Vec<Spanned<RawNodeGroup>>>,
 }
 
@@ -125,4 +127,48 @@ pub(crate) struct RawNodeGroup {
     pub subnets: Spanned<Vec<Spanned<String>>>,
     pub account: Option<Spanned<String>>,
     pub launch_at: Option<SimDuration>,
+    pub ipamd: Option<RawIpamd>,
+    pub eni_config: Option<Spanned<RawEniConfig>>,
+    pub max_pods: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEniConfig {
+    pub subnet: Spanned<String>,
+    pub security_groups: Option<Vec<String>>,
+}
+
+/// The aws-node environment (`[ipamd]`, or a node group's `ipamd` over it). Keys are the real variable names;
+/// values stay raw so that ipamd's own parse rules (defaults for garbage) apply after merging.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIpamd {
+    #[serde(rename = "WARM_ENI_TARGET")]
+    pub warm_eni_target: Option<Spanned<EnvValue>>,
+    #[serde(rename = "WARM_IP_TARGET")]
+    pub warm_ip_target: Option<Spanned<EnvValue>>,
+    #[serde(rename = "MINIMUM_IP_TARGET")]
+    pub minimum_ip_target: Option<Spanned<EnvValue>>,
+    #[serde(rename = "WARM_PREFIX_TARGET")]
+    pub warm_prefix_target: Option<Spanned<EnvValue>>,
+    #[serde(rename = "ENABLE_PREFIX_DELEGATION")]
+    pub enable_prefix_delegation: Option<Spanned<EnvValue>>,
+    #[serde(rename = "MAX_ENI")]
+    pub max_eni: Option<Spanned<EnvValue>>,
+    #[serde(rename = "IP_COOLDOWN_PERIOD")]
+    pub ip_cooldown_period: Option<Spanned<EnvValue>>,
+    #[serde(rename = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG")]
+    pub custom_network_cfg: Option<Spanned<EnvValue>>,
+    #[serde(rename = "ENABLE_SUBNET_DISCOVERY")]
+    pub enable_subnet_discovery: Option<Spanned<EnvValue>>,
+    #[serde(rename = "AWS_MANAGE_ENIS_NON_SCHEDULABLE")]
+    pub manage_enis_non_schedulable: Option<Spanned<EnvValue>>,
+    #[serde(rename = "ENABLE_POD_ENI")]
+    pub enable_pod_eni: Option<Spanned<EnvValue>>,
+    #[serde(rename = "DISABLE_LEAKED_ENI_CLEANUP")]
+    pub disable_leaked_eni_cleanup: Option<Spanned<EnvValue>>,
+    pub choice: Option<Choice>,
+    pub reconcile_api_calls: Option<bool>,
+    pub manifest_defaults: Option<bool>,
 }

@@ -5,6 +5,8 @@ use super::*;
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, BucketSpec};
 use crate::sim::ec2::config::AccountConfig;
+use crate::sim::ipamd::config::{Choice, EniConfig};
+use crate::sim::vpc::SubnetId;
 use crate::sim::vpc::{InitialPlacement, ReservationKind, ReservationRange};
 
 /// The smallest valid scenario; line numbers below count from here.
@@ -579,6 +581,267 @@ fn node_group_errors() {
     );
 }
 
+// ----------------------------------------------------------------------------------------------
+// ipamd settings
+
+/// A node group of one `instance_type` node in subnet "a", with `extra` lines inside the group table.
+fn group(instance_type: &str, extra: &str) -> String {
+    format!(
+        "[[node_groups]]\nname = \"ng\"\ninstance_type = \"{instance_type}\"\ncount = 1\nsubnets = [\"a\"]\n{extra}"
+    )
+}
+
+fn ipamd_of(extra: &str) -> IpamdConfig {
+    ok(extra).node_groups[0].ipamd.clone()
+}
+
+#[test]
+fn ipamd_defaults_are_the_codes() {
+    let s = ok(&group("m5.large", ""));
+    assert_eq!(s.node_groups[0].ipamd, IpamdConfig::default());
+}
+
+#[test]
+fn group_ipamd_overrides_the_cluster_key_by_key() {
+    let s = ok(&format!(
+        "[ipamd]\nWARM_ENI_TARGET = 2\nWARM_IP_TARGET = 5\nchoice = \"ordered\"\n{}{}",
+        group("m5.large", "ipamd = { WARM_IP_TARGET = 7 }\n"),
+        group("m5.large", "").replace("\"ng\"", "\"ng2\""),
+    ));
+    let (g, other) = (&s.node_groups[0].ipamd, &s.node_groups[1].ipamd);
+    assert_eq!(
+        (g.warm_eni_target, g.warm_ip_target, g.choice),
+        (2, 7, Choice::Ordered)
+    );
+    assert_eq!(
+        (other.warm_eni_target, other.warm_ip_target, other.choice),
+        (2, 5, Choice::Ordered)
+    );
+}
+
+#[test]
+fn ipamd_values_follow_the_real_parse_rules() {
+    let c = ipamd_of(&format!(
+        "[ipamd]\nWARM_ENI_TARGET = \"2\"\nMINIMUM_IP_TARGET = \"10\"\nMAX_ENI = 3\nIP_COOLDOWN_PERIOD = \"5\"\n\
+         ENABLE_POD_ENI = \"True\"\nENABLE_SUBNET_DISCOVERY = false\nAWS_MANAGE_ENIS_NON_SCHEDULABLE = 1\n\
+         DISABLE_LEAKED_ENI_CLEANUP = \"t\"\nreconcile_api_calls = true\n{}",
+        group("m5.large", "")
+    ));
+    assert_eq!((c.warm_eni_target, c.minimum_ip_target), (2, 10));
+    assert_eq!(c.max_eni, Some(3));
+    assert_eq!(c.ip_cooldown_period, SimDuration::from_secs(5));
+    assert!(c.enable_pod_eni && !c.enable_subnet_discovery);
+    assert!(c.manage_enis_non_schedulable && c.disable_leaked_eni_cleanup);
+    assert!(c.reconcile_api_calls);
+    // What ipamd cannot use gives the default, as in the real daemon: not an error.
+    let c = ipamd_of(&format!(
+        "[ipamd]\nWARM_ENI_TARGET = -1\nWARM_IP_TARGET = \"abc\"\nMAX_ENI = 0\nIP_COOLDOWN_PERIOD = \"soon\"\n\
+         ENABLE_SUBNET_DISCOVERY = \"yes\"\n{}",
+        group("m5.large", "")
+    ));
+    assert_eq!(
+        (c.warm_eni_target, c.warm_ip_target, c.max_eni),
+        (1, 0, None)
+    );
+    assert_eq!(c.ip_cooldown_period, SimDuration::from_secs(30));
+    assert!(c.enable_subnet_discovery);
+    assert_eq!(
+        ipamd_of(&group(
+            "m5.large",
+            "ipamd = { WARM_ENI_TARGET = \"abc\" }\n"
+        ))
+        .warm_eni_target,
+        1
+    );
+}
+
+#[test]
+fn manifest_defaults_set_an_unset_warm_prefix_target_to_one() {
+    let pd = |ipamd: &str| ipamd_of(&format!("[ipamd]\n{ipamd}\n{}", group("m5.large", "")));
+    assert_eq!(pd("manifest_defaults = true").warm_prefix_target, 1);
+    assert_eq!(pd("").warm_prefix_target, 0);
+    assert_eq!(
+        pd("manifest_defaults = true\nWARM_PREFIX_TARGET = 3").warm_prefix_target,
+        3
+    );
+    // A value that does not parse gives the code's default, whatever the manifest said.
+    assert_eq!(
+        pd("manifest_defaults = true\nWARM_PREFIX_TARGET = \"x\"").warm_prefix_target,
+        0
+    );
+    // The manifest's value keeps the entrypoint happy in prefix mode.
+    let c = pd("manifest_defaults = true\nENABLE_PREFIX_DELEGATION = true");
+    assert!(c.enable_prefix_delegation && !c.entrypoint_refuses());
+}
+
+#[test]
+fn max_pods_is_given_or_computed_for_the_groups_mode() {
+    let max_pods =
+        |instance_type: &str, extra: &str| ok(&group(instance_type, extra)).node_groups[0].max_pods;
+    assert_eq!(max_pods("m5.large", ""), 29);
+    assert_eq!(
+        max_pods(
+            "m5.large",
+            "ipamd = { ENABLE_PREFIX_DELEGATION = true, WARM_PREFIX_TARGET = 1 }\n"
+        ),
+        110
+    );
+    assert_eq!(max_pods("m5.large", "ipamd = { MAX_ENI = 1 }\n"), 11);
+    assert_eq!(
+        max_pods(
+            "m5.large",
+            "ipamd = { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG = true }\neni_config = { subnet = \"a\" }\n"
+        ),
+        20
+    );
+    assert_eq!(max_pods("m5.large", "max_pods = 58\n"), 58);
+    // Given, it wins even where the calculator has no answer.
+    assert_eq!(max_pods("bmn-sf1.metal", "max_pods = 737\n"), 737);
+    err_extra(
+        &group("bmn-sf1.metal", ""),
+        1,
+        &[
+            "node_groups[0]:",
+            "no vCPU count for bmn-sf1.metal",
+            "set max_pods",
+        ],
+    );
+    err_extra(
+        &group("m5.large", "max_pods = 0\n"),
+        6,
+        &["node_groups[0].max_pods", "positive"],
+    );
+}
+
+#[test]
+fn eni_config_resolves_to_a_subnet_of_the_groups_az() {
+    let subnets = "[[subnets]]\nname = \"b\"\ncidr = \"10.0.1.0/24\"\naz = \"us-east-1a\"\n\
+                   [[subnets]]\nname = \"c\"\ncidr = \"10.0.2.0/24\"\naz = \"us-east-1b\"\n\
+                   [ipamd]\nAWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG = \"true\"\n";
+    let c = ipamd_of(&format!(
+        "{subnets}{}",
+        group(
+            "m5.large",
+            "eni_config = { subnet = \"b\", security_groups = [\"sg-1\"] }\n"
+        )
+    ));
+    assert_eq!(
+        c.custom_network,
+        Some(EniConfig {
+            subnet: SubnetId(1),
+            security_groups: vec!["sg-1".to_string()]
+        })
+    );
+    let c = ipamd_of(&format!(
+        "{subnets}{}",
+        group("m5.large", "eni_config = { subnet = \"a\" }\n")
+    ));
+    assert_eq!(
+        c.custom_network.unwrap().security_groups,
+        Vec::<String>::new()
+    );
+    // A group may turn custom networking back off, and then must not have an eni_config.
+    let off = "ipamd = { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG = false }\n";
+    assert_eq!(
+        ipamd_of(&format!("{subnets}{}", group("m5.large", off))).custom_network,
+        None
+    );
+    let lines = MINIMAL.lines().count() + subnets.lines().count();
+    let text = |extra: &str| format!("{MINIMAL}{subnets}{}", group("m5.large", extra));
+    err_at(
+        &text("eni_config = { subnet = \"c\" }\n"),
+        lines + 6,
+        &[
+            "node_groups[0].eni_config.subnet",
+            "\"c\" is in us-east-1b but the group's subnet \"a\" is in us-east-1a",
+        ],
+    );
+    err_at(
+        &text("eni_config = { subnet = \"z\" }\n"),
+        lines + 6,
+        &["node_groups[0].eni_config.subnet", "unknown subnet \"z\""],
+    );
+    err_at(
+        &text(""),
+        lines,
+        &[
+            "ipamd.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
+            "give node_groups[0] an eni_config",
+        ],
+    );
+    err_at(
+        &text(&format!("{off}eni_config = {{ subnet = \"a\" }}\n")),
+        lines + 7,
+        &[
+            "node_groups[0].eni_config",
+            "only used with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG = true",
+        ],
+    );
+}
+
+#[test]
+fn ipamd_errors() {
+    let prefix_mode = "ipamd = { ENABLE_PREFIX_DELEGATION = \"true\" }\n";
+    err_extra(
+        &group("m5.large", prefix_mode),
+        6,
+        &[
+            "node_groups[0].ipamd.ENABLE_PREFIX_DELEGATION",
+            "all 0 on node group \"ng\"",
+            "entrypoint refuses to start",
+        ],
+    );
+    // Any target keeps it happy, from either table.
+    ok(&format!(
+        "[ipamd]\nWARM_IP_TARGET = 3\n{}",
+        group("m5.large", prefix_mode)
+    ));
+    err_extra(
+        &format!(
+            "[ipamd]\nIP_COOLDOWN_PERIOD = -1\n{}",
+            group("m5.large", "")
+        ),
+        2,
+        &[
+            "ipamd.IP_COOLDOWN_PERIOD",
+            "refuses a negative IP_COOLDOWN_PERIOD",
+        ],
+    );
+    // Overridden by the group, the cluster's value never reaches a container.
+    ok(&format!(
+        "[ipamd]\nIP_COOLDOWN_PERIOD = -1\n{}",
+        group("m5.large", "ipamd = { IP_COOLDOWN_PERIOD = 0 }\n")
+    ));
+    err_extra(
+        "[ipamd]\nWARM_IP_TARGET = 1.5\n",
+        2,
+        &[
+            "ipamd.WARM_IP_TARGET",
+            "invalid type: floating point `1.5`",
+            "an integer, a boolean or a string",
+        ],
+    );
+    err_extra(
+        &group("m5.large", "ipamd = { MAX_ENI = [2] }\n"),
+        6,
+        &["node_groups[0].ipamd.MAX_ENI", "invalid type: sequence"],
+    );
+    err_extra(
+        "[ipamd]\nWARM_ENI = 1\n",
+        2,
+        &[
+            "ipamd.WARM_ENI",
+            "unknown key `WARM_ENI`",
+            "WARM_ENI_TARGET",
+        ],
+    );
+    err_extra(
+        "[ipamd]\nchoice = \"first\"\n",
+        2,
+        &["ipamd.choice", "unknown variant `first`"],
+    );
+}
+
 #[test]
 fn error_fields_are_exposed() {
     let e = err_at(&MINIMAL.replace("10.0.0.0/24", "10.0.0.7/24"), 7, &[]);
@@ -613,4 +876,14 @@ fn documented_example_parses() {
     assert_eq!(s.ec2.accounts.len(), 2);
     assert_eq!(s.ec2.accounts[1].name, "ci");
     assert_eq!(s.node_groups[0].subnets, [0, 1]);
+    let (workers, custom) = (&s.node_groups[0], &s.node_groups[1]);
+    assert_eq!(workers.ipamd.warm_ip_target, 5);
+    assert_eq!(workers.ipamd.warm_prefix_target, 1);
+    assert_eq!(workers.max_pods, 29);
+    assert_eq!(
+        custom.ipamd.custom_network.as_ref().unwrap().subnet,
+        SubnetId(1)
+    );
+    // m5.xlarge with custom networking: 3 ENIs × 14 + 2.
+    assert_eq!(custom.max_pods, 44);
 }

@@ -9,16 +9,23 @@ use toml::Spanned;
 
 use super::location::join;
 use super::raw::{
-    RawAccount, RawBucket, RawEc2, RawInUse, RawNodeGroup, RawReservation, RawSubnet, RawTenant,
+    RawAccount, RawBucket, RawEc2, RawEniConfig, RawInUse, RawIpamd, RawNodeGroup, RawReservation,
+    RawSubnet, RawTenant,
 };
 use super::{Ctx, NodeGroupSpec, Scenario, ScenarioError, SubnetSpec, VpcSpec};
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
 use crate::sim::ec2::config::{AccountConfig, Ec2Config};
-use crate::sim::ec2::instance_types;
-use crate::sim::ipamd::config::IpamdConfig;
+use crate::sim::ec2::instance_types::{self, InstanceType};
+use crate::sim::ec2::max_pods::{self, MaxPodsError, MaxPodsOptions};
+use crate::sim::ipamd::config::{
+    EniConfig, EnvValue, IpamdConfig, MANIFEST_WARM_PREFIX_TARGET, parse_bool, parse_cooldown,
+    parse_ip_target, parse_max_eni, parse_target_or_default,
+};
 use crate::sim::time::SimDuration;
-use crate::sim::vpc::{InUseSpec, ReservationKind, ReservationRange, ReservationSpec, TenantSpec};
+use crate::sim::vpc::{
+    InUseSpec, ReservationKind, ReservationRange, ReservationSpec, SubnetId, TenantSpec,
+};
 
 type R<T> = Result<T, ScenarioError>;
 
@@ -79,7 +86,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
 
     let mut node_groups: Vec<NodeGroupSpec> = Vec::new();
     for (i, g) in raw.node_groups.unwrap_or_default().into_iter().enumerate() {
-        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2)?;
+        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, raw.ipamd.as_ref())?;
         node_groups.push(spec);
     }
 
@@ -736,8 +743,10 @@ fn resolve_node_group(
     earlier: &[NodeGroupSpec],
     subnets: &[SubnetSpec],
     ec2: &Ec2Config,
+    cluster_ipamd: Option<&RawIpamd>,
 ) -> R<NodeGroupSpec> {
     let base = format!("node_groups[{i}]");
+    let group_span = g.span();
     let g = g.into_inner();
     let name_key = join(&base, "name");
     let name = non_empty(cx, &g.name, &name_key)?;
@@ -784,21 +793,7 @@ fn resolve_node_group(
     let mut idx: Vec<usize> = Vec::new();
     for (k, s) in g.subnets.get_ref().iter().enumerate() {
         let key = format!("{subnets_key}[{k}]");
-        let j = subnets
-            .iter()
-            .position(|o| o.name == *s.get_ref())
-            .ok_or_else(|| {
-                let known: Vec<&str> = subnets.iter().map(|o| o.name.as_str()).collect();
-                cx.error(
-                    s.span(),
-                    &key,
-                    format!(
-                        "unknown subnet \"{}\" (defined: {})",
-                        s.get_ref(),
-                        known.join(", ")
-                    ),
-                )
-            })?;
+        let j = subnet_index(cx, subnets, s, &key)?;
         if idx.contains(&j) {
             return Err(cx.error(
                 s.span(),
@@ -811,6 +806,14 @@ fn resolve_node_group(
 
     let account = account_index(cx, g.account.as_ref(), &join(&base, "account"), ec2)?;
 
+    let env = Layers::new(&base, g.ipamd.as_ref(), cluster_ipamd);
+    let custom_network = resolve_custom_network(cx, &base, &env, g.eni_config, subnets, &idx)?;
+    let ipamd = resolve_ipamd(cx, &name, &env, custom_network)?;
+    let max_pods = match &g.max_pods {
+        Some(m) => positive_u32(cx, m, &join(&base, "max_pods"))?,
+        None => computed_max_pods(cx, group_span, &base, instance_type, &ipamd)?,
+    };
+
     Ok(NodeGroupSpec {
         name,
         instance_type,
@@ -818,7 +821,240 @@ fn resolve_node_group(
         subnets: idx,
         account,
         launch_at: g.launch_at.unwrap_or(SimDuration::ZERO),
-        ipamd: IpamdConfig::default(),
-        max_pods: instance_type.eni_max_pods_txt,
+        ipamd,
+        max_pods,
     })
+}
+
+/// The index in `subnets` of the subnet named by `s`.
+fn subnet_index(cx: &Ctx<'_>, subnets: &[SubnetSpec], s: &Spanned<String>, key: &str) -> R<usize> {
+    subnets
+        .iter()
+        .position(|o| o.name == *s.get_ref())
+        .ok_or_else(|| {
+            let known: Vec<&str> = subnets.iter().map(|o| o.name.as_str()).collect();
+            cx.error(
+                s.span(),
+                key,
+                format!(
+                    "unknown subnet \"{}\" (defined: {})",
+                    s.get_ref(),
+                    known.join(", ")
+                ),
+            )
+        })
+}
+
+/// kubelet's `--max-pods` when the group does not give it: the EKS calculator's recommendation for the group's
+/// settings (spec/ipamd.md §5.2), which is what EKS-optimised AMIs pass to kubelet.
+fn computed_max_pods(
+    cx: &Ctx<'_>,
+    group_span: Range<usize>,
+    base: &str,
+    t: &InstanceType,
+    cfg: &IpamdConfig,
+) -> R<u32> {
+    let options = MaxPodsOptions {
+        prefix_delegation: cfg.enable_prefix_delegation,
+        custom_networking: cfg.custom_network.is_some(),
+        max_eni: cfg.max_eni,
+        show_max_allowed: false,
+    };
+    max_pods::max_pods(t, &options).map_err(|e| match e {
+        MaxPodsError::UnknownVcpus { uncapped, .. } => cx.error(
+            group_span,
+            base,
+            format!(
+                "max_pods cannot be computed: the instance table has no vCPU count for {}, and the vCPUs decide \
+                 the calculator's 110/250 cap (uncapped it gives {uncapped}); set max_pods",
+                t.name
+            ),
+        ),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ipamd settings
+
+/// The aws-node environment one node group sees: its own `ipamd` table over the scenario's `[ipamd]`, each key
+/// taken from the first table that sets it.
+struct Layers<'a> {
+    /// Key path and table, the group's first.
+    tables: Vec<(String, &'a RawIpamd)>,
+}
+
+impl<'a> Layers<'a> {
+    fn new(base: &str, group: Option<&'a RawIpamd>, cluster: Option<&'a RawIpamd>) -> Self {
+        let tables = [(join(base, "ipamd"), group), ("ipamd".to_string(), cluster)]
+            .into_iter()
+            .filter_map(|(key, t)| t.map(|t| (key, t)))
+            .collect();
+        Layers { tables }
+    }
+
+    /// The value of key `name` (read through `field`) and its key path, if some table sets it.
+    fn get<T>(&self, name: &str, field: fn(&RawIpamd) -> &Option<T>) -> Option<(&'a T, String)> {
+        self.tables
+            .iter()
+            .find_map(|(base, t)| field(t).as_ref().map(|v| (v, join(base, name))))
+    }
+}
+
+type EnvField = fn(&RawIpamd) -> &Option<Spanned<EnvValue>>;
+
+/// Applies ipamd's parse rules to the merged environment (spec/ipamd.md §1.1): a value ipamd cannot use gives
+/// its default, as in the real daemon. Only what the container entrypoint refuses to start with is an error
+/// (§1).
+fn resolve_ipamd(
+    cx: &Ctx<'_>,
+    group: &str,
+    env: &Layers<'_>,
+    custom_network: Option<EniConfig>,
+) -> R<IpamdConfig> {
+    let d = IpamdConfig::default();
+    let var = |name: &str, field: EnvField| env.get(name, field).map(|(v, _)| v.get_ref());
+    let target = |name: &str, field: EnvField, default: u32| {
+        var(name, field).map_or(default, |v| parse_target_or_default(v, default))
+    };
+    let flag = |name: &str, field: EnvField, default: bool| {
+        var(name, field).map_or(default, |v| parse_bool(v, default))
+    };
+    // The manifest sets WARM_PREFIX_TARGET; a value that does not parse still falls to the code's default.
+    let manifest = env
+        .get("manifest_defaults", |r| &r.manifest_defaults)
+        .is_some_and(|(m, _)| *m);
+    let unset_prefix_target = if manifest {
+        MANIFEST_WARM_PREFIX_TARGET
+    } else {
+        d.warm_prefix_target
+    };
+    let ip_cooldown_period = match env.get("IP_COOLDOWN_PERIOD", |r| &r.ip_cooldown_period) {
+        None => d.ip_cooldown_period,
+        Some((v, key)) => parse_cooldown(v.get_ref()).ok_or_else(|| {
+            cx.error(
+                v.span(),
+                key,
+                "the aws-node entrypoint refuses a negative IP_COOLDOWN_PERIOD",
+            )
+        })?,
+    };
+    let cfg = IpamdConfig {
+        warm_eni_target: target("WARM_ENI_TARGET", |r| &r.warm_eni_target, d.warm_eni_target),
+        warm_ip_target: var("WARM_IP_TARGET", |r| &r.warm_ip_target)
+            .map_or(d.warm_ip_target, parse_ip_target),
+        minimum_ip_target: var("MINIMUM_IP_TARGET", |r| &r.minimum_ip_target)
+            .map_or(d.minimum_ip_target, parse_ip_target),
+        warm_prefix_target: var("WARM_PREFIX_TARGET", |r| &r.warm_prefix_target)
+            .map_or(unset_prefix_target, |v| {
+                parse_target_or_default(v, d.warm_prefix_target)
+            }),
+        enable_prefix_delegation: flag(
+            "ENABLE_PREFIX_DELEGATION",
+            |r| &r.enable_prefix_delegation,
+            d.enable_prefix_delegation,
+        ),
+        max_eni: var("MAX_ENI", |r| &r.max_eni).and_then(parse_max_eni),
+        ip_cooldown_period,
+        custom_network,
+        enable_subnet_discovery: flag(
+            "ENABLE_SUBNET_DISCOVERY",
+            |r| &r.enable_subnet_discovery,
+            d.enable_subnet_discovery,
+        ),
+        manage_enis_non_schedulable: flag(
+            "AWS_MANAGE_ENIS_NON_SCHEDULABLE",
+            |r| &r.manage_enis_non_schedulable,
+            d.manage_enis_non_schedulable,
+        ),
+        enable_pod_eni: flag("ENABLE_POD_ENI", |r| &r.enable_pod_eni, d.enable_pod_eni),
+        disable_leaked_eni_cleanup: flag(
+            "DISABLE_LEAKED_ENI_CLEANUP",
+            |r| &r.disable_leaked_eni_cleanup,
+            d.disable_leaked_eni_cleanup,
+        ),
+        choice: env
+            .get("choice", |r| &r.choice)
+            .map_or(d.choice, |(c, _)| *c),
+        reconcile_api_calls: env
+            .get("reconcile_api_calls", |r| &r.reconcile_api_calls)
+            .map_or(d.reconcile_api_calls, |(b, _)| *b),
+    };
+    if cfg.entrypoint_refuses() {
+        let (v, key) = env
+            .get("ENABLE_PREFIX_DELEGATION", |r| &r.enable_prefix_delegation)
+            .expect("prefix delegation is off unless set");
+        return Err(cx.error(
+            v.span(),
+            key,
+            format!(
+                "ENABLE_PREFIX_DELEGATION=true with WARM_IP_TARGET, WARM_PREFIX_TARGET and MINIMUM_IP_TARGET \
+                 all 0 on node group \"{group}\": the aws-node entrypoint refuses to start (set \
+                 WARM_PREFIX_TARGET = {MANIFEST_WARM_PREFIX_TARGET}, as the shipped manifest does)"
+            ),
+        ));
+    }
+    Ok(cfg)
+}
+
+/// `AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG` and the group's `eni_config` go together. ENIConfigs are per AZ, so the
+/// ENIConfig's subnet must share the AZ of every subnet of the group (spec/ipamd.md §4.3).
+fn resolve_custom_network(
+    cx: &Ctx<'_>,
+    base: &str,
+    env: &Layers<'_>,
+    eni_config: Option<Spanned<RawEniConfig>>,
+    subnets: &[SubnetSpec],
+    group_subnets: &[usize],
+) -> R<Option<EniConfig>> {
+    let on = env
+        .get("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", |r| {
+            &r.custom_network_cfg
+        })
+        .filter(|(v, _)| parse_bool(v.get_ref(), false));
+    let key = join(base, "eni_config");
+    let e = match (on, eni_config) {
+        (None, None) => return Ok(None),
+        (None, Some(e)) => {
+            return Err(cx.error(
+                e.span(),
+                key,
+                "eni_config is only used with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG = true",
+            ));
+        }
+        (Some((v, flag_key)), None) => {
+            return Err(cx.error(
+                v.span(),
+                flag_key,
+                format!(
+                    "custom networking needs the node's ENIConfig: give {base} an \
+                     eni_config = {{ subnet = \"NAME\" }}"
+                ),
+            ));
+        }
+        (Some(_), Some(e)) => e.into_inner(),
+    };
+    let subnet_key = join(&key, "subnet");
+    let j = subnet_index(cx, subnets, &e.subnet, &subnet_key)?;
+    let az = &subnets[j].az;
+    if let Some(other) = group_subnets
+        .iter()
+        .map(|&k| &subnets[k])
+        .find(|o| o.az != *az)
+    {
+        return Err(cx.error(
+            e.subnet.span(),
+            subnet_key,
+            format!(
+                "subnet \"{}\" is in {az} but the group's subnet \"{}\" is in {}; an ENIConfig serves one \
+                 AZ, so give each AZ its own node group",
+                e.subnet.get_ref(),
+                other.name,
+                other.az
+            ),
+        ));
+    }
+    Ok(Some(EniConfig {
+        subnet: SubnetId(j as u32),
+        security_groups: e.security_groups.unwrap_or_default(),
+    }))
 }

@@ -14,7 +14,8 @@ pub struct EniConfig {
 }
 
 /// How the simulator stands in for Go's randomised map iteration (spec/ipamd.md §8.1, §3.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Choice {
     /// Draw from the node's seeded stream wherever the real code walks a map: uniform among the candidates,
     /// which is what "the first entry of a randomly ordered walk that qualifies" amounts to.
@@ -107,6 +108,30 @@ pub enum EnvValue {
     Int(i64),
     Bool(bool),
     Str(String),
+}
+
+/// Only the TOML types an environment variable can be written as: a float, array or table is a mistake in the
+/// scenario, not something ipamd would parse to a default.
+impl<'de> serde::Deserialize<'de> for EnvValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = EnvValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer, a boolean or a string (the variable's value)")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<EnvValue, E> {
+                Ok(EnvValue::Int(v))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<EnvValue, E> {
+                Ok(EnvValue::Bool(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<EnvValue, E> {
+                Ok(EnvValue::Str(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl EnvValue {
