@@ -624,7 +624,7 @@ fn ipamd_values_follow_the_real_parse_rules() {
     let c = ipamd_of(&format!(
         "[ipamd]\nWARM_ENI_TARGET = \"2\"\nMINIMUM_IP_TARGET = \"10\"\nMAX_ENI = 3\nIP_COOLDOWN_PERIOD = \"5\"\n\
          ENABLE_POD_ENI = \"True\"\nENABLE_SUBNET_DISCOVERY = false\nAWS_MANAGE_ENIS_NON_SCHEDULABLE = 1\n\
-         DISABLE_LEAKED_ENI_CLEANUP = \"t\"\nreconcile_api_calls = true\n{}",
+         DISABLE_LEAKED_ENI_CLEANUP = \"t\"\nreconcile_api_calls = false\n{}",
         group("m5.large", "")
     ));
     assert_eq!((c.warm_eni_target, c.minimum_ip_target), (2, 10));
@@ -632,7 +632,7 @@ fn ipamd_values_follow_the_real_parse_rules() {
     assert_eq!(c.ip_cooldown_period, SimDuration::from_secs(5));
     assert!(c.enable_pod_eni && !c.enable_subnet_discovery);
     assert!(c.manage_enis_non_schedulable && c.disable_leaked_eni_cleanup);
-    assert!(c.reconcile_api_calls);
+    assert!(!c.reconcile_api_calls);
     // What ipamd cannot use gives the default, as in the real daemon: not an error.
     let c = ipamd_of(&format!(
         "[ipamd]\nWARM_ENI_TARGET = -1\nWARM_IP_TARGET = \"abc\"\nMAX_ENI = 0\nIP_COOLDOWN_PERIOD = \"soon\"\n\

@@ -54,8 +54,9 @@ pub struct IpamdConfig {
     pub disable_leaked_eni_cleanup: bool,
     /// Stand-in for Go map order.
     pub choice: Choice,
-    /// Make reconcile's API calls (§2.10). In a consistent simulator reconcile changes nothing, so this only
-    /// decides whether its calls are counted against the account's buckets (default false).
+    /// Send reconcile's API calls through the control plane (§2.10), as the real daemon does (default true).
+    /// Reconcile only calls EC2 where IMDS and the datastore disagree, which in a consistent simulator is
+    /// IMDS lag; false reads the answers without drawing on the account's buckets.
     pub reconcile_api_calls: bool,
 }
 
@@ -76,7 +77,7 @@ impl Default for IpamdConfig {
             enable_pod_eni: false,
             disable_leaked_eni_cleanup: false,
             choice: Choice::Random,
-            reconcile_api_calls: false,
+            reconcile_api_calls: true,
         }
     }
 }
