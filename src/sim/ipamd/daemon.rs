@@ -461,57 +461,57 @@ impl Daemon {
         st.terminating || (st.cordoned && !st.cfg.manage_enis_non_schedulable)
     }
 
-    /// `increaseDatastorePool` (§2.6).
+    /// `increaseDatastorePool` (§2.6). Only an error from adding addresses to an existing ENI is returned
+    /// (and only a non-insufficient-address one fails start-up, §2.1); a failed ENI allocation is logged by
+    /// the real daemon and returns nothing, so that the node stays Ready.
     pub async fn increase(&self) -> Result<(), Failure> {
         if self.growth_blocked() {
             return Ok(());
         }
         let now = self.now();
+        // `inInsufficientCidrCoolingPeriod` compares with `<=`: the tick exactly 120 s later is still frozen.
         let frozen = self
             .st
             .borrow()
             .last_insufficient
-            .is_some_and(|t| now - t < INSUFFICIENT_CIDR_COOLDOWN);
+            .is_some_and(|t| now - t <= INSUFFICIENT_CIDR_COOLDOWN);
         if frozen {
             self.st.borrow_mut().counters.insufficient_cidr_freezes += 1;
             return Ok(());
         }
-        let assigned = match self.try_assign_cidrs().await {
-            Err(f) => {
-                if f.is_insufficient() {
-                    self.st.borrow_mut().last_insufficient = Some(self.now());
-                }
-                return Err(f);
+        match self.try_assign_cidrs().await {
+            Err(f) if f.is_insufficient() => {
+                self.st.borrow_mut().last_insufficient = Some(self.now());
+                return Ok(());
             }
-            Ok(added) => added,
-        };
-        if assigned {
-            self.pool_action();
-            return Ok(());
+            Err(f) => return Err(f),
+            Ok(true) => {
+                self.pool_action(true);
+                return Ok(());
+            }
+            Ok(false) => {}
         }
         if !self.has_room_for_eni() {
             return Ok(());
         }
         match self.try_allocate_eni().await {
-            Ok(true) => {
-                self.pool_action();
-                Ok(())
+            // `updateLastNodeIPPoolAction` runs whenever tryAllocateENI returns no error, even when it had
+            // nothing to request.
+            Ok(allocated) => self.pool_action(allocated),
+            Err(f) if f.is_insufficient() => {
+                self.st.borrow_mut().last_insufficient = Some(self.now())
             }
-            Ok(false) => Ok(()),
-            Err(f) => {
-                if f.is_insufficient() {
-                    self.st.borrow_mut().last_insufficient = Some(self.now());
-                }
-                Err(f)
-            }
+            Err(_) => {}
         }
+        Ok(())
     }
 
-    fn pool_action(&self) {
+    /// `updateLastNodeIPPoolAction`; `grew` counts an increase that added addresses or an ENI.
+    fn pool_action(&self, grew: bool) {
         let now = self.now();
         let mut st = self.st.borrow_mut();
         st.last_pool_action = Some(now);
-        st.counters.increases += 1;
+        st.counters.increases += u64::from(grew);
     }
 
     /// `hasRoomForEni` (§2.6).
