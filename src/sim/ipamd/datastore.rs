@@ -422,16 +422,9 @@ impl Datastore {
         chooser: &mut Chooser<'_>,
     ) -> Result<PodAddress, NoAvailableAddress> {
         if let Some(&address) = self.pods.get(&pod) {
-            let e = self
-                .enis
-                .iter()
-                .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))
-                .expect("a pod's address lies in a CIDR of the datastore");
-            return Ok(PodAddress {
-                address,
-                eni: e.id,
-                device: e.device,
-            });
+            return Ok(self
+                .address_of(address)
+                .expect("a pod's address lies in a CIDR of the datastore"));
         }
         let (mode, cooldown) = (self.mode, self.cooldown);
         let usable = |e: &DsEni| !e.excluded && e.has_unused_address(mode, now, cooldown);
@@ -461,6 +454,53 @@ impl Datastore {
         let address = c.address(i);
         self.pods.insert(pod, address);
         Ok(PodAddress {
+            address,
+            eni: e.id,
+            device: e.device,
+        })
+    }
+
+    /// `ReadBackingStore` at start-up (§2.1): a pod listed in the checkpoint file gets its address back, in
+    /// whichever CIDR holds it, of either mode. This is how a pod comes to hold an address in a CIDR of the
+    /// other mode after a mode switch (§3.4). `None` when no CIDR holds the address or another pod has it.
+    pub fn restore(&mut self, pod: PodKey, address: Ipv4Addr) -> Option<PodAddress> {
+        if let Some(&held) = self.pods.get(&pod) {
+            return if held == address {
+                self.address_of(address)
+            } else {
+                None
+            };
+        }
+        let e = self
+            .enis
+            .iter_mut()
+            .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
+        let c = e
+            .cidrs
+            .iter_mut()
+            .find(|c| c.net.contains(&address))
+            .expect("found above");
+        let i = (u32::from(address) - u32::from(c.net.network())) as usize;
+        if matches!(c.slots[i], Slot::Assigned(_)) {
+            return None;
+        }
+        c.slots[i] = Slot::Assigned(pod);
+        c.assigned += 1;
+        let placed = PodAddress {
+            address,
+            eni: e.id,
+            device: e.device,
+        };
+        self.pods.insert(pod, address);
+        Some(placed)
+    }
+
+    fn address_of(&self, address: Ipv4Addr) -> Option<PodAddress> {
+        let e = self
+            .enis
+            .iter()
+            .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
+        Some(PodAddress {
             address,
             eni: e.id,
             device: e.device,
