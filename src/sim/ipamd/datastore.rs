@@ -248,6 +248,20 @@ impl Chooser<'_> {
     }
 }
 
+/// The ENI holding `address`, the index of its CIDR there and the address's index in that CIDR.
+fn locate(enis: &mut [DsEni], address: Ipv4Addr) -> Option<(&mut DsEni, usize, usize)> {
+    let e = enis
+        .iter_mut()
+        .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
+    let at = e
+        .cidrs
+        .iter()
+        .position(|c| c.net.contains(&address))
+        .expect("found above");
+    let i = (u32::from(address) - u32::from(e.cidrs[at].net.network())) as usize;
+    Some((e, at, i))
+}
+
 /// The per-card datastore. The simulator manages card 0 only (`ENABLE_MULTI_NIC` is not modelled).
 #[derive(Clone, Debug)]
 pub struct Datastore {
@@ -471,16 +485,8 @@ impl Datastore {
                 None
             };
         }
-        let e = self
-            .enis
-            .iter_mut()
-            .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
-        let c = e
-            .cidrs
-            .iter_mut()
-            .find(|c| c.net.contains(&address))
-            .expect("found above");
-        let i = (u32::from(address) - u32::from(c.net.network())) as usize;
+        let (e, at, i) = locate(&mut self.enis, address)?;
+        let c = &mut e.cidrs[at];
         if matches!(c.slots[i], Slot::Assigned(_)) {
             return None;
         }
@@ -511,16 +517,8 @@ impl Datastore {
     pub fn unassign(&mut self, pod: PodKey, now: SimTime) -> Option<Released> {
         let address = self.pods.remove(&pod)?;
         let mode = self.mode;
-        let e = self
-            .enis
-            .iter_mut()
-            .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
-        let c = e
-            .cidrs
-            .iter_mut()
-            .find(|c| c.net.contains(&address))
-            .expect("found above");
-        let i = (u32::from(address) - u32::from(c.net.network())) as usize;
+        let (e, at, i) = locate(&mut self.enis, address)?;
+        let c = &mut e.cidrs[at];
         c.slots[i] = Slot::Released(now);
         c.assigned -= 1;
         c.last_release = Some(now);
