@@ -248,6 +248,20 @@ impl Chooser<'_> {
     }
 }
 
+/// The ENI holding `address`, the index of its CIDR there and the address's index in that CIDR.
+fn locate(enis: &mut [DsEni], address: Ipv4Addr) -> Option<(&mut DsEni, usize, usize)> {
+    let e = enis
+        .iter_mut()
+        .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
+    let at = e
+        .cidrs
+        .iter()
+        .position(|c| c.net.contains(&address))
+        .expect("found above");
+    let i = (u32::from(address) - u32::from(e.cidrs[at].net.network())) as usize;
+    Some((e, at, i))
+}
+
 /// The per-card datastore. The simulator manages card 0 only (`ENABLE_MULTI_NIC` is not modelled).
 #[derive(Clone, Debug)]
 pub struct Datastore {
@@ -422,16 +436,9 @@ impl Datastore {
         chooser: &mut Chooser<'_>,
     ) -> Result<PodAddress, NoAvailableAddress> {
         if let Some(&address) = self.pods.get(&pod) {
-            let e = self
-                .enis
-                .iter()
-                .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))
-                .expect("a pod's address lies in a CIDR of the datastore");
-            return Ok(PodAddress {
-                address,
-                eni: e.id,
-                device: e.device,
-            });
+            return Ok(self
+                .address_of(address)
+                .expect("a pod's address lies in a CIDR of the datastore"));
         }
         let (mode, cooldown) = (self.mode, self.cooldown);
         let usable = |e: &DsEni| !e.excluded && e.has_unused_address(mode, now, cooldown);
@@ -467,20 +474,51 @@ impl Datastore {
         })
     }
 
+    /// `ReadBackingStore` at start-up (§2.1): a pod listed in the checkpoint file gets its address back, in
+    /// whichever CIDR holds it, of either mode. This is how a pod comes to hold an address in a CIDR of the
+    /// other mode after a mode switch (§3.4). `None` when no CIDR holds the address or another pod has it.
+    pub fn restore(&mut self, pod: PodKey, address: Ipv4Addr) -> Option<PodAddress> {
+        if let Some(&held) = self.pods.get(&pod) {
+            return if held == address {
+                self.address_of(address)
+            } else {
+                None
+            };
+        }
+        let (e, at, i) = locate(&mut self.enis, address)?;
+        let c = &mut e.cidrs[at];
+        if matches!(c.slots[i], Slot::Assigned(_)) {
+            return None;
+        }
+        c.slots[i] = Slot::Assigned(pod);
+        c.assigned += 1;
+        let placed = PodAddress {
+            address,
+            eni: e.id,
+            device: e.device,
+        };
+        self.pods.insert(pod, address);
+        Some(placed)
+    }
+
+    fn address_of(&self, address: Ipv4Addr) -> Option<PodAddress> {
+        let e = self
+            .enis
+            .iter()
+            .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
+        Some(PodAddress {
+            address,
+            eni: e.id,
+            device: e.device,
+        })
+    }
+
     /// `DS:UnassignPodIPAddress` (§3.3): the address starts its cooldown. `None` when the pod holds nothing.
     pub fn unassign(&mut self, pod: PodKey, now: SimTime) -> Option<Released> {
         let address = self.pods.remove(&pod)?;
         let mode = self.mode;
-        let e = self
-            .enis
-            .iter_mut()
-            .find(|e| e.cidrs.iter().any(|c| c.net.contains(&address)))?;
-        let c = e
-            .cidrs
-            .iter_mut()
-            .find(|c| c.net.contains(&address))
-            .expect("found above");
-        let i = (u32::from(address) - u32::from(c.net.network())) as usize;
+        let (e, at, i) = locate(&mut self.enis, address)?;
+        let c = &mut e.cidrs[at];
         c.slots[i] = Slot::Released(now);
         c.assigned -= 1;
         c.last_release = Some(now);
