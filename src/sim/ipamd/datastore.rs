@@ -646,12 +646,15 @@ impl Datastore {
                 x
             }
         };
-        let others = || self.enis.iter().filter(|o| o.id != e.id && !o.excluded);
+        // The warm-IP check skips excluded ENIs (their free addresses cannot serve pods); the minimum-IP and
+        // warm-prefix checks count every other ENI (§2.9).
+        let others = || self.enis.iter().filter(|o| o.id != e.id);
+        let free_elsewhere = || others().filter(|o| !o.excluded).map(|o| o.free(self.mode));
         !e.primary
             && now - e.created >= MIN_ENI_LIFETIME
             && !e.has_cooling(now, self.cooldown)
             && e.assigned() == 0
-            && (warm_ip == 0 || others().map(|o| o.free(self.mode)).sum::<u32>() >= round(warm_ip))
+            && (warm_ip == 0 || free_elsewhere().sum::<u32>() >= round(warm_ip))
             && (min_ip == 0 || others().map(|o| o.total(self.mode)).sum::<u32>() >= round(min_ip))
             && (!pd
                 || warm_prefix == 0
