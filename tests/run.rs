@@ -140,14 +140,27 @@ fn run_summary_has_the_subnet_and_api_keys() {
         assert!(a[k].is_u64(), "subnets.pods-a.{k}: {a}");
     }
     assert!(a["min_free_addresses"].as_u64() <= a["final_free_addresses"].as_u64());
-    // Twenty nodes launched one RunInstances each against a 5-token bucket: some were throttled.
-    assert_eq!(v["nodes"]["launched"], 20);
+    // 22 nodes launched one RunInstances each against a 5-token bucket: some were throttled.
+    assert_eq!(v["nodes"]["launched"], 22);
     assert!(v["ec2"]["throttled"]["RunInstances"].as_u64().unwrap() > 0);
     assert_eq!(
         v["ec2"]["calls"]["RunInstances"].as_u64().unwrap()
             - v["ec2"]["throttled"]["RunInstances"].as_u64().unwrap(),
-        20
+        22
     );
+    // Every node runs an ipamd. The prefix nodes in pods-b run out of whole /28 blocks while the subnet
+    // still has free addresses: InsufficientCidrBlocks.
+    assert_eq!(v["ipamd"]["nodes"], 22);
+    let b = &v["subnets"]["pods-b"];
+    assert_eq!(b["final_free_prefix_blocks"], 0);
+    assert!(b["final_free_addresses"].as_u64().unwrap() > 50, "{b}");
+    assert!(
+        v["ipamd"]["api_errors"]["InsufficientCidrBlocks"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(v["ips"]["allocated_peak"].as_u64().unwrap() >= 12 * 10);
 }
 
 /// Names are keys in summary.json as given, dots and all; no name can collide with another's fields.

@@ -153,8 +153,12 @@ fn example_file_parses() {
         DurationDist::Fixed(SimDuration::from_millis(50))
     );
     let g = &s.node_groups[0];
-    assert_eq!((g.instance_type.name.as_str(), g.count), ("m5.large", 20));
-    assert_eq!(g.subnets, [0, 1]);
+    assert_eq!((g.instance_type.name.as_str(), g.count), ("m5.large", 12));
+    assert_eq!(g.subnets, [0]);
+    assert_eq!((g.ipamd.warm_ip_target, g.ipamd.minimum_ip_target), (5, 10));
+    let p = &s.node_groups[1];
+    assert!(p.ipamd.enable_prefix_delegation);
+    assert_eq!((p.ipamd.warm_prefix_target, p.max_pods), (1, 110));
 }
 
 #[test]
