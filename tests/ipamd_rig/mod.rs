@@ -9,7 +9,9 @@ use vpcsim::sim::ec2::*;
 use vpcsim::sim::engine::{Context, Engine, Model};
 use vpcsim::sim::ipamd::config::IpamdConfig;
 use vpcsim::sim::ipamd::daemon::CallTrace;
+use vpcsim::sim::ipamd::datastore::PodKey;
 use vpcsim::sim::ipamd::{Ipamd, IpamdEvent, Task};
+use vpcsim::sim::rng::stream;
 use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::vpc::{Placement, Subnet, SubnetId};
 
@@ -231,6 +233,22 @@ impl Rig {
         self.node.ipamd.as_mut().unwrap()
     }
 
+    /// Replaces the ipamd with a fresh one running `task` on the same configuration, datastore, timestamps and
+    /// call trace: the next step of a stated sequence of one-step tasks.
+    pub fn next_task(&mut self, task: Task) {
+        let old = self.node.ipamd.take().expect("ipamd created");
+        let mut old = old.state_mut();
+        let (cfg, max_pods) = (old.cfg.clone(), old.limits.max_pods);
+        let d = self.ipamd(cfg, max_pods, task);
+        let mut st = d.state_mut();
+        st.ds = old.ds.clone();
+        st.last_decrease = old.last_decrease;
+        st.last_pool_action = old.last_pool_action;
+        st.last_insufficient = old.last_insufficient;
+        st.cordoned = old.cordoned;
+        st.call_trace = old.call_trace.take();
+    }
+
     /// Starts the ipamd's task.
     pub fn start(&mut self) {
         let mut ctx = self.engine.context();
@@ -256,6 +274,92 @@ impl Rig {
 
     pub fn d_mut(&mut self) -> &mut Ipamd {
         self.node.ipamd.as_mut().expect("ipamd created")
+    }
+
+    /// Takes all but `leave` of a subnet's free addresses for another tenant, so that EC2 refuses bigger
+    /// requests with InsufficientFreeAddressesInSubnet, and prefixes with InsufficientCidrBlocks once no /28 is
+    /// wholly free.
+    pub fn fill_subnet(&mut self, subnet: SubnetId, leave: u32) {
+        let s = &mut self.node.ec2.inventory_mut().subnets_mut()[subnet.0 as usize];
+        let n = s.free_unreserved_addresses() - leave;
+        s.assign_ips(n, &mut stream(7, "rig.tenant", 0), &mut Vec::new())
+            .unwrap();
+    }
+
+    /// The ENIs attached to the instance, by device index, as EC2 holds them.
+    pub fn attached_enis(&self) -> Vec<EniDescription> {
+        let inv = self.node.ec2.inventory();
+        inv.instance(self.instance)
+            .unwrap()
+            .devices
+            .iter()
+            .map(|&(_, e)| inv.eni(e).unwrap().describe())
+            .collect()
+    }
+
+    /// Puts every ENI attached in EC2, with its addresses, into the ipamd's datastore as having entered it at
+    /// `created`: a "stated" datastore for one-step tasks, which do not run start-up.
+    pub fn state_ds_from_ec2(&mut self, created: SimTime) {
+        let enis = self.attached_enis();
+        let mut st = self.d().state_mut();
+        for e in enis {
+            let device = e.attachment.unwrap().device_index;
+            st.ds
+                .add_eni(e.id, device, device == 0, e.subnet, false, created);
+            let ips = e.secondary_ips.iter().map(|&ip| ipnet::Ipv4Net::from(ip));
+            for net in ips.chain(e.prefixes.iter().copied()) {
+                st.ds.add_cidr(e.id, net);
+            }
+        }
+    }
+
+    /// Per ENI, by device index: (secondary IPs, prefixes). Asserts that the datastore holds exactly what EC2
+    /// has attached, so a test of one view is a test of both.
+    pub fn layout(&self) -> Vec<(usize, usize)> {
+        let ec2: Vec<(usize, usize)> = self
+            .attached_enis()
+            .iter()
+            .map(|e| (e.secondary_ips.len(), e.prefixes.len()))
+            .collect();
+        let st = self.d().state();
+        let ds: Vec<(usize, usize)> = st
+            .ds
+            .enis()
+            .iter()
+            .map(|e| {
+                let prefixes = e.cidrs.iter().filter(|c| c.is_prefix()).count();
+                (e.cidrs.len() - prefixes, prefixes)
+            })
+            .collect();
+        assert_eq!(ds, ec2, "datastore and EC2 disagree");
+        ec2
+    }
+
+    /// CNI ADD for `pod` now.
+    pub fn add_pod(&mut self, pod: PodKey) -> bool {
+        let now = self.now();
+        self.d_mut().add(pod, now).is_ok()
+    }
+
+    /// CNI DEL for `pod` now.
+    pub fn del_pod(&mut self, pod: PodKey) {
+        let node = &mut self.node;
+        let d = node.ipamd.as_mut().expect("ipamd created");
+        d.del(&mut self.engine.context(), &mut node.ec2, pod)
+            .expect("the pod holds an address");
+    }
+
+    /// Adds pods `pods` one at a time, as a kubelet would start them: a failed ADD is retried every second,
+    /// and `gap` passes after each success so that the loop sees every step.
+    pub fn add_pods(&mut self, pods: std::ops::Range<PodKey>, gap: SimDuration) {
+        for pod in pods {
+            let deadline = self.now() + SimDuration::from_secs(600);
+            while !self.add_pod(pod) {
+                assert!(self.now() < deadline, "pod {pod} found no address in 10 min");
+                self.run_for(SimDuration::from_secs(1));
+            }
+            self.run_for(gap);
+        }
     }
 
     /// The ipamd's calls so far.
