@@ -345,10 +345,13 @@ impl Daemon {
     /// `nodeInit` (§2.1): discover the attached ENIs, free the other mode's leftovers, pre-scale.
     pub async fn init(&self) -> Result<(), Failure> {
         self.set_step(Step::Starting);
-        {
+        // The datastore does not survive a restart; the pods' addresses do, in the checkpoint file.
+        let checkpoint = {
             let mut st = self.st.borrow_mut();
+            let checkpoint = st.ds.checkpoint();
             st.ds = Datastore::new(st.limits.mode, st.cfg.ip_cooldown_period);
-        }
+            checkpoint
+        };
         let metadata = self.port.metadata().await;
         let ids: Vec<EniId> = metadata.iter().map(|m| m.eni).collect();
         let descriptions = self.describe_all_enis(ids).await?;
@@ -365,6 +368,10 @@ impl Daemon {
                 st.ds
                     .add_eni(d.id, device, device == 0, d.subnet, false, now);
                 add_described_cidrs(&mut st.ds, d);
+            }
+            // `ReadBackingStore`: pods whose address is no longer attached are dropped.
+            for &(pod, address) in &checkpoint {
+                st.ds.restore(pod, address);
             }
         }
         let leftovers = self.st.borrow().ds.other_mode_leftovers();

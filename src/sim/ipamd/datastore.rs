@@ -680,6 +680,13 @@ impl Datastore {
         Some(id)
     }
 
+    /// What the checkpoint file holds (§2.1): every pod with its address, by pod key.
+    pub fn checkpoint(&self) -> Vec<(PodKey, Ipv4Addr)> {
+        let mut pods: Vec<(PodKey, Ipv4Addr)> = self.pods.iter().map(|(&p, &a)| (p, a)).collect();
+        pods.sort_unstable();
+        pods
+    }
+
     /// Unassigned CIDRs of the other mode on every ENI: what init frees (§2.1, §3.4).
     pub fn other_mode_leftovers(&self) -> Vec<(EniId, Ipv4Net)> {
         self.enis
