@@ -641,9 +641,7 @@ impl Daemon {
         let eni = self.create_eni(addresses).await?;
         let instance = self.st.borrow().instance;
         let device = match self.call(Request::DescribeInstances { instance }).await {
-            Ok(Response::Instance(d)) => {
-                (0..MAX_DEVICE_INDEX).find(|i| !d.enis.iter().any(|&(used, _)| used == *i))
-            }
+            Ok(Response::Instance(d)) => lowest_free_device(&d.enis),
             Ok(other) => unreachable!("DescribeInstances answered {other:?}"),
             Err(e) => {
                 self.delete_eni(eni).await;
@@ -1090,6 +1088,12 @@ fn stamp(t: SimTime) -> String {
 fn created_at(d: &EniDescription) -> Option<SimTime> {
     let (_, v) = d.tags.iter().find(|(k, _)| k == CREATED_AT_TAG)?;
     v.parse().ok().map(SimTime)
+}
+
+/// `awsGetFreeDeviceNumber` (§4.2): the lowest device index in 0..99 that none of the instance's ENIs
+/// (device index, ENI) uses.
+pub fn lowest_free_device(in_use: &[(u32, EniId)]) -> Option<u32> {
+    (0..MAX_DEVICE_INDEX).find(|i| !in_use.iter().any(|&(used, _)| used == *i))
 }
 
 /// `true` unless the call succeeded or failed with `PrivateIpAddressLimitExceeded`.
