@@ -8,31 +8,20 @@
 
 mod ipamd_rig;
 
-use ipamd_rig::{Rig, fixed_ec2, subnet};
+use ipamd_rig::{Rig, fixed_ec2, ordered, refused_assign, secs, subnet};
+use vpcsim::sim::dist::DurationDist;
 use vpcsim::sim::ec2::config::Ec2Config;
 use vpcsim::sim::ec2::instance_types::lookup;
-use vpcsim::sim::ec2::{Action, AddressCount, EniId, Request};
-use vpcsim::sim::ipamd::daemon::{CallTrace, lowest_free_device};
+use vpcsim::sim::ec2::{Action, AddressCount, EniId, ErrorCode, Request};
 use vpcsim::sim::ipamd::Task;
-use vpcsim::sim::ipamd::config::{Choice, EniConfig, IpamdConfig};
-use vpcsim::sim::dist::DurationDist;
-use vpcsim::sim::time::{SimDuration, SimTime};
+use vpcsim::sim::ipamd::config::{EniConfig, IpamdConfig};
+use vpcsim::sim::ipamd::daemon::{CallTrace, lowest_free_device};
+use vpcsim::sim::time::SimDuration;
 use vpcsim::sim::vpc::SubnetId;
 
 const CNI_TAG: (&str, &str) = ("kubernetes.io/role/cni", "1");
 /// `maxPods = 500 unless the row says otherwise` (§6).
 const MAX_PODS: u32 = 500;
-
-fn secs(s: u64) -> SimDuration {
-    SimDuration::from_secs(s)
-}
-
-fn ordered() -> IpamdConfig {
-    IpamdConfig {
-        choice: Choice::Ordered,
-        ..IpamdConfig::default()
-    }
-}
 
 /// The calls a new ENI takes with subnet discovery on (§4.1): the subnet look-up, the create with `count`,
 /// the device look-up, attach at `device`, DeleteOnTermination, then (after the IMDS wait) setupENI's check of
@@ -164,21 +153,22 @@ fn primary_subnet_full(cfg: IpamdConfig, task: Task) -> Rig {
     rig
 }
 
-fn with_new_eni(mut first: Vec<String>, count: &str) -> Vec<String> {
-    first.extend(new_eni_calls(count, 1));
-    first
+/// Two refused AssignPrivateIpAddresses on the primary, then a new ENI with `count`.
+fn refused_then_new_eni(refused: [String; 2], count: &str) -> Vec<String> {
+    let mut calls = refused.to_vec();
+    calls.extend(new_eni_calls(count, 1));
+    calls
 }
 
 #[test]
 fn case_37_increase_ip_pool_subnet_discovery_unfilled_eni() {
     let mut rig = primary_subnet_full(ordered(), Task::Increase);
     rig.run_task(secs(60));
-    let refused = "!InsufficientFreeAddressesInSubnet";
-    let first = vec![
-        format!("AssignPrivateIpAddresses(ips=14){refused}"),
-        format!("AssignPrivateIpAddresses(ips=1){refused}"),
-    ];
-    assert_eq!(rig.call_summary(), with_new_eni(first, "ips=14"));
+    let refused = refused_assign(
+        AddressCount::SecondaryIps(14),
+        ErrorCode::InsufficientFreeAddressesInSubnet,
+    );
+    assert_eq!(rig.call_summary(), refused_then_new_eni(refused, "ips=14"));
     assert_eq!(create_subnets(&rig), vec![SubnetId(1)]);
     assert_eq!(rig.d().state().last_insufficient, None, "no 120 s cooldown");
     assert_eq!(rig.layout(), vec![(0, 0), (14, 0)]);
@@ -207,10 +197,7 @@ fn prefix_mode(warm_prefix_target: u32) -> IpamdConfig {
 #[test]
 fn case_39_increase_prefix_pool_default() {
     // The m5.xlarge's primary holds its 14 prefixes, all 224 addresses used by pods; a /20 leaves room for more.
-    let mut rig = Rig::new(
-        "m5.xlarge",
-        vec![subnet("10.0.0.0/20", "az-a", &[CNI_TAG])],
-    );
+    let mut rig = Rig::new("m5.xlarge", vec![subnet("10.0.0.0/20", "az-a", &[CNI_TAG])]);
     let primary = rig.primary_eni();
     rig.assign(primary, AddressCount::Prefixes(14));
     rig.ipamd(prefix_mode(1), MAX_PODS, Task::Increase);
@@ -227,12 +214,11 @@ fn case_39_increase_prefix_pool_default() {
 fn case_40_increase_prefix_pool_subnet_discovery_unfilled_eni() {
     let mut rig = primary_subnet_full(prefix_mode(1), Task::Increase);
     rig.run_task(secs(60));
-    let refused = "!InsufficientCidrBlocks";
-    let first = vec![
-        format!("AssignPrivateIpAddresses(prefixes=1){refused}"),
-        format!("AssignPrivateIpAddresses(prefixes=1){refused}"),
-    ];
-    assert_eq!(rig.call_summary(), with_new_eni(first, "prefixes=1"));
+    let refused = refused_assign(AddressCount::Prefixes(1), ErrorCode::InsufficientCidrBlocks);
+    assert_eq!(
+        rig.call_summary(),
+        refused_then_new_eni(refused, "prefixes=1")
+    );
     assert_eq!(create_subnets(&rig), vec![SubnetId(1)]);
     assert_eq!(rig.d().state().last_insufficient, None, "no 120 s cooldown");
 }
@@ -337,7 +323,12 @@ fn case_25_decrease_ip_pool() {
     // One pod on each ENI: with the primary's IPs held back, the first pod can only land on the second ENI.
     let primary_ips = rig.attached_enis()[0].secondary_ips.clone();
     for &ip in &primary_ips {
-        assert!(rig.d().state_mut().ds.remove_cidr(primary, ip.into(), false));
+        assert!(
+            rig.d()
+                .state_mut()
+                .ds
+                .remove_cidr(primary, ip.into(), false)
+        );
     }
     assert!(rig.add_pod(0));
     for &ip in &primary_ips {
@@ -389,7 +380,10 @@ fn case_44_alloc_ip_addresses_asks_for_5() {
 
 #[test]
 fn case_45_alloc_ip_addresses_caps_50_at_49() {
-    assert_eq!(c5n_increase(50, 0), vec!["AssignPrivateIpAddresses(ips=49)"]);
+    assert_eq!(
+        c5n_increase(50, 0),
+        vec!["AssignPrivateIpAddresses(ips=49)"]
+    );
 }
 
 #[test]
@@ -562,11 +556,10 @@ fn spec_4_4_insufficient_addresses_without_discovery_freeze_growth_for_120_s() {
     let mut rig = primary_subnet_full(cfg, Task::Run);
     rig.start();
     rig.run_for(secs(200));
-    let refused = "!InsufficientFreeAddressesInSubnet";
-    let pair = [
-        format!("AssignPrivateIpAddresses(ips=14){refused}"),
-        format!("AssignPrivateIpAddresses(ips=1){refused}"),
-    ];
+    let pair = refused_assign(
+        AddressCount::SecondaryIps(14),
+        ErrorCode::InsufficientFreeAddressesInSubnet,
+    );
     let mut expected = vec!["DescribeNetworkInterfaces()".to_string()];
     expected.extend(pair.iter().cloned());
     expected.extend(pair.iter().cloned());
@@ -575,7 +568,10 @@ fn spec_4_4_insufficient_addresses_without_discovery_freeze_growth_for_120_s() {
     // Start-up's pre-scaling fails and sets the freeze; the first loop tick 120 s later tries again.
     let frozen_at = calls[2].answered;
     let retried = calls[3].sent.since(frozen_at).as_secs_f64();
-    assert!((120.0..125.0).contains(&retried), "retried after {retried} s");
+    assert!(
+        (120.0..125.0).contains(&retried),
+        "retried after {retried} s"
+    );
     assert_eq!(rig.d().state().last_insufficient, Some(calls[4].answered));
 }
 
@@ -614,8 +610,20 @@ fn spec_2_9_free_eni_describe_detach_sleep_2_s_delete() {
     let c = rig.calls();
     let at = |i: usize| (c[i].sent.since(entered), c[i].answered.since(entered));
     assert_eq!(at(0), (secs(60), SimDuration::from_millis(60_100)));
-    assert_eq!(at(1), (SimDuration::from_millis(60_100), SimDuration::from_millis(60_200)));
-    assert_eq!(at(2), (SimDuration::from_millis(62_200), SimDuration::from_millis(62_300)));
+    assert_eq!(
+        at(1),
+        (
+            SimDuration::from_millis(60_100),
+            SimDuration::from_millis(60_200)
+        )
+    );
+    assert_eq!(
+        at(2),
+        (
+            SimDuration::from_millis(62_200),
+            SimDuration::from_millis(62_300)
+        )
+    );
     assert_eq!(rig.layout(), vec![(3, 0)]);
     assert_eq!(rig.node.ec2.inventory().live_enis(), 1);
 }

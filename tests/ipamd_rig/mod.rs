@@ -7,7 +7,7 @@ use vpcsim::sim::ec2::config::Ec2Config;
 use vpcsim::sim::ec2::instance_types::lookup;
 use vpcsim::sim::ec2::*;
 use vpcsim::sim::engine::{Context, Engine, Model};
-use vpcsim::sim::ipamd::config::IpamdConfig;
+use vpcsim::sim::ipamd::config::{Choice, IpamdConfig};
 use vpcsim::sim::ipamd::daemon::CallTrace;
 use vpcsim::sim::ipamd::datastore::PodKey;
 use vpcsim::sim::ipamd::{Ipamd, IpamdEvent, Task};
@@ -59,6 +59,28 @@ impl Model for Node {
             }
         }
     }
+}
+
+pub fn secs(s: u64) -> SimDuration {
+    SimDuration::from_secs(s)
+}
+
+/// The code's defaults with every Go-map-order choice made deterministic: lowest device, then lowest address.
+pub fn ordered() -> IpamdConfig {
+    IpamdConfig {
+        choice: Choice::Ordered,
+        ..IpamdConfig::default()
+    }
+}
+
+/// A refused AssignPrivateIpAddresses as `call_summary` shows it (§2.6): the request for `n`, then the retry
+/// with 1, both failing with `code`.
+pub fn refused_assign(n: AddressCount, code: ErrorCode) -> [String; 2] {
+    let one = match n {
+        AddressCount::SecondaryIps(_) => AddressCount::SecondaryIps(1),
+        AddressCount::Prefixes(_) => AddressCount::Prefixes(1),
+    };
+    [n, one].map(|a| format!("AssignPrivateIpAddresses({})!{}", count_arg(a), code.code()))
 }
 
 /// Latencies of 100 ms per call, 2 s to attach, 1 s until IMDS shows an attachment or new addresses.
@@ -355,7 +377,10 @@ impl Rig {
         for pod in pods {
             let deadline = self.now() + SimDuration::from_secs(600);
             while !self.add_pod(pod) {
-                assert!(self.now() < deadline, "pod {pod} found no address in 10 min");
+                assert!(
+                    self.now() < deadline,
+                    "pod {pod} found no address in 10 min"
+                );
                 self.run_for(SimDuration::from_secs(1));
             }
             self.run_for(gap);
@@ -377,10 +402,7 @@ impl Rig {
 pub fn summarize(c: &CallTrace) -> String {
     let args = match &c.request {
         Request::AssignPrivateIpAddresses { addresses, .. }
-        | Request::CreateNetworkInterface { addresses, .. } => match addresses {
-            AddressCount::SecondaryIps(n) => format!("ips={n}"),
-            AddressCount::Prefixes(n) => format!("prefixes={n}"),
-        },
+        | Request::CreateNetworkInterface { addresses, .. } => count_arg(*addresses),
         Request::UnassignPrivateIpAddresses { ips, prefixes, .. } => {
             format!("ips={},prefixes={}", ips.len(), prefixes.len())
         }
@@ -392,4 +414,11 @@ pub fn summarize(c: &CallTrace) -> String {
         .map(|e| format!("!{}", e.code()))
         .unwrap_or_default();
     format!("{:?}({args}){err}", c.request.action())
+}
+
+fn count_arg(a: AddressCount) -> String {
+    match a {
+        AddressCount::SecondaryIps(n) => format!("ips={n}"),
+        AddressCount::Prefixes(n) => format!("prefixes={n}"),
+    }
 }
