@@ -1,6 +1,8 @@
 //! Loop-level conformance of ipamd against spec/ipamd.md: the increase, decrease and ENI-free steps of §2.6–§2.9
-//! and the EC2 helper behaviour of §4 as the Go unit tests state them (§6.3 case 25, §6.5, §6.6), each run as one
-//! step of the daemon on one node of the rig, with the EC2 calls it makes asserted by action, argument and count.
+//! and the EC2 helper behaviour of §4 as the Go unit tests state them (§6.3 case 25, §6.5, §6.6), the 120 s
+//! freeze without subnet discovery (§4.4) and the ENI free sequence (§2.9, §4.1, §8.9). Each runs one step of
+//! the daemon on one node of the rig (the §4.4 case its whole life), with the EC2 calls it makes asserted by
+//! action, argument, count and time.
 //!
 //! The Go tests start from a mocked datastore. Here the same state is built in EC2 (so that EC2 accepts or
 //! refuses the calls the way the mocks do) and mirrored into the datastore with `state_ds_from_ec2`. Every test
@@ -551,6 +553,7 @@ fn case_51_wait_for_eni_and_ips_attached_error_when_imds_shows_none() {
 fn spec_4_4_insufficient_addresses_without_discovery_freeze_growth_for_120_s() {
     let cfg = IpamdConfig {
         enable_subnet_discovery: false,
+        disable_leaked_eni_cleanup: true,
         ..ordered()
     };
     let mut rig = primary_subnet_full(cfg, Task::Run);
