@@ -10,7 +10,8 @@
 
 mod ipamd_rig;
 
-use ipamd_rig::{Rig, ordered, refused_assign, secs};
+use ipamd_rig::{Rig, fixed_ec2, ordered, refused_assign, secs};
+use vpcsim::sim::ec2::action::BucketSpec;
 use vpcsim::sim::ec2::instance_types::lookup;
 use vpcsim::sim::ec2::max_pods::{MaxPodsOptions, max_pods};
 use vpcsim::sim::ec2::{Action, AddressCount, ErrorCode};
@@ -583,6 +584,38 @@ fn surprise_8_8_max_pods_caps_growth_at_chunk_granularity() {
     let rig = steady("t3.small", pd(1, 0, 0), 100);
     assert_eq!(rig.d().state().limits.max_pods, 110);
     assert_eq!((prefixes_per_eni(&rig), unused(&rig)), (vec![3, 3, 1], 12));
+}
+
+#[test]
+fn surprise_8_9_failed_detach_leaves_the_eni_outside_the_datastore_until_reconcile() {
+    // Every DetachNetworkInterface is throttled: the detach fails after its 12 tries (§4.5).
+    let mut ec2 = fixed_ec2();
+    let detach = &mut ec2.accounts[0].limits[Action::DetachNetworkInterface.index()];
+    detach.request = BucketSpec::new(0.0, 0.0);
+    let mut rig = Rig::with_ec2("t3.small", vec![], ec2);
+    let primary = rig.primary_eni();
+    rig.assign(primary, AddressCount::SecondaryIps(3));
+    let spare = rig.attach_eni(AddressCount::SecondaryIps(3), 1).id;
+    let mut rig = start_ipamd(rig, warm_eni(1));
+    while calls_of(&rig, Action::DetachNetworkInterface).len() < 12 {
+        rig.run_for(secs(1));
+        if !calls_of(&rig, Action::DetachNetworkInterface).is_empty() {
+            // While the detach is retried, the ENI is attached in EC2 but gone from the datastore.
+            assert!(rig.d().state().ds.eni(spare).is_none());
+            assert_eq!(rig.attached_enis().len(), 2);
+        }
+    }
+    let removed = calls_of(&rig, Action::DetachNetworkInterface)[0].sent;
+    let last_failure = calls_of(&rig, Action::DetachNetworkInterface)[11].answered;
+    assert!(calls_of(&rig, Action::DeleteNetworkInterface).is_empty());
+    // The next reconcile finds the ENI attached by "someone else" and sets it up again.
+    while rig.d().state().ds.eni(spare).is_none() {
+        rig.run_for(secs(1));
+    }
+    let back = rig.d().state().ds.eni(spare).unwrap().created;
+    assert!(back > last_failure && back.since(last_failure) <= secs(6));
+    assert!(back.since(removed) >= secs(60));
+    assert_eq!(ips_per_eni(&rig), vec![3, 3]);
 }
 
 #[test]
