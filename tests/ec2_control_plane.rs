@@ -1,6 +1,8 @@
 //! The EC2 control plane end to end through the engine: the ENI state machine, token buckets and the SDK
 //! retryer as a client sees them, instance limits, subnet errors (spec/ec2.md §1–§4).
 
+mod ipamd_rig;
+
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
@@ -27,34 +29,18 @@ impl Model for Harness {
     }
 }
 
-/// Fixed, round latencies so that tests can name exact times.
+/// The ipamd rig's fixed, round latencies (so that tests can name exact times), with slower IMDS propagation
+/// and detachment to tell the lifecycle's steps apart.
 fn fixed_config() -> Ec2Config {
     let ms = |n| DurationDist::Fixed(SimDuration::from_millis(n));
-    let mut cfg = Ec2Config {
-        latency: std::array::from_fn(|_| ms(100)),
-        throttle_latency: ms(10),
-        ..Ec2Config::default()
-    };
-    let l = &mut cfg.lifecycle;
-    l.attach_time = ms(2_000);
-    l.imds_propagation = ms(3_000);
-    l.imds_ip_propagation = ms(1_000);
-    l.detach_time = ms(4_000);
-    l.instance_start = ms(10_000);
-    l.instance_stop = ms(30_000);
+    let mut cfg = ipamd_rig::fixed_ec2();
+    cfg.lifecycle.imds_propagation = ms(3_000);
+    cfg.lifecycle.detach_time = ms(4_000);
     cfg
 }
 
 fn subnet(cidr: &str, az: &str) -> Subnet {
-    Subnet::new(
-        cidr,
-        cidr.parse().unwrap(),
-        az,
-        vec![],
-        Placement::Lowest,
-        &[],
-    )
-    .unwrap()
+    ipamd_rig::subnet(cidr, az, &[])
 }
 
 /// The control plane and an engine, with the steps a client takes.

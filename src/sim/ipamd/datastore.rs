@@ -262,6 +262,21 @@ fn locate(enis: &mut [DsEni], address: Ipv4Addr) -> Option<(&mut DsEni, usize, u
     Some((e, at, i))
 }
 
+/// The entry a Go map walk stops at among the `n ≥ 1` entries of `items` that pass `ok`.
+fn pick_mut<'a, T>(
+    items: &'a mut [T],
+    n: usize,
+    ok: impl Fn(&T) -> bool,
+    chooser: &mut Chooser<'_>,
+) -> &'a mut T {
+    let k = chooser.pick(n);
+    items
+        .iter_mut()
+        .filter(|x| ok(x))
+        .nth(k)
+        .expect("k < n qualifying entries")
+}
+
 /// The per-card datastore. The simulator manages card 0 only (`ENABLE_MULTI_NIC` is not modelled).
 #[derive(Clone, Debug)]
 pub struct Datastore {
@@ -446,22 +461,10 @@ impl Datastore {
         if n == 0 {
             return Err(NoAvailableAddress);
         }
-        let k = chooser.pick(n);
-        let e = self
-            .enis
-            .iter_mut()
-            .filter(|e| usable(e))
-            .nth(k)
-            .expect("k < n");
+        let e = pick_mut(&mut self.enis, n, usable, chooser);
         let cidr_ok = |c: &Cidr| c.of_mode(mode) && c.has_unused_address(now, cooldown);
         let m = e.cidrs.iter().filter(|c| cidr_ok(c)).count();
-        let j = chooser.pick(m);
-        let c = e
-            .cidrs
-            .iter_mut()
-            .filter(|c| cidr_ok(c))
-            .nth(j)
-            .expect("j < m");
+        let c = pick_mut(&mut e.cidrs, m, cidr_ok, chooser);
         let i = c
             .take_unused(pod, now, cooldown, chooser)
             .expect("the CIDR has an unused address");
@@ -612,24 +615,6 @@ impl Datastore {
             .any(|e| !e.primary && !e.trunk && !e.efa && e.assigned() == 0)
     }
 
-    /// `DS:getDeletableENI` (§2.9): the first ENI, in walk order, that passes every check.
-    pub fn deletable_eni(
-        &self,
-        warm_ip: u32,
-        min_ip: u32,
-        warm_prefix: u32,
-        now: SimTime,
-        chooser: &mut Chooser<'_>,
-    ) -> Option<EniId> {
-        let passes = |e: &DsEni| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now);
-        let n = self.enis.iter().filter(|e| passes(e)).count();
-        if n == 0 {
-            return None;
-        }
-        let k = chooser.pick(n);
-        self.enis.iter().filter(|e| passes(e)).nth(k).map(|e| e.id)
-    }
-
     fn is_deletable(
         &self,
         e: &DsEni,
@@ -666,7 +651,8 @@ impl Datastore {
             && !e.efa
     }
 
-    /// `DS:RemoveUnusedENIFromStore` (§2.9): picks a deletable ENI and removes it from the datastore.
+    /// `DS:RemoveUnusedENIFromStore` (§2.9): `getDeletableENI` picks the first ENI, in walk order, that
+    /// passes every check, and it is removed from the datastore.
     pub fn remove_unused_eni(
         &mut self,
         warm_ip: u32,
@@ -675,7 +661,13 @@ impl Datastore {
         now: SimTime,
         chooser: &mut Chooser<'_>,
     ) -> Option<EniId> {
-        let id = self.deletable_eni(warm_ip, min_ip, warm_prefix, now, chooser)?;
+        let passes = |e: &DsEni| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now);
+        let n = self.enis.iter().filter(|e| passes(e)).count();
+        if n == 0 {
+            return None;
+        }
+        let k = chooser.pick(n);
+        let id = self.enis.iter().filter(|e| passes(e)).nth(k)?.id;
         self.remove_eni(id);
         Some(id)
     }
