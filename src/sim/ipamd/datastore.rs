@@ -40,7 +40,10 @@ enum Slot {
 pub struct Cidr {
     pub net: Ipv4Net,
     slots: Vec<Slot>,
+    /// Slots in `Assigned` and in `Released`, kept so that the ADD path can pass over full CIDRs without
+    /// looking at their slots.
     assigned: u32,
+    released: u32,
     /// Latest release in this CIDR, so that cooldown checks can skip CIDRs with nothing recent.
     last_release: Option<SimTime>,
 }
@@ -52,6 +55,7 @@ impl Cidr {
             net,
             slots: vec![Slot::Unused; size],
             assigned: 0,
+            released: 0,
             last_release: None,
         }
     }
@@ -98,7 +102,26 @@ impl Cidr {
     }
 
     fn has_unused_address(&self, now: SimTime, cooldown: SimDuration) -> bool {
-        self.slots.contains(&Slot::Unused) || self.reusable(now, cooldown).next().is_some()
+        self.assigned + self.released < self.size()
+            || (self.released > 0 && self.reusable(now, cooldown).next().is_some())
+    }
+
+    /// Changes one slot, keeping the counts.
+    fn set(&mut self, i: usize, slot: Slot) {
+        match self.slots[i] {
+            Slot::Assigned(_) => self.assigned -= 1,
+            Slot::Released(_) => self.released -= 1,
+            Slot::Unused => {}
+        }
+        match slot {
+            Slot::Assigned(_) => self.assigned += 1,
+            Slot::Released(t) => {
+                self.released += 1;
+                self.last_release = self.last_release.max(Some(t));
+            }
+            Slot::Unused => {}
+        }
+        self.slots[i] = slot;
     }
 
     /// `getUnusedIP` (§3.2 step 3): first a reuse pass over released entries out of cooldown (one is picked,
@@ -114,17 +137,16 @@ impl Cidr {
         let picked = if reusable > 0 {
             let k = chooser.pick(reusable);
             let picked = self.reusable(now, cooldown).nth(k);
-            for s in &mut self.slots {
-                if matches!(s, Slot::Released(r) if now - *r > cooldown) {
-                    *s = Slot::Unused;
+            for i in 0..self.slots.len() {
+                if matches!(self.slots[i], Slot::Released(r) if now - r > cooldown) {
+                    self.set(i, Slot::Unused);
                 }
             }
             picked
         } else {
             self.slots.iter().position(|s| *s == Slot::Unused)
         }?;
-        self.slots[picked] = Slot::Assigned(pod);
-        self.assigned += 1;
+        self.set(picked, Slot::Assigned(pod));
         Some(picked)
     }
 }
@@ -493,8 +515,7 @@ impl Datastore {
         if matches!(c.slots[i], Slot::Assigned(_)) {
             return None;
         }
-        c.slots[i] = Slot::Assigned(pod);
-        c.assigned += 1;
+        c.set(i, Slot::Assigned(pod));
         let placed = PodAddress {
             address,
             eni: e.id,
@@ -522,9 +543,7 @@ impl Datastore {
         let mode = self.mode;
         let (e, at, i) = locate(&mut self.enis, address)?;
         let c = &mut e.cidrs[at];
-        c.slots[i] = Slot::Released(now);
-        c.assigned -= 1;
-        c.last_release = Some(now);
+        c.set(i, Slot::Released(now));
         let other_mode_leftovers = if c.of_mode(mode) {
             Vec::new()
         } else {
@@ -702,10 +721,15 @@ impl Datastore {
                     .iter()
                     .filter(|s| matches!(s, Slot::Assigned(_)))
                     .count() as u32;
-                if n != c.assigned {
+                let released = c
+                    .slots
+                    .iter()
+                    .filter(|s| matches!(s, Slot::Released(_)))
+                    .count() as u32;
+                if (n, released) != (c.assigned, c.released) {
                     return Err(format!(
-                        "{}: count {} but {} assigned",
-                        c.net, c.assigned, n
+                        "{}: counts {}/{} but {n} assigned, {released} released",
+                        c.net, c.assigned, c.released
                     ));
                 }
                 held += n as usize;
