@@ -93,7 +93,7 @@ fn check(rig: &Rig, live: &BTreeMap<PodKey, Ipv4Addr>) -> Result<(), TestCaseErr
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
     fn ipamd_under_churn_keeps_its_datastore_inside_ec2(
