@@ -40,6 +40,15 @@ fn by_name<T>(items: impl IntoIterator<Item = T>, entry: impl Fn(T) -> (String, 
     Value::Object(items.into_iter().map(entry).collect::<Map<String, Value>>())
 }
 
+/// Every node's ipamd counters, summed.
+fn ipamd_totals(world: &World) -> Counters {
+    let mut totals = Counters::default();
+    for n in &world.nodes {
+        totals.add(&n.ipamd.state().counters);
+    }
+    totals
+}
+
 /// The run's summary as a JSON tree; object keys are sorted, so the text is deterministic.
 pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
     let rec = world.ec2.record();
@@ -91,10 +100,7 @@ pub fn summary(scenario: &Scenario, world: &World, stats: RunStats) -> Value {
         )
     });
     let rows = &world.timeseries.rows;
-    let mut totals = Counters::default();
-    for n in &world.nodes {
-        totals.add(&n.ipamd.state().counters);
-    }
+    let totals = ipamd_totals(world);
     let ipamd_errors = by_name(&totals.api_errors, |(code, n)| (code.to_string(), json!(n)));
     json!({
         "scenario": scenario.name,
@@ -364,6 +370,31 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
             out,
             "\nnode group {}: {} launched, {} failed launches, {all}",
             g.name, g.launched, g.failed_launches
+        );
+    }
+    if !world.nodes.is_empty() {
+        let totals = ipamd_totals(world);
+        let rows = &world.timeseries.rows;
+        let peak = rows.iter().map(|r| r.pools.allocated).max().unwrap_or(0);
+        let errors: Vec<String> = totals
+            .api_errors
+            .iter()
+            .map(|(code, n)| format!("{code} {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nipamd on {} nodes: {} addresses in warm pools at peak, {} ENIs allocated, {} freed, \
+             {} failed ADDs; EC2 errors: {}",
+            world.nodes.len(),
+            peak,
+            totals.enis_allocated,
+            totals.enis_freed,
+            totals.add_failures,
+            if errors.is_empty() {
+                "none".to_string()
+            } else {
+                errors.join(", ")
+            }
         );
     }
     let _ = writeln!(
