@@ -195,8 +195,6 @@ pub struct NodeState {
     reconcile_cooldown: Vec<(Ipv4Net, SimTime)>,
     /// The EC2 call the loop waits for, if any.
     pub in_flight: Option<Action>,
-    /// Where the loop is, for traces and wait reasons.
-    pub step: Step,
     pub counters: Counters,
     /// Every EC2 call the daemon made, when tracing is on.
     pub call_trace: Option<Vec<CallTrace>>,
@@ -210,20 +208,6 @@ pub struct CallTrace {
     pub request: Request,
     /// The final error, after the SDK's retries.
     pub error: Option<ErrorCode>,
-}
-
-/// What the loop is doing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Step {
-    #[default]
-    Starting,
-    Idle,
-    AssigningAddresses,
-    CreatingEni,
-    WaitingForEniInMetadata,
-    ReleasingAddresses,
-    FreeingEni,
-    Reconciling,
 }
 
 impl NodeState {
@@ -250,7 +234,6 @@ impl NodeState {
             last_insufficient: None,
             reconcile_cooldown: Vec::new(),
             in_flight: None,
-            step: Step::Starting,
             counters: Counters::default(),
             call_trace: None,
         }
@@ -291,10 +274,6 @@ pub struct Daemon {
 impl Daemon {
     fn now(&self) -> SimTime {
         self.port.now()
-    }
-
-    fn set_step(&self, step: Step) {
-        self.st.borrow_mut().step = step;
     }
 
     /// One EC2 call; its failure is counted in `awscni_aws_api_error_count`.
@@ -344,7 +323,6 @@ impl Daemon {
 
     /// `nodeInit` (§2.1): discover the attached ENIs, free the other mode's leftovers, pre-scale.
     pub async fn init(&self) -> Result<(), Failure> {
-        self.set_step(Step::Starting);
         // The datastore does not survive a restart; the pods' addresses do, in the checkpoint file.
         let checkpoint = {
             let mut st = self.st.borrow_mut();
@@ -394,7 +372,6 @@ impl Daemon {
             return Err(Failure::NoEniConfig);
         }
         st.ready = true;
-        st.step = Step::Idle;
         Ok(())
     }
 
@@ -450,7 +427,6 @@ impl Daemon {
             st.last_decrease = Some(now);
             st.last_pool_action = Some(now);
         }
-        st.step = Step::Idle;
     }
 
     /// `shouldSkipDataStorePoolDecrease`: skip while `now − lastDecrease ≤ 30 s` (§1.4, §2.1).
@@ -531,7 +507,6 @@ impl Daemon {
 
     /// `tryAssignIPs` / `tryAssignPrefixes` (§2.6): add addresses to one existing ENI that has room.
     async fn try_assign_cidrs(&self) -> Result<bool, Failure> {
-        self.set_step(Step::AssigningAddresses);
         let (to_allocate, max_cidrs, pd, candidates, discovery) = {
             let mut st = self.st.borrow_mut();
             let stats = st.ds.stats(self.now());
@@ -621,7 +596,6 @@ impl Daemon {
 
     /// `tryAllocateENI` (§2.6, §4.1–§4.3): create, attach and set up one ENI.
     async fn try_allocate_eni(&self) -> Result<bool, Failure> {
-        self.set_step(Step::CreatingEni);
         let (count, pd) = {
             let st = self.st.borrow();
             let stats = st.ds.stats(self.now());
@@ -669,7 +643,6 @@ impl Daemon {
             self.free_eni(eni).await;
             return Err(Failure::Api(e.code));
         }
-        self.set_step(Step::WaitingForEniInMetadata);
         let metadata = self.wait_for_eni_and_ips(eni, count).await?;
         let excluded = if self.st.borrow().cfg.enable_subnet_discovery {
             let q = SubnetQuery::Ids(vec![metadata.subnet]);
@@ -799,7 +772,6 @@ impl Daemon {
 
     /// `decreaseDatastorePool` (§2.8): release up to `over` CIDRs with no assigned address.
     pub async fn decrease(&self) {
-        self.set_step(Step::ReleasingAddresses);
         let (mut over, enis) = {
             let mut st = self.st.borrow_mut();
             let stats = st.ds.stats(self.now());
@@ -887,7 +859,6 @@ impl Daemon {
             ds.remove_unused_eni(w, m, wp, now, &mut chooser)
         };
         if let Some(eni) = eni {
-            self.set_step(Step::FreeingEni);
             self.st.borrow_mut().counters.enis_freed += 1;
             self.free_eni(eni).await;
         }
@@ -957,7 +928,6 @@ impl Daemon {
         if !due {
             return;
         }
-        self.set_step(Step::Reconciling);
         let metadata = self.port.metadata().await;
         // ENIs gone from the instance: force-removed.
         let gone: Vec<EniId> = {
@@ -1044,7 +1014,6 @@ impl Daemon {
         let now = self.now();
         let mut st = self.st.borrow_mut();
         st.last_pool_action = Some(now);
-        st.step = Step::Idle;
     }
 }
 
