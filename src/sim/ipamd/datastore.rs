@@ -382,13 +382,6 @@ impl Datastore {
         }
     }
 
-    /// Backdates an ENI's entry into the datastore (restored state in tests and at init).
-    pub fn set_created(&mut self, id: EniId, at: SimTime) {
-        if let Some(e) = self.enis.iter_mut().find(|e| e.id == id) {
-            e.created = at;
-        }
-    }
-
     /// `DS:AddIPv4CidrToStore`: a /32 or a /28. Already present is not an error.
     pub fn add_cidr(&mut self, eni: EniId, net: Ipv4Net) -> bool {
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
