@@ -7,7 +7,7 @@
 //! * §6.7 (cases 52–54): address choice and the stats' cooldown count;
 //! * the §3 rules without a numbered case: the reuse pass of `getUnusedIP`, cooling addresses, releasing
 //!   cooling addresses, mode switching, idempotent ADD;
-//! * the §8 surprises that show at this level (`surprise_8_N_…`);
+//! * the §8 surprises that show at this level (`surprise_8_N_…`), 8.1 (no packing) among them;
 //! * a property test over random operation sequences.
 //!
 //! Every ENI is created at time 0; the calls that care about `minENILifeTime` run at [`OLD`] (60 s) or later.
@@ -844,6 +844,31 @@ fn spec_3_2_add_is_idempotent_per_pod_key() {
 
 /// §8.2: WARM_ENI_TARGET is an address threshold. A full primary ENI with 0 pods satisfies N = 1, and under
 /// WARM_ENI in SIP the pool is never too high, however much is free; only whole ENIs go.
+/// Which ENI a pod lands on, per pod, for 10 pods on two ENIs with 10 free /32s each.
+fn landing_enis(choice: Choice, seed: u64) -> Vec<u32> {
+    let mut r = Rig::new(Mode::SecondaryIp, COOLDOWN, choice, seed);
+    r.eni_with_ips(1, 0, true, 10);
+    r.eni_with_ips(2, 1, false, 10);
+    (0..10)
+        .map(|_| {
+            let (_, a) = r.add_pod(T0).unwrap();
+            u32::from(a.octets()[2])
+        })
+        .collect()
+}
+
+#[test]
+fn surprise_8_1_no_packing_random_map_order_spreads_pods_over_enis() {
+    // Go map order: each ADD walks the ENIs in a random order, so pods land on both ENIs, not packed on
+    // the first; the same seed gives the same walk.
+    let a = landing_enis(Choice::Random, 1);
+    assert!(a.contains(&1) && a.contains(&2), "{a:?}");
+    assert_eq!(a, landing_enis(Choice::Random, 1));
+    assert!((2..40).any(|seed| landing_enis(Choice::Random, seed) != a));
+    // The `ordered` stand-in takes the lowest device, then the lowest address.
+    assert_eq!(landing_enis(Choice::Ordered, 1), vec![1; 10]);
+}
+
 #[test]
 fn surprise_8_2_warm_eni_target_is_an_address_threshold() {
     let cfg = targets(1, 0, 0, 0);
