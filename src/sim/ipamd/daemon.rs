@@ -110,8 +110,8 @@ pub enum Failure {
     NoFreeDevice,
     /// IMDS never showed the new ENI with its addresses (§4.5).
     NotInMetadata,
-    /// Custom networking without an ENIConfig, or an empty pool after start-up under custom networking.
-    NoEniConfig,
+    /// Custom networking and still no address in the pool after start-up's pre-scaling (§2.1).
+    EmptyPoolUnderCustomNetworking,
 }
 
 impl Failure {
@@ -362,14 +362,12 @@ impl Daemon {
             st.ds.stats(self.now())
         };
         if self.st.borrow().policy().too_low(&stats) {
-            match self.increase().await {
-                Err(f) if !f.is_insufficient() => return Err(f),
-                _ => {}
-            }
+            // `increase` swallows insufficient-address errors, as increaseDatastorePool does.
+            self.increase().await?;
         }
         let mut st = self.st.borrow_mut();
         if st.cfg.custom_network.is_some() && st.ds.stats(self.now()).total == 0 {
-            return Err(Failure::NoEniConfig);
+            return Err(Failure::EmptyPoolUnderCustomNetworking);
         }
         st.ready = true;
         Ok(())
@@ -814,30 +812,30 @@ impl Daemon {
                 .extend(cidrs.iter().map(|&(_, n)| (n, now)));
             st.counters.cidrs_released += cidrs.len() as u64;
         }
+        // Callers pass the CIDRs grouped by ENI.
         let mut enis: Vec<EniId> = cidrs.iter().map(|&(e, _)| e).collect();
         enis.dedup();
         for eni in enis {
-            let of_eni = cidrs.iter().filter(|&&(e, _)| e == eni).map(|&(_, n)| n);
-            let prefixes: Vec<Ipv4Net> = of_eni.clone().filter(|n| n.prefix_len() < 32).collect();
-            let ips: Vec<Ipv4Addr> = of_eni
+            let of_eni = || {
+                cidrs
+                    .iter()
+                    .filter(move |&&(e, _)| e == eni)
+                    .map(|&(_, n)| n)
+            };
+            let prefixes: Vec<Ipv4Net> = of_eni().filter(|n| n.prefix_len() < 32).collect();
+            let ips: Vec<Ipv4Addr> = of_eni()
                 .filter(|n| n.prefix_len() == 32)
                 .map(|n| n.addr())
                 .collect();
-            if !prefixes.is_empty() {
-                let r = Request::UnassignPrivateIpAddresses {
-                    eni,
-                    ips: Vec::new(),
-                    prefixes,
-                };
-                let _ = self.call(r).await;
-            }
-            if !ips.is_empty() {
-                let r = Request::UnassignPrivateIpAddresses {
-                    eni,
-                    ips,
-                    prefixes: Vec::new(),
-                };
-                let _ = self.call(r).await;
+            let calls = [
+                (Vec::new(), prefixes), // Ipv4Prefixes=[…]
+                (ips, Vec::new()),      // PrivateIpAddresses=[…]
+            ];
+            for (ips, prefixes) in calls {
+                if !ips.is_empty() || !prefixes.is_empty() {
+                    let r = Request::UnassignPrivateIpAddresses { eni, ips, prefixes };
+                    let _ = self.call(r).await;
+                }
             }
         }
     }
@@ -876,25 +874,9 @@ impl Daemon {
             _ => return,
         };
         if let Some(a) = attachment {
-            let mut detached = false;
-            for attempt in 0..DETACH_RETRY.tries {
-                let r = Request::DetachNetworkInterface { attachment: a.id };
-                match self.call(r).await {
-                    Ok(_) => {
-                        detached = true;
-                        break;
-                    }
-                    Err(e) if e.code == ErrorCode::InvalidAttachmentIdNotFound => {
-                        detached = true;
-                        break;
-                    }
-                    Err(_) if attempt + 1 < DETACH_RETRY.tries => {
-                        self.sleep_backoff(&DETACH_RETRY, attempt).await;
-                    }
-                    Err(_) => {}
-                }
-            }
-            if !detached {
+            let detach = || Request::DetachNetworkInterface { attachment: a.id };
+            let gone = ErrorCode::InvalidAttachmentIdNotFound;
+            if !self.with_retries(&DETACH_RETRY, detach, gone).await {
                 return;
             }
             self.port.sleep(DETACH_TO_DELETE).await;
@@ -904,16 +886,28 @@ impl Daemon {
 
     /// `deleteENI` (§4.5): DeleteNetworkInterface with retries; "not found" counts as done.
     async fn delete_eni(&self, eni: EniId) {
-        for attempt in 0..DELETE_RETRY.tries {
-            match self.call(Request::DeleteNetworkInterface { eni }).await {
-                Ok(_) => return,
-                Err(e) if e.code == ErrorCode::InvalidNetworkInterfaceIdNotFound => return,
-                Err(_) if attempt + 1 < DELETE_RETRY.tries => {
-                    self.sleep_backoff(&DELETE_RETRY, attempt).await;
-                }
+        let delete = || Request::DeleteNetworkInterface { eni };
+        let gone = ErrorCode::InvalidNetworkInterfaceIdNotFound;
+        self.with_retries(&DELETE_RETRY, delete, gone).await;
+    }
+
+    /// `retry.NWithBackoff` around one call (§4.5): up to `b.tries` attempts with the backoff's sleeps between
+    /// them. `gone` (the resource is already gone) counts as success. Returns whether the call succeeded.
+    async fn with_retries(
+        &self,
+        b: &Backoff,
+        request: impl Fn() -> Request,
+        gone: ErrorCode,
+    ) -> bool {
+        for attempt in 0..b.tries {
+            match self.call(request()).await {
+                Ok(_) => return true,
+                Err(e) if e.code == gone => return true,
+                Err(_) if attempt + 1 < b.tries => self.sleep_backoff(b, attempt).await,
                 Err(_) => {}
             }
         }
+        false
     }
 
     /// `nodeIPPoolReconcile` (§2.10): after a minute without pool actions, compare IMDS with the datastore and
@@ -1015,9 +1009,7 @@ impl Daemon {
         let mut st = self.st.borrow_mut();
         st.last_pool_action = Some(now);
     }
-}
 
-impl Daemon {
     /// The leaked-ENI sweep (§4.6, `cleanUpLeakedENIs`), a goroutine of its own: forever, sleep a random
     /// 0–299 s, then delete every available ENI in the VPC that ipamd tagged at least 5 minutes ago (tagging
     /// the ones without a creation time), then wait an hour.
