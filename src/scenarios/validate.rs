@@ -113,6 +113,27 @@ fn non_empty(cx: &Ctx<'_>, s: &Spanned<String>, key: &str) -> R<String> {
     }
 }
 
+/// A non-empty name that none of `earlier` already has; `where_(j)` ends the error message, saying where the
+/// first one is.
+fn unique_name<'a>(
+    cx: &Ctx<'_>,
+    s: &Spanned<String>,
+    key: &str,
+    what: &str,
+    earlier: impl IntoIterator<Item = &'a str>,
+    where_: impl Fn(usize) -> String,
+) -> R<String> {
+    let name = non_empty(cx, s, key)?;
+    match earlier.into_iter().position(|o| o == name) {
+        Some(j) => Err(cx.error(
+            s.span(),
+            key,
+            format!("duplicate {what} name \"{name}\" {}", where_(j)),
+        )),
+        None => Ok(name),
+    }
+}
+
 fn positive_duration(cx: &Ctx<'_>, d: &Spanned<SimDuration>, key: &str) -> R<SimDuration> {
     if *d.get_ref() == SimDuration::ZERO {
         Err(cx.error(d.span(), key, "must be a positive duration, got 0s"))
@@ -411,15 +432,10 @@ fn resolve_subnet(
 ) -> R<SubnetSpec> {
     let base = format!("subnets[{i}]");
     let s = s.into_inner();
-    let name_key = join(&base, "name");
-    let name = non_empty(cx, &s.name, &name_key)?;
-    if let Some(j) = earlier.iter().position(|o| o.name == name) {
-        return Err(cx.error(
-            s.name.span(),
-            name_key,
-            format!("duplicate subnet name \"{name}\" (also subnets[{j}])"),
-        ));
-    }
+    let names = earlier.iter().map(|o| o.name.as_str());
+    let name = unique_name(cx, &s.name, &join(&base, "name"), "subnet", names, |j| {
+        format!("(also subnets[{j}])")
+    })?;
 
     let cidr_key = join(&base, "cidr");
     let cidr = canonical_cidr(cx, &s.cidr, &cidr_key, "subnet")?;
@@ -705,15 +721,10 @@ fn resolve_tenant(
     earlier: &[TenantSpec],
 ) -> R<TenantSpec> {
     let t = raw.into_inner();
-    let name_key = join(key, "name");
-    let name = non_empty(cx, &t.name, &name_key)?;
-    if earlier.iter().any(|o| o.name == name) {
-        return Err(cx.error(
-            t.name.span(),
-            name_key,
-            format!("duplicate tenant name \"{name}\" in this subnet"),
-        ));
-    }
+    let names = earlier.iter().map(|o| o.name.as_str());
+    let name = unique_name(cx, &t.name, &join(key, "name"), "tenant", names, |_| {
+        "in this subnet".to_string()
+    })?;
     if !dist_is_positive(t.interarrival.get_ref()) {
         return Err(cx.error(
             t.interarrival.span(),
@@ -748,15 +759,15 @@ fn resolve_node_group(
     let base = format!("node_groups[{i}]");
     let group_span = g.span();
     let g = g.into_inner();
-    let name_key = join(&base, "name");
-    let name = non_empty(cx, &g.name, &name_key)?;
-    if let Some(j) = earlier.iter().position(|o| o.name == name) {
-        return Err(cx.error(
-            g.name.span(),
-            name_key,
-            format!("duplicate node group name \"{name}\" (also node_groups[{j}])"),
-        ));
-    }
+    let names = earlier.iter().map(|o| o.name.as_str());
+    let name = unique_name(
+        cx,
+        &g.name,
+        &join(&base, "name"),
+        "node group",
+        names,
+        |j| format!("(also node_groups[{j}])"),
+    )?;
 
     let it_name = g.instance_type.get_ref().trim();
     let instance_type = instance_types::lookup(it_name).ok_or_else(|| {

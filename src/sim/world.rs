@@ -150,9 +150,7 @@ impl World {
         }
         Ok((world, engine))
     }
-}
 
-impl World {
     /// Starts aws-node on a node group's instance once it is running: its ipamd gets its own EC2 client (its
     /// own SDK retry quota) in the group's account.
     fn start_node(&mut self, ctx: &mut Context<'_, Event>, instance: InstanceId) {
