@@ -2,7 +2,7 @@
 //! the silent fall-back to secondary-IP mode on instances without prefix support (§5.4).
 
 use super::config::IpamdConfig;
-use crate::sim::ec2::instance_types::InstanceType;
+use crate::sim::ec2::instance_types::{Hypervisor, InstanceType};
 
 /// Addresses in one /28 prefix.
 pub const PREFIX_SIZE: u32 = 16;
@@ -54,7 +54,7 @@ impl NodeLimits {
             max_ips_per_eni,
             max_prefixes_per_eni,
             max_pods,
-            supports_trunking: t.hypervisor == crate::sim::ec2::instance_types::Hypervisor::Nitro,
+            supports_trunking: t.hypervisor == Hypervisor::Nitro,
         }
     }
 
@@ -73,13 +73,17 @@ mod tests {
     use super::*;
     use crate::sim::ec2::instance_types::lookup;
 
-    #[test]
-    fn spec_1_2_m5_large_prefix_limits() {
-        let cfg = IpamdConfig {
+    fn prefix_mode() -> IpamdConfig {
+        IpamdConfig {
             enable_prefix_delegation: true,
             warm_prefix_target: 1,
             ..IpamdConfig::default()
-        };
+        }
+    }
+
+    #[test]
+    fn spec_1_2_m5_large_prefix_limits() {
+        let cfg = prefix_mode();
         let l = NodeLimits::new(lookup("m5.large").unwrap(), &cfg, 110);
         assert_eq!(l.mode, Mode::Prefix);
         assert_eq!(l.max_prefixes_per_eni, 9);
@@ -88,11 +92,7 @@ mod tests {
 
     #[test]
     fn spec_5_4_xen_falls_back_to_secondary_ips_and_metal_keeps_prefixes() {
-        let cfg = IpamdConfig {
-            enable_prefix_delegation: true,
-            warm_prefix_target: 1,
-            ..IpamdConfig::default()
-        };
+        let cfg = prefix_mode();
         let m4 = NodeLimits::new(lookup("m4.large").unwrap(), &cfg, 20);
         assert_eq!(m4.mode, Mode::SecondaryIp);
         assert_eq!((m4.max_ips_per_eni, m4.max_prefixes_per_eni), (9, 0));
