@@ -7,9 +7,12 @@
 //! `scenarios/x.toml:14:8: subnets[1].reservations[0].cidr: reservation 10.1.0.0/24 lies outside subnet 10.0.4.0/24`.
 //! The schema is documented in `docs/scenarios.md`.
 
+mod cluster;
 mod location;
 mod raw;
 mod validate;
+
+pub use cluster::*;
 
 use std::fmt;
 use std::ops::Range;
@@ -41,6 +44,10 @@ pub struct Scenario {
     /// Spec defaults overridden by the file. `accounts[0]` is always "default"; the others follow sorted by name.
     pub ec2: Ec2Config,
     pub node_groups: Vec<NodeGroupSpec>,
+    /// kubelet, node start-up and scheduler settings.
+    pub kube: KubeSpec,
+    /// In file order.
+    pub workloads: Vec<WorkloadSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -69,7 +76,7 @@ pub struct SubnetSpec {
 pub struct NodeGroupSpec {
     pub name: String,
     pub instance_type: &'static InstanceType,
-    /// Nodes in the group (> 0).
+    /// Nodes in the group at start (> 0, or ≥ 0 for a provisioned group).
     pub count: u32,
     /// Indices into `Scenario::subnets`; at least one, no repeats.
     pub subnets: Vec<usize>,
@@ -82,6 +89,14 @@ pub struct NodeGroupSpec {
     pub ipamd: IpamdConfig,
     /// kubelet `--max-pods`: given, or computed the EKS way for the group's mode (spec/ipamd.md §5.2).
     pub max_pods: u32,
+    /// CPU and memory the group's nodes offer to pods.
+    pub allocatable: Allocatable,
+    /// Timed changes of the group's size, sorted by time.
+    pub scale: Vec<ScaleStep>,
+    /// Node rollouts, sorted by time.
+    pub rollouts: Vec<RolloutSpec>,
+    /// Launch nodes for pending pods (Karpenter-like) instead of keeping a fixed count.
+    pub provisioner: Option<ProvisionerSpec>,
 }
 
 /// Why a scenario could not be loaded.

@@ -12,7 +12,9 @@ use super::raw::{
     RawAccount, RawBucket, RawEc2, RawEniConfig, RawInUse, RawIpamd, RawNodeGroup, RawReservation,
     RawSubnet, RawTenant,
 };
-use super::{Ctx, NodeGroupSpec, Scenario, ScenarioError, SubnetSpec, VpcSpec};
+use super::{
+    Allocatable, Ctx, KubeSpec, NodeGroupSpec, Scenario, ScenarioError, SubnetSpec, VpcSpec,
+};
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
 use crate::sim::ec2::config::{AccountConfig, Ec2Config};
@@ -99,6 +101,8 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         subnets,
         ec2,
         node_groups,
+        kube: KubeSpec::default(),
+        workloads: Vec::new(),
     })
 }
 
@@ -834,6 +838,10 @@ fn resolve_node_group(
         launch_at: g.launch_at.unwrap_or(SimDuration::ZERO),
         ipamd,
         max_pods,
+        allocatable: Allocatable::eks_default(instance_type.vcpus),
+        scale: Vec::new(),
+        rollouts: Vec::new(),
+        provisioner: None,
     })
 }
 
