@@ -15,7 +15,7 @@ use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
 use vpcsim::sim::engine::Engine;
-use vpcsim::sim::time::SimTime;
+use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::world::{Event, World};
 
 #[derive(Parser)]
@@ -31,8 +31,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write its results (summary.json, timeseries.csv, api_calls.csv, perf.json).
+    /// Run a scenario and write its results (summary.json, timeseries.csv, pods.csv, nodes.csv,
+    /// api_calls.csv, and trace.csv with --trace).
     Run(RunArgs),
+    /// Explain one pod of a finished run: its timestamps, why it waited, and (for a run made with --trace)
+    /// the decisions about it and its node's ipamd, in simulated time.
+    Explain(ExplainArgs),
     /// Validate scenario files: prints `ok: FILE`, or `FILE:LINE:COL: message` and exits 2.
     Check(CheckArgs),
     /// Print the EKS max-pods calculator's value for an instance type.
@@ -54,9 +58,32 @@ struct RunArgs {
     /// Replace the scenario's seed.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Replace the scenario's duration (e.g. 10m, 2h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    duration: Option<SimDuration>,
     /// What to print on stdout: a table, or the summary as JSON.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Also write trace.csv: every decision about pods and nodes and every ipamd EC2 call, for
+    /// `vpcsim explain`. Costs memory on large runs.
+    #[arg(long)]
+    trace: bool,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// Output folder of a run (e.g. output/quickstart).
+    dir: PathBuf,
+    /// Pod number (the `pod` column of pods.csv).
+    pod: u32,
+}
+
+fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    let d = SimDuration::parse(s)?;
+    if d == SimDuration::ZERO {
+        return Err("the duration must be positive".to_string());
+    }
+    Ok(d)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -126,6 +153,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => cmd_run(a),
+        Command::Explain(a) => cmd_explain(a),
         Command::Check(a) => cmd_check(a),
         Command::MaxPods(a) => cmd_max_pods(a),
         Command::InstanceTypes(a) => cmd_instance_types(a),
@@ -154,15 +182,15 @@ fn load_scenario(path: &Path) -> Result<Scenario, Failure> {
 }
 
 /// Builds a loaded scenario's world; a scenario that cannot be built is a usage error naming the file.
-fn build(path: &Path, scenario: &Scenario) -> Result<Built, Failure> {
-    World::build(scenario, true)
+fn build(path: &Path, scenario: &Scenario, trace: bool) -> Result<Built, Failure> {
+    World::build(scenario, true, trace)
         .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", path.display())))
 }
 
 fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
     let mut failed = 0;
     for f in &a.files {
-        match load_scenario(f).and_then(|s| build(f, &s)) {
+        match load_scenario(f).and_then(|s| build(f, &s, false)) {
             Ok(_) => println!("ok: {}", f.display()),
             Err(e) => {
                 println!("{:#}", e.error);
@@ -184,7 +212,20 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
     if let Some(seed) = a.seed {
         scenario.seed = seed;
     }
-    let (mut world, mut engine) = build(&a.scenario, &scenario)?;
+    if let Some(d) = a.duration {
+        if d.0 / scenario.sample_interval.0 > scenarios::MAX_SAMPLES {
+            return Err(Failure::new(
+                EXIT_USAGE,
+                anyhow!(
+                    "--duration {d} sampled every {} is more than {} samples",
+                    scenario.sample_interval,
+                    scenarios::MAX_SAMPLES
+                ),
+            ));
+        }
+        scenario.duration = d;
+    }
+    let (mut world, mut engine) = build(&a.scenario, &scenario, a.trace)?;
     let started = Instant::now();
     engine.run_until(&mut world, SimTime::ZERO + scenario.duration);
     let perf = Perf {
@@ -207,8 +248,14 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
             write!(out, "{}", report::table(&scenario, &world, perf))?;
             writeln!(out, "results in {}", dir.display())?;
         }
-        Format::Json => writeln!(out, "{:#}", report::summary(&scenario, &world, perf.stats))?,
+        Format::Json => writeln!(out, "{:#}", report::summary(&scenario, &world, perf))?,
     }
+    Ok(())
+}
+
+fn cmd_explain(a: ExplainArgs) -> Result<(), Failure> {
+    let text = report::explain::explain(&a.dir, a.pod).map_err(|e| Failure::new(EXIT_USAGE, e))?;
+    io::stdout().lock().write_all(text.as_bytes())?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ mod raw;
 mod validate;
 
 pub use cluster::*;
+pub use validate::MAX_SAMPLES;
 
 use std::fmt;
 use std::ops::Range;

@@ -38,7 +38,7 @@ const MAX_PREFIX: u8 = 28;
 const BLOCK: u64 = 16;
 const DEFAULT_ACCOUNT: &str = "default";
 /// Time-series rows a run may have: a day at 0.1 s, a year at 40 s. Keeps timeseries.csv and memory sane.
-const MAX_SAMPLES: u64 = 1_000_000;
+pub const MAX_SAMPLES: u64 = 1_000_000;
 
 pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario> {
     let name = non_empty(cx, &raw.name, "name")?;

@@ -4,7 +4,8 @@
 
 use crate::sim::ec2::ControlPlane;
 use crate::sim::ec2::api::InstanceState;
-use crate::sim::ipamd::Ipamd;
+use crate::sim::kube::cluster::Cluster;
+use crate::sim::kube::nodes::{Node, NodePhase};
 use crate::sim::time::{SimDuration, SimTime};
 
 /// One sample.
@@ -17,6 +18,11 @@ pub struct Sample {
     pub enis: u32,
     /// The nodes' warm pools, summed over the cluster.
     pub pools: PoolTotals,
+    /// Pods waiting for a node.
+    pub pods_pending: u32,
+    /// Pods bound to a node and not yet Running (creating their sandbox, or retrying its CNI ADD).
+    pub pods_starting: u32,
+    pub pods_running: u32,
     /// API attempts answered since the previous sample.
     pub api_attempts: u64,
     /// Of those, throttled.
@@ -38,7 +44,13 @@ pub struct PoolTotals {
 }
 
 impl PoolTotals {
-    pub fn of<'a>(ipamds: impl Iterator<Item = &'a Ipamd>, now: SimTime) -> Self {
+    /// Sums the pools of the cluster's nodes that are not terminated (a terminated node's addresses went back to
+    /// the subnet with its ENIs).
+    pub fn of(nodes: &[Node], now: SimTime) -> Self {
+        let ipamds = nodes
+            .iter()
+            .filter(|n| n.phase != NodePhase::Terminated)
+            .map(|n| &n.ipamd);
         let mut t = PoolTotals::default();
         for d in ipamds {
             let st = d.state();
@@ -70,13 +82,8 @@ impl Timeseries {
         }
     }
 
-    /// Takes a sample of the control plane and the nodes' ipamds at `now`.
-    pub fn sample<'a>(
-        &mut self,
-        now: SimTime,
-        ec2: &ControlPlane,
-        ipamds: impl Iterator<Item = &'a Ipamd>,
-    ) {
+    /// Takes a sample of the control plane and the cluster at `now`.
+    pub fn sample(&mut self, now: SimTime, ec2: &ControlPlane, cluster: &Cluster) {
         let rec = ec2.record();
         let (attempts, throttled) = (rec.total_attempts(), rec.total_throttled());
         self.rows.push(Sample {
@@ -94,7 +101,10 @@ impl Timeseries {
                 .filter(|i| i.state == InstanceState::Running)
                 .count() as u32,
             enis: ec2.inventory().live_enis() as u32,
-            pools: PoolTotals::of(ipamds, now),
+            pools: PoolTotals::of(&cluster.nodes, now),
+            pods_pending: cluster.counts.pending,
+            pods_starting: cluster.counts.starting,
+            pods_running: cluster.counts.running,
             api_attempts: attempts - self.attempts_before,
             throttled: throttled - self.throttled_before,
         });

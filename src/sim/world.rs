@@ -3,10 +3,12 @@
 //! model whose client made it.
 
 use crate::scenarios::Scenario;
-use crate::sim::ec2::{ControlPlane, Ec2Event, InstanceId};
+use crate::sim::ec2::{ControlPlane, Ec2Event};
 use crate::sim::engine::{Context, Engine, Model};
-use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
+use crate::sim::ipamd::IpamdEvent;
+use crate::sim::kube::cluster::{Cluster, ClusterSetup, KubeEvent};
 use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroups};
+use crate::sim::kube::workloads::WorkloadEvent;
 use crate::sim::metrics::Timeseries;
 use crate::sim::rng::stream;
 use crate::sim::time::SimTime;
@@ -20,6 +22,7 @@ pub enum Event {
     Tenant(TenantEvent),
     NodeGroup(NodeGroupEvent),
     Ipamd(IpamdEvent),
+    Kube(KubeEvent),
     /// Take a time-series sample.
     Sample,
 }
@@ -42,6 +45,18 @@ impl From<IpamdEvent> for Event {
     }
 }
 
+impl From<KubeEvent> for Event {
+    fn from(e: KubeEvent) -> Self {
+        Event::Kube(e)
+    }
+}
+
+impl From<WorkloadEvent> for Event {
+    fn from(e: WorkloadEvent) -> Self {
+        Event::Kube(KubeEvent::Workload(e))
+    }
+}
+
 impl From<NodeGroupEvent> for Event {
     fn from(e: NodeGroupEvent) -> Self {
         Event::NodeGroup(e)
@@ -57,38 +72,20 @@ pub enum BuildError {
     InUse { subnet: String, source: AllocError },
 }
 
-/// Which model made the calls of an EC2 client, so that finished calls go back to it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ClientOwner {
-    NodeGroup(usize),
-    /// The ipamd of `World::nodes[.0]`.
-    Ipamd(usize),
-}
-
-/// A node: an instance of a node group, with its ipamd.
-pub struct Node {
-    pub instance: InstanceId,
-    pub group: usize,
-    pub ipamd: Ipamd,
-}
-
 pub struct World {
     pub ec2: ControlPlane,
-    /// Indexed by `ClientId`.
-    owners: Vec<ClientOwner>,
     pub tenants: Tenants,
-    pub node_groups: NodeGroups,
-    /// Every node that has started, in start order.
-    pub nodes: Vec<Node>,
+    pub cluster: Cluster,
     pub timeseries: Timeseries,
-    seed: u64,
 }
 
 impl World {
-    /// Builds the world of `scenario` and an engine with its first events scheduled.
+    /// Builds the world of `scenario` and an engine with its first events scheduled. `trace` keeps the
+    /// decision log and every node's EC2 calls for `vpcsim explain`.
     pub fn build(
         scenario: &Scenario,
         keep_call_log: bool,
+        trace: bool,
     ) -> Result<(World, Engine<Event>), BuildError> {
         let mut initial = stream(scenario.seed, "vpc.initial", 0);
         let mut subnets = Vec::with_capacity(scenario.subnets.len());
@@ -123,70 +120,26 @@ impl World {
             scenario.seed,
         );
         let node_groups = NodeGroups::new(&scenario.node_groups, &mut ec2);
-        let mut owners = Vec::new();
-        for (g, client) in node_groups.clients().enumerate() {
-            debug_assert_eq!(
-                client.0 as usize,
-                owners.len(),
-                "clients are numbered in registration order"
-            );
-            owners.push(ClientOwner::NodeGroup(g));
-        }
+        let setup = ClusterSetup {
+            kube: &scenario.kube,
+            workloads: &scenario.workloads,
+            seed: scenario.seed,
+            trace,
+        };
         let mut world = World {
             ec2,
-            owners,
             tenants,
-            node_groups,
-            nodes: Vec::new(),
+            cluster: Cluster::new(setup, node_groups),
             timeseries: Timeseries::new(scenario.sample_interval),
-            seed: scenario.seed,
         };
         let mut engine = Engine::new(scenario.seed);
         {
             let mut ctx = engine.context();
             world.tenants.start(&mut ctx);
-            world.node_groups.start(&mut ctx);
+            world.cluster.start(&mut ctx);
             ctx.schedule_at(SimTime::ZERO, Event::Sample);
         }
         Ok((world, engine))
-    }
-
-    /// Starts aws-node on a node group's instance once it is running: its ipamd gets its own EC2 client (its
-    /// own SDK retry quota) in the group's account.
-    fn start_node(&mut self, ctx: &mut Context<'_, Event>, instance: InstanceId) {
-        let Some(group) = self.node_groups.group_of(instance) else {
-            return;
-        };
-        let spec = self.node_groups.spec(group);
-        let inst = self
-            .ec2
-            .inventory()
-            .instance(instance)
-            .expect("a running instance is in the inventory");
-        let az = self.ec2.inventory().subnet(inst.subnet).az().to_string();
-        let instance_type = inst.instance_type;
-        let (cfg, max_pods) = (spec.ipamd.clone(), spec.max_pods);
-        let client = self.ec2.register_client(spec.account);
-        debug_assert_eq!(client.0 as usize, self.owners.len());
-        let index = self.nodes.len();
-        self.owners.push(ClientOwner::Ipamd(index));
-        let mut ipamd = Ipamd::new(
-            index as u32,
-            client,
-            instance,
-            instance_type,
-            &az,
-            cfg,
-            max_pods,
-            self.seed,
-            Task::Run,
-        );
-        ipamd.start(ctx, &mut self.ec2);
-        self.nodes.push(Node {
-            instance,
-            group,
-            ipamd,
-        });
     }
 }
 
@@ -198,29 +151,20 @@ impl Model for World {
             Event::Ec2(e) => {
                 let done = self.ec2.handle(ctx, e);
                 if let Ec2Event::InstanceRunning(instance) = e {
-                    self.start_node(ctx, instance);
+                    self.cluster.instance_running(ctx, instance);
                 }
                 if let Some(done) = done {
-                    match self.owners[done.client.0 as usize] {
-                        ClientOwner::NodeGroup(g) => {
-                            self.node_groups.on_completion(ctx, g, &done.result)
-                        }
-                        ClientOwner::Ipamd(n) => {
-                            self.nodes[n].ipamd.on_completion(ctx, &mut self.ec2, done)
-                        }
-                    }
+                    self.cluster.on_completion(ctx, &mut self.ec2, done);
                 }
             }
-            Event::Ipamd(e) => self.nodes[e.node as usize]
-                .ipamd
-                .on_wake(ctx, &mut self.ec2, e),
+            Event::Ipamd(e) => self.cluster.on_ipamd_wake(ctx, &mut self.ec2, e),
+            Event::Kube(e) => self.cluster.handle(ctx, &mut self.ec2, e),
+            Event::NodeGroup(e) => self.cluster.handle_group_event(ctx, &mut self.ec2, e),
             Event::Tenant(e) => self
                 .tenants
                 .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),
-            Event::NodeGroup(e) => self.node_groups.handle(ctx, e, &mut self.ec2),
             Event::Sample => {
-                let ipamds = self.nodes.iter().map(|n| &n.ipamd);
-                self.timeseries.sample(ctx.now(), &self.ec2, ipamds);
+                self.timeseries.sample(ctx.now(), &self.ec2, &self.cluster);
                 ctx.schedule_in(self.timeseries.interval, Event::Sample);
             }
         }

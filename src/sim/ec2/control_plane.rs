@@ -75,6 +75,8 @@ struct Call {
     attempt: u32,
     attempt_sent: SimTime,
     last_retry_cost: u32,
+    /// The last attempt was throttled and the retryer is backing off.
+    throttled: bool,
 }
 
 pub struct ControlPlane {
@@ -158,6 +160,14 @@ impl ControlPlane {
         &self.record
     }
 
+    /// Whether call `id` is in flight and waiting for the retryer's back-off after a throttled attempt.
+    pub fn is_throttled(&self, id: CallId) -> bool {
+        self.calls
+            .get(id.0 as usize)
+            .and_then(Option::as_ref)
+            .is_some_and(|c| c.throttled)
+    }
+
     /// Sends a call. Its answer comes back from [`ControlPlane::handle`] as a [`Completion`].
     pub fn submit<E: From<Ec2Event>>(
         &mut self,
@@ -172,6 +182,7 @@ impl ControlPlane {
             attempt: 0,
             attempt_sent: ctx.now(),
             last_retry_cost: 0,
+            throttled: false,
         };
         let id = match self.free_calls.pop() {
             Some(i) => {
@@ -270,6 +281,7 @@ impl ControlPlane {
                     ctx.rng(RETRY),
                 ) {
                     call.last_retry_cost = cost;
+                    call.throttled = outcome == Outcome::Throttled;
                     ctx.schedule_in(delay, Ec2Event::Retry(id));
                     return None;
                 }

@@ -195,6 +195,8 @@ pub struct NodeState {
     reconcile_cooldown: Vec<(Ipv4Net, SimTime)>,
     /// The EC2 call the loop waits for, if any.
     pub in_flight: Option<Action>,
+    /// The loop is polling IMDS for a new ENI or its addresses (`waitForENIAndIPsAttached`).
+    pub waiting_for_eni: bool,
     pub counters: Counters,
     /// Every EC2 call the daemon made, when tracing is on.
     pub call_trace: Option<Vec<CallTrace>>,
@@ -234,6 +236,7 @@ impl NodeState {
             last_insufficient: None,
             reconcile_cooldown: Vec::new(),
             in_flight: None,
+            waiting_for_eni: false,
             counters: Counters::default(),
             call_trace: None,
         }
@@ -741,6 +744,13 @@ impl Daemon {
     /// `waitForENIAndIPsAttached` (§4.5): poll IMDS until the ENI shows at least `want` addresses, accepting a
     /// partial result when the tries run out.
     async fn wait_for_eni_and_ips(&self, eni: EniId, want: u32) -> Result<MetadataEni, Failure> {
+        self.st.borrow_mut().waiting_for_eni = true;
+        let r = self.poll_metadata_for(eni, want).await;
+        self.st.borrow_mut().waiting_for_eni = false;
+        r
+    }
+
+    async fn poll_metadata_for(&self, eni: EniId, want: u32) -> Result<MetadataEni, Failure> {
         let pd = self.st.borrow().limits.is_prefix();
         let have = |m: &MetadataEni| {
             if pd {

@@ -237,6 +237,14 @@ impl Ipamd {
         }
     }
 
+    /// The EC2 call the pool manager's routine is waiting for, if any.
+    pub fn pending_call(&self) -> Option<CallId> {
+        match self.routines[0].waiting {
+            Waiting::Call(c) => Some(c),
+            _ => None,
+        }
+    }
+
     /// Whether the main routine has finished (a one-step task) or was stopped.
     pub fn is_idle(&self) -> bool {
         let main = &self.routines[0];

@@ -1,4 +1,11 @@
-//! The Kubernetes side of the world. Today: node groups whose instances are launched through EC2.
+//! The Kubernetes side of the world: node groups whose instances are launched through EC2, nodes with their
+//! ipamd, pods, the scheduler, kubelet's sandbox handling, workloads and the Karpenter-like provisioner.
 
+pub mod cluster;
+pub mod diagnosis;
 pub mod node_groups;
+pub mod nodes;
+pub mod pods;
+pub mod scheduler;
+pub mod trace;
 pub mod workloads;

@@ -1,30 +1,92 @@
-//! Node groups: each group's instances are launched through RunInstances, one call per node as an Auto Scaling
-//! group does when it scales node by node, so that a burst of launches meets the account's RunInstances
-//! request bucket (5 burst, 2/s; spec/ec2.md §1.4, §7). A launch that fails (throttled past the SDK's retries,
-//! or no free address in the subnet) is tried again after `RELAUNCH_DELAY`, in the group's next subnet.
+//! Node groups: the EC2 side of a group's nodes. Each group keeps a desired node count and brings its
+//! instances towards it: missing nodes are launched with RunInstances (up to [`LAUNCH_BATCH`] instances per
+//! call, the group's subnets in turn, or by the provisioner's subnet policy), surplus nodes are handed to the
+//! cluster to drain and are terminated once empty. The desired count changes by timed scale steps, rollouts
+//! (surge `batch` new nodes, then drain `batch` old ones once the new are Ready) and, for a provisioned group,
+//! by its Karpenter-like batching of pending pods. Every call goes through the group's own EC2 client, so a
+//! burst meets the account's RunInstances request and resource buckets (spec/ec2.md §1.4, §7).
 
-use crate::scenarios::NodeGroupSpec;
-use crate::sim::ec2::{ApiResult, ClientId, ControlPlane, Ec2Event, InstanceId, Request, Response};
-use crate::sim::engine::Context;
+use std::collections::VecDeque;
+
+use crate::scenarios::{NodeGroupSpec, SubnetPolicy};
+use crate::sim::ec2::{
+    ApiResult, CallId, ClientId, ControlPlane, Ec2Event, InstanceId, Request, Response,
+};
+use crate::sim::engine::{Context, TimerId};
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::vpc::SubnetId;
 
 /// Wait before re-trying a failed launch (an Auto Scaling group's retry is of this order).
 pub const RELAUNCH_DELAY: SimDuration = SimDuration::from_secs(10);
+/// Most instances one RunInstances call asks for.
+pub const LAUNCH_BATCH: u32 = 100;
 
 /// Node-group events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeGroupEvent {
-    /// Launch one node of group `.0`.
-    Launch(u32),
+    /// Bring group `.0` towards its desired count.
+    Reconcile(u32),
+    /// Apply scale step `.1` of group `.0`.
+    ScaleStep(u32, u32),
+    /// Start rollout `.1` of group `.0`.
+    Rollout(u32, u32),
+    /// The provisioner's batch window of group `.0` closes.
+    ProvisionBatch(u32),
+}
+
+/// What a group asks of the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupAction {
+    /// Cordon and drain this node; call [`NodeGroups::terminate`] once it is empty.
+    Drain(InstanceId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MemberState {
+    /// RunInstances returned it; not Ready yet.
+    Launching,
+    Ready,
+    Draining,
+    Terminated,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Member {
+    instance: InstanceId,
+    state: MemberState,
+}
+
+/// A rollout in progress: old members still to replace and new nodes of the current surge not yet Ready.
+struct Rollout {
+    old: VecDeque<usize>,
+    batch: u32,
+    surge_waiting: u32,
+    surged: u32,
+}
+
+/// The provisioner's open batch of pending pods.
+#[derive(Default)]
+struct Batch {
+    first: Option<SimTime>,
+    timer: Option<TimerId>,
+    pending_pods: u32,
+    pending_cpu_milli: u64,
 }
 
 struct Group {
     plan: NodeGroupSpec,
     client: ClientId,
     next_subnet: usize,
-    instances: Vec<(InstanceId, SimTime)>,
+    desired: u32,
+    /// RunInstances calls in flight and the instances each asked for.
+    calls: Vec<(CallId, u32)>,
+    members: Vec<Member>,
     failed_launches: u64,
+    reconcile_pending: bool,
+    rollout: Option<Rollout>,
+    batch: Batch,
+    /// When the group first had its initial count of instances launched.
+    all_launched_at: Option<SimTime>,
 }
 
 /// What a group did, for the run summary.
@@ -33,12 +95,69 @@ pub struct NodeGroupStats {
     pub name: String,
     pub launched: u32,
     pub failed_launches: u64,
-    /// Time from the group's launch time to its last instance's RunInstances success.
+    /// Time from the group's launch time to RunInstances success for its initial count of instances.
     pub time_to_all_launched: Option<SimDuration>,
 }
 
 pub struct NodeGroups {
     groups: Vec<Group>,
+    /// `(group, member)` by `InstanceId`, for instances launched by a group.
+    by_instance: Vec<Option<(u32, u32)>>,
+}
+
+impl Group {
+    fn requested(&self) -> u32 {
+        self.calls.iter().map(|&(_, n)| n).sum()
+    }
+
+    /// Nodes launched or being launched and not on their way out.
+    fn active(&self) -> u32 {
+        self.requested()
+            + self
+                .members
+                .iter()
+                .filter(|m| matches!(m.state, MemberState::Launching | MemberState::Ready))
+                .count() as u32
+    }
+
+    fn launching(&self) -> u32 {
+        self.requested()
+            + self
+                .members
+                .iter()
+                .filter(|m| m.state == MemberState::Launching)
+                .count() as u32
+    }
+
+    /// The subnet of the next launch call.
+    fn pick_subnet(&mut self, ec2: &ControlPlane) -> SubnetId {
+        let subnets = &self.plan.subnets;
+        let inv = ec2.inventory();
+        let best = |key: &dyn Fn(usize) -> u32| {
+            // Highest key; the earlier subnet on ties.
+            subnets
+                .iter()
+                .copied()
+                .rev()
+                .max_by_key(|&s| key(s))
+                .expect("a group has a subnet")
+        };
+        let policy = self.plan.provisioner.map(|p| p.subnet_policy);
+        let s = match policy {
+            Some(SubnetPolicy::MostFree) => {
+                best(&|s| inv.subnet(SubnetId(s as u32)).free_addresses())
+            }
+            Some(SubnetPolicy::MostFreePrefixBlocks) => {
+                best(&|s| inv.subnet(SubnetId(s as u32)).free_prefix_blocks())
+            }
+            Some(SubnetPolicy::RoundRobin) | None => {
+                let s = subnets[self.next_subnet % subnets.len()];
+                self.next_subnet += 1;
+                s
+            }
+        };
+        SubnetId(s as u32)
+    }
 }
 
 impl NodeGroups {
@@ -50,11 +169,20 @@ impl NodeGroups {
                 client: ec2.register_client(spec.account),
                 plan: spec.clone(),
                 next_subnet: 0,
-                instances: Vec::new(),
+                desired: spec.count,
+                calls: Vec::new(),
+                members: Vec::new(),
                 failed_launches: 0,
+                reconcile_pending: false,
+                rollout: None,
+                batch: Batch::default(),
+                all_launched_at: None,
             })
             .collect();
-        NodeGroups { groups }
+        NodeGroups {
+            groups,
+            by_instance: Vec::new(),
+        }
     }
 
     /// Each group's EC2 client, by group index.
@@ -62,14 +190,25 @@ impl NodeGroups {
         self.groups.iter().map(|g| g.client)
     }
 
-    /// Schedules every node's launch at its group's launch time.
+    /// Schedules each group's first launch at its launch time, and its scale steps and rollouts.
     pub fn start<E: From<NodeGroupEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        for (i, g) in self.groups.iter().enumerate() {
-            for _ in 0..g.plan.count {
+        for (i, g) in self.groups.iter_mut().enumerate() {
+            let i = i as u32;
+            if g.desired > 0 {
+                g.reconcile_pending = true;
                 ctx.schedule_at(
                     SimTime::ZERO + g.plan.launch_at,
-                    NodeGroupEvent::Launch(i as u32),
+                    NodeGroupEvent::Reconcile(i),
                 );
+            }
+            for (k, step) in g.plan.scale.iter().enumerate() {
+                ctx.schedule_at(
+                    SimTime::ZERO + step.at,
+                    NodeGroupEvent::ScaleStep(i, k as u32),
+                );
+            }
+            for (k, r) in g.plan.rollouts.iter().enumerate() {
+                ctx.schedule_at(SimTime::ZERO + r.at, NodeGroupEvent::Rollout(i, k as u32));
             }
         }
     }
@@ -79,20 +218,152 @@ impl NodeGroups {
         ctx: &mut Context<'_, E>,
         event: NodeGroupEvent,
         ec2: &mut ControlPlane,
+        out: &mut Vec<GroupAction>,
     ) {
-        let NodeGroupEvent::Launch(i) = event;
-        let g = &mut self.groups[i as usize];
-        let subnet = SubnetId(g.plan.subnets[g.next_subnet % g.plan.subnets.len()] as u32);
-        g.next_subnet += 1;
-        ec2.submit(
-            ctx,
-            g.client,
-            Request::RunInstances {
-                instance_type: g.plan.instance_type,
-                subnet,
-                count: 1,
-            },
-        );
+        match event {
+            NodeGroupEvent::Reconcile(g) => {
+                self.groups[g as usize].reconcile_pending = false;
+                self.reconcile(ctx, g as usize, ec2, out);
+            }
+            NodeGroupEvent::ScaleStep(g, k) => {
+                let count = self.groups[g as usize].plan.scale[k as usize].count;
+                self.scale_to(ctx, g as usize, count, ec2, out);
+            }
+            NodeGroupEvent::Rollout(g, k) => {
+                let batch = self.groups[g as usize].plan.rollouts[k as usize].batch;
+                self.rollout(ctx, g as usize, batch, ec2, out);
+            }
+            NodeGroupEvent::ProvisionBatch(g) => {
+                let grp = &mut self.groups[g as usize];
+                grp.batch.timer = None;
+                grp.batch.first = None;
+                let Some(p) = grp.plan.provisioner else {
+                    return;
+                };
+                let want = nodes_for(
+                    &grp.plan,
+                    grp.batch.pending_pods,
+                    grp.batch.pending_cpu_milli,
+                )
+                .saturating_sub(grp.launching());
+                let active = grp.active();
+                let target = (active + want).min(p.max_nodes).max(grp.desired);
+                grp.desired = target;
+                self.reconcile(ctx, g as usize, ec2, out);
+            }
+        }
+    }
+
+    /// Sets group `g`'s desired count (a scale step or a trace row).
+    pub fn scale_to<E: From<NodeGroupEvent> + From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        g: usize,
+        count: u32,
+        ec2: &mut ControlPlane,
+        out: &mut Vec<GroupAction>,
+    ) {
+        self.groups[g].desired = count;
+        self.reconcile(ctx, g, ec2, out);
+    }
+
+    /// Starts replacing every node group `g` has now, `batch` at a time (a rollout already running continues
+    /// with the new batch size and the extra nodes).
+    pub fn rollout<E: From<NodeGroupEvent> + From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        g: usize,
+        batch: u32,
+        ec2: &mut ControlPlane,
+        out: &mut Vec<GroupAction>,
+    ) {
+        let grp = &mut self.groups[g];
+        let old: VecDeque<usize> = (0..grp.members.len())
+            .filter(|&m| {
+                matches!(
+                    grp.members[m].state,
+                    MemberState::Launching | MemberState::Ready
+                )
+            })
+            .collect();
+        if old.is_empty() {
+            return;
+        }
+        grp.rollout = Some(Rollout {
+            old,
+            batch: batch.max(1),
+            surge_waiting: 0,
+            surged: 0,
+        });
+        self.surge(ctx, g, ec2, out);
+    }
+
+    /// Launches the next surge of a rollout.
+    fn surge<E: From<NodeGroupEvent> + From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        g: usize,
+        ec2: &mut ControlPlane,
+        out: &mut Vec<GroupAction>,
+    ) {
+        let grp = &mut self.groups[g];
+        let Some(r) = grp.rollout.as_mut() else {
+            return;
+        };
+        let n = r.batch.min(r.old.len() as u32);
+        if n == 0 {
+            grp.rollout = None;
+            return;
+        }
+        r.surge_waiting = n;
+        r.surged = n;
+        grp.desired += n;
+        self.reconcile(ctx, g, ec2, out);
+    }
+
+    /// Launches or drains nodes until group `g` heads for its desired count.
+    fn reconcile<E: From<NodeGroupEvent> + From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        g: usize,
+        ec2: &mut ControlPlane,
+        out: &mut Vec<GroupAction>,
+    ) {
+        let grp = &mut self.groups[g];
+        let active = grp.active();
+        if grp.desired > active {
+            let mut missing = grp.desired - active;
+            let spread = grp.plan.subnets.len() as u32;
+            let per_call = missing.div_ceil(spread).clamp(1, LAUNCH_BATCH);
+            while missing > 0 {
+                let count = per_call.min(missing);
+                let subnet = grp.pick_subnet(ec2);
+                let call = ec2.submit(
+                    ctx,
+                    grp.client,
+                    Request::RunInstances {
+                        instance_type: grp.plan.instance_type,
+                        subnet,
+                        count,
+                    },
+                );
+                grp.calls.push((call, count));
+                missing -= count;
+            }
+        } else if grp.desired < active {
+            // Newest Ready nodes go first; launching ones are drained once Ready (a later reconcile).
+            let mut surplus = active - grp.desired;
+            for m in grp.members.iter_mut().rev() {
+                if surplus == 0 {
+                    break;
+                }
+                if m.state == MemberState::Ready {
+                    m.state = MemberState::Draining;
+                    out.push(GroupAction::Drain(m.instance));
+                    surplus -= 1;
+                }
+            }
+        }
     }
 
     /// Takes the answer to one of group `group`'s RunInstances calls.
@@ -100,29 +371,171 @@ impl NodeGroups {
         &mut self,
         ctx: &mut Context<'_, E>,
         group: usize,
+        call: CallId,
         result: &ApiResult,
     ) {
         let g = &mut self.groups[group];
+        let Some(k) = g.calls.iter().position(|&(c, _)| c == call) else {
+            return; // a TerminateInstances answer
+        };
+        g.calls.swap_remove(k);
         match result {
             Ok(Response::Instances(list)) => {
-                g.instances.extend(list.iter().map(|d| (d.id, ctx.now())))
+                for d in list {
+                    let m = g.members.len() as u32;
+                    g.members.push(Member {
+                        instance: d.id,
+                        state: MemberState::Launching,
+                    });
+                    let i = d.id.0 as usize;
+                    if self.by_instance.len() <= i {
+                        self.by_instance.resize(i + 1, None);
+                    }
+                    self.by_instance[i] = Some((group as u32, m));
+                }
+                if g.all_launched_at.is_none() && g.members.len() as u32 >= g.plan.count {
+                    g.all_launched_at = Some(ctx.now());
+                }
             }
             _ => {
                 g.failed_launches += 1;
-                ctx.schedule_in(RELAUNCH_DELAY, NodeGroupEvent::Launch(group as u32));
+                if !g.reconcile_pending {
+                    g.reconcile_pending = true;
+                    ctx.schedule_in(RELAUNCH_DELAY, NodeGroupEvent::Reconcile(group as u32));
+                }
             }
         }
     }
 
     /// The group an instance was launched by.
     pub fn group_of(&self, instance: InstanceId) -> Option<usize> {
-        self.groups
-            .iter()
-            .position(|g| g.instances.iter().any(|&(i, _)| i == instance))
+        self.by_instance
+            .get(instance.0 as usize)
+            .copied()
+            .flatten()
+            .map(|(g, _)| g as usize)
+    }
+
+    fn member_mut(&mut self, instance: InstanceId) -> Option<(usize, &mut Member)> {
+        let (g, m) = self
+            .by_instance
+            .get(instance.0 as usize)
+            .copied()
+            .flatten()?;
+        Some((g as usize, &mut self.groups[g as usize].members[m as usize]))
+    }
+
+    /// A node of a group is Ready: a rollout waiting for it may drain old nodes, a shrinking group may drain it.
+    pub fn node_ready<E: From<NodeGroupEvent> + From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        instance: InstanceId,
+        ec2: &mut ControlPlane,
+        out: &mut Vec<GroupAction>,
+    ) {
+        let Some((g, m)) = self.member_mut(instance) else {
+            return;
+        };
+        if m.state != MemberState::Launching {
+            return;
+        }
+        m.state = MemberState::Ready;
+        let grp = &mut self.groups[g];
+        if let Some(r) = grp.rollout.as_mut() {
+            let is_old = r.old.iter().any(|&o| grp.members[o].instance == instance);
+            if !is_old && r.surge_waiting > 0 {
+                r.surge_waiting -= 1;
+                if r.surge_waiting == 0 {
+                    for _ in 0..r.surged {
+                        let Some(o) = r.old.pop_front() else {
+                            break;
+                        };
+                        let old = &mut grp.members[o];
+                        if matches!(old.state, MemberState::Launching | MemberState::Ready) {
+                            old.state = MemberState::Draining;
+                            out.push(GroupAction::Drain(old.instance));
+                            grp.desired = grp.desired.saturating_sub(1);
+                        }
+                    }
+                    self.surge(ctx, g, ec2, out);
+                    return;
+                }
+            }
+        }
+        if self.groups[g].active() > self.groups[g].desired {
+            self.reconcile(ctx, g, ec2, out);
+        }
+    }
+
+    /// Removes one empty node from a provisioned group (consolidation): the group shrinks by one and the node is
+    /// drained. False if the node is not a Ready member.
+    pub fn consolidate(&mut self, instance: InstanceId, out: &mut Vec<GroupAction>) -> bool {
+        let Some((g, m)) = self.member_mut(instance) else {
+            return false;
+        };
+        if m.state != MemberState::Ready {
+            return false;
+        }
+        m.state = MemberState::Draining;
+        out.push(GroupAction::Drain(instance));
+        let grp = &mut self.groups[g];
+        grp.desired = grp.desired.saturating_sub(1);
+        true
+    }
+
+    /// A drained node is empty: terminate its instance.
+    pub fn terminate<E: From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        instance: InstanceId,
+        ec2: &mut ControlPlane,
+    ) {
+        let Some((g, m)) = self.member_mut(instance) else {
+            return;
+        };
+        m.state = MemberState::Terminated;
+        let client = self.groups[g].client;
+        ec2.submit(ctx, client, Request::TerminateInstances { instance });
+    }
+
+    /// The cluster's pending pods that group `g`'s provisioner could serve, after a scheduling cycle. Opens a
+    /// batch on the first, extends it (up to `batch_max`) while more arrive.
+    pub fn pending_pods<E: From<NodeGroupEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        g: usize,
+        pods: u32,
+        cpu_milli: u64,
+    ) {
+        let grp = &mut self.groups[g];
+        let Some(p) = grp.plan.provisioner else {
+            return;
+        };
+        let grew = pods > grp.batch.pending_pods;
+        grp.batch.pending_pods = pods;
+        grp.batch.pending_cpu_milli = cpu_milli;
+        if pods == 0 || !grew {
+            return;
+        }
+        let now = ctx.now();
+        let first = *grp.batch.first.get_or_insert(now);
+        let close = (now + p.batch_idle).min(first + p.batch_max);
+        if let Some(t) = grp.batch.timer.take() {
+            ctx.cancel(t);
+        }
+        grp.batch.timer = Some(ctx.schedule_at(close, NodeGroupEvent::ProvisionBatch(g as u32)));
     }
 
     pub fn spec(&self, group: usize) -> &NodeGroupSpec {
         &self.groups[group].plan
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
     }
 
     pub fn stats(&self) -> Vec<NodeGroupStats> {
@@ -130,19 +543,20 @@ impl NodeGroups {
             .iter()
             .map(|g| NodeGroupStats {
                 name: g.plan.name.clone(),
-                launched: g.instances.len() as u32,
+                launched: g.members.len() as u32,
                 failed_launches: g.failed_launches,
-                time_to_all_launched: (g.instances.len() as u32 == g.plan.count
-                    && g.plan.count > 0)
-                    .then(|| {
-                        g.instances
-                            .iter()
-                            .map(|&(_, t)| t)
-                            .max()
-                            .unwrap_or_default()
-                            - (SimTime::ZERO + g.plan.launch_at)
-                    }),
+                time_to_all_launched: g
+                    .all_launched_at
+                    .filter(|_| g.plan.count > 0)
+                    .map(|t| t - (SimTime::ZERO + g.plan.launch_at)),
             })
             .collect()
     }
+}
+
+/// Nodes of group `plan` that `pods` pending pods asking for `cpu_milli` in all need.
+fn nodes_for(plan: &NodeGroupSpec, pods: u32, cpu_milli: u64) -> u32 {
+    let by_slots = pods.div_ceil(plan.max_pods.max(1));
+    let by_cpu = cpu_milli.div_ceil(u64::from(plan.allocatable.cpu_milli.max(1))) as u32;
+    by_slots.max(by_cpu)
 }

@@ -1,0 +1,271 @@
+//! The CSV files of a run: one row per sample (`timeseries.csv`), per API attempt (`api_calls.csv`), per node
+//! (`nodes.csv`), per pod (`pods.csv`) and, for a traced run, per decision (`trace.csv`).
+
+use std::io;
+
+use crate::scenarios::Scenario;
+use crate::sim::kube::cluster::ClientOwner;
+use crate::sim::time::SimTime;
+use crate::sim::world::World;
+
+type Csv = csv::Writer<Vec<u8>>;
+
+fn finish(w: Csv) -> io::Result<Vec<u8>> {
+    w.into_inner().map_err(|e| e.into_error())
+}
+
+fn secs(t: SimTime) -> String {
+    format!("{:.6}", t.as_secs_f64())
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(String::new, |v| v.to_string())
+}
+
+pub(super) fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["time_s".to_string()];
+    for s in world.ec2.inventory().subnets() {
+        header.push(format!("{}.free_addresses", s.name()));
+        header.push(format!("{}.free_prefix_blocks", s.name()));
+    }
+    header.extend(
+        [
+            "instances_running",
+            "enis",
+            "ips_allocated",
+            "ips_assigned",
+            "ips_cooling",
+            "ipamd_enis",
+            "ipamd_prefixes",
+            "pods_pending",
+            "pods_starting",
+            "pods_running",
+            "api_calls",
+            "api_throttled",
+        ]
+        .map(String::from),
+    );
+    w.write_record(&header)?;
+    let mut row = Vec::with_capacity(header.len());
+    for r in &world.timeseries.rows {
+        row.clear();
+        row.push(format!("{:.3}", r.time.as_secs_f64()));
+        for &(free, blocks) in &r.subnets {
+            row.push(free.to_string());
+            row.push(blocks.to_string());
+        }
+        let p = &r.pools;
+        row.extend(
+            [
+                r.instances_running,
+                r.enis,
+                p.allocated,
+                p.assigned,
+                p.cooling,
+                p.enis,
+                p.prefixes,
+                r.pods_pending,
+                r.pods_starting,
+                r.pods_running,
+            ]
+            .map(|v| v.to_string()),
+        );
+        row.push(r.api_attempts.to_string());
+        row.push(r.throttled.to_string());
+        w.write_record(&row)?;
+    }
+    finish(w)
+}
+
+/// Who made the calls of EC2 client `client`: a node's ipamd (by node index), or a node group.
+fn caller(scenario: &Scenario, world: &World, client: u32) -> (String, String) {
+    match world.cluster.owner(client) {
+        ClientOwner::Ipamd(n) => (n.to_string(), "ipamd".to_string()),
+        ClientOwner::NodeGroup(g) => (
+            String::new(),
+            format!("node-group:{}", scenario.node_groups[g].name),
+        ),
+    }
+}
+
+pub(super) fn api_calls_csv(scenario: &Scenario, world: &World) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "time_s",
+        "node",
+        "caller",
+        "action",
+        "attempt",
+        "outcome",
+        "latency_ms",
+    ])?;
+    for a in world.ec2.record().log() {
+        let (node, who) = caller(scenario, world, a.client.0);
+        w.write_record([
+            secs(a.sent),
+            node,
+            who,
+            a.action.to_string(),
+            a.attempt.to_string(),
+            a.outcome.label().to_string(),
+            format!("{:.3}", a.latency.as_secs_f64() * 1e3),
+        ])?;
+    }
+    finish(w)
+}
+
+/// One row per node: its ipamd's gauges at the end of the run and its counters.
+pub(super) fn nodes_csv(scenario: &Scenario, world: &World, end: SimTime) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "node",
+        "instance",
+        "node_group",
+        "mode",
+        "phase",
+        "booted_s",
+        "ready_s",
+        "pods",
+        "total_ip_addresses",
+        "assigned_ip_addresses",
+        "cooling_ip_addresses",
+        "eni_allocated",
+        "total_ipv4_prefixes",
+        "free_ipv4_prefixes",
+        "add_ip_requests",
+        "add_failures",
+        "increases",
+        "decreases",
+        "enis_allocated",
+        "enis_freed",
+        "api_errors",
+    ])?;
+    for (i, n) in world.cluster.nodes.iter().enumerate() {
+        let m = n.ipamd.metrics(end);
+        let c = &m.counters;
+        let mode = if n.ipamd.state().limits.is_prefix() {
+            "prefix"
+        } else {
+            "secondary-ip"
+        };
+        w.write_record([
+            i.to_string(),
+            n.instance.to_string(),
+            scenario.node_groups[n.group].name.clone(),
+            mode.to_string(),
+            format!("{:?}", n.phase).to_lowercase(),
+            secs(n.booted),
+            opt(n.ready_at.filter(|&t| t <= end).map(secs)),
+            n.pods.to_string(),
+            m.total_ip_addresses.to_string(),
+            m.assigned_ip_addresses.to_string(),
+            m.cooling_ip_addresses.to_string(),
+            m.eni_allocated.to_string(),
+            m.total_ipv4_prefixes.to_string(),
+            m.free_ipv4_prefixes.to_string(),
+            c.add_ip_requests.to_string(),
+            c.add_failures.to_string(),
+            c.increases.to_string(),
+            c.decreases.to_string(),
+            c.enis_allocated.to_string(),
+            c.enis_freed.to_string(),
+            c.api_errors.values().sum::<u64>().to_string(),
+        ])?;
+    }
+    finish(w)
+}
+
+/// The columns of `pods.csv`, in order (`vpcsim explain` reads them by name).
+pub const POD_COLUMNS: [&str; 17] = [
+    "pod",
+    "workload",
+    "node_group",
+    "created_s",
+    "scheduled_s",
+    "ip_assigned_s",
+    "running_s",
+    "deleted_s",
+    "ip_released_s",
+    "node",
+    "instance",
+    "eni",
+    "address",
+    "failed_add_attempts",
+    "wait_reason",
+    "ip_wait_s",
+    "replaces",
+];
+
+pub(super) fn pods_csv(scenario: &Scenario, world: &World) -> io::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(POD_COLUMNS)?;
+    let cluster = &world.cluster;
+    for (i, p) in cluster.pods.all().iter().enumerate() {
+        let ip_wait = match (p.scheduled, p.ip_assigned) {
+            (Some(s), Some(a)) => format!("{:.6}", a.since(s).as_secs_f64()),
+            _ => String::new(),
+        };
+        let node = p.node.map(|n| &cluster.nodes[n as usize]);
+        w.write_record([
+            i.to_string(),
+            scenario.workloads[p.workload as usize].name.clone(),
+            opt(p.node_group.map(|g| &scenario.node_groups[g].name)),
+            secs(p.created),
+            opt(p.scheduled.map(secs)),
+            opt(p.ip_assigned.map(secs)),
+            opt(p.running.map(secs)),
+            opt(p.deleted.map(secs)),
+            opt(p.ip_released.map(secs)),
+            opt(p.node),
+            opt(node.map(|n| n.instance)),
+            opt(p.eni),
+            opt(p.address),
+            p.failed_adds.to_string(),
+            opt(p.wait_reason),
+            ip_wait,
+            opt(p.replaces),
+        ])?;
+    }
+    finish(w)
+}
+
+/// The decision log and every node's EC2 calls, in time order, when the run was traced.
+pub(super) fn trace_csv(world: &World) -> io::Result<Option<Vec<u8>>> {
+    let Some(log) = world.cluster.log.as_ref() else {
+        return Ok(None);
+    };
+    let mut lines: Vec<(SimTime, Option<u32>, Option<u32>, &str, String)> = log
+        .lines
+        .iter()
+        .map(|l| (l.at, l.node, l.pod, "kube", l.what.clone()))
+        .collect();
+    for (n, node) in world.cluster.nodes.iter().enumerate() {
+        let st = node.ipamd.state();
+        for c in st.call_trace.iter().flatten() {
+            let n = Some(n as u32);
+            let action = c.request.action();
+            lines.push((c.sent, n, None, "ipamd", format!("calls {action}")));
+            let outcome = match c.error {
+                None => "ok".to_string(),
+                Some(code) => format!("failed: {code}"),
+            };
+            let took = c.answered.since(c.sent);
+            lines.push((
+                c.answered,
+                n,
+                None,
+                "ipamd",
+                format!("{action} {outcome} after {took}"),
+            ));
+        }
+    }
+    // Stable: same-time lines keep the order they were made in (cluster log first, then nodes in order).
+    lines.sort_by_key(|l| l.0);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["time_s", "node", "pod", "source", "event"])?;
+    for (at, node, pod, source, what) in lines {
+        w.write_record([secs(at), opt(node), opt(pod), source.to_string(), what])?;
+    }
+    finish(w).map(Some)
+}

@@ -1,0 +1,49 @@
+//! Why a CNI ADD found no address: read off what the node's ipamd was doing at that moment. This is what turns
+//! "pods waited 40 s" into "pods waited 40 s because AttachNetworkInterface was throttled".
+
+use crate::sim::ec2::{Action, ControlPlane};
+use crate::sim::ipamd::Ipamd;
+use crate::sim::ipamd::daemon::INSUFFICIENT_CIDR_COOLDOWN;
+use crate::sim::kube::pods::WaitReason;
+use crate::sim::time::SimTime;
+
+/// The reason an ADD on `ipamd`'s node failed at `now`. Checked in order: free addresses that are all cooling;
+/// a pool at max-pods or at max ENIs (it cannot grow); the EC2 call the pool manager waits for (throttled
+/// first); an ENI not yet in IMDS; the insufficient-address freeze; otherwise the pool manager has not acted
+/// yet.
+pub fn why_no_address(ipamd: &Ipamd, ec2: &ControlPlane, now: SimTime) -> WaitReason {
+    let st = ipamd.state();
+    let s = st.ds.stats(now);
+    if s.total > s.assigned {
+        return WaitReason::CooldownOnly;
+    }
+    if s.total >= st.limits.max_pods {
+        return WaitReason::MaxPods;
+    }
+    let pod_enis = st.limits.max_eni - u32::from(st.cfg.custom_network.is_some());
+    if st.ds.eni_count() >= st.limits.max_eni && s.total >= pod_enis * st.limits.max_ips_per_eni {
+        return WaitReason::MaxEnis;
+    }
+    if let Some(action) = st.in_flight {
+        if ipamd.pending_call().is_some_and(|c| ec2.is_throttled(c)) {
+            return WaitReason::Throttled(action);
+        }
+        return match action {
+            Action::CreateNetworkInterface | Action::AttachNetworkInterface => {
+                WaitReason::EniAttaching
+            }
+            Action::AssignPrivateIpAddresses => WaitReason::Assigning,
+            _ => WaitReason::PoolEmpty,
+        };
+    }
+    if st.waiting_for_eni {
+        return WaitReason::EniAttaching;
+    }
+    if st
+        .last_insufficient
+        .is_some_and(|t| now - t <= INSUFFICIENT_CIDR_COOLDOWN)
+    {
+        return WaitReason::InsufficientCidrFreeze;
+    }
+    WaitReason::PoolEmpty
+}

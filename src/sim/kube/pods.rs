@@ -1,0 +1,169 @@
+//! Pods: every pod of a run, kept to the end for `pods.csv`, with its timestamps, placement, address and why it
+//! waited. A pod's index is its identity everywhere (the CNI's pod key, event payloads).
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use crate::scenarios::PodShape;
+use crate::sim::ec2::EniId;
+use crate::sim::kube::workloads::PodRequest;
+use crate::sim::time::{SimDuration, SimTime};
+
+/// A pod's index in [`Pods`].
+pub type PodId = u32;
+
+/// Where a pod is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodState {
+    /// Not bound to a node.
+    Pending,
+    /// Bound; kubelet is creating its sandbox (CNI ADD, retried until it gets an address).
+    Starting,
+    Running,
+    /// Deleted; kubelet is tearing it down (its address is still assigned until the CNI DEL).
+    Terminating,
+    /// Gone from the API server.
+    Gone,
+}
+
+/// Why a pod waited: for an address (what ipamd was doing at its first failed ADD), or for a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitReason {
+    /// Its node's pool was empty while ipamd was creating, attaching or waiting for an ENI to show in IMDS.
+    EniAttaching,
+    /// Its node's pool was empty while ipamd was assigning addresses or prefixes to an ENI.
+    Assigning,
+    /// Its node's pool was empty while ipamd's call was throttled and waiting for the SDK's retry.
+    Throttled(crate::sim::ec2::Action),
+    /// Its node's pool was empty and ipamd's increases were frozen after an insufficient-address error.
+    InsufficientCidrFreeze,
+    /// Its node's pool was empty and ipamd had not yet acted on it (it acts on its next 5 s tick).
+    PoolEmpty,
+    /// Its node had free addresses, but all were in their cooldown.
+    CooldownOnly,
+    /// Its node had every ENI it may have, all full.
+    MaxEnis,
+    /// Its node's pool had reached max-pods.
+    MaxPods,
+    /// It waited to be scheduled: every node it could run on had max-pods pods.
+    Unschedulable,
+}
+
+impl WaitReason {
+    pub fn label(&self) -> String {
+        match self {
+            WaitReason::EniAttaching => "pool-empty:eni-attaching".into(),
+            WaitReason::Assigning => "pool-empty:assigning".into(),
+            WaitReason::Throttled(a) => format!("pool-empty:throttled:{}", a.name()),
+            WaitReason::InsufficientCidrFreeze => "pool-empty:insufficient-cidr-freeze".into(),
+            WaitReason::PoolEmpty => "pool-empty:awaiting-tick".into(),
+            WaitReason::CooldownOnly => "cooldown-only".into(),
+            WaitReason::MaxEnis => "max-enis".into(),
+            WaitReason::MaxPods => "max-pods".into(),
+            WaitReason::Unschedulable => "unschedulable".into(),
+        }
+    }
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// One pod.
+#[derive(Clone, Debug)]
+pub struct Pod {
+    pub workload: u32,
+    pub node_group: Option<usize>,
+    pub shape: PodShape,
+    /// Time it runs before deleting itself, from Running.
+    pub lifetime: Option<SimDuration>,
+    pub trace_pod: Option<u32>,
+    pub state: PodState,
+    pub created: SimTime,
+    pub scheduled: Option<SimTime>,
+    pub ip_assigned: Option<SimTime>,
+    pub running: Option<SimTime>,
+    pub deleted: Option<SimTime>,
+    /// The CNI DEL returned its address.
+    pub ip_released: Option<SimTime>,
+    /// Index into the cluster's nodes.
+    pub node: Option<u32>,
+    pub eni: Option<EniId>,
+    pub address: Option<Ipv4Addr>,
+    pub failed_adds: u32,
+    pub wait_reason: Option<WaitReason>,
+    /// Pods evicted and replaced by this one's controller keep their original creation time here.
+    pub replaces: Option<PodId>,
+}
+
+/// Every pod of the run, by [`PodId`].
+#[derive(Default)]
+pub struct Pods {
+    pods: Vec<Pod>,
+}
+
+impl Pods {
+    pub fn create(&mut self, req: &PodRequest, now: SimTime, replaces: Option<PodId>) -> PodId {
+        let id = self.pods.len() as PodId;
+        self.pods.push(Pod {
+            workload: req.workload,
+            node_group: req.node_group,
+            shape: req.shape,
+            lifetime: req.lifetime,
+            trace_pod: req.trace_pod,
+            state: PodState::Pending,
+            created: now,
+            scheduled: None,
+            ip_assigned: None,
+            running: None,
+            deleted: None,
+            ip_released: None,
+            node: None,
+            eni: None,
+            address: None,
+            failed_adds: 0,
+            wait_reason: None,
+            replaces,
+        });
+        id
+    }
+
+    pub fn get(&self, id: PodId) -> &Pod {
+        &self.pods[id as usize]
+    }
+
+    pub fn get_mut(&mut self, id: PodId) -> &mut Pod {
+        &mut self.pods[id as usize]
+    }
+
+    pub fn all(&self) -> &[Pod] {
+        &self.pods
+    }
+
+    pub fn len(&self) -> usize {
+        self.pods.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty()
+    }
+}
+
+impl Pod {
+    /// The request that would recreate this pod (a controller's replacement), with the lifetime it had left.
+    pub fn replacement(&self, now: SimTime) -> PodRequest {
+        let lifetime = self.lifetime.map(|l| match self.running {
+            Some(r) => SimDuration(l.0.saturating_sub(now.since(r).0).max(1)),
+            None => l,
+        });
+        PodRequest {
+            workload: self.workload,
+            node_group: self.node_group,
+            shape: self.shape,
+            lifetime,
+            trace_pod: None,
+        }
+    }
+}
