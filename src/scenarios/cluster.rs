@@ -121,7 +121,10 @@ pub enum WorkloadKind {
     },
     /// A Deployment: `replicas` at time 0, then each step sets the replica count at its time. Pods live until
     /// scaled away (newest first); evicted pods are replaced.
-    Deployment { replicas: u32, steps: Vec<ScaleStep> },
+    Deployment {
+        replicas: u32,
+        steps: Vec<ScaleStep>,
+    },
     /// A CronJob: from `start`, every `period`, `pods` pods each running `duration`.
     CronJob {
         period: SimDuration,
@@ -168,9 +171,17 @@ pub enum TraceAction {
         shape: PodShape,
         lifetime: Option<SimDuration>,
     },
-    DeletePod { pod: u32 },
-    ScaleNodeGroup { group: usize, count: u32 },
-    RolloutNodeGroup { group: usize, batch: u32 },
+    DeletePod {
+        pod: u32,
+    },
+    ScaleNodeGroup {
+        group: usize,
+        count: u32,
+    },
+    RolloutNodeGroup {
+        group: usize,
+        batch: u32,
+    },
 }
 
 /// Replace every node of a group present at `at`, `batch` at a time: launch `batch` new nodes, and when they

@@ -29,9 +29,21 @@ pub struct PodRequest {
 pub enum WorkloadAction {
     CreatePod(PodRequest),
     /// Make the deployment `workload` have `replicas` pods (create, or delete newest first).
-    ScaleDeployment { workload: u32, replicas: u32 },
+    ScaleDeployment {
+        workload: u32,
+        replicas: u32,
+    },
     /// Delete trace pod `pod` of workload `workload`.
-    DeleteTracePod { workload: u32, pod: u32 },
-    ScaleNodeGroup { group: usize, count: u32 },
-    RolloutNodeGroup { group: usize, batch: u32 },
+    DeleteTracePod {
+        workload: u32,
+        pod: u32,
+    },
+    ScaleNodeGroup {
+        group: usize,
+        count: u32,
+    },
+    RolloutNodeGroup {
+        group: usize,
+        batch: u32,
+    },
 }
