@@ -890,6 +890,39 @@ fn documented_example_parses() {
     );
     // m5.xlarge with custom networking: 3 ENIs × 14 + 2.
     assert_eq!(custom.max_pods, 44);
+    assert_eq!(
+        workers.allocatable,
+        Allocatable {
+            cpu_milli: 1930,
+            memory_mib: Some(7168)
+        }
+    );
+    assert_eq!(workers.scale.len(), 2);
+    assert_eq!(workers.rollouts[0].batch, 5);
+    let burst = &s.node_groups[2];
+    assert_eq!(burst.count, 0);
+    assert_eq!(
+        burst.provisioner,
+        Some(ProvisionerSpec {
+            max_nodes: 100,
+            ..ProvisionerSpec::default()
+        })
+    );
+    // The example's kube tables spell out the defaults.
+    assert_eq!(s.kube, KubeSpec::default());
+    let kinds: Vec<&str> = s
+        .workloads
+        .iter()
+        .map(|w| match w.kind {
+            WorkloadKind::Steady { .. } => "steady",
+            WorkloadKind::Deployment { .. } => "deployment",
+            WorkloadKind::CronJob { .. } => "cronjob",
+            WorkloadKind::Diurnal { .. } => "diurnal",
+            WorkloadKind::Trace { .. } => "trace",
+        })
+        .collect();
+    assert_eq!(kinds, ["steady", "deployment", "cronjob", "diurnal"]);
+    assert_eq!(s.workloads[2].node_group, Some(2));
 }
 
 // ----------------------------------------------------------------------------------------------
