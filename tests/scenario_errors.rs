@@ -6,6 +6,9 @@
 //! ```
 //!
 //! so adding a case is adding a file. Every file in `scenarios/` must load.
+//!
+//! A scenario in `tests/fixtures/traces/` replays the trace file of the same name (`x.toml` reads `x.csv`), and
+//! its expected line is a line of that CSV: the error must start with `<csv path>:<line>:`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,12 +46,11 @@ fn expectation(path: &Path) -> (usize, String) {
     (line, fragment.trim().to_string())
 }
 
-#[test]
-fn every_bad_fixture_fails_at_the_expected_line() {
-    let files = toml_files("tests/fixtures/bad");
-    assert!(files.len() >= 12, "fixtures missing: {files:?}");
+/// Loads every file, expecting each to fail at the line and with the message its first line declares, in the
+/// file `error_file` gives for it.
+fn check_failures(files: &[PathBuf], error_file: impl Fn(&Path) -> PathBuf) {
     let mut failures = Vec::new();
-    for path in &files {
+    for path in files {
         let (line, fragment) = expectation(path);
         let shown = match scenarios::load(path) {
             Ok(_) => {
@@ -57,7 +59,7 @@ fn every_bad_fixture_fails_at_the_expected_line() {
             }
             Err(e) => e.to_string(),
         };
-        let prefix = format!("{}:{line}:", path.display());
+        let prefix = format!("{}:{line}:", error_file(path).display());
         if !shown.starts_with(&prefix) {
             failures.push(format!("expected prefix {prefix}\n  got {shown}"));
         } else if !shown.contains(&fragment) {
@@ -65,6 +67,20 @@ fn every_bad_fixture_fails_at_the_expected_line() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_bad_fixture_fails_at_the_expected_line() {
+    let files = toml_files("tests/fixtures/bad");
+    assert!(files.len() >= 12, "fixtures missing: {files:?}");
+    check_failures(&files, Path::to_path_buf);
+}
+
+#[test]
+fn every_bad_trace_fails_at_the_expected_csv_line() {
+    let files = toml_files("tests/fixtures/traces");
+    assert!(files.len() >= 3, "trace fixtures missing: {files:?}");
+    check_failures(&files, |p| p.with_extension("csv"));
 }
 
 #[test]

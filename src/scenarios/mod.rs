@@ -10,6 +10,7 @@
 mod cluster;
 mod location;
 mod raw;
+mod trace;
 mod validate;
 
 pub use cluster::*;

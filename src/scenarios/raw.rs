@@ -2,10 +2,12 @@
 //! semantic checks in `validate` need to point at.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::{SchedulingPolicy, SubnetPolicy};
 use crate::sim::dist::DurationDist;
 use crate::sim::ipamd::config::{Choice, EnvValue};
 use crate::sim::time::SimDuration;
@@ -24,6 +26,10 @@ pub(crate) struct RawScenario {
     pub ec2: Option<RawEc2>,
     pub ipamd: Option<RawIpamd>,
     pub node_groups: Option<Vec<Spanned<RawNodeGroup>>>,
+    pub kubelet: Option<RawKubelet>,
+    pub node_lifecycle: Option<RawNodeLifecycle>,
+    pub scheduler: Option<RawScheduler>,
+    pub workloads: Option<Vec<Spanned<RawWorkload>>>,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +136,10 @@ pub(crate) struct RawNodeGroup {
     pub ipamd: Option<RawIpamd>,
     pub eni_config: Option<Spanned<RawEniConfig>>,
     pub max_pods: Option<Spanned<u32>>,
+    pub allocatable: Option<RawAllocatable>,
+    pub scale: Option<Vec<Spanned<RawScaleStep>>>,
+    pub rollouts: Option<Vec<Spanned<RawRollout>>>,
+    pub provisioner: Option<RawProvisioner>,
 }
 
 #[derive(Deserialize)]
@@ -171,4 +181,201 @@ pub(crate) struct RawIpamd {
     pub choice: Option<Choice>,
     pub reconcile_api_calls: Option<bool>,
     pub manifest_defaults: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAllocatable {
+    pub cpu: Option<Spanned<RawCpu>>,
+    pub memory: Option<Spanned<String>>,
+}
+
+/// A CPU quantity as Kubernetes writes it: `"250m"`, `"2"`, `"0.5"`, or a bare number of cores (`2`, `1.5`).
+/// Kept as written; `validate` parses it so that the error can point at the value.
+pub(crate) enum RawCpu {
+    Number(f64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawCpu {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawCpu;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(
+                    f,
+                    "a CPU quantity like \"250m\" (millicores), 2 or \"1.5\" (cores)"
+                )
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawCpu, E> {
+                Ok(RawCpu::Number(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawCpu, E> {
+                Ok(RawCpu::Number(v as f64))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawCpu, E> {
+                Ok(RawCpu::Number(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawCpu, E> {
+                Ok(RawCpu::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScaleStep {
+    pub at: SimDuration,
+    pub count: Spanned<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRollout {
+    pub at: SimDuration,
+    pub batch: Spanned<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProvisioner {
+    pub batch_idle: Option<Spanned<SimDuration>>,
+    pub batch_max: Option<Spanned<SimDuration>>,
+    pub max_nodes: Option<Spanned<u32>>,
+    pub subnet_policy: Option<RawSubnetPolicy>,
+    pub consolidate_after: Option<RawConsolidateAfter>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawSubnetPolicy {
+    MostFree,
+    MostFreePrefixBlocks,
+    RoundRobin,
+}
+
+impl From<RawSubnetPolicy> for SubnetPolicy {
+    fn from(p: RawSubnetPolicy) -> Self {
+        match p {
+            RawSubnetPolicy::MostFree => SubnetPolicy::MostFree,
+            RawSubnetPolicy::MostFreePrefixBlocks => SubnetPolicy::MostFreePrefixBlocks,
+            RawSubnetPolicy::RoundRobin => SubnetPolicy::RoundRobin,
+        }
+    }
+}
+
+/// `consolidate_after`: a duration, or `"never"`.
+pub(crate) struct RawConsolidateAfter(pub Option<SimDuration>);
+
+impl<'de> Deserialize<'de> for RawConsolidateAfter {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawConsolidateAfter;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a duration like \"30s\", or \"never\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawConsolidateAfter, E> {
+                if v.trim() == "never" {
+                    return Ok(RawConsolidateAfter(None));
+                }
+                SimDuration::parse(v)
+                    .map(|d| RawConsolidateAfter(Some(d)))
+                    .map_err(|e| E::custom(format!("{e}, or \"never\"")))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKubelet {
+    pub sandbox_setup: Option<DurationDist>,
+    pub container_start: Option<DurationDist>,
+    pub teardown: Option<DurationDist>,
+    pub sandbox_retry: Option<RawSandboxRetry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSandboxRetry {
+    pub initial: Option<Spanned<SimDuration>>,
+    pub factor: Option<Spanned<f64>>,
+    pub max: Option<Spanned<SimDuration>>,
+    pub jitter: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNodeLifecycle {
+    pub boot: Option<DurationDist>,
+    pub cni_ready: Option<DurationDist>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScheduler {
+    pub policy: Option<RawPolicy>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawPolicy {
+    Spread,
+    Pack,
+}
+
+impl From<RawPolicy> for SchedulingPolicy {
+    fn from(p: RawPolicy) -> Self {
+        match p {
+            RawPolicy::Spread => SchedulingPolicy::Spread,
+            RawPolicy::Pack => SchedulingPolicy::Pack,
+        }
+    }
+}
+
+/// One `[[workloads]]` table. Every type's keys are here, all optional; `validate` rejects the keys that do not
+/// belong to the table's `type` and requires the ones that must be there, so that each message can name both.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorkload {
+    pub name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub node_group: Option<Spanned<String>>,
+    pub cpu: Option<Spanned<RawCpu>>,
+    pub memory: Option<Spanned<String>>,
+    // steady, diurnal
+    pub lifetime: Option<Spanned<DurationDist>>,
+    // steady
+    pub pods_per_minute: Option<Spanned<f64>>,
+    // steady, cronjob
+    pub start: Option<Spanned<SimDuration>>,
+    // steady
+    pub stop: Option<Spanned<SimDuration>>,
+    // deployment
+    pub replicas: Option<Spanned<u32>>,
+    pub scale: Option<Spanned<Vec<Spanned<RawReplicaStep>>>>,
+    // cronjob
+    pub every: Option<Spanned<SimDuration>>,
+    pub pods: Option<Spanned<u32>>,
+    pub duration: Option<Spanned<DurationDist>>,
+    // diurnal
+    pub mean_pods_per_minute: Option<Spanned<f64>>,
+    pub amplitude: Option<Spanned<f64>>,
+    pub period: Option<Spanned<SimDuration>>,
+    pub peak_at: Option<Spanned<SimDuration>>,
+    // trace
+    pub file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReplicaStep {
+    pub at: SimDuration,
+    pub replicas: Spanned<u32>,
 }

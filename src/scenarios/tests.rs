@@ -890,4 +890,964 @@ fn documented_example_parses() {
     );
     // m5.xlarge with custom networking: 3 ENIs × 14 + 2.
     assert_eq!(custom.max_pods, 44);
+    assert_eq!(
+        workers.allocatable,
+        Allocatable {
+            cpu_milli: 1930,
+            memory_mib: Some(7168)
+        }
+    );
+    assert_eq!(workers.scale.len(), 2);
+    assert_eq!(workers.rollouts[0].batch, 5);
+    let burst = &s.node_groups[2];
+    assert_eq!(burst.count, 0);
+    assert_eq!(
+        burst.provisioner,
+        Some(ProvisionerSpec {
+            max_nodes: 100,
+            ..ProvisionerSpec::default()
+        })
+    );
+    // The example's kube tables spell out the defaults.
+    assert_eq!(s.kube, KubeSpec::default());
+    let kinds: Vec<&str> = s
+        .workloads
+        .iter()
+        .map(|w| match w.kind {
+            WorkloadKind::Steady { .. } => "steady",
+            WorkloadKind::Deployment { .. } => "deployment",
+            WorkloadKind::CronJob { .. } => "cronjob",
+            WorkloadKind::Diurnal { .. } => "diurnal",
+            WorkloadKind::Trace { .. } => "trace",
+        })
+        .collect();
+    assert_eq!(kinds, ["steady", "deployment", "cronjob", "diurnal"]);
+    assert_eq!(s.workloads[2].node_group, Some(2));
+}
+
+// ----------------------------------------------------------------------------------------------
+// kubelet, node start-up, scheduler
+
+#[test]
+fn kube_settings_default_to_the_spec_types_defaults() {
+    let s = ok(&group("m5.large", ""));
+    assert_eq!(s.kube, KubeSpec::default());
+    assert_eq!(s.kube.scheduler.policy, SchedulingPolicy::Spread);
+    assert!(s.workloads.is_empty());
+    let g = &s.node_groups[0];
+    // m5.large: 2 vCPUs less 60m + 10m.
+    assert_eq!(
+        g.allocatable,
+        Allocatable {
+            cpu_milli: 1930,
+            memory_mib: None
+        }
+    );
+    assert!(g.scale.is_empty() && g.rollouts.is_empty());
+    assert_eq!(g.provisioner, None);
+}
+
+#[test]
+fn kube_tables_override_key_by_key() {
+    let s = ok(r#"[kubelet]
+sandbox_setup = "1s"
+teardown = { dist = "uniform", min = "1s", max = "2s" }
+sandbox_retry = { initial = "1s", factor = 2, max = "1m" }
+[node_lifecycle]
+boot = "20s"
+[scheduler]
+policy = "pack"
+"#);
+    let d = KubeSpec::default();
+    let k = &s.kube.kubelet;
+    assert_eq!(
+        k.sandbox_setup,
+        DurationDist::Fixed(SimDuration::from_secs(1))
+    );
+    assert_eq!(k.container_start, d.kubelet.container_start);
+    assert_eq!(k.teardown, DurationDist::uniform_ms(1000, 2000));
+    assert_eq!(
+        k.sandbox_retry,
+        SandboxRetry {
+            initial: SimDuration::from_secs(1),
+            factor: 2.0,
+            max: SimDuration::from_secs(60),
+            jitter: 0.5,
+        }
+    );
+    assert_eq!(
+        s.kube.node_lifecycle.boot,
+        DurationDist::Fixed(SimDuration::from_secs(20))
+    );
+    assert_eq!(s.kube.node_lifecycle.cni_ready, d.node_lifecycle.cni_ready);
+    assert_eq!(s.kube.scheduler.policy, SchedulingPolicy::Pack);
+}
+
+#[test]
+fn kube_errors() {
+    let retry = |body: &str| format!("[kubelet]\nsandbox_retry = {{ {body} }}\n");
+    err_extra(
+        &retry("factor = 0.5"),
+        2,
+        &["kubelet.sandbox_retry.factor", "≥ 1, got 0.5"],
+    );
+    err_extra(
+        &retry("jitter = 1.5"),
+        2,
+        &["kubelet.sandbox_retry.jitter", "from 0 to 1, got 1.5"],
+    );
+    err_extra(
+        &retry("initial = \"0s\""),
+        2,
+        &["kubelet.sandbox_retry.initial", "positive"],
+    );
+    err_extra(
+        &retry("initial = \"20s\""),
+        2,
+        &[
+            "kubelet.sandbox_retry.initial",
+            "initial 20s is longer than max 10s (the default)",
+        ],
+    );
+    err_extra(
+        &retry("initial = \"20s\", max = \"15s\""),
+        2,
+        &[
+            "kubelet.sandbox_retry.max",
+            "max 15s is shorter than initial 20s",
+        ],
+    );
+    err_extra(
+        "[kubelet]\nsandbox_retries = {}\n",
+        2,
+        &["kubelet.sandbox_retries", "unknown key"],
+    );
+    err_extra(
+        "[scheduler]\npolicy = \"binpack\"\n",
+        2,
+        &["scheduler.policy", "unknown variant `binpack`"],
+    );
+    err_extra(
+        "[node_lifecycle]\nboot = 5\n",
+        2,
+        &["node_lifecycle.boot", "invalid type"],
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Quantities
+
+#[test]
+fn cpu_quantities_are_millicores_or_cores() {
+    use super::raw::RawCpu::{Number, Text};
+    use super::validate::parse_cpu;
+    let t = |s: &str| parse_cpu(&Text(s.to_string()));
+    assert_eq!(t("250m"), Ok(250));
+    assert_eq!(t("1930m"), Ok(1930));
+    assert_eq!(t("2"), Ok(2000));
+    assert_eq!(t("0.5"), Ok(500));
+    assert_eq!(t(" 0.1 "), Ok(100));
+    assert_eq!(t("0"), Ok(0));
+    assert_eq!(parse_cpu(&Number(2.0)), Ok(2000));
+    assert_eq!(parse_cpu(&Number(1.5)), Ok(1500));
+    assert!(t("2c").unwrap_err().contains("not understood"));
+    assert!(t("0.5m").unwrap_err().contains("finer than 1m"));
+    assert!(t("-1").unwrap_err().contains("≥ 0"));
+    assert!(t("").unwrap_err().contains("not understood"));
+    assert!(parse_cpu(&Number(1e12)).unwrap_err().contains("too large"));
+}
+
+#[test]
+fn memory_quantities_take_binary_units() {
+    use super::validate::{parse_memory_mib, pod_memory_mib};
+    assert_eq!(parse_memory_mib("512Mi"), Ok(512.0));
+    assert_eq!(parse_memory_mib("7Gi"), Ok(7168.0));
+    assert_eq!(parse_memory_mib("1.5Gi"), Ok(1536.0));
+    assert_eq!(parse_memory_mib("2048Ki"), Ok(2.0));
+    // Requests round up.
+    assert_eq!(pod_memory_mib("100Ki"), Ok(1));
+    assert_eq!(pod_memory_mib("0Mi"), Ok(0));
+    assert!(parse_memory_mib("512").unwrap_err().contains("no unit"));
+    assert!(
+        parse_memory_mib("7G")
+            .unwrap_err()
+            .contains("uses unit \"G\"; write it in Ki, Mi or Gi")
+    );
+    assert!(
+        parse_memory_mib("7GB")
+            .unwrap_err()
+            .contains("unknown unit \"GB\"")
+    );
+    assert!(
+        parse_memory_mib("Gi")
+            .unwrap_err()
+            .contains("does not start with a number")
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Node-group scaling
+
+#[test]
+fn allocatable_overrides_cpu_and_sets_memory() {
+    let alloc = |a: &str| {
+        ok(&group("m5.large", &format!("allocatable = {{ {a} }}\n"))).node_groups[0].allocatable
+    };
+    assert_eq!(alloc("cpu = \"1500m\"").cpu_milli, 1500);
+    assert_eq!(alloc("cpu = 2").cpu_milli, 2000);
+    assert_eq!(alloc("cpu = 1.5").cpu_milli, 1500);
+    assert_eq!(alloc("cpu = \"0.5\"").cpu_milli, 500);
+    assert_eq!(
+        alloc("memory = \"7Gi\""),
+        Allocatable {
+            cpu_milli: 1930,
+            memory_mib: Some(7168)
+        }
+    );
+    // What `kubectl describe node` shows: rounded down to whole MiB.
+    assert_eq!(
+        alloc("memory = \"7910348Ki\"").memory_mib,
+        Some(7910348 / 1024)
+    );
+    assert_eq!(alloc("").cpu_milli, 1930);
+}
+
+#[test]
+fn scale_steps_and_rollouts_are_sorted_stably() {
+    let s = ok(&group(
+        "m5.large",
+        r#"scale = [{ at = "2h", count = 3 }, { at = "1h", count = 0 }, { at = "2h", count = 5 }]
+rollouts = [{ at = "3h", batch = 2 }, { at = "30m", batch = 1 }]
+"#,
+    ));
+    let g = &s.node_groups[0];
+    let h = |n: u64| SimDuration::from_secs(n * 3600);
+    assert_eq!(
+        g.scale,
+        [
+            ScaleStep { at: h(1), count: 0 },
+            ScaleStep { at: h(2), count: 3 },
+            ScaleStep { at: h(2), count: 5 },
+        ]
+    );
+    assert_eq!(
+        g.rollouts,
+        [
+            RolloutSpec {
+                at: SimDuration::from_secs(1800),
+                batch: 1
+            },
+            RolloutSpec { at: h(3), batch: 2 },
+        ]
+    );
+}
+
+#[test]
+fn provisioner_takes_karpenters_defaults_and_allows_an_empty_group() {
+    let with = |p: &str| {
+        let g = format!(
+            "[[node_groups]]\nname = \"ng\"\ninstance_type = \"m5.large\"\ncount = 0\nsubnets = [\"a\"]\nprovisioner = {{ {p} }}\n"
+        );
+        ok(&g).node_groups[0].clone()
+    };
+    let g = with("");
+    assert_eq!(g.count, 0);
+    assert_eq!(g.provisioner, Some(ProvisionerSpec::default()));
+    let p = with(
+        "batch_idle = \"2s\", batch_max = \"20s\", max_nodes = 50, subnet_policy = \"most-free-prefix-blocks\", consolidate_after = \"never\"",
+    )
+    .provisioner
+    .unwrap();
+    assert_eq!(
+        p,
+        ProvisionerSpec {
+            batch_idle: SimDuration::from_secs(2),
+            batch_max: SimDuration::from_secs(20),
+            max_nodes: 50,
+            subnet_policy: SubnetPolicy::MostFreePrefixBlocks,
+            consolidate_after: None,
+        }
+    );
+    let p = with("subnet_policy = \"round-robin\", consolidate_after = \"5m\"")
+        .provisioner
+        .unwrap();
+    assert_eq!(p.subnet_policy, SubnetPolicy::RoundRobin);
+    assert_eq!(p.consolidate_after, Some(SimDuration::from_secs(300)));
+}
+
+#[test]
+fn node_group_scaling_errors() {
+    let g = |count: u32, extra: &str| {
+        format!(
+            "[[node_groups]]\nname = \"ng\"\ninstance_type = \"m5.large\"\ncount = {count}\nsubnets = [\"a\"]\n{extra}"
+        )
+    };
+    err_extra(
+        &g(1, "allocatable = { cpu = \"2 cores\" }\n"),
+        6,
+        &[
+            "node_groups[0].allocatable.cpu",
+            "CPU quantity \"2 cores\" is not understood",
+        ],
+    );
+    err_extra(
+        &g(1, "allocatable = { cpu = \"0m\" }\n"),
+        6,
+        &["node_groups[0].allocatable.cpu", "must be above 0"],
+    );
+    err_extra(
+        &g(1, "allocatable = { cpu = true }\n"),
+        6,
+        &["node_groups[0].allocatable.cpu", "a CPU quantity"],
+    );
+    err_extra(
+        &g(1, "allocatable = { memory = \"8G\" }\n"),
+        6,
+        &["node_groups[0].allocatable.memory", "unit \"G\""],
+    );
+    err_extra(
+        &g(1, "scale = [{ at = \"1h\", count = 100001 }]\n"),
+        6,
+        &["node_groups[0].scale[0].count", "more than the 100000"],
+    );
+    err_extra(
+        &g(1, "scale = [{ at = \"1h\", nodes = 1 }]\n"),
+        6,
+        &["node_groups[0].scale[0].nodes", "unknown key"],
+    );
+    err_extra(
+        &g(1, "rollouts = [{ at = \"1h\", batch = 0 }]\n"),
+        6,
+        &["node_groups[0].rollouts[0].batch", "positive"],
+    );
+    err_extra(
+        &g(1, "provisioner = { batch_idle = \"20s\" }\n"),
+        6,
+        &[
+            "node_groups[0].provisioner.batch_idle",
+            "batch_idle 20s is longer than batch_max 10s (the default)",
+        ],
+    );
+    err_extra(
+        &g(1, "provisioner = { batch_max = \"500ms\" }\n"),
+        6,
+        &[
+            "node_groups[0].provisioner.batch_max",
+            "batch_max 500ms is shorter than batch_idle 1s (the default)",
+        ],
+    );
+    err_extra(
+        &g(1, "provisioner = { batch_idle = \"0s\" }\n"),
+        6,
+        &["node_groups[0].provisioner.batch_idle", "positive"],
+    );
+    err_extra(
+        &g(1, "provisioner = { max_nodes = 0 }\n"),
+        6,
+        &["node_groups[0].provisioner.max_nodes", "positive"],
+    );
+    err_extra(
+        &g(5, "provisioner = { max_nodes = 4 }\n"),
+        4,
+        &[
+            "node_groups[0].count",
+            "5 nodes is more than the provisioner's max_nodes (4)",
+        ],
+    );
+    err_extra(
+        &g(
+            1,
+            "provisioner = { max_nodes = 4 }\nscale = [{ at = \"1h\", count = 9 }]\n",
+        ),
+        7,
+        &["node_groups[0].scale[0].count", "max_nodes (4)"],
+    );
+    err_extra(
+        &g(1, "provisioner = { subnet_policy = \"emptiest\" }\n"),
+        6,
+        &[
+            "node_groups[0].provisioner.subnet_policy",
+            "unknown variant",
+        ],
+    );
+    err_extra(
+        &g(1, "provisioner = { consolidate_after = \"soon\" }\n"),
+        6,
+        &[
+            "node_groups[0].provisioner.consolidate_after",
+            "or \"never\"",
+        ],
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Workloads
+
+/// Two node groups, "ng" and "big", then `workloads`.
+fn with_workloads(workloads: &str) -> String {
+    format!(
+        "{}[[node_groups]]\nname = \"big\"\ninstance_type = \"m5.xlarge\"\ncount = 1\nsubnets = [\"a\"]\n{workloads}",
+        group("m5.large", "")
+    )
+}
+
+fn workload(body: &str) -> WorkloadSpec {
+    ok(&with_workloads(&format!("[[workloads]]\n{body}")))
+        .workloads
+        .remove(0)
+}
+
+#[test]
+fn steady_workload_resolves_with_defaults() {
+    let w = workload(
+        "name = \"web\"\ntype = \"steady\"\npods_per_minute = 30\nlifetime = { dist = \"exponential\", mean = \"10m\" }\n",
+    );
+    assert_eq!(w.name, "web");
+    assert_eq!(w.node_group, None);
+    assert_eq!(w.pod, PodShape::default());
+    assert_eq!(
+        w.kind,
+        WorkloadKind::Steady {
+            rate_per_s: 0.5,
+            lifetime: DurationDist::Exponential {
+                mean: SimDuration::from_secs(600),
+                max: None
+            },
+            start: SimDuration::ZERO,
+            stop: None,
+        }
+    );
+    let w = workload(
+        "name = \"web\"\ntype = \"steady\"\nnode_group = \"big\"\ncpu = \"250m\"\nmemory = \"128Mi\"\npods_per_minute = 1.5\nlifetime = \"5m\"\nstart = \"10m\"\nstop = \"1h\"\n",
+    );
+    assert_eq!(w.node_group, Some(1));
+    assert_eq!(
+        w.pod,
+        PodShape {
+            cpu_milli: 250,
+            memory_mib: 128
+        }
+    );
+    assert_eq!(
+        w.kind,
+        WorkloadKind::Steady {
+            rate_per_s: 0.025,
+            lifetime: DurationDist::Fixed(SimDuration::from_secs(300)),
+            start: SimDuration::from_secs(600),
+            stop: Some(SimDuration::from_secs(3600)),
+        }
+    );
+}
+
+#[test]
+fn deployment_workload_sorts_its_steps() {
+    let w = workload(
+        "name = \"api\"\ntype = \"deployment\"\nreplicas = 0\nscale = [{ at = \"20m\", replicas = 5 }, { at = \"10m\", replicas = 50 }]\n",
+    );
+    assert_eq!(
+        w.kind,
+        WorkloadKind::Deployment {
+            replicas: 0,
+            steps: vec![
+                ScaleStep {
+                    at: SimDuration::from_secs(600),
+                    count: 50
+                },
+                ScaleStep {
+                    at: SimDuration::from_secs(1200),
+                    count: 5
+                },
+            ],
+        }
+    );
+    let w = workload("name = \"api\"\ntype = \"deployment\"\nreplicas = 3\n");
+    assert_eq!(
+        w.kind,
+        WorkloadKind::Deployment {
+            replicas: 3,
+            steps: vec![]
+        }
+    );
+}
+
+#[test]
+fn cronjob_workload_defaults_to_one_pod_from_time_zero() {
+    let w = workload("name = \"etl\"\ntype = \"cronjob\"\nevery = \"15m\"\nduration = \"2m\"\n");
+    assert_eq!(
+        w.kind,
+        WorkloadKind::CronJob {
+            period: SimDuration::from_secs(900),
+            start: SimDuration::ZERO,
+            pods: 1,
+            duration: DurationDist::Fixed(SimDuration::from_secs(120)),
+        }
+    );
+    let w = workload(
+        "name = \"etl\"\ntype = \"cronjob\"\nevery = \"1h\"\nstart = \"5m\"\npods = 20\nduration = { dist = \"uniform\", min = \"1m\", max = \"3m\" }\n",
+    );
+    assert_eq!(
+        w.kind,
+        WorkloadKind::CronJob {
+            period: SimDuration::from_secs(3600),
+            start: SimDuration::from_secs(300),
+            pods: 20,
+            duration: DurationDist::uniform_ms(60_000, 180_000),
+        }
+    );
+}
+
+#[test]
+fn diurnal_workload_defaults_to_a_day_peaking_at_two_pm() {
+    let w = workload(
+        "name = \"users\"\ntype = \"diurnal\"\nmean_pods_per_minute = 6\nlifetime = \"30m\"\n",
+    );
+    assert_eq!(
+        w.kind,
+        WorkloadKind::Diurnal {
+            mean_rate_per_s: 0.1,
+            amplitude: 0.5,
+            period: SimDuration::from_secs(86_400),
+            peak_at: SimDuration::from_secs(14 * 3600),
+            lifetime: DurationDist::Fixed(SimDuration::from_secs(1800)),
+        }
+    );
+    let w = workload(
+        "name = \"users\"\ntype = \"diurnal\"\nmean_pods_per_minute = 60\namplitude = 1\nperiod = \"1h\"\npeak_at = \"0s\"\nlifetime = \"1m\"\n",
+    );
+    match w.kind {
+        WorkloadKind::Diurnal {
+            amplitude,
+            period,
+            peak_at,
+            ..
+        } => {
+            assert_eq!(amplitude, 1.0);
+            assert_eq!(period, SimDuration::from_secs(3600));
+            assert_eq!(peak_at, SimDuration::ZERO);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A scenario "beside" the trace fixtures: its trace paths resolve in `tests/fixtures/`.
+fn fixture_scenario_path() -> String {
+    format!(
+        "{}/tests/fixtures/scenario.toml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn trace_workload_reads_its_csv_relative_to_the_scenario() {
+    let text = format!(
+        "{MINIMAL}{}",
+        with_workloads(
+            "[[workloads]]\nname = \"replay\"\ntype = \"trace\"\nfile = \"traces/churn.csv\"\nnode_group = \"big\"\ncpu = \"100m\"\n"
+        )
+    );
+    let s = parse(&text, &fixture_scenario_path()).unwrap_or_else(|e| panic!("{e}"));
+    let w = &s.workloads[0];
+    let WorkloadKind::Trace { rows } = &w.kind else {
+        panic!("{:?}", w.kind)
+    };
+    let secs = SimDuration::from_secs;
+    let default_shape = PodShape {
+        cpu_milli: 100,
+        memory_mib: 0,
+    };
+    let summary: Vec<(SimDuration, usize, TraceAction)> = rows
+        .iter()
+        .map(|r| (r.at, r.line, r.action.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                secs(0),
+                3,
+                TraceAction::CreatePod {
+                    pod: 0,
+                    node_group: Some(0),
+                    shape: PodShape {
+                        cpu_milli: 250,
+                        memory_mib: 128
+                    },
+                    lifetime: Some(secs(600)),
+                }
+            ),
+            (
+                secs(0),
+                4,
+                TraceAction::CreatePod {
+                    pod: 1,
+                    node_group: Some(1),
+                    shape: default_shape,
+                    lifetime: None,
+                }
+            ),
+            (
+                secs(30),
+                7,
+                TraceAction::CreatePod {
+                    pod: 2,
+                    node_group: Some(1),
+                    shape: PodShape {
+                        cpu_milli: 1000,
+                        memory_mib: 0
+                    },
+                    lifetime: Some(secs(45)),
+                }
+            ),
+            (
+                secs(90),
+                5,
+                TraceAction::ScaleNodeGroup { group: 0, count: 3 }
+            ),
+            (secs(90), 6, TraceAction::DeletePod { pod: 0 }),
+            (
+                secs(120),
+                8,
+                TraceAction::RolloutNodeGroup { group: 0, batch: 1 }
+            ),
+            (
+                secs(120),
+                9,
+                TraceAction::CreatePod {
+                    pod: 0,
+                    node_group: Some(1),
+                    shape: PodShape {
+                        cpu_milli: 100,
+                        memory_mib: 1024
+                    },
+                    lifetime: None,
+                }
+            ),
+        ]
+    );
+}
+
+/// Parses trace `text` against node groups "ng" and "big", workload defaults none.
+fn trace_rows(text: &str) -> Result<Vec<TraceRow>, ScenarioError> {
+    let s = ok(&with_workloads(""));
+    let defaults = trace::RowDefaults {
+        node_group: None,
+        shape: PodShape::default(),
+    };
+    trace::parse(text, "x.csv", &s.node_groups, defaults)
+}
+
+/// The trace error's `FILE:LINE:COL: KEY: message`.
+fn trace_err(text: &str) -> String {
+    match trace_rows(text) {
+        Ok(rows) => panic!("expected an error, got {rows:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const H: &str = "time,action,target,attributes\n";
+
+#[test]
+fn trace_pod_numbers_follow_time_order_of_first_appearance() {
+    let rows = trace_rows(&format!(
+        "{H}10s,create_pod,b,\n5s,create_pod,a,\n20s,delete_pod,a,\n20s,create_pod,c,\n"
+    ))
+    .unwrap();
+    let pods: Vec<(u64, usize)> = rows
+        .iter()
+        .map(|r| match r.action {
+            TraceAction::CreatePod { pod, .. } | TraceAction::DeletePod { pod } => {
+                (r.at.0 / 1_000_000, pod as usize)
+            }
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(pods, [(5, 0), (10, 1), (20, 0), (20, 2)]);
+    // Only the header: no rows.
+    assert!(trace_rows(H).unwrap().is_empty());
+    // Three columns are enough when there are no attributes; spaces around fields are ignored.
+    let rows = trace_rows(&format!("{H} 1.5 , scale_node_group , big , count = 0 \n")).unwrap();
+    assert_eq!(rows[0].at, SimDuration::from_millis(1500));
+    assert_eq!(
+        rows[0].action,
+        TraceAction::ScaleNodeGroup { group: 1, count: 0 }
+    );
+    // Blank and comment lines are skipped; a quoted field may hold commas.
+    let rows = trace_rows(&format!(
+        "\n{H}\n# x\n1s,create_pod,\"a,b\",\"cpu=1; memory=64Mi\"\n"
+    ))
+    .unwrap();
+    assert_eq!(rows[0].line, 5);
+    assert_eq!(
+        rows[0].action,
+        TraceAction::CreatePod {
+            pod: 0,
+            node_group: None,
+            shape: PodShape {
+                cpu_milli: 1000,
+                memory_mib: 64
+            },
+            lifetime: None
+        }
+    );
+    let rows = trace_rows(&format!("{H}1m,rollout_node_group,ng,batch=3\n")).unwrap();
+    assert_eq!(
+        rows[0].action,
+        TraceAction::RolloutNodeGroup { group: 0, batch: 3 }
+    );
+}
+
+#[test]
+fn trace_errors_name_file_line_and_column() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "1s,crete_pod,p,\n",
+            "x.csv:2:1: action: unknown action \"crete_pod\" (expected create_pod, delete_pod, scale_node_group, rollout_node_group)",
+        ),
+        (
+            "soon,create_pod,p,\n",
+            "x.csv:2:1: time: \"soon\" is not a time (expected a duration like \"90s\"",
+        ),
+        (
+            "-5,create_pod,p,\n",
+            "x.csv:2:1: time: \"-5\" is not a time ≥ 0",
+        ),
+        (
+            "1s,create_pod,,\n",
+            "x.csv:2:1: target: missing (create_pod needs a pod name)",
+        ),
+        (
+            "1s,create_pod,p,\n2s,delete_pod,q,\n",
+            "x.csv:3:1: target: delete_pod of pod \"q\", which no earlier row creates",
+        ),
+        (
+            "5s,delete_pod,p,\n1s,create_pod,p,\n6s,delete_pod,p,\n",
+            "x.csv:4:1: target: pod \"p\" is already deleted (line 2)",
+        ),
+        (
+            "1s,create_pod,p,\n2s,create_pod,p,\n",
+            "x.csv:3:1: target: pod \"p\" is already created (line 2) and not deleted since",
+        ),
+        (
+            "1s,create_pod,p,gpu=1\n",
+            "x.csv:2:1: attributes: unknown attribute \"gpu\" for create_pod (expected node_group, cpu, memory, lifetime)",
+        ),
+        (
+            "1s,create_pod,p,cpu=1;cpu=2\n",
+            "x.csv:2:1: attributes: attribute \"cpu\" is given twice",
+        ),
+        (
+            "1s,create_pod,p,cpu\n",
+            "x.csv:2:1: attributes: \"cpu\" is not key=value",
+        ),
+        (
+            "1s,create_pod,p,memory=1G\n",
+            "x.csv:2:1: attributes: memory: memory quantity \"1G\" uses unit \"G\"",
+        ),
+        (
+            "1s,create_pod,p,node_group=small\n",
+            "x.csv:2:1: attributes: unknown node group \"small\" (defined: ng, big)",
+        ),
+        (
+            "1s,create_pod,p,lifetime=0s\n",
+            "x.csv:2:1: attributes: lifetime: must be positive",
+        ),
+        (
+            "1s,delete_pod,p,now=1\n",
+            "x.csv:2:1: attributes: delete_pod takes no attributes, got \"now\"",
+        ),
+        (
+            "1s,scale_node_group,small,count=1\n",
+            "x.csv:2:1: target: unknown node group \"small\"",
+        ),
+        (
+            "1s,scale_node_group,ng,\n",
+            "x.csv:2:1: attributes: scale_node_group needs count=N",
+        ),
+        (
+            "1s,scale_node_group,ng,count=-1\n",
+            "x.csv:2:1: attributes: count: \"-1\" is not an integer ≥ 0",
+        ),
+        (
+            "1s,scale_node_group,ng,count=100001\n",
+            "x.csv:2:1: attributes: count: 100001 nodes is more than the 100000",
+        ),
+        (
+            "1s,rollout_node_group,ng,batch=0\n",
+            "x.csv:2:1: attributes: batch: must be a positive integer",
+        ),
+        (
+            "1s,create_pod\n",
+            "x.csv:2:1: expected 4 columns (time,action,target,attributes), got 2",
+        ),
+    ];
+    for (rows, expected) in cases {
+        let shown = trace_err(&format!("{H}{rows}"));
+        assert!(
+            shown.starts_with(expected),
+            "{shown}\n  expected {expected}"
+        );
+    }
+    let shown = trace_err("time,action,pod\n");
+    assert!(
+        shown.starts_with("x.csv:1:1: expected the header \"time,action,target,attributes\", got \"time,action,pod\""),
+        "{shown}"
+    );
+    assert!(trace_err("").starts_with("x.csv:1:1: empty trace"));
+    // Comment lines count in line numbers.
+    assert!(trace_err(&format!("# c\n{H}# c\n1s,x,p,\n")).starts_with("x.csv:4:1: action:"));
+}
+
+#[test]
+fn trace_workload_file_errors_point_at_the_file_key() {
+    let text = format!(
+        "{MINIMAL}{}",
+        with_workloads(
+            "[[workloads]]\nname = \"replay\"\ntype = \"trace\"\nfile = \"traces/missing.csv\"\n"
+        )
+    );
+    let e = parse(&text, &fixture_scenario_path()).unwrap_err();
+    let shown = e.to_string();
+    let line = text.lines().count();
+    assert!(
+        shown.contains(&format!(
+            ":{line}:8: workloads[0].file: cannot read trace \""
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("traces/missing.csv"), "{shown}");
+}
+
+#[test]
+fn workload_errors() {
+    let base = MINIMAL.lines().count() + with_workloads("").lines().count();
+    let err = |body: &str, line_in_body: usize, parts: &[&str]| {
+        err_at(
+            &format!(
+                "{MINIMAL}{}",
+                with_workloads(&format!("[[workloads]]\n{body}"))
+            ),
+            base + 1 + line_in_body,
+            parts,
+        )
+    };
+    err(
+        "name = \"w\"\ntype = \"poisson\"\n",
+        2,
+        &[
+            "workloads[0].type",
+            "unknown workload type \"poisson\" (expected steady, deployment, cronjob, diurnal or trace)",
+        ],
+    );
+    err(
+        "name = \"w\"\ntype = \"steady\"\npods_per_minute = 1\nlifetime = \"1m\"\nreplicas = 3\n",
+        5,
+        &[
+            "workloads[0].replicas",
+            "key \"replicas\" does not apply to type \"steady\" (its keys: pods_per_minute, lifetime, start, stop)",
+        ],
+    );
+    err(
+        "name = \"w\"\ntype = \"deployment\"\nreplicas = 3\nevery = \"1m\"\n",
+        4,
+        &[
+            "workloads[0].every",
+            "does not apply to type \"deployment\"",
+        ],
+    );
+    err(
+        "name = \"w\"\ntype = \"steady\"\nlifetime = \"1m\"\n",
+        0,
+        &["workloads[0]: missing required key `pods_per_minute` (type \"steady\" needs it)"],
+    );
+    err(
+        "name = \"w\"\ntype = \"steady\"\npods_per_minute = 0\nlifetime = \"1m\"\n",
+        3,
+        &["workloads[0].pods_per_minute", "> 0, got 0"],
+    );
+    err(
+        "name = \"w\"\ntype = \"steady\"\npods_per_minute = 1\nlifetime = \"0s\"\n",
+        4,
+        &[
+            "workloads[0].lifetime",
+            "lifetime must be able to produce a positive duration",
+        ],
+    );
+    err(
+        "name = \"w\"\ntype = \"steady\"\npods_per_minute = 1\nlifetime = \"1m\"\nstart = \"1h\"\nstop = \"1h\"\n",
+        6,
+        &["workloads[0].stop", "stop 1h must be after start 1h"],
+    );
+    err(
+        "name = \"w\"\ntype = \"steady\"\nnode_group = \"small\"\npods_per_minute = 1\nlifetime = \"1m\"\n",
+        3,
+        &[
+            "workloads[0].node_group",
+            "unknown node group \"small\" (defined: ng, big)",
+        ],
+    );
+    err(
+        "name = \"w\"\ntype = \"deployment\"\nreplicas = 1\ncpu = \"1 core\"\n",
+        4,
+        &["workloads[0].cpu", "not understood"],
+    );
+    err(
+        "name = \"w\"\ntype = \"deployment\"\nreplicas = 1\nmemory = \"128MB\"\n",
+        4,
+        &["workloads[0].memory", "unknown unit \"MB\""],
+    );
+    err(
+        "name = \"w\"\ntype = \"deployment\"\nreplicas = 1000001\n",
+        3,
+        &["workloads[0].replicas", "more than the 1000000"],
+    );
+    err(
+        "name = \"w\"\ntype = \"deployment\"\nreplicas = 1\nscale = [{ at = \"1m\", count = 2 }]\n",
+        4,
+        &["workloads[0].scale[0].count", "unknown key `count`"],
+    );
+    err(
+        "name = \"w\"\ntype = \"cronjob\"\nevery = \"0s\"\nduration = \"1m\"\n",
+        3,
+        &["workloads[0].every", "positive"],
+    );
+    err(
+        "name = \"w\"\ntype = \"cronjob\"\nevery = \"1h\"\npods = 0\nduration = \"1m\"\n",
+        4,
+        &["workloads[0].pods", "positive"],
+    );
+    err(
+        "name = \"w\"\ntype = \"diurnal\"\nmean_pods_per_minute = 1\namplitude = 1.5\nlifetime = \"1m\"\n",
+        4,
+        &["workloads[0].amplitude", "from 0 to 1, got 1.5"],
+    );
+    err(
+        "name = \"w\"\ntype = \"trace\"\n",
+        0,
+        &["missing required key `file` (type \"trace\" needs it)"],
+    );
+    err(
+        "name = \"w\"\ntype = \"steady\"\npods_per_minute = 1\nlifetime = \"1m\"\nspeed = 2\n",
+        5,
+        &["workloads[0].speed", "unknown key `speed`"],
+    );
+    // Names are unique among workloads.
+    let two = "[[workloads]]\nname = \"w\"\ntype = \"deployment\"\nreplicas = 1\n[[workloads]]\nname = \"w\"\ntype = \"deployment\"\nreplicas = 1\n";
+    err_at(
+        &format!("{MINIMAL}{}", with_workloads(two)),
+        base + 6,
+        &[
+            "workloads[1].name",
+            "duplicate workload name \"w\" (also workloads[0])",
+        ],
+    );
+}
+
+#[test]
+fn workloads_may_come_before_the_node_groups_they_name() {
+    let text = format!(
+        "{MINIMAL}[[workloads]]\nname = \"w\"\ntype = \"deployment\"\nreplicas = 1\nnode_group = \"ng\"\n{}",
+        group("m5.large", "")
+    );
+    let s = parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.workloads[0].node_group, Some(0));
 }

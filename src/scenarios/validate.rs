@@ -9,11 +9,14 @@ use toml::Spanned;
 
 use super::location::join;
 use super::raw::{
-    RawAccount, RawBucket, RawEc2, RawEniConfig, RawInUse, RawIpamd, RawNodeGroup, RawReservation,
-    RawSubnet, RawTenant,
+    RawAccount, RawAllocatable, RawBucket, RawCpu, RawEc2, RawEniConfig, RawInUse, RawIpamd,
+    RawKubelet, RawNodeGroup, RawNodeLifecycle, RawProvisioner, RawReservation, RawSandboxRetry,
+    RawScheduler, RawSubnet, RawTenant, RawWorkload,
 };
 use super::{
-    Allocatable, Ctx, KubeSpec, NodeGroupSpec, Scenario, ScenarioError, SubnetSpec, VpcSpec,
+    Allocatable, Ctx, KubeSpec, NodeGroupSpec, PodShape, ProvisionerSpec, RolloutSpec,
+    SandboxRetry, ScaleStep, Scenario, ScenarioError, SubnetSpec, VpcSpec, WorkloadKind,
+    WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
@@ -92,6 +95,15 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         node_groups.push(spec);
     }
 
+    let kube = resolve_kube(cx, raw.kubelet, raw.node_lifecycle, raw.scheduler)?;
+
+    // After the node groups, which workloads refer to.
+    let mut workloads: Vec<WorkloadSpec> = Vec::new();
+    for (i, w) in raw.workloads.unwrap_or_default().into_iter().enumerate() {
+        let spec = resolve_workload(cx, i, w, &workloads, &node_groups)?;
+        workloads.push(spec);
+    }
+
     Ok(Scenario {
         name,
         seed: raw.seed.unwrap_or(1),
@@ -101,8 +113,8 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         subnets,
         ec2,
         node_groups,
-        kube: KubeSpec::default(),
-        workloads: Vec::new(),
+        kube,
+        workloads,
     })
 }
 
@@ -147,7 +159,7 @@ fn positive_duration(cx: &Ctx<'_>, d: &Spanned<SimDuration>, key: &str) -> R<Sim
 }
 
 /// Far beyond any EKS cluster, and it keeps every launch event within the engine's pending-event capacity.
-const MAX_NODES_PER_GROUP: u32 = 100_000;
+pub(crate) const MAX_NODES_PER_GROUP: u32 = 100_000;
 
 fn positive_u32(cx: &Ctx<'_>, v: &Spanned<u32>, key: &str) -> R<u32> {
     if *v.get_ref() == 0 {
@@ -788,14 +800,20 @@ fn resolve_node_group(
         )
     })?;
 
-    let count = positive_u32(cx, &g.count, &join(&base, "count"))?;
-    if count > MAX_NODES_PER_GROUP {
-        return Err(cx.error(
-            g.count.span(),
-            join(&base, "count"),
-            format!("{count} nodes is more than the {MAX_NODES_PER_GROUP} a node group may have"),
-        ));
-    }
+    let provisioner = match &g.provisioner {
+        Some(p) => Some(resolve_provisioner(cx, &join(&base, "provisioner"), p)?),
+        None => None,
+    };
+    // A provisioned group may start empty: the provisioner launches nodes for pending pods.
+    let count_key = join(&base, "count");
+    let count = match provisioner {
+        Some(_) => *g.count.get_ref(),
+        None => positive_u32(cx, &g.count, &count_key)?,
+    };
+    let max_nodes = provisioner.map(|p| p.max_nodes);
+    check_node_count(cx, &g.count, &count_key, max_nodes)?;
+    let scale = resolve_scale_steps(cx, &base, g.scale.unwrap_or_default(), max_nodes)?;
+    let rollouts = resolve_rollouts(cx, &base, g.rollouts.unwrap_or_default())?;
 
     let subnets_key = join(&base, "subnets");
     if g.subnets.get_ref().is_empty() {
@@ -838,10 +856,150 @@ fn resolve_node_group(
         launch_at: g.launch_at.unwrap_or(SimDuration::ZERO),
         ipamd,
         max_pods,
-        allocatable: Allocatable::eks_default(instance_type.vcpus),
-        scale: Vec::new(),
-        rollouts: Vec::new(),
-        provisioner: None,
+        allocatable: resolve_allocatable(cx, &base, instance_type, g.allocatable.as_ref())?,
+        scale,
+        rollouts,
+        provisioner,
+    })
+}
+
+/// A node count (`count`, a scale step's `count`) is at most `MAX_NODES_PER_GROUP`, and at most the
+/// provisioner's `max_nodes` when the group has one.
+fn check_node_count(cx: &Ctx<'_>, v: &Spanned<u32>, key: &str, max_nodes: Option<u32>) -> R<u32> {
+    let n = *v.get_ref();
+    if n > MAX_NODES_PER_GROUP {
+        return Err(cx.error(
+            v.span(),
+            key,
+            format!("{n} nodes is more than the {MAX_NODES_PER_GROUP} a node group may have"),
+        ));
+    }
+    if let Some(max) = max_nodes.filter(|&m| n > m) {
+        return Err(cx.error(
+            v.span(),
+            key,
+            format!("{n} nodes is more than the provisioner's max_nodes ({max})"),
+        ));
+    }
+    Ok(n)
+}
+
+/// Sorted by time; steps at the same time keep their file order (the last one wins).
+fn resolve_scale_steps(
+    cx: &Ctx<'_>,
+    base: &str,
+    raw: Vec<Spanned<super::raw::RawScaleStep>>,
+    max_nodes: Option<u32>,
+) -> R<Vec<ScaleStep>> {
+    let mut steps = Vec::with_capacity(raw.len());
+    for (k, s) in raw.into_iter().enumerate() {
+        let s = s.into_inner();
+        let key = format!("{base}.scale[{k}].count");
+        let count = check_node_count(cx, &s.count, &key, max_nodes)?;
+        steps.push(ScaleStep { at: s.at, count });
+    }
+    steps.sort_by_key(|s| s.at);
+    Ok(steps)
+}
+
+fn resolve_rollouts(
+    cx: &Ctx<'_>,
+    base: &str,
+    raw: Vec<Spanned<super::raw::RawRollout>>,
+) -> R<Vec<RolloutSpec>> {
+    let mut rollouts = Vec::with_capacity(raw.len());
+    for (k, r) in raw.into_iter().enumerate() {
+        let r = r.into_inner();
+        let batch = positive_u32(cx, &r.batch, &format!("{base}.rollouts[{k}].batch"))?;
+        rollouts.push(RolloutSpec { at: r.at, batch });
+    }
+    rollouts.sort_by_key(|r| r.at);
+    Ok(rollouts)
+}
+
+/// The EKS default for the instance type, with the given `cpu` and `memory` over it.
+fn resolve_allocatable(
+    cx: &Ctx<'_>,
+    base: &str,
+    instance_type: &InstanceType,
+    raw: Option<&RawAllocatable>,
+) -> R<Allocatable> {
+    let mut a = Allocatable::eks_default(instance_type.vcpus);
+    let Some(raw) = raw else { return Ok(a) };
+    let key = join(base, "allocatable");
+    if let Some(c) = &raw.cpu {
+        let k = join(&key, "cpu");
+        let milli = parse_cpu(c.get_ref()).map_err(|e| cx.error(c.span(), &k, e))?;
+        if milli == 0 {
+            return Err(cx.error(c.span(), k, "a node's allocatable CPU must be above 0"));
+        }
+        a.cpu_milli = milli;
+    }
+    if let Some(m) = &raw.memory {
+        let k = join(&key, "memory");
+        let mib = parse_memory_mib(m.get_ref())
+            .map_err(|e| cx.error(m.span(), &k, e))?
+            .floor();
+        if mib < 1.0 {
+            return Err(cx.error(
+                m.span(),
+                k,
+                "a node's allocatable memory must be at least 1Mi",
+            ));
+        }
+        a.memory_mib = Some(mib.min(f64::from(u32::MAX)) as u32);
+    }
+    Ok(a)
+}
+
+fn resolve_provisioner(cx: &Ctx<'_>, key: &str, p: &RawProvisioner) -> R<ProvisionerSpec> {
+    let d = ProvisionerSpec::default();
+    let duration = |v: &Option<Spanned<SimDuration>>, name: &str, default: SimDuration| match v {
+        Some(v) => positive_duration(cx, v, &join(key, name)),
+        None => Ok(default),
+    };
+    let batch_idle = duration(&p.batch_idle, "batch_idle", d.batch_idle)?;
+    let batch_max = duration(&p.batch_max, "batch_max", d.batch_max)?;
+    if batch_idle > batch_max {
+        let default = |given: bool| if given { "" } else { " (the default)" };
+        let (span, name, message) = match (&p.batch_idle, &p.batch_max) {
+            (Some(i), m) => (
+                i.span(),
+                "batch_idle",
+                format!(
+                    "batch_idle {batch_idle} is longer than batch_max {batch_max}{}",
+                    default(m.is_some())
+                ),
+            ),
+            (None, Some(m)) => (
+                m.span(),
+                "batch_max",
+                format!(
+                    "batch_max {batch_max} is shorter than batch_idle {batch_idle} (the default)"
+                ),
+            ),
+            (None, None) => unreachable!("the defaults are in order"),
+        };
+        return Err(cx.error(span, join(key, name), message));
+    }
+    let max_nodes = match &p.max_nodes {
+        Some(m) => {
+            let k = join(key, "max_nodes");
+            let n = positive_u32(cx, m, &k)?;
+            check_node_count(cx, m, &k, None)?;
+            n
+        }
+        None => d.max_nodes,
+    };
+    Ok(ProvisionerSpec {
+        batch_idle,
+        batch_max,
+        max_nodes,
+        subnet_policy: p.subnet_policy.map_or(d.subnet_policy, Into::into),
+        consolidate_after: p
+            .consolidate_after
+            .as_ref()
+            .map_or(d.consolidate_after, |c| c.0),
     })
 }
 
@@ -1076,4 +1234,485 @@ fn resolve_custom_network(
         subnet: SubnetId(j as u32),
         security_groups: e.security_groups.unwrap_or_default(),
     }))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Quantities
+
+/// Millicores from a Kubernetes CPU quantity: `"250m"`, or cores as `"2"`, `"0.5"`, `2`, `1.5`. Kubernetes
+/// refuses precision finer than 1m, and so does this.
+pub(crate) fn parse_cpu(q: &RawCpu) -> Result<u32, String> {
+    let expected = "expected millicores like \"250m\", or cores like \"2\" or \"0.5\"";
+    let (shown, milli) = match q {
+        RawCpu::Number(x) => (x.to_string(), x * 1000.0),
+        RawCpu::Text(t) => {
+            let t = t.trim();
+            let (num, per_unit) = match t.strip_suffix('m') {
+                Some(n) => (n, 1.0),
+                None => (t, 1000.0),
+            };
+            let x: f64 = num
+                .trim()
+                .parse()
+                .map_err(|_| format!("CPU quantity \"{t}\" is not understood ({expected})"))?;
+            (format!("\"{t}\""), x * per_unit)
+        }
+    };
+    if !milli.is_finite() || milli < 0.0 {
+        return Err(format!(
+            "CPU quantity {shown} must be a finite amount ≥ 0 ({expected})"
+        ));
+    }
+    let rounded = milli.round();
+    if (milli - rounded).abs() > 1e-6 {
+        return Err(format!(
+            "CPU quantity {shown} is finer than 1m (one millicore), which Kubernetes does not allow"
+        ));
+    }
+    if rounded > f64::from(u32::MAX) {
+        return Err(format!("CPU quantity {shown} is too large"));
+    }
+    Ok(rounded as u32)
+}
+
+/// Mebibytes (not rounded) from a Kubernetes memory quantity in binary units: `"512Mi"`, `"7Gi"`,
+/// `"7910348Ki"`, `"1.5Gi"`.
+pub(crate) fn parse_memory_mib(q: &str) -> Result<f64, String> {
+    let t = q.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let x: f64 = num.parse().map_err(|_| {
+        format!("memory quantity \"{t}\" does not start with a number (expected e.g. \"512Mi\" or \"7Gi\")")
+    })?;
+    let per_unit = match unit.trim() {
+        "Ki" => 1.0 / 1024.0,
+        "Mi" => 1.0,
+        "Gi" => 1024.0,
+        "" => {
+            return Err(format!(
+                "memory quantity \"{t}\" has no unit; write it like \"512Mi\" or \"7Gi\""
+            ));
+        }
+        u @ ("k" | "K" | "M" | "G" | "T" | "P" | "E" | "Ti" | "Pi" | "Ei") => {
+            return Err(format!(
+                "memory quantity \"{t}\" uses unit \"{u}\"; write it in Ki, Mi or Gi (e.g. \"512Mi\", \"7Gi\")"
+            ));
+        }
+        u => {
+            return Err(format!(
+                "memory quantity \"{t}\" has unknown unit \"{u}\" (expected Ki, Mi or Gi)"
+            ));
+        }
+    };
+    let mib = x * per_unit;
+    if !mib.is_finite() || mib > f64::from(u32::MAX) {
+        return Err(format!("memory quantity \"{t}\" is too large"));
+    }
+    Ok(mib)
+}
+
+/// A pod's memory request in whole MiB, rounded up so that a pod never asks for less than it says.
+pub(crate) fn pod_memory_mib(q: &str) -> Result<u32, String> {
+    parse_memory_mib(q).map(|m| m.ceil() as u32)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// kubelet, node start-up, scheduler
+
+fn resolve_kube(
+    cx: &Ctx<'_>,
+    kubelet: Option<RawKubelet>,
+    lifecycle: Option<RawNodeLifecycle>,
+    scheduler: Option<RawScheduler>,
+) -> R<KubeSpec> {
+    let mut k = KubeSpec::default();
+    if let Some(r) = kubelet {
+        let kl = &mut k.kubelet;
+        let pairs = [
+            (r.sandbox_setup, &mut kl.sandbox_setup),
+            (r.container_start, &mut kl.container_start),
+            (r.teardown, &mut kl.teardown),
+        ];
+        for (v, slot) in pairs {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+        if let Some(sr) = &r.sandbox_retry {
+            kl.sandbox_retry = resolve_sandbox_retry(cx, sr, kl.sandbox_retry)?;
+        }
+    }
+    if let Some(r) = lifecycle {
+        let lc = &mut k.node_lifecycle;
+        for (v, slot) in [(r.boot, &mut lc.boot), (r.cni_ready, &mut lc.cni_ready)] {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+    }
+    if let Some(p) = scheduler.and_then(|s| s.policy) {
+        k.scheduler.policy = p.into();
+    }
+    Ok(k)
+}
+
+fn resolve_sandbox_retry(cx: &Ctx<'_>, r: &RawSandboxRetry, d: SandboxRetry) -> R<SandboxRetry> {
+    const KEY: &str = "kubelet.sandbox_retry";
+    let initial = match &r.initial {
+        Some(v) => positive_duration(cx, v, &join(KEY, "initial"))?,
+        None => d.initial,
+    };
+    let factor = match &r.factor {
+        Some(v) => {
+            let x = *v.get_ref();
+            if !(x.is_finite() && x >= 1.0) {
+                return Err(cx.error(
+                    v.span(),
+                    join(KEY, "factor"),
+                    format!("must be a finite number ≥ 1, got {x}"),
+                ));
+            }
+            x
+        }
+        None => d.factor,
+    };
+    let max = r.max.as_ref().map_or(d.max, |v| *v.get_ref());
+    if max < initial {
+        let (span, name, message) = match (&r.max, &r.initial) {
+            (Some(m), _) => (
+                m.span(),
+                "max",
+                format!("max {max} is shorter than initial {initial}"),
+            ),
+            (None, Some(i)) => (
+                i.span(),
+                "initial",
+                format!("initial {initial} is longer than max {max} (the default); set max too"),
+            ),
+            (None, None) => unreachable!("the defaults are in order"),
+        };
+        return Err(cx.error(span, join(KEY, name), message));
+    }
+    let jitter = match &r.jitter {
+        Some(v) => unit_interval(cx, v, &join(KEY, "jitter"))?,
+        None => d.jitter,
+    };
+    Ok(SandboxRetry {
+        initial,
+        factor,
+        max,
+        jitter,
+    })
+}
+
+fn unit_interval(cx: &Ctx<'_>, v: &Spanned<f64>, key: &str) -> R<f64> {
+    let x = *v.get_ref();
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(cx.error(
+            v.span(),
+            key,
+            format!("must be a number from 0 to 1, got {x}"),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Workloads
+
+/// Replicas of a deployment and pods of one cron run: far beyond any test, and a typo cannot exhaust memory.
+const MAX_PODS: u32 = 1_000_000;
+
+/// The index in `groups` of the node group named by `s`.
+pub(crate) fn node_group_index(groups: &[NodeGroupSpec], name: &str) -> Result<usize, String> {
+    groups.iter().position(|g| g.name == name).ok_or_else(|| {
+        if groups.is_empty() {
+            format!("unknown node group \"{name}\" (no node groups are defined)")
+        } else {
+            let known: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            format!(
+                "unknown node group \"{name}\" (defined: {})",
+                known.join(", ")
+            )
+        }
+    })
+}
+
+/// The type-specific keys of a workload table that are set, in the struct's order, with their spans.
+fn given_keys(w: &RawWorkload) -> Vec<(&'static str, Range<usize>)> {
+    fn span<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
+        v.as_ref().map(|v| v.span())
+    }
+    [
+        ("lifetime", span(&w.lifetime)),
+        ("pods_per_minute", span(&w.pods_per_minute)),
+        ("start", span(&w.start)),
+        ("stop", span(&w.stop)),
+        ("replicas", span(&w.replicas)),
+        ("scale", span(&w.scale)),
+        ("every", span(&w.every)),
+        ("pods", span(&w.pods)),
+        ("duration", span(&w.duration)),
+        ("mean_pods_per_minute", span(&w.mean_pods_per_minute)),
+        ("amplitude", span(&w.amplitude)),
+        ("period", span(&w.period)),
+        ("peak_at", span(&w.peak_at)),
+        ("file", span(&w.file)),
+    ]
+    .into_iter()
+    .filter_map(|(k, s)| s.map(|s| (k, s)))
+    .collect()
+}
+
+const WORKLOAD_TYPES: &str = "steady, deployment, cronjob, diurnal or trace";
+
+/// The keys each workload type takes besides `name`, `type`, `node_group`, `cpu` and `memory`.
+fn keys_of_type(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "steady" => &["pods_per_minute", "lifetime", "start", "stop"],
+        "deployment" => &["replicas", "scale"],
+        "cronjob" => &["every", "start", "pods", "duration"],
+        "diurnal" => &[
+            "mean_pods_per_minute",
+            "amplitude",
+            "period",
+            "peak_at",
+            "lifetime",
+        ],
+        "trace" => &["file"],
+        _ => return None,
+    })
+}
+
+/// A workload table being resolved: where it is, for messages about its keys.
+struct WorkloadCx<'a, 'c> {
+    cx: &'a Ctx<'c>,
+    base: String,
+    span: Range<usize>,
+    kind: &'a str,
+}
+
+impl WorkloadCx<'_, '_> {
+    fn key(&self, name: &str) -> String {
+        join(&self.base, name)
+    }
+
+    fn need<'v, T>(&self, v: &'v Option<Spanned<T>>, name: &str) -> R<&'v Spanned<T>> {
+        v.as_ref().ok_or_else(|| {
+            self.cx.error(
+                self.span.clone(),
+                self.base.clone(),
+                format!(
+                    "missing required key `{name}` (type \"{}\" needs it)",
+                    self.kind
+                ),
+            )
+        })
+    }
+
+    /// Pods per minute → pods per second; finite and > 0.
+    fn rate(&self, v: &Spanned<f64>, name: &str) -> R<f64> {
+        let x = *v.get_ref();
+        if x.is_finite() && x > 0.0 {
+            Ok(x / 60.0)
+        } else {
+            Err(self.cx.error(
+                v.span(),
+                self.key(name),
+                format!("must be a finite number of pods per minute > 0, got {x}"),
+            ))
+        }
+    }
+
+    fn positive_dist(&self, v: &Spanned<DurationDist>, name: &str) -> R<DurationDist> {
+        if dist_is_positive(v.get_ref()) {
+            Ok(*v.get_ref())
+        } else {
+            Err(self.cx.error(
+                v.span(),
+                self.key(name),
+                format!(
+                    "{name} must be able to produce a positive duration, got {}",
+                    v.get_ref()
+                ),
+            ))
+        }
+    }
+
+    fn pods(&self, v: &Spanned<u32>, key: String) -> R<u32> {
+        let n = *v.get_ref();
+        if n > MAX_PODS {
+            Err(self.cx.error(
+                v.span(),
+                key,
+                format!("{n} pods is more than the {MAX_PODS} a workload may ask for at once"),
+            ))
+        } else {
+            Ok(n)
+        }
+    }
+
+    fn start(&self, v: &Option<Spanned<SimDuration>>) -> SimDuration {
+        v.as_ref().map_or(SimDuration::ZERO, |s| *s.get_ref())
+    }
+}
+
+fn resolve_workload(
+    cx: &Ctx<'_>,
+    i: usize,
+    w: Spanned<RawWorkload>,
+    earlier: &[WorkloadSpec],
+    groups: &[NodeGroupSpec],
+) -> R<WorkloadSpec> {
+    let base = format!("workloads[{i}]");
+    let span = w.span();
+    let w = w.into_inner();
+    let names = earlier.iter().map(|o| o.name.as_str());
+    let name = unique_name(cx, &w.name, &join(&base, "name"), "workload", names, |j| {
+        format!("(also workloads[{j}])")
+    })?;
+
+    let kind = w.kind.get_ref().trim();
+    let Some(own) = keys_of_type(kind) else {
+        return Err(cx.error(
+            w.kind.span(),
+            join(&base, "type"),
+            format!("unknown workload type \"{kind}\" (expected {WORKLOAD_TYPES})"),
+        ));
+    };
+    if let Some((k, s)) = given_keys(&w).into_iter().find(|(k, _)| !own.contains(k)) {
+        return Err(cx.error(
+            s,
+            join(&base, k),
+            format!(
+                "key \"{k}\" does not apply to type \"{kind}\" (its keys: {})",
+                own.join(", ")
+            ),
+        ));
+    }
+    let wc = WorkloadCx {
+        cx,
+        base,
+        span,
+        kind,
+    };
+
+    let node_group = match &w.node_group {
+        Some(g) => Some(
+            node_group_index(groups, g.get_ref())
+                .map_err(|e| cx.error(g.span(), wc.key("node_group"), e))?,
+        ),
+        None => None,
+    };
+    let mut pod = PodShape::default();
+    if let Some(c) = &w.cpu {
+        pod.cpu_milli = parse_cpu(c.get_ref()).map_err(|e| cx.error(c.span(), wc.key("cpu"), e))?;
+    }
+    if let Some(m) = &w.memory {
+        pod.memory_mib =
+            pod_memory_mib(m.get_ref()).map_err(|e| cx.error(m.span(), wc.key("memory"), e))?;
+    }
+
+    let kind = match kind {
+        "steady" => {
+            let rate_per_s = wc.rate(
+                wc.need(&w.pods_per_minute, "pods_per_minute")?,
+                "pods_per_minute",
+            )?;
+            let lifetime = wc.positive_dist(wc.need(&w.lifetime, "lifetime")?, "lifetime")?;
+            let start = wc.start(&w.start);
+            let stop = match &w.stop {
+                Some(s) if *s.get_ref() <= start => {
+                    return Err(cx.error(
+                        s.span(),
+                        wc.key("stop"),
+                        format!("stop {} must be after start {start}", s.get_ref()),
+                    ));
+                }
+                Some(s) => Some(*s.get_ref()),
+                None => None,
+            };
+            WorkloadKind::Steady {
+                rate_per_s,
+                lifetime,
+                start,
+                stop,
+            }
+        }
+        "deployment" => {
+            let replicas = wc.pods(wc.need(&w.replicas, "replicas")?, wc.key("replicas"))?;
+            let mut steps = Vec::new();
+            if let Some(scale) = &w.scale {
+                for (k, s) in scale.get_ref().iter().enumerate() {
+                    let s = s.get_ref();
+                    let count = wc.pods(&s.replicas, format!("{}.scale[{k}].replicas", wc.base))?;
+                    steps.push(ScaleStep { at: s.at, count });
+                }
+            }
+            steps.sort_by_key(|s| s.at);
+            WorkloadKind::Deployment { replicas, steps }
+        }
+        "cronjob" => {
+            let period = positive_duration(cx, wc.need(&w.every, "every")?, &wc.key("every"))?;
+            let pods = match &w.pods {
+                Some(p) => {
+                    positive_u32(cx, p, &wc.key("pods"))?;
+                    wc.pods(p, wc.key("pods"))?
+                }
+                None => 1,
+            };
+            let duration = wc.positive_dist(wc.need(&w.duration, "duration")?, "duration")?;
+            WorkloadKind::CronJob {
+                period,
+                start: wc.start(&w.start),
+                pods,
+                duration,
+            }
+        }
+        "diurnal" => {
+            let mean_rate_per_s = wc.rate(
+                wc.need(&w.mean_pods_per_minute, "mean_pods_per_minute")?,
+                "mean_pods_per_minute",
+            )?;
+            let amplitude = match &w.amplitude {
+                Some(a) => unit_interval(cx, a, &wc.key("amplitude"))?,
+                None => 0.5,
+            };
+            let period = match &w.period {
+                Some(p) => positive_duration(cx, p, &wc.key("period"))?,
+                None => SimDuration::from_secs(86_400),
+            };
+            let peak_at = w
+                .peak_at
+                .as_ref()
+                .map_or(SimDuration::from_secs(14 * 3600), |p| *p.get_ref());
+            let lifetime = wc.positive_dist(wc.need(&w.lifetime, "lifetime")?, "lifetime")?;
+            WorkloadKind::Diurnal {
+                mean_rate_per_s,
+                amplitude,
+                period,
+                peak_at,
+                lifetime,
+            }
+        }
+        "trace" => {
+            let file = wc.need(&w.file, "file")?;
+            let defaults = trace::RowDefaults {
+                node_group,
+                shape: pod,
+            };
+            let rows = trace::load(cx, file, &wc.key("file"), groups, defaults)?;
+            WorkloadKind::Trace { rows }
+        }
+        _ => unreachable!("keys_of_type knows every type"),
+    };
+    Ok(WorkloadSpec {
+        name,
+        node_group,
+        pod,
+        kind,
+    })
 }
