@@ -5,6 +5,7 @@ use std::io;
 
 use crate::scenarios::Scenario;
 use crate::sim::kube::cluster::ClientOwner;
+use crate::sim::kube::trace::LogLine;
 use crate::sim::time::SimTime;
 use crate::sim::world::World;
 
@@ -235,37 +236,42 @@ pub(super) fn trace_csv(world: &World) -> io::Result<Option<Vec<u8>>> {
     let Some(log) = world.cluster.log.as_ref() else {
         return Ok(None);
     };
-    let mut lines: Vec<(SimTime, Option<u32>, Option<u32>, &str, String)> = log
-        .lines
-        .iter()
-        .map(|l| (l.at, l.node, l.pod, "kube", l.what.clone()))
-        .collect();
+    let mut lines: Vec<(&str, LogLine)> = log.lines.iter().map(|l| ("kube", l.clone())).collect();
     for (n, node) in world.cluster.nodes.iter().enumerate() {
         let st = node.ipamd.state();
         for c in st.call_trace.iter().flatten() {
-            let n = Some(n as u32);
             let action = c.request.action();
-            lines.push((c.sent, n, None, "ipamd", format!("calls {action}")));
             let outcome = match c.error {
                 None => "ok".to_string(),
                 Some(code) => format!("failed: {code}"),
             };
             let took = c.answered.since(c.sent);
-            lines.push((
-                c.answered,
-                n,
-                None,
-                "ipamd",
-                format!("{action} {outcome} after {took}"),
-            ));
+            for (at, what) in [
+                (c.sent, format!("calls {action}")),
+                (c.answered, format!("{action} {outcome} after {took}")),
+            ] {
+                let line = LogLine {
+                    at,
+                    node: Some(n as u32),
+                    pod: None,
+                    what,
+                };
+                lines.push(("ipamd", line));
+            }
         }
     }
     // Stable: same-time lines keep the order they were made in (cluster log first, then nodes in order).
-    lines.sort_by_key(|l| l.0);
+    lines.sort_by_key(|(_, l)| l.at);
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["time_s", "node", "pod", "source", "event"])?;
-    for (at, node, pod, source, what) in lines {
-        w.write_record([secs(at), opt(node), opt(pod), source.to_string(), what])?;
+    for (source, l) in lines {
+        w.write_record([
+            secs(l.at),
+            opt(l.node),
+            opt(l.pod),
+            source.to_string(),
+            l.what,
+        ])?;
     }
     finish(w).map(Some)
 }

@@ -1,5 +1,7 @@
 //! `summary.json`: the run's figures under fixed key names, so that scripts can read them.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use super::{Perf, by_name, quantiles};
@@ -8,6 +10,8 @@ use crate::sim::ec2::Action;
 use crate::sim::ec2::api::ErrorCode;
 use crate::sim::ec2::record::ActionRecord;
 use crate::sim::ipamd::daemon::Counters;
+use crate::sim::kube::node_groups::NodeGroupStats;
+use crate::sim::kube::nodes::Node;
 use crate::sim::kube::pods::Pod;
 use crate::sim::metrics::Sample;
 use crate::sim::world::World;
@@ -39,13 +43,72 @@ pub(super) fn waste_ratio_mean(rows: &[Sample]) -> f64 {
 
 /// Seconds from `from` to `to` of each pod that has both.
 pub(super) fn pod_spans(
-    pods: &[Pod],
+    pods: &[&Pod],
     from: impl Fn(&Pod) -> Option<crate::sim::time::SimTime>,
     to: impl Fn(&Pod) -> Option<crate::sim::time::SimTime>,
 ) -> Vec<f64> {
     pods.iter()
         .filter_map(|p| Some(to(p)?.since(from(p)?).as_secs_f64()))
         .collect()
+}
+
+/// One node group's figures: its launches, its nodes' ipamd EC2 calls and errors, and its pods' waits, so that
+/// groups that differ only in their settings can be compared within one run.
+fn group_summary(world: &World, g: usize, stats: &NodeGroupStats) -> Value {
+    let cluster = &world.cluster;
+    let nodes: Vec<&Node> = cluster.nodes.iter().filter(|n| n.group == g).collect();
+    let rec = world.ec2.record();
+    let calls = by_name(
+        Action::ALL.iter().filter_map(|&a| {
+            let n: u64 = nodes
+                .iter()
+                .map(|n| rec.client_attempts(n.ipamd.client(), a))
+                .sum();
+            (n > 0).then_some((a, n))
+        }),
+        |(a, n)| (a.to_string(), json!(n)),
+    );
+    let mut counters = Counters::default();
+    for n in &nodes {
+        counters.add(&n.ipamd.state().counters);
+    }
+    let errors = by_name(&counters.api_errors, |(code, n)| {
+        (code.to_string(), json!(n))
+    });
+    let pods: Vec<&Pod> = cluster
+        .pods
+        .all()
+        .iter()
+        .filter(|p| p.node.is_some_and(|n| cluster.nodes[n as usize].group == g))
+        .collect();
+    json!({
+        "launched": stats.launched,
+        "failed_launches": stats.failed_launches,
+        "time_to_all_launched_s": stats.time_to_all_launched.map(|d| d.as_secs_f64()),
+        "nodes_started": nodes.len(),
+        "ipamd_ec2_calls": calls,
+        "ipamd_api_errors": errors,
+        "pods": pod_figures(&pods),
+    })
+}
+
+/// Figures over a set of pods (the whole run's, or one node group's).
+fn pod_figures(pods: &[&Pod]) -> Value {
+    let mut wait_reasons = BTreeMap::<String, u64>::new();
+    for p in pods {
+        if let Some(r) = p.wait_reason {
+            *wait_reasons.entry(r.label()).or_default() += 1;
+        }
+    }
+    json!({
+        "created": pods.len(),
+        "started": pods.iter().filter(|p| p.running.is_some()).count(),
+        "failed_add_attempts": pods.iter().map(|p| u64::from(p.failed_adds)).sum::<u64>(),
+        "waited_for_an_address": pods.iter().filter(|p| p.failed_adds > 0).count(),
+        "ip_wait_s": quantiles(&mut pod_spans(pods, |p| p.scheduled, |p| p.ip_assigned)),
+        "launch_latency_s": quantiles(&mut pod_spans(pods, |p| Some(p.created), |p| p.running)),
+        "wait_reasons": wait_reasons,
+    })
 }
 
 /// The run's summary as a JSON tree; object keys are sorted, so the text is deterministic but for the two
@@ -93,28 +156,17 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf) -> Value {
     });
     let cluster = &world.cluster;
     let groups = cluster.node_groups.stats();
-    let node_groups = by_name(&groups, |g| {
-        let all = g.time_to_all_launched.map(|d| d.as_secs_f64());
-        (
-            g.name.clone(),
-            json!({
-                "launched": g.launched,
-                "failed_launches": g.failed_launches,
-                "time_to_all_launched_s": all,
-            }),
-        )
+    let node_groups = by_name(groups.iter().enumerate(), |(g, stats)| {
+        (stats.name.clone(), group_summary(world, g, stats))
     });
     let rows = &world.timeseries.rows;
     let peak = |f: &dyn Fn(&Sample) -> u32| rows.iter().map(f).max().unwrap_or(0);
     let totals = ipamd_totals(world);
     let ipamd_errors = by_name(&totals.api_errors, |(code, n)| (code.to_string(), json!(n)));
-    let pods = cluster.pods.all();
-    let mut wait_reasons = std::collections::BTreeMap::<String, u64>::new();
-    for p in pods {
-        if let Some(r) = p.wait_reason {
-            *wait_reasons.entry(r.label()).or_default() += 1;
-        }
-    }
+    let all: Vec<&Pod> = cluster.pods.all().iter().collect();
+    let mut pods = pod_figures(&all);
+    pods["pending_peak"] = json!(peak(&|r| r.pods_pending));
+    pods["running_peak"] = json!(peak(&|r| r.pods_running));
     json!({
         "scenario": scenario.name,
         "seed": scenario.seed,
@@ -126,17 +178,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf) -> Value {
             "events_per_sec": perf.events_per_sec(),
             "simulated_s_per_wall_s": perf.simulated_s_per_wall_s(),
         },
-        "pods": {
-            "created": pods.len(),
-            "started": pods.iter().filter(|p| p.running.is_some()).count(),
-            "failed_add_attempts": pods.iter().map(|p| u64::from(p.failed_adds)).sum::<u64>(),
-            "pods_that_waited_for_an_address": pods.iter().filter(|p| p.failed_adds > 0).count(),
-            "ip_wait_s": quantiles(&mut pod_spans(pods, |p| p.scheduled, |p| p.ip_assigned)),
-            "launch_latency_s": quantiles(&mut pod_spans(pods, |p| Some(p.created), |p| p.running)),
-            "pending_peak": peak(&|r| r.pods_pending),
-            "running_peak": peak(&|r| r.pods_running),
-            "wait_reasons": wait_reasons,
-        },
+        "pods": pods,
         "ec2": {
             "calls": per_action(&|r| json!(r.attempts())),
             "throttled": per_action(&|r| json!(r.throttled)),

@@ -68,8 +68,11 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
     }
     let pods = world.cluster.pods.all();
     if !pods.is_empty() {
-        let [p50, _, p99, max] =
-            percentiles(&mut pod_spans(pods, |p| p.scheduled, |p| p.ip_assigned));
+        let [p50, _, p99, max] = percentiles(&mut pod_spans(
+            &pods.iter().collect::<Vec<_>>(),
+            |p| p.scheduled,
+            |p| p.ip_assigned,
+        ));
         let _ = writeln!(
             out,
             "\npods: {} created, {} started; IP wait p50 {:.1}s p99 {:.1}s max {:.1}s; {} waited for an \

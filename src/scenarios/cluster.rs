@@ -24,6 +24,9 @@ pub struct KubeletSpec {
     pub teardown: DurationDist,
     /// Wait before retrying a sandbox whose CNI ADD failed.
     pub sandbox_retry: SandboxRetry,
+    /// Pods on every node that use the host's network (aws-node, kube-proxy): they take pod slots but no
+    /// address. The EKS max-pods formula's "+ 2" is for them.
+    pub host_network_pods: u32,
 }
 
 /// kubelet's retry of a failed sandbox: the n-th retry (n from 0) waits
@@ -77,6 +80,7 @@ impl Default for KubeletSpec {
                 max: SimDuration::from_secs(10),
                 jitter: 0.5,
             },
+            host_network_pods: 2,
         }
     }
 }

@@ -298,6 +298,7 @@ pub(crate) struct RawKubelet {
     pub container_start: Option<DurationDist>,
     pub teardown: Option<DurationDist>,
     pub sandbox_retry: Option<RawSandboxRetry>,
+    pub host_network_pods: Option<u32>,
 }
 
 #[derive(Deserialize)]

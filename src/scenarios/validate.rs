@@ -1343,6 +1343,9 @@ fn resolve_kube(
         if let Some(sr) = &r.sandbox_retry {
             kl.sandbox_retry = resolve_sandbox_retry(cx, sr, kl.sandbox_retry)?;
         }
+        if let Some(n) = r.host_network_pods {
+            kl.host_network_pods = n;
+        }
     }
     if let Some(r) = lifecycle {
         let lc = &mut k.node_lifecycle;

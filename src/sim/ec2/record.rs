@@ -154,6 +154,8 @@ pub struct AttemptRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallRecorder {
     actions: Vec<ActionRecord>,
+    /// Attempts by client and action, so that results can be split by node group.
+    by_client: Vec<[u64; ACTION_COUNT]>,
     log: Option<Vec<AttemptRecord>>,
 }
 
@@ -161,6 +163,7 @@ impl CallRecorder {
     pub fn new(keep_log: bool) -> Self {
         CallRecorder {
             actions: (0..ACTION_COUNT).map(|_| ActionRecord::new()).collect(),
+            by_client: Vec::new(),
             log: keep_log.then(Vec::new),
         }
     }
@@ -170,6 +173,11 @@ impl CallRecorder {
     }
 
     pub fn attempt(&mut self, rec: AttemptRecord) {
+        let c = rec.client.0 as usize;
+        if self.by_client.len() <= c {
+            self.by_client.resize(c + 1, [0; ACTION_COUNT]);
+        }
+        self.by_client[c][rec.action.index()] += 1;
         let r = &mut self.actions[rec.action.index()];
         match rec.outcome {
             Outcome::Ok => r.ok += 1,
@@ -185,6 +193,13 @@ impl CallRecorder {
         if let Some(log) = &mut self.log {
             log.push(rec);
         }
+    }
+
+    /// Attempts client `client` made of `action`.
+    pub fn client_attempts(&self, client: ClientId, action: Action) -> u64 {
+        self.by_client
+            .get(client.0 as usize)
+            .map_or(0, |a| a[action.index()])
     }
 
     /// Records the end of a logical call; `failed` is its final error, if any.

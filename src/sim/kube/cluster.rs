@@ -298,6 +298,7 @@ impl Cluster {
             max_pods,
             allocatable,
             pods: 0,
+            host_network_pods: self.spec.kubelet.host_network_pods,
             cpu_milli: 0,
             memory_mib: 0,
             empty_since: None,
@@ -661,9 +662,8 @@ impl Cluster {
                 let reason = why_no_address(&node.ipamd, ec2, now);
                 let pod = self.pods.get_mut(p);
                 pod.failed_adds += 1;
-                if pod.failed_adds == 1 {
-                    pod.wait_reason = Some(reason);
-                }
+                // The last failure's reason stands: it is what the pod was still waiting for.
+                pod.wait_reason = Some(reason);
                 let retry = pod.failed_adds - 1;
                 let d = backoff(&self.spec.kubelet.sandbox_retry, retry, ctx.rng(KUBELET));
                 ctx.schedule_in(d, KubeEvent::SandboxAdd(p));

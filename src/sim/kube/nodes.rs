@@ -31,6 +31,8 @@ pub struct Node {
     pub allocatable: Allocatable,
     /// Pods bound to it and not yet gone (terminating ones included, as the scheduler counts them).
     pub pods: u32,
+    /// Host-network DaemonSet pods: slots taken, no address.
+    pub host_network_pods: u32,
     pub cpu_milli: u32,
     pub memory_mib: u32,
     /// Since when it has had no pod (Ready nodes only).
@@ -41,7 +43,7 @@ impl Node {
     /// Whether a pod of `shape` fits in what is left of the node.
     pub fn fits(&self, shape: PodShape) -> bool {
         self.phase == NodePhase::Ready
-            && self.pods < self.max_pods
+            && self.pods + self.host_network_pods < self.max_pods
             && u64::from(self.cpu_milli) + u64::from(shape.cpu_milli)
                 <= u64::from(self.allocatable.cpu_milli)
             && self.allocatable.memory_mib.is_none_or(|m| {
@@ -53,7 +55,7 @@ impl Node {
     /// Pod slots count because pods without requests would otherwise leave every node looking empty.
     pub fn allocation(&self) -> u64 {
         let frac = |used: u32, cap: u32| u64::from(used) * 1_000_000 / u64::from(cap.max(1));
-        let mut sum = frac(self.pods, self.max_pods);
+        let mut sum = frac(self.pods + self.host_network_pods, self.max_pods);
         let mut n = 1;
         if self.allocatable.cpu_milli != u32::MAX {
             sum += frac(self.cpu_milli, self.allocatable.cpu_milli);

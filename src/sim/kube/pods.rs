@@ -26,7 +26,8 @@ pub enum PodState {
     Gone,
 }
 
-/// Why a pod waited: for an address (what ipamd was doing at its first failed ADD), or for a node.
+/// Why a pod waited: for an address (what ipamd was doing at its last failed ADD, i.e. what the pod was still
+/// waiting for), or, if it never failed an ADD, for a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitReason {
     /// Its node's pool was empty while ipamd was creating, attaching or waiting for an ENI to show in IMDS.

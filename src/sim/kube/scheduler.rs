@@ -55,8 +55,9 @@ impl Scheduler {
         bound: &mut Vec<PodId>,
     ) {
         self.cycle_queued = false;
-        // Classes (selector, shape) that found no node in this cycle: later pods of the class are not tried.
-        let mut blocked: Vec<(Option<usize>, PodShape)> = Vec::new();
+        // Classes (selector, shape) that found no node in this cycle, and why: later pods of a class are not
+        // tried again.
+        let mut blocked: Vec<((Option<usize>, PodShape), WaitReason)> = Vec::new();
         for _ in 0..self.pending.len() {
             let id = self.pending.pop_front().expect("counted");
             let pod = pods.get_mut(id);
@@ -64,7 +65,8 @@ impl Scheduler {
                 continue;
             }
             let class = (pod.node_group, pod.shape);
-            if blocked.contains(&class) {
+            if let Some(&(_, why)) = blocked.iter().find(|(c, _)| *c == class) {
+                pod.wait_reason = Some(why);
                 self.pending.push_back(id);
                 continue;
             }
@@ -77,13 +79,12 @@ impl Scheduler {
                     bound.push(id);
                 }
                 Err(why) => {
-                    if pod.wait_reason.is_none() {
-                        pod.wait_reason = Some(match why {
-                            Blocked::MaxPods => WaitReason::MaxPods,
-                            Blocked::NoRoom => WaitReason::Unschedulable,
-                        });
-                    }
-                    blocked.push(class);
+                    let why = match why {
+                        Blocked::MaxPods => WaitReason::MaxPods,
+                        Blocked::NoRoom => WaitReason::Unschedulable,
+                    };
+                    pod.wait_reason = Some(why);
+                    blocked.push((class, why));
                     self.pending.push_back(id);
                 }
             }
@@ -108,7 +109,7 @@ impl Scheduler {
             let node = &nodes[n as usize];
             debug_assert_eq!(node.phase, NodePhase::Ready);
             if !node.fits(shape) {
-                slot_bound |= node.pods >= node.max_pods;
+                slot_bound |= node.pods + node.host_network_pods >= node.max_pods;
                 continue;
             }
             let score = node.allocation();

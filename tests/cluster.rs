@@ -1,0 +1,432 @@
+//! The Kubernetes layer end to end, through the library: scheduling policies, kubelet's sandbox retries and
+//! the wait reasons they record, max-pods and max-ENIs limits, node-group scale steps, rollouts, the
+//! provisioner and its consolidation, trace replay, and the invariants every run must keep (no address held by
+//! two live pods, monotone pod timestamps).
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use vpcsim::scenarios::{self, Scenario};
+use vpcsim::sim::engine::Engine;
+use vpcsim::sim::kube::nodes::NodePhase;
+use vpcsim::sim::kube::pods::{Pod, PodState, WaitReason};
+use vpcsim::sim::time::SimTime;
+use vpcsim::sim::world::{Event, World};
+
+/// A VPC with one /20 subnet and the given node groups, workloads and extra tables.
+fn scenario(duration: &str, rest: &str) -> Scenario {
+    let text = format!(
+        r#"name = "t"
+seed = 7
+duration = "{duration}"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "a"
+cidr = "10.0.0.0/20"
+az = "us-east-1a"
+[[subnets]]
+name = "b"
+cidr = "10.0.16.0/20"
+az = "us-east-1a"
+{rest}"#
+    );
+    scenarios::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(s: &Scenario) -> World {
+    let (mut world, mut engine): (World, Engine<Event>) =
+        World::build(s, false, false).expect("builds");
+    engine.run_until(&mut world, SimTime::ZERO + s.duration);
+    check_invariants(&world, SimTime::ZERO + s.duration);
+    world
+}
+
+/// No address is held by two pods at once, and each pod's timestamps are in order.
+fn check_invariants(world: &World, end: SimTime) {
+    let mut by_address: BTreeMap<Ipv4Addr, Vec<(SimTime, SimTime)>> = BTreeMap::new();
+    for (i, p) in world.cluster.pods.all().iter().enumerate() {
+        let steps = [Some(p.created), p.scheduled, p.ip_assigned, p.running];
+        let mut last = SimTime::ZERO;
+        for t in steps.into_iter().flatten() {
+            assert!(t >= last, "pod {i}: timestamps out of order: {p:?}");
+            last = t;
+        }
+        if let (Some(d), Some(r)) = (p.deleted, p.ip_released) {
+            assert!(r >= d, "pod {i}: released before deleted");
+        }
+        if let (Some(a), Some(addr)) = (p.ip_assigned, p.address) {
+            by_address
+                .entry(addr)
+                .or_default()
+                .push((a, p.ip_released.unwrap_or(end)));
+        }
+    }
+    for (addr, mut spans) in by_address {
+        spans.sort();
+        for w in spans.windows(2) {
+            assert!(
+                w[0].1 <= w[1].0,
+                "{addr} held by two pods at once: {:?} and {:?}",
+                w[0],
+                w[1]
+            );
+        }
+    }
+}
+
+fn pods(world: &World) -> &[Pod] {
+    world.cluster.pods.all()
+}
+
+fn running(world: &World) -> usize {
+    pods(world)
+        .iter()
+        .filter(|p| p.state == PodState::Running)
+        .count()
+}
+
+fn pods_per_node(world: &World) -> Vec<u32> {
+    world.cluster.nodes.iter().map(|n| n.pods).collect()
+}
+
+const ONE_NODE: &str = r#"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 1
+subnets = ["a"]
+"#;
+
+#[test]
+fn a_deployment_runs_on_a_node_and_its_pods_get_distinct_addresses() {
+    let s = scenario(
+        "5m",
+        &format!(
+            "{ONE_NODE}
+[[workloads]]
+name = \"web\"
+type = \"deployment\"
+replicas = 20
+"
+        ),
+    );
+    let w = run(&s);
+    assert_eq!(running(&w), 20);
+    assert_eq!(pods_per_node(&w), vec![20]);
+    let node = &w.cluster.nodes[0];
+    assert_eq!(node.phase, NodePhase::Ready);
+    // spec/ec2.md §7: instance running after 10–12 s, boot 8–9 s, then ipamd's init, then cni_ready.
+    let ready = node.ready_at.unwrap().as_secs_f64();
+    assert!((19.0..40.0).contains(&ready), "node Ready at {ready}s");
+}
+
+#[test]
+fn pods_that_outgrow_the_warm_pool_wait_for_an_eni_and_say_why() {
+    // The pool starts with one ENI's 9 addresses plus a warm ENI; 25 pods at once need a third ENI.
+    let s = scenario(
+        "5m",
+        &format!(
+            "{ONE_NODE}
+[[workloads]]
+name = \"web\"
+type = \"deployment\"
+replicas = 0
+scale = [{{ at = \"1m\", replicas = 25 }}]
+"
+        ),
+    );
+    let w = run(&s);
+    assert_eq!(running(&w), 25);
+    let waited: Vec<&Pod> = pods(&w).iter().filter(|p| p.failed_adds > 0).collect();
+    assert!(!waited.is_empty(), "some pods retried their sandbox");
+    for p in &waited {
+        let reason = p.wait_reason.expect("a pod that waited has a reason");
+        assert!(
+            matches!(
+                reason,
+                WaitReason::EniAttaching | WaitReason::PoolEmpty | WaitReason::Assigning
+            ),
+            "{reason}"
+        );
+        // kubelet's back-off: 10 s with up to 50 % jitter per retry.
+        let wait = p
+            .ip_assigned
+            .unwrap()
+            .since(p.scheduled.unwrap())
+            .as_secs_f64();
+        assert!(
+            wait >= 10.0 * f64::from(p.failed_adds),
+            "{wait}s for {} retries",
+            p.failed_adds
+        );
+        assert!(
+            wait <= 16.0 * f64::from(p.failed_adds),
+            "{wait}s for {} retries",
+            p.failed_adds
+        );
+    }
+}
+
+#[test]
+fn spread_balances_nodes_and_pack_fills_one() {
+    let two = r#"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 2
+subnets = ["a"]
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 0
+scale = [{ at = "2m", replicas = 6 }]
+"#;
+    let spread = run(&scenario("4m", two));
+    assert_eq!(pods_per_node(&spread), vec![3, 3]);
+    let pack = run(&scenario(
+        "4m",
+        &format!("{two}\n[scheduler]\npolicy = \"pack\"\n"),
+    ));
+    let mut per = pods_per_node(&pack);
+    per.sort();
+    assert_eq!(per, vec![0, 6]);
+}
+
+#[test]
+fn pods_beyond_max_pods_stay_pending_as_max_pods() {
+    let s = scenario(
+        "3m",
+        &format!(
+            "{ONE_NODE}
+[[workloads]]
+name = \"web\"
+type = \"deployment\"
+replicas = 0
+scale = [{{ at = \"1m\", replicas = 35 }}]
+"
+        ),
+    );
+    let w = run(&s);
+    // m5.large: max-pods 29 (3 ENIs × 9 + 2), of which aws-node and kube-proxy (host network) take two.
+    assert_eq!(pods_per_node(&w), vec![27]);
+    let pending: Vec<&Pod> = pods(&w)
+        .iter()
+        .filter(|p| p.state == PodState::Pending)
+        .collect();
+    assert_eq!(pending.len(), 8);
+    assert!(
+        pending
+            .iter()
+            .all(|p| p.wait_reason == Some(WaitReason::MaxPods))
+    );
+    assert_eq!(w.timeseries.rows.last().unwrap().pods_pending, 8);
+}
+
+#[test]
+fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
+    // kubelet allows 40 pods, but 3 ENIs × 9 secondary addresses hold only 27.
+    let s = scenario(
+        "4m",
+        r#"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 1
+subnets = ["a"]
+max_pods = 40
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 0
+scale = [{ at = "1m", replicas = 30 }]
+"#,
+    );
+    let w = run(&s);
+    assert_eq!(running(&w), 27);
+    let stuck: Vec<&Pod> = pods(&w)
+        .iter()
+        .filter(|p| p.state == PodState::Starting)
+        .collect();
+    assert_eq!(stuck.len(), 3);
+    // They are still waiting because every ENI is full.
+    assert!(
+        stuck
+            .iter()
+            .all(|p| p.wait_reason == Some(WaitReason::MaxEnis)),
+        "{:?}",
+        stuck.iter().map(|p| p.wait_reason).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn scale_steps_grow_and_shrink_a_group() {
+    let s = scenario(
+        "10m",
+        r#"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 2
+subnets = ["a", "b"]
+scale = [{ at = "2m", count = 4 }, { at = "6m", count = 1 }]
+"#,
+    );
+    let w = run(&s);
+    let phases: Vec<NodePhase> = w.cluster.nodes.iter().map(|n| n.phase).collect();
+    assert_eq!(phases.len(), 4);
+    assert_eq!(phases.iter().filter(|&&p| p == NodePhase::Ready).count(), 1);
+    assert_eq!(
+        phases
+            .iter()
+            .filter(|&&p| p == NodePhase::Terminated)
+            .count(),
+        3
+    );
+    // Terminated nodes' ENIs went with their instances.
+    let last = w.timeseries.rows.last().unwrap();
+    assert_eq!(last.instances_running, 1);
+}
+
+#[test]
+fn a_rollout_replaces_every_node_and_the_deployment_keeps_its_pods() {
+    let s = scenario(
+        "15m",
+        r#"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 3
+subnets = ["a"]
+rollouts = [{ at = "3m", batch = 1 }]
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 12
+"#,
+    );
+    let w = run(&s);
+    let nodes = &w.cluster.nodes;
+    assert_eq!(nodes.len(), 6);
+    for n in &nodes[..3] {
+        assert_eq!(n.phase, NodePhase::Terminated);
+    }
+    for n in &nodes[3..] {
+        assert_eq!(n.phase, NodePhase::Ready);
+    }
+    assert_eq!(running(&w), 12);
+    let replacements = pods(&w).iter().filter(|p| p.replaces.is_some()).count();
+    assert!(replacements >= 12, "every original pod was evicted once");
+}
+
+#[test]
+fn the_provisioner_launches_nodes_for_pending_pods_and_consolidates_empty_ones() {
+    let s = scenario(
+        "10m",
+        r#"
+[[node_groups]]
+name = "karpenter"
+instance_type = "m5.large"
+count = 0
+subnets = ["a", "b"]
+provisioner = { max_nodes = 10, consolidate_after = "30s" }
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 0
+scale = [{ at = "1m", replicas = 50 }, { at = "6m", replicas = 0 }]
+"#,
+    );
+    let w = run(&s);
+    // 50 pods at 29 per node: two nodes, launched together in one batch.
+    assert_eq!(w.cluster.nodes.len(), 2);
+    let launched: Vec<f64> = w
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| n.booted.as_secs_f64())
+        .collect();
+    assert!((launched[0] - launched[1]).abs() < 5.0, "{launched:?}");
+    assert_eq!(pods(&w).iter().filter(|p| p.running.is_some()).count(), 50);
+    // Scaled to zero at 6 min: both nodes empty for 30 s, then gone.
+    assert!(
+        w.cluster
+            .nodes
+            .iter()
+            .all(|n| n.phase == NodePhase::Terminated)
+    );
+}
+
+#[test]
+fn steady_pods_come_and_go_and_cronjobs_fire_on_time() {
+    let s = scenario(
+        "30m",
+        &format!(
+            "{ONE_NODE}
+[[workloads]]
+name = \"api\"
+type = \"steady\"
+pods_per_minute = 6
+lifetime = \"2m\"
+[[workloads]]
+name = \"batch\"
+type = \"cronjob\"
+every = \"10m\"
+pods = 3
+duration = \"1m\"
+"
+        ),
+    );
+    let w = run(&s);
+    let api = pods(&w).iter().filter(|p| p.workload == 0).count();
+    assert!(
+        (120..=240).contains(&api),
+        "{api} steady arrivals in 30 min at 6/min"
+    );
+    let cron: Vec<f64> = pods(&w)
+        .iter()
+        .filter(|p| p.workload == 1)
+        .map(|p| p.created.as_secs_f64())
+        .collect();
+    // Events at the run's last instant still happen.
+    let fired: Vec<f64> = [0.0, 600.0, 1200.0, 1800.0]
+        .iter()
+        .flat_map(|&t| [t; 3])
+        .collect();
+    assert_eq!(cron, fired);
+    // Steady pods live 2 min from Running; none lives much longer.
+    for p in pods(&w).iter().filter(|p| p.workload == 0) {
+        if let (Some(r), Some(d)) = (p.running, p.deleted) {
+            assert_eq!(d.since(r).as_secs_f64(), 120.0);
+        }
+    }
+}
+
+#[test]
+fn pods_on_a_group_stay_on_it() {
+    let s = scenario(
+        "3m",
+        r#"
+[[node_groups]]
+name = "one"
+instance_type = "m5.large"
+count = 1
+subnets = ["a"]
+[[node_groups]]
+name = "two"
+instance_type = "m5.large"
+count = 1
+subnets = ["b"]
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 5
+node_group = "two"
+"#,
+    );
+    let w = run(&s);
+    for p in pods(&w) {
+        let n = p.node.expect("scheduled");
+        assert_eq!(w.cluster.nodes[n as usize].group, 1);
+    }
+}
