@@ -83,8 +83,6 @@ pub struct Cluster {
     seed: u64,
     pub pods: Pods,
     pub nodes: Vec<Node>,
-    /// Ready nodes by group.
-    ready: Vec<Vec<u32>>,
     /// Pods bound to each node and not gone.
     node_pods: Vec<Vec<PodId>>,
     node_by_instance: Vec<Option<u32>>,
@@ -116,10 +114,9 @@ impl Cluster {
             seed: setup.seed,
             pods: Pods::default(),
             nodes: Vec::new(),
-            ready: vec![Vec::new(); node_groups.len()],
             node_pods: Vec::new(),
             node_by_instance: Vec::new(),
-            scheduler: Scheduler::new(setup.kube.scheduler.policy),
+            scheduler: Scheduler::new(setup.kube.scheduler.policy, node_groups.len()),
             workloads: Workloads::new(setup.workloads, setup.seed),
             workload_specs: setup.workloads.to_vec(),
             live: vec![0; n],
@@ -339,8 +336,8 @@ impl Cluster {
         }
         node.phase = NodePhase::Ready;
         node.empty_since = Some(ctx.now());
-        let (group, instance) = (node.group, node.instance);
-        self.ready[group].push(n);
+        let instance = node.instance;
+        self.scheduler.add_node(&self.nodes, n);
         self.log_node(ctx, n, || "node Ready".to_string());
         self.arm_consolidation(ctx, n);
         let mut out = std::mem::take(&mut self.group_actions);
@@ -415,10 +412,12 @@ impl Cluster {
         if !matches!(node.phase, NodePhase::Ready | NodePhase::Initializing) {
             return;
         }
+        if node.phase == NodePhase::Ready {
+            self.scheduler.remove_node(&self.nodes, n);
+        }
+        let node = &mut self.nodes[n as usize];
         node.phase = NodePhase::Draining;
         node.ipamd.state_mut().cordoned = true;
-        let group = node.group;
-        self.ready[group].retain(|&r| r != n);
         self.log_node(ctx, n, || "cordoned and drained".to_string());
         let pods = std::mem::take(&mut self.node_pods[n as usize]);
         for &p in &pods {
@@ -589,13 +588,8 @@ impl Cluster {
     {
         let now = ctx.now();
         let mut bound = std::mem::take(&mut self.bound);
-        self.scheduler.cycle(
-            &mut self.pods,
-            &mut self.nodes,
-            &self.ready,
-            now,
-            &mut bound,
-        );
+        self.scheduler
+            .cycle(&mut self.pods, &mut self.nodes, now, &mut bound);
         for &p in &bound {
             self.counts.pending -= 1;
             self.counts.starting += 1;
@@ -712,9 +706,8 @@ impl Cluster {
         if let Some(k) = list.iter().position(|&q| q == p) {
             list.swap_remove(k);
         }
-        let node = &mut self.nodes[n as usize];
-        let empty = node.unbind(shape, now);
-        match node.phase {
+        let empty = self.scheduler.unbind(&mut self.nodes, n, shape, now);
+        match self.nodes[n as usize].phase {
             NodePhase::Draining if empty => self.terminate(ctx, ec2, n),
             NodePhase::Ready => {
                 if empty {
