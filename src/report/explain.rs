@@ -114,10 +114,11 @@ pub fn explain(dir: &Path, pod: u32) -> Result<String, ExplainError> {
         );
         return Ok(out);
     }
-    let from = seconds(field("scheduled_s")?)
+    let from = (seconds(field("scheduled_s")?)
         .or(seconds(field("created_s")?))
         .unwrap_or(0.0)
-        - LOOKBACK_S;
+        - LOOKBACK_S)
+        .max(0.0);
     let until = [field("ip_assigned_s")?, field("deleted_s")?]
         .into_iter()
         .find_map(seconds)

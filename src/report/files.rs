@@ -239,16 +239,25 @@ pub(super) fn trace_csv(world: &World) -> io::Result<Option<Vec<u8>>> {
     let mut lines: Vec<(&str, LogLine)> = log.lines.iter().map(|l| ("kube", l.clone())).collect();
     for (n, node) in world.cluster.nodes.iter().enumerate() {
         let st = node.ipamd.state();
+        for (at, what) in st.decisions.iter().flatten() {
+            let line = LogLine {
+                at: *at,
+                node: Some(n as u32),
+                pod: None,
+                what: what.clone(),
+            };
+            lines.push(("ipamd", line));
+        }
         for c in st.call_trace.iter().flatten() {
             let action = c.request.action();
             let outcome = match c.error {
                 None => "ok".to_string(),
                 Some(code) => format!("failed: {code}"),
             };
-            let took = c.answered.since(c.sent);
+            let took = c.answered.since(c.sent).as_secs_f64();
             for (at, what) in [
                 (c.sent, format!("calls {action}")),
-                (c.answered, format!("{action} {outcome} after {took}")),
+                (c.answered, format!("{action} {outcome} after {took:.3}s")),
             ] {
                 let line = LogLine {
                     at,

@@ -87,12 +87,12 @@ impl Default for KubeletSpec {
 
 impl Default for NodeLifecycleSpec {
     /// spec/ec2.md §7 (lean AMI): VM initialised 11–13 s, kubelet registered 19–20 s, CNI initialised 23–25 s,
-    /// Node Ready 24–30 s after the request. EC2's default `instance_start` is 10–12 s, so boot is 8–9 s and
-    /// ipamd's own init (simulated) comes after it.
+    /// Node Ready 24–30 s after the request. EC2's default `instance_start` is 10–12 s, kubelet registers 8–9 s
+    /// later and aws-node's container starts ipamd 2–3 s after that; ipamd's own init (simulated) follows.
     fn default() -> Self {
         NodeLifecycleSpec {
-            boot: DurationDist::uniform_ms(8_000, 9_000),
-            cni_ready: DurationDist::uniform_ms(500, 1_500),
+            boot: DurationDist::uniform_ms(10_000, 12_000),
+            cni_ready: DurationDist::uniform_ms(1_000, 5_000),
         }
     }
 }

@@ -200,6 +200,8 @@ pub struct NodeState {
     pub counters: Counters,
     /// Every EC2 call the daemon made, when tracing is on.
     pub call_trace: Option<Vec<CallTrace>>,
+    /// The pool manager's decisions and their reasons, when tracing is on.
+    pub decisions: Option<Vec<(SimTime, String)>>,
 }
 
 /// One EC2 call as the daemon made it.
@@ -213,6 +215,13 @@ pub struct CallTrace {
 }
 
 impl NodeState {
+    /// Records a decision for the trace; `what` is only evaluated when tracing is on.
+    fn note(&mut self, now: SimTime, what: impl FnOnce() -> String) {
+        if let Some(d) = self.decisions.as_mut() {
+            d.push((now, what()));
+        }
+    }
+
     pub fn new(
         cfg: IpamdConfig,
         limits: NodeLimits,
@@ -239,6 +248,7 @@ impl NodeState {
             waiting_for_eni: false,
             counters: Counters::default(),
             call_trace: None,
+            decisions: None,
         }
     }
 
@@ -408,9 +418,23 @@ impl Daemon {
             (st.policy().too_low(&stats), st.policy().too_high(&stats))
         };
         let mut decreased = false;
+        let explain = |what: &'static str| {
+            move || {
+                format!(
+                    "pool {what}: {} addresses, {} assigned, {} cooling, {} prefixes",
+                    stats.total, stats.assigned, stats.cooling, stats.total_prefixes
+                )
+            }
+        };
         if low {
+            let now = self.now();
+            self.st.borrow_mut().note(now, explain("too low: increase"));
             let _ = self.increase().await;
         } else if high && self.decrease_allowed() {
+            let now = self.now();
+            self.st
+                .borrow_mut()
+                .note(now, explain("too high: decrease"));
             self.decrease().await;
             decreased = true;
         }
@@ -460,12 +484,21 @@ impl Daemon {
             .last_insufficient
             .is_some_and(|t| now - t <= INSUFFICIENT_CIDR_COOLDOWN);
         if frozen {
-            self.st.borrow_mut().counters.insufficient_cidr_freezes += 1;
+            let mut st = self.st.borrow_mut();
+            st.counters.insufficient_cidr_freezes += 1;
+            st.note(now, || {
+                "increase skipped: within 120 s of an insufficient-address error".to_string()
+            });
             return Ok(());
         }
         match self.try_assign_cidrs().await {
             Err(f) if f.is_insufficient() => {
-                self.st.borrow_mut().last_insufficient = Some(self.now());
+                let now = self.now();
+                let mut st = self.st.borrow_mut();
+                st.last_insufficient = Some(now);
+                st.note(now, || {
+                    "subnet has no room: increases frozen for 120 s".to_string()
+                });
                 return Ok(());
             }
             Err(f) => return Err(f),

@@ -282,7 +282,9 @@ impl Cluster {
             Task::Run,
         );
         if self.log.is_some() {
-            ipamd.state_mut().call_trace = Some(Vec::new());
+            let mut st = ipamd.state_mut();
+            st.call_trace = Some(Vec::new());
+            st.decisions = Some(Vec::new());
         }
         ipamd.start(ctx, ec2);
         self.nodes.push(Node {
@@ -663,7 +665,8 @@ impl Cluster {
                 ctx.schedule_in(d, KubeEvent::SandboxAdd(p));
                 self.log_pod(ctx, p, || {
                     format!(
-                        "CNI ADD failed (no available IP/Prefix addresses): {reason}; sandbox retried in {d}"
+                        "CNI ADD failed (no available IP/Prefix addresses): {reason}; sandbox retried in {:.3}s",
+                        d.as_secs_f64()
                     )
                 });
             }
