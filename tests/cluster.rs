@@ -283,9 +283,16 @@ scale = [{ at = "2m", count = 4 }, { at = "6m", count = 1 }]
             .count(),
         3
     );
-    // Terminated nodes' ENIs went with their instances.
+    // Terminated nodes' ENIs went with their instances (DeleteOnTermination): only the last node's are left.
     let last = w.timeseries.rows.last().unwrap();
     assert_eq!(last.instances_running, 1);
+    let survivor = w
+        .cluster
+        .nodes
+        .iter()
+        .find(|n| n.phase == NodePhase::Ready)
+        .unwrap();
+    assert_eq!(last.enis, survivor.ipamd.state().ds.eni_count());
 }
 
 #[test]
@@ -429,4 +436,61 @@ node_group = "two"
         let n = p.node.expect("scheduled");
         assert_eq!(w.cluster.nodes[n as usize].group, 1);
     }
+}
+
+#[test]
+fn a_trace_replays_pods_and_node_group_changes_at_their_times() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("trace-replay");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("trace.csv"),
+        "time,action,target,attributes\n\
+         60,create_pod,a,lifetime=2m\n\
+         60,create_pod,b,\n\
+         90,scale_node_group,g,count=2\n\
+         4m,delete_pod,b,\n\
+         5m,create_pod,b,cpu=500m\n",
+    )
+    .unwrap();
+    let toml = dir.join("t.toml");
+    std::fs::write(
+        &toml,
+        r#"name = "trace"
+duration = "8m"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "a"
+cidr = "10.0.0.0/20"
+az = "us-east-1a"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 1
+subnets = ["a"]
+[[workloads]]
+name = "replay"
+type = "trace"
+file = "trace.csv"
+"#,
+    )
+    .unwrap();
+    let s = scenarios::load(&toml).unwrap_or_else(|e| panic!("{e}"));
+    let w = run(&s);
+    let p = pods(&w);
+    assert_eq!(p.len(), 3);
+    let secs = |t: Option<SimTime>| t.map(|t| t.as_secs_f64());
+    assert_eq!(p[0].created.as_secs_f64(), 60.0);
+    // "a" lives 2 minutes from Running.
+    assert_eq!(
+        secs(p[0].deleted).unwrap() - secs(p[0].running).unwrap(),
+        120.0
+    );
+    assert_eq!(secs(p[1].deleted), Some(240.0));
+    assert_eq!(p[2].created.as_secs_f64(), 300.0);
+    assert_eq!(p[2].shape.cpu_milli, 500);
+    assert_eq!(p[2].state, PodState::Running);
+    // The group grew to two nodes at 90 s.
+    assert_eq!(w.cluster.nodes.len(), 2);
+    assert!(w.cluster.nodes[1].booted.as_secs_f64() > 90.0);
 }

@@ -512,17 +512,10 @@ impl Cluster {
             let Some(p) = self.deployment_pods[w].pop() else {
                 break;
             };
-            if self.is_live(p) {
+            if self.pods.get(p).is_live() {
                 self.delete_pod(ctx, p, false);
             }
         }
-    }
-
-    fn is_live(&self, p: PodId) -> bool {
-        matches!(
-            self.pods.get(p).state,
-            PodState::Pending | PodState::Starting | PodState::Running
-        )
     }
 
     fn create_pod<E: From<KubeEvent>>(
@@ -535,7 +528,13 @@ impl Cluster {
         let w = req.workload as usize;
         self.live[w] += 1;
         if matches!(self.workload_specs[w].kind, WorkloadKind::Deployment { .. }) {
-            self.deployment_pods[w].push(id);
+            let list = &mut self.deployment_pods[w];
+            list.push(id);
+            // Evicted pods stay listed until a scale-down meets them; drop them once they are half the list.
+            if list.len() > 2 * self.live[w] as usize + 16 {
+                let pods = &self.pods;
+                list.retain(|&p| pods.get(p).is_live());
+            }
         }
         self.counts.pending += 1;
         self.scheduler.enqueue(id);
@@ -747,4 +746,35 @@ fn backoff(r: &SandboxRetry, retry: u32, rng: &mut SimRng) -> SimDuration {
         1.0
     };
     SimDuration((base * jitter) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::stream;
+
+    #[test]
+    fn kubelets_default_retry_waits_10_s_plus_up_to_half_again() {
+        let r = KubeSpec::default().kubelet.sandbox_retry;
+        let mut rng = stream(1, "t", 0);
+        for retry in 0..20 {
+            let d = backoff(&r, retry, &mut rng).as_secs_f64();
+            assert!((10.0..15.0).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn an_exponential_retry_doubles_up_to_its_cap() {
+        let r = SandboxRetry {
+            initial: SimDuration::from_secs(1),
+            factor: 2.0,
+            max: SimDuration::from_secs(8),
+            jitter: 0.0,
+        };
+        let mut rng = stream(1, "t", 0);
+        let waits: Vec<f64> = (0..6)
+            .map(|n| backoff(&r, n, &mut rng).as_secs_f64())
+            .collect();
+        assert_eq!(waits, [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]);
+    }
 }

@@ -153,6 +153,14 @@ impl Pods {
 }
 
 impl Pod {
+    /// Not yet deleted: it counts towards its workload's replicas.
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self.state,
+            PodState::Pending | PodState::Starting | PodState::Running
+        )
+    }
+
     /// The request that would recreate this pod (a controller's replacement), with the lifetime it had left.
     pub fn replacement(&self, now: SimTime) -> PodRequest {
         let lifetime = self.lifetime.map(|l| match self.running {
