@@ -3,9 +3,9 @@
 //! provisioner and its consolidation, trace replay, and the invariants every run must keep (no address held by
 //! two live pods, monotone pod timestamps).
 
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+mod invariants;
 
+use invariants::check_invariants;
 use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::engine::Engine;
 use vpcsim::sim::kube::nodes::NodePhase;
@@ -40,39 +40,6 @@ fn run(s: &Scenario) -> World {
     engine.run_until(&mut world, SimTime::ZERO + s.duration);
     check_invariants(&world, SimTime::ZERO + s.duration);
     world
-}
-
-/// No address is held by two pods at once, and each pod's timestamps are in order.
-fn check_invariants(world: &World, end: SimTime) {
-    let mut by_address: BTreeMap<Ipv4Addr, Vec<(SimTime, SimTime)>> = BTreeMap::new();
-    for (i, p) in world.cluster.pods.all().iter().enumerate() {
-        let steps = [Some(p.created), p.scheduled, p.ip_assigned, p.running];
-        let mut last = SimTime::ZERO;
-        for t in steps.into_iter().flatten() {
-            assert!(t >= last, "pod {i}: timestamps out of order: {p:?}");
-            last = t;
-        }
-        if let (Some(d), Some(r)) = (p.deleted, p.ip_released) {
-            assert!(r >= d, "pod {i}: released before deleted");
-        }
-        if let (Some(a), Some(addr)) = (p.ip_assigned, p.address) {
-            by_address
-                .entry(addr)
-                .or_default()
-                .push((a, p.ip_released.unwrap_or(end)));
-        }
-    }
-    for (addr, mut spans) in by_address {
-        spans.sort();
-        for w in spans.windows(2) {
-            assert!(
-                w[0].1 <= w[1].0,
-                "{addr} held by two pods at once: {:?} and {:?}",
-                w[0],
-                w[1]
-            );
-        }
-    }
 }
 
 fn pods(world: &World) -> &[Pod] {

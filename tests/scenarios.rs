@@ -1,7 +1,12 @@
 //! Every bundled scenario runs (shortened where a full run is too long for a debug build), and each shows what
-//! it was written to show, read from its summary the way a user's script would read `summary.json`.
+//! it was written to show, read from its summary the way a user's script would read `summary.json`; every
+//! run keeps the invariants of `invariants`.
+
+mod invariants;
 
 use std::path::Path;
+
+use invariants::check_invariants;
 
 use serde_json::Value;
 use vpcsim::report::{self, Perf};
@@ -22,6 +27,7 @@ fn run(name: &str, minutes: Option<u64>) -> Value {
     let (mut world, mut engine): (World, Engine<Event>) =
         World::build(&s, false, false).expect("builds");
     engine.run_until(&mut world, SimTime::ZERO + s.duration);
+    check_invariants(&world, SimTime::ZERO + s.duration);
     let perf = Perf {
         wall_s: 1.0,
         stats: RunStats::default(),

@@ -142,14 +142,6 @@ impl Pods {
     pub fn all(&self) -> &[Pod] {
         &self.pods
     }
-
-    pub fn len(&self) -> usize {
-        self.pods.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pods.is_empty()
-    }
 }
 
 impl Pod {

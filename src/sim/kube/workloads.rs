@@ -83,18 +83,6 @@ impl Workloads {
         Workloads { items }
     }
 
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    pub fn name(&self, workload: u32) -> &str {
-        &self.items[workload as usize].spec.name
-    }
-
     /// Schedules each workload's first wake-up; emits nothing. A deployment wakes at time 0 to set its
     /// initial replicas.
     pub fn start<E: From<WorkloadEvent>>(&mut self, ctx: &mut Context<'_, E>) {
@@ -617,15 +605,5 @@ mod tests {
         };
         let (alone, _) = run(&[a], 11, end);
         assert_eq!(only_a(&one), alone);
-    }
-
-    #[test]
-    fn names_and_len() {
-        let mut b = steady(1.0, 0, None);
-        b.name = "b".to_string();
-        let w = Workloads::new(&[steady(1.0, 0, None), b], 1);
-        assert_eq!((w.len(), w.is_empty()), (2, false));
-        assert_eq!(w.name(1), "b");
-        assert!(Workloads::new(&[], 1).is_empty());
     }
 }

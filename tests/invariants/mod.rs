@@ -1,0 +1,44 @@
+//! What every run must keep, checked after a run by the integration tests: no address held by two pods at
+//! once, each pod's timestamps in order, the time series in time order.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use vpcsim::sim::time::SimTime;
+use vpcsim::sim::world::World;
+
+/// No address is held by two pods at once, each pod's timestamps are in order, and samples are in time order.
+pub fn check_invariants(world: &World, end: SimTime) {
+    let rows = &world.timeseries.rows;
+    assert!(rows.windows(2).all(|w| w[0].time < w[1].time));
+    assert!(rows.last().is_none_or(|r| r.time <= end));
+    let mut by_address: BTreeMap<Ipv4Addr, Vec<(SimTime, SimTime)>> = BTreeMap::new();
+    for (i, p) in world.cluster.pods.all().iter().enumerate() {
+        let steps = [Some(p.created), p.scheduled, p.ip_assigned, p.running];
+        let mut last = SimTime::ZERO;
+        for t in steps.into_iter().flatten() {
+            assert!(t >= last, "pod {i}: timestamps out of order: {p:?}");
+            last = t;
+        }
+        if let (Some(d), Some(r)) = (p.deleted, p.ip_released) {
+            assert!(r >= d, "pod {i}: released before deleted");
+        }
+        if let (Some(a), Some(addr)) = (p.ip_assigned, p.address) {
+            by_address
+                .entry(addr)
+                .or_default()
+                .push((a, p.ip_released.unwrap_or(end)));
+        }
+    }
+    for (addr, mut spans) in by_address {
+        spans.sort();
+        for w in spans.windows(2) {
+            assert!(
+                w[0].1 <= w[1].0,
+                "{addr} held by two pods at once: {:?} and {:?}",
+                w[0],
+                w[1]
+            );
+        }
+    }
+}
