@@ -122,6 +122,7 @@ proptest! {
         let cluster = &world.cluster;
         for (n, node) in cluster.nodes.iter().enumerate() {
             prop_assert!(node.pods + node.host_network_pods <= node.max_pods, "node {n}");
+            node.ipamd.state().ds.check_invariants().map_err(TestCaseError::fail)?;
             if node.phase == NodePhase::Terminated {
                 prop_assert_eq!(node.pods, 0, "node {} terminated with pods", n);
             }

@@ -6,6 +6,7 @@
 //! is uniform among the entries that qualify, which is what "the first qualifying entry of a randomly ordered
 //! walk" amounts to; with [`Choice::Ordered`] it is the lowest device number, then the lowest address.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
@@ -82,13 +83,28 @@ impl Cidr {
     }
 
     fn cooling(&self, now: SimTime, cooldown: SimDuration) -> u32 {
+        self.cooling_until(now, cooldown).0
+    }
+
+    /// Addresses in their cooldown at `now`, and the last instant at which all of them still are (the
+    /// earliest end of their cooldowns); `None` when none is cooling.
+    fn cooling_until(&self, now: SimTime, cooldown: SimDuration) -> (u32, Option<SimTime>) {
         match self.last_release {
-            Some(t) if now - t <= cooldown => self
-                .slots
-                .iter()
-                .filter(|s| matches!(s, Slot::Released(r) if now - *r <= cooldown))
-                .count() as u32,
-            _ => 0,
+            Some(t) if now - t <= cooldown => {
+                let mut n = 0;
+                let mut until: Option<SimTime> = None;
+                for s in &self.slots {
+                    if let Slot::Released(r) = *s
+                        && now - r <= cooldown
+                    {
+                        n += 1;
+                        let end = r + cooldown;
+                        until = Some(until.map_or(end, |u| u.min(end)));
+                    }
+                }
+                (n, until)
+            }
+            _ => (0, None),
         }
     }
 
@@ -308,6 +324,17 @@ pub struct Datastore {
     enis: Vec<DsEni>,
     /// Pod → address, for DEL and idempotent ADD. Never iterated.
     pods: HashMap<PodKey, Ipv4Addr>,
+    /// The last stats computed: they hold until the datastore changes or a cooling address's cooldown ends,
+    /// so the pool manager's tick on a quiet node does not walk every CIDR.
+    stats_cache: Cell<Option<CachedStats>>,
+}
+
+/// Stats computed at `from`, unchanged through `until` (inclusive; `None`: until the datastore changes).
+#[derive(Clone, Copy, Debug)]
+struct CachedStats {
+    from: SimTime,
+    until: Option<SimTime>,
+    stats: Stats,
 }
 
 impl Datastore {
@@ -317,7 +344,13 @@ impl Datastore {
             cooldown,
             enis: Vec::new(),
             pods: HashMap::new(),
+            stats_cache: Cell::new(None),
         }
+    }
+
+    /// Every change to the datastore calls this first: the cached stats no longer hold.
+    fn changing(&mut self) {
+        self.stats_cache.set(None);
     }
 
     pub fn mode(&self) -> Mode {
@@ -354,6 +387,7 @@ impl Datastore {
         excluded: bool,
         now: SimTime,
     ) {
+        self.changing();
         if self.eni(id).is_some() {
             return;
         }
@@ -376,6 +410,7 @@ impl Datastore {
 
     /// Marks an ENI as the trunk or an EFA ENI (set up by other controllers; tests use it for §6.4).
     pub fn set_kind(&mut self, id: EniId, trunk: bool, efa: bool) {
+        self.changing();
         if let Some(e) = self.enis.iter_mut().find(|e| e.id == id) {
             e.trunk = trunk;
             e.efa = efa;
@@ -384,6 +419,7 @@ impl Datastore {
 
     /// `DS:AddIPv4CidrToStore`: a /32 or a /28. Already present is not an error.
     pub fn add_cidr(&mut self, eni: EniId, net: Ipv4Net) -> bool {
+        self.changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return false;
         };
@@ -399,6 +435,7 @@ impl Datastore {
     /// Removes a CIDR. Without `force` it fails when a pod holds one of its addresses; with `force` (reconcile,
     /// §2.10) those pods lose their addresses.
     pub fn remove_cidr(&mut self, eni: EniId, net: Ipv4Net, force: bool) -> bool {
+        self.changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return false;
         };
@@ -419,6 +456,7 @@ impl Datastore {
 
     /// Removes an ENI with all its CIDRs (pods on it lose their addresses).
     pub fn remove_eni(&mut self, id: EniId) -> Option<DsEni> {
+        self.changing();
         let at = self.enis.iter().position(|e| e.id == id)?;
         let e = self.enis.remove(at);
         for c in &e.cidrs {
@@ -433,7 +471,25 @@ impl Datastore {
 
     /// Stats of §2.2 at `now`.
     pub fn stats(&self, now: SimTime) -> Stats {
+        if let Some(c) = self.stats_cache.get()
+            && c.from <= now
+            && c.until.is_none_or(|u| now <= u)
+        {
+            return c.stats;
+        }
+        let (s, until) = self.compute_stats(now);
+        self.stats_cache.set(Some(CachedStats {
+            from: now,
+            until,
+            stats: s,
+        }));
+        s
+    }
+
+    /// Stats at `now` from every CIDR, and the last instant they hold unchanged.
+    fn compute_stats(&self, now: SimTime) -> (Stats, Option<SimTime>) {
         let mut s = Stats::default();
+        let mut until: Option<SimTime> = None;
         for e in &self.enis {
             for c in &e.cidrs {
                 if c.is_prefix() {
@@ -447,10 +503,15 @@ impl Datastore {
                 }
                 s.total += c.size();
                 s.assigned += c.assigned;
-                s.cooling += c.cooling(now, self.cooldown);
+                let (cooling, ends) = c.cooling_until(now, self.cooldown);
+                s.cooling += cooling;
+                until = match (until, ends) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
             }
         }
-        s
+        (s, until)
     }
 
     /// The address a pod holds, if any.
@@ -465,6 +526,7 @@ impl Datastore {
         now: SimTime,
         chooser: &mut Chooser<'_>,
     ) -> Result<PodAddress, NoAvailableAddress> {
+        self.changing();
         if let Some(&address) = self.pods.get(&pod) {
             return Ok(self
                 .address_of(address)
@@ -496,6 +558,7 @@ impl Datastore {
     /// whichever CIDR holds it, of either mode. This is how a pod comes to hold an address in a CIDR of the
     /// other mode after a mode switch (§3.4). `None` when no CIDR holds the address or another pod has it.
     pub fn restore(&mut self, pod: PodKey, address: Ipv4Addr) -> Option<PodAddress> {
+        self.changing();
         if let Some(&held) = self.pods.get(&pod) {
             return if held == address {
                 self.address_of(address)
@@ -532,6 +595,7 @@ impl Datastore {
 
     /// `DS:UnassignPodIPAddress` (§3.3): the address starts its cooldown. `None` when the pod holds nothing.
     pub fn unassign(&mut self, pod: PodKey, now: SimTime) -> Option<Released> {
+        self.changing();
         let address = self.pods.remove(&pod)?;
         let mode = self.mode;
         let (e, at, i) = locate(&mut self.enis, address)?;
@@ -602,6 +666,7 @@ impl Datastore {
         max: u32,
         chooser: &mut Chooser<'_>,
     ) -> Vec<Ipv4Net> {
+        self.changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return Vec::new();
         };
@@ -673,6 +738,7 @@ impl Datastore {
         now: SimTime,
         chooser: &mut Chooser<'_>,
     ) -> Option<EniId> {
+        self.changing();
         let passes = |e: &DsEni| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now);
         let n = self.enis.iter().filter(|e| passes(e)).count();
         if n == 0 {
@@ -734,6 +800,17 @@ impl Datastore {
                 self.pods.len(),
                 held
             ));
+        }
+        if let Some(c) = self.stats_cache.get() {
+            for at in [Some(c.from), c.until].into_iter().flatten() {
+                let fresh = self.compute_stats(at).0;
+                if fresh != c.stats {
+                    return Err(format!(
+                        "cached stats {:?} (from {}, until {:?}) but {fresh:?} at {at}",
+                        c.stats, c.from, c.until
+                    ));
+                }
+            }
         }
         Ok(())
     }
