@@ -187,9 +187,8 @@ impl Cluster {
     ) where
         E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent> + From<NodeGroupEvent>,
     {
-        let mut out = std::mem::take(&mut self.group_actions);
-        self.node_groups.handle(ctx, event, ec2, &mut out);
-        self.group_actions = out;
+        self.node_groups
+            .handle(ctx, event, ec2, &mut self.group_actions);
         self.apply_group_actions(ctx, ec2);
     }
 
@@ -342,9 +341,8 @@ impl Cluster {
         self.scheduler.add_node(&self.nodes, n);
         self.log_node(ctx, n, || "node Ready".to_string());
         self.arm_consolidation(ctx, n);
-        let mut out = std::mem::take(&mut self.group_actions);
-        self.node_groups.node_ready(ctx, instance, ec2, &mut out);
-        self.group_actions = out;
+        self.node_groups
+            .node_ready(ctx, instance, ec2, &mut self.group_actions);
         self.apply_group_actions(ctx, ec2);
         self.request_cycle(ctx);
     }
@@ -381,9 +379,8 @@ impl Cluster {
         if due {
             let instance = node.instance;
             self.log_node(ctx, n, || "empty: consolidated away".to_string());
-            let mut out = std::mem::take(&mut self.group_actions);
-            self.node_groups.consolidate(instance, &mut out);
-            self.group_actions = out;
+            self.node_groups
+                .consolidate(instance, &mut self.group_actions);
             self.apply_group_actions(ctx, ec2);
         }
     }
@@ -476,15 +473,13 @@ impl Cluster {
                 }
             }
             WorkloadAction::ScaleNodeGroup { group, count } => {
-                let mut out = std::mem::take(&mut self.group_actions);
-                self.node_groups.scale_to(ctx, group, count, ec2, &mut out);
-                self.group_actions = out;
+                self.node_groups
+                    .scale_to(ctx, group, count, ec2, &mut self.group_actions);
                 self.apply_group_actions(ctx, ec2);
             }
             WorkloadAction::RolloutNodeGroup { group, batch } => {
-                let mut out = std::mem::take(&mut self.group_actions);
-                self.node_groups.rollout(ctx, group, batch, ec2, &mut out);
-                self.group_actions = out;
+                self.node_groups
+                    .rollout(ctx, group, batch, ec2, &mut self.group_actions);
                 self.apply_group_actions(ctx, ec2);
             }
         }
