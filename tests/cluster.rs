@@ -57,6 +57,14 @@ fn pods_per_node(world: &World) -> Vec<u32> {
     world.cluster.nodes.iter().map(|n| n.pods).collect()
 }
 
+/// A deployment "web" of `replicas` that scales to `to` at one minute.
+fn web(replicas: u32, to: u32) -> String {
+    format!(
+        "[[workloads]]\nname = \"web\"\ntype = \"deployment\"\nreplicas = {replicas}\n\
+         scale = [{{ at = \"1m\", replicas = {to} }}]\n"
+    )
+}
+
 const ONE_NODE: &str = r#"
 [[node_groups]]
 name = "g"
@@ -67,17 +75,7 @@ subnets = ["a"]
 
 #[test]
 fn a_deployment_runs_on_a_node_and_its_pods_get_distinct_addresses() {
-    let s = scenario(
-        "5m",
-        &format!(
-            "{ONE_NODE}
-[[workloads]]
-name = \"web\"
-type = \"deployment\"
-replicas = 20
-"
-        ),
-    );
+    let s = scenario("5m", &format!("{ONE_NODE}{}", web(20, 20)));
     let w = run(&s);
     assert_eq!(running(&w), 20);
     assert_eq!(pods_per_node(&w), vec![20]);
@@ -91,18 +89,7 @@ replicas = 20
 #[test]
 fn pods_that_outgrow_the_warm_pool_wait_for_an_eni_and_say_why() {
     // The pool starts with one ENI's 9 addresses plus a warm ENI; 25 pods at once need a third ENI.
-    let s = scenario(
-        "5m",
-        &format!(
-            "{ONE_NODE}
-[[workloads]]
-name = \"web\"
-type = \"deployment\"
-replicas = 0
-scale = [{{ at = \"1m\", replicas = 25 }}]
-"
-        ),
-    );
+    let s = scenario("5m", &format!("{ONE_NODE}{}", web(0, 25)));
     let w = run(&s);
     assert_eq!(running(&w), 25);
     let waited: Vec<&Pod> = pods(&w).iter().filter(|p| p.failed_adds > 0).collect();
@@ -137,19 +124,11 @@ scale = [{{ at = \"1m\", replicas = 25 }}]
 
 #[test]
 fn spread_balances_nodes_and_pack_fills_one() {
-    let two = r#"
-[[node_groups]]
-name = "g"
-instance_type = "m5.large"
-count = 2
-subnets = ["a"]
-[[workloads]]
-name = "web"
-type = "deployment"
-replicas = 0
-scale = [{ at = "2m", replicas = 6 }]
-"#;
-    let spread = run(&scenario("4m", two));
+    let two = format!(
+        "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.large\"\ncount = 2\nsubnets = [\"a\"]\n{}",
+        web(0, 6)
+    );
+    let spread = run(&scenario("4m", &two));
     assert_eq!(pods_per_node(&spread), vec![3, 3]);
     let pack = run(&scenario(
         "4m",
@@ -162,18 +141,7 @@ scale = [{ at = "2m", replicas = 6 }]
 
 #[test]
 fn pods_beyond_max_pods_stay_pending_as_max_pods() {
-    let s = scenario(
-        "3m",
-        &format!(
-            "{ONE_NODE}
-[[workloads]]
-name = \"web\"
-type = \"deployment\"
-replicas = 0
-scale = [{{ at = \"1m\", replicas = 35 }}]
-"
-        ),
-    );
+    let s = scenario("3m", &format!("{ONE_NODE}{}", web(0, 35)));
     let w = run(&s);
     // m5.large: max-pods 29 (3 ENIs × 9 + 2), of which aws-node and kube-proxy (host network) take two.
     assert_eq!(pods_per_node(&w), vec![27]);
@@ -193,22 +161,7 @@ scale = [{{ at = \"1m\", replicas = 35 }}]
 #[test]
 fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
     // kubelet allows 40 pods, but 3 ENIs × 9 secondary addresses hold only 27.
-    let s = scenario(
-        "4m",
-        r#"
-[[node_groups]]
-name = "g"
-instance_type = "m5.large"
-count = 1
-subnets = ["a"]
-max_pods = 40
-[[workloads]]
-name = "web"
-type = "deployment"
-replicas = 0
-scale = [{ at = "1m", replicas = 30 }]
-"#,
-    );
+    let s = scenario("4m", &format!("{ONE_NODE}max_pods = 40\n{}", web(0, 30)));
     let w = run(&s);
     assert_eq!(running(&w), 27);
     let stuck: Vec<&Pod> = pods(&w)
