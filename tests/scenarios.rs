@@ -127,7 +127,14 @@ fn warm_targets_trade_held_addresses_for_api_calls() {
             .map_or(0, u)
     };
     assert!(assigns("ip-1") > assigns("eni-1"));
-    // Once the burst is over, a whole warm ENI per node holds more of the subnet than a five-address pool.
+    // A whole warm ENI per node holds more of the subnet, on average, than a five-address pool, which holds
+    // more than a one-address pool; the smallest pool makes pods wait longest.
+    let held = |group: &str| g[group]["ips"]["allocated_mean"].as_f64().unwrap();
+    assert!(held("eni-1") > held("ip-5-min-10"), "{g}");
+    assert!(held("ip-5-min-10") > held("ip-1"), "{g}");
+    let p99 = |group: &str| g[group]["pods"]["ip_wait_s"]["p99"].as_f64().unwrap();
+    assert!(p99("ip-1") > p99("eni-1"), "{g}");
+    // Once the burst is over, the subnets show it too.
     let s = &v["subnets"];
     assert!(
         u(&s["s-eni-1"]["final_free_addresses"]) < u(&s["s-ip-5-min-10"]["final_free_addresses"]),

@@ -51,22 +51,18 @@ fn by_name<T>(items: impl IntoIterator<Item = T>, entry: impl Fn(T) -> (String, 
     Value::Object(items.into_iter().map(entry).collect::<Map<String, Value>>())
 }
 
-/// Nearest-rank p50, p90, p99 and maximum of `values` (sorted in place); zeros when empty.
-fn percentiles(values: &mut [f64]) -> [f64; 4] {
+/// Nearest-rank p50, p90, p99 and maximum of `values` (sorted in place) as `{p50, p90, p99, max}`; zeros when
+/// empty.
+fn quantiles(values: &mut [f64]) -> Value {
     values.sort_by(f64::total_cmp);
-    [0.5, 0.9, 0.99, 1.0].map(|q| {
+    let q = |q: f64| {
         if values.is_empty() {
             return 0.0;
         }
         let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
         values[rank - 1]
-    })
-}
-
-/// [`percentiles`] as `{p50, p90, p99, max}`.
-fn quantiles(values: &mut [f64]) -> Value {
-    let [p50, p90, p99, max] = percentiles(values);
-    serde_json::json!({ "p50": p50, "p90": p90, "p99": p99, "max": max })
+    };
+    serde_json::json!({ "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": q(1.0) })
 }
 
 /// Writes `text` to `dir/name` through a temporary file and a rename.

@@ -13,11 +13,11 @@ use crate::sim::ipamd::daemon::Counters;
 use crate::sim::kube::node_groups::NodeGroupStats;
 use crate::sim::kube::nodes::Node;
 use crate::sim::kube::pods::Pod;
-use crate::sim::metrics::Sample;
+use crate::sim::metrics::{PoolTotals, Sample};
 use crate::sim::world::World;
 
 /// Every node's ipamd counters, summed.
-pub(super) fn ipamd_totals(world: &World) -> Counters {
+fn ipamd_totals(world: &World) -> Counters {
     let mut totals = Counters::default();
     for n in &world.cluster.nodes {
         totals.add(&n.ipamd.state().counters);
@@ -27,22 +27,27 @@ pub(super) fn ipamd_totals(world: &World) -> Counters {
 
 /// Mean over samples of (allocated − assigned) ÷ allocated, counting only samples with addresses allocated.
 /// Samples are evenly spaced, so this is the time-weighted mean.
-pub(super) fn waste_ratio_mean(rows: &[Sample]) -> f64 {
-    let (sum, n) =
-        rows.iter()
-            .filter(|r| r.pools.allocated > 0)
-            .fold((0.0, 0u64), |(sum, n), r| {
-                let p = &r.pools;
-                (
-                    sum + f64::from(p.allocated - p.assigned) / f64::from(p.allocated),
-                    n + 1,
-                )
-            });
+fn waste_ratio_mean<'a>(pools: impl Iterator<Item = &'a PoolTotals>) -> f64 {
+    let (sum, n) = pools
+        .filter_map(PoolTotals::waste_ratio)
+        .fold((0.0, 0u64), |(sum, n), w| (sum + w, n + 1));
     if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
+/// Time-weighted mean and peak of the addresses the pools hold, and their waste ratio, over samples.
+fn held_addresses<'a>(pools: impl Iterator<Item = &'a PoolTotals> + Clone) -> Value {
+    let n = pools.clone().count().max(1) as f64;
+    json!({
+        "allocated_peak": pools.clone().map(|p| p.allocated).max().unwrap_or(0),
+        "allocated_mean": pools.clone().map(|p| f64::from(p.allocated)).sum::<f64>() / n,
+        "assigned_peak": pools.clone().map(|p| p.assigned).max().unwrap_or(0),
+        "assigned_mean": pools.clone().map(|p| f64::from(p.assigned)).sum::<f64>() / n,
+        "waste_ratio_mean": waste_ratio_mean(pools),
+    })
+}
+
 /// Seconds from `from` to `to` of each pod that has both.
-pub(super) fn pod_spans(
+fn pod_spans(
     pods: &[&Pod],
     from: impl Fn(&Pod) -> Option<crate::sim::time::SimTime>,
     to: impl Fn(&Pod) -> Option<crate::sim::time::SimTime>,
@@ -88,6 +93,7 @@ fn group_summary(world: &World, g: usize, stats: &NodeGroupStats) -> Value {
         "nodes_started": nodes.len(),
         "ipamd_ec2_calls": calls,
         "ipamd_api_errors": errors,
+        "ips": held_addresses(world.timeseries.rows.iter().map(|r| &r.group_pools[g])),
         "pods": pod_figures(&pods),
     })
 }
@@ -196,11 +202,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf) -> Value {
         },
         "node_groups": node_groups,
         "enis": { "peak": peak(&|r| r.enis) },
-        "ips": {
-            "allocated_peak": peak(&|r| r.pools.allocated),
-            "assigned_peak": peak(&|r| r.pools.assigned),
-            "waste_ratio_mean": waste_ratio_mean(rows),
-        },
+        "ips": held_addresses(rows.iter().map(|r| &r.pools)),
         "ipamd": {
             "nodes": cluster.nodes.len(),
             "add_ip_requests": totals.add_ip_requests,

@@ -1,20 +1,32 @@
-//! The short human summary printed after a run.
+//! The short human summary printed after a run, read from the run's `summary.json` tree so that the table and
+//! the file never disagree.
 
 use std::fmt::Write as _;
 
-use super::summary::{ipamd_totals, pod_spans, waste_ratio_mean};
-use super::{Perf, percentiles};
+use serde_json::Value;
+
+use super::{Perf, summary};
 use crate::scenarios::Scenario;
-use crate::sim::ec2::Action;
 use crate::sim::world::World;
 
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+/// Entries of a JSON object, in its (sorted) key order; none for anything else.
+fn entries(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    v.as_object().into_iter().flatten()
+}
+
 pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
+    let v = summary(scenario, world, perf);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "scenario {} (seed {}), {} simulated",
         scenario.name, scenario.seed, scenario.duration
     );
+
     let _ = writeln!(
         out,
         "\n{:<28} {:>10} {:>12} {:>12} {:>12}",
@@ -32,87 +44,98 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
             min_blocks
         );
     }
-    let rec = world.ec2.record();
+
+    let ec2 = &v["ec2"];
     let _ = writeln!(
         out,
         "\n{:<34} {:>9} {:>10} {:>9} {:>10}",
-        "EC2 action", "calls", "throttled", "errors", "p99 (ms)"
+        "EC2 action", "calls", "throttled", "failed", "p99 (ms)"
     );
-    for &a in Action::ALL {
-        let r = rec.action(a);
-        if r.attempts() == 0 {
-            continue;
+    for (action, calls) in entries(&ec2["calls"]) {
+        let _ = writeln!(
+            out,
+            "{action:<34} {:>9} {:>10} {:>9} {:>10.0}",
+            num(calls),
+            num(&ec2["throttled"][action]),
+            num(&ec2["failed_calls"][action]),
+            num(&ec2["latency_s"][action]["p99"]) * 1e3
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n{:<20} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7}",
+        "node group",
+        "nodes",
+        "pods",
+        "wait p50",
+        "wait p99",
+        "waited",
+        "Assign",
+        "held avg",
+        "unused"
+    );
+    for (name, g) in entries(&v["node_groups"]) {
+        let pods = &g["pods"];
+        let _ = writeln!(
+            out,
+            "{name:<20} {:>6} {:>8} {:>8.1}s {:>8.1}s {:>9} {:>8} {:>9.0} {:>6.0}%",
+            num(&g["nodes_started"]),
+            num(&pods["started"]),
+            num(&pods["ip_wait_s"]["p50"]),
+            num(&pods["ip_wait_s"]["p99"]),
+            num(&pods["waited_for_an_address"]),
+            num(&g["ipamd_ec2_calls"]["AssignPrivateIpAddresses"]),
+            num(&g["ips"]["allocated_mean"]),
+            num(&g["ips"]["waste_ratio_mean"]) * 100.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        "(wait: scheduled → address; waited: pods that retried their sandbox for an address; Assign: ipamd's \
+         AssignPrivateIpAddresses calls; held: addresses in the group's warm pools; unused: the share no pod uses)"
+    );
+
+    let pods = &v["pods"];
+    let q = &pods["ip_wait_s"];
+    let _ = writeln!(
+        out,
+        "\npods: {} created, {} started; IP wait p50 {:.1}s p99 {:.1}s max {:.1}s; {} waited for an address \
+         ({} failed CNI ADDs)",
+        num(&pods["created"]),
+        num(&pods["started"]),
+        num(&q["p50"]),
+        num(&q["p99"]),
+        num(&q["max"]),
+        num(&pods["waited_for_an_address"]),
+        num(&pods["failed_add_attempts"]),
+    );
+    let reasons: Vec<String> = entries(&pods["wait_reasons"])
+        .map(|(r, n)| format!("{r} {}", num(n)))
+        .collect();
+    if !reasons.is_empty() {
+        let _ = writeln!(out, "wait reasons: {}", reasons.join(", "));
+    }
+    let errors: Vec<String> = entries(&v["ipamd"]["api_errors"])
+        .map(|(code, n)| format!("{code} {}", num(n)))
+        .collect();
+    let ipamd = &v["ipamd"];
+    let ips = &v["ips"];
+    let _ = writeln!(
+        out,
+        "ipamd on {} nodes: {} addresses held at peak, {:.0}% of held addresses unused on average, {} ENIs \
+         allocated, {} freed; EC2 errors: {}",
+        num(&ipamd["nodes"]),
+        num(&ips["allocated_peak"]),
+        num(&ips["waste_ratio_mean"]) * 100.0,
+        num(&ipamd["enis_allocated"]),
+        num(&ipamd["enis_freed"]),
+        if errors.is_empty() {
+            "none".to_string()
+        } else {
+            errors.join(", ")
         }
-        let errors: u64 = r.errors.iter().sum();
-        let _ = writeln!(
-            out,
-            "{:<34} {:>9} {:>10} {:>9} {:>10.0}",
-            a.name(),
-            r.attempts(),
-            r.throttled,
-            errors,
-            r.latency.quantile(0.99).as_secs_f64() * 1e3
-        );
-    }
-    for g in world.cluster.node_groups.stats() {
-        let all = g
-            .time_to_all_launched
-            .map_or("not all launched".to_string(), |d| {
-                format!("all launched after {:.1}s", d.as_secs_f64())
-            });
-        let _ = writeln!(
-            out,
-            "\nnode group {}: {} launched, {} failed launches, {all}",
-            g.name, g.launched, g.failed_launches
-        );
-    }
-    let pods = world.cluster.pods.all();
-    if !pods.is_empty() {
-        let [p50, _, p99, max] = percentiles(&mut pod_spans(
-            &pods.iter().collect::<Vec<_>>(),
-            |p| p.scheduled,
-            |p| p.ip_assigned,
-        ));
-        let _ = writeln!(
-            out,
-            "\npods: {} created, {} started; IP wait p50 {:.1}s p99 {:.1}s max {:.1}s; {} waited for an \
-             address ({} failed ADDs)",
-            pods.len(),
-            pods.iter().filter(|p| p.running.is_some()).count(),
-            p50,
-            p99,
-            max,
-            pods.iter().filter(|p| p.failed_adds > 0).count(),
-            pods.iter().map(|p| u64::from(p.failed_adds)).sum::<u64>(),
-        );
-    }
-    let nodes = &world.cluster.nodes;
-    if !nodes.is_empty() {
-        let totals = ipamd_totals(world);
-        let rows = &world.timeseries.rows;
-        let peak = rows.iter().map(|r| r.pools.allocated).max().unwrap_or(0);
-        let errors: Vec<String> = totals
-            .api_errors
-            .iter()
-            .map(|(code, n)| format!("{code} {n}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "\nipamd on {} nodes: {} addresses in warm pools at peak, {} ENIs allocated, {} freed, \
-             {} failed ADDs, {:.0}% of held addresses unused on average; EC2 errors: {}",
-            nodes.len(),
-            peak,
-            totals.enis_allocated,
-            totals.enis_freed,
-            totals.add_failures,
-            waste_ratio_mean(rows) * 100.0,
-            if errors.is_empty() {
-                "none".to_string()
-            } else {
-                errors.join(", ")
-            }
-        );
-    }
+    );
     let _ = writeln!(
         out,
         "\n{} events in {:.2}s wall: {:.2} M events/s, {:.0} simulated s per wall s",

@@ -1,5 +1,6 @@
 //! Time series sampled in simulated time: per-subnet free addresses and free /28 blocks (the fragmentation
-//! measure AWS does not expose), instances, ENIs, the nodes' warm pools summed over the cluster, and API
+//! measure AWS does not expose), instances, ENIs, the nodes' warm pools summed over the cluster and per node
+//! group, pods by state, and API
 //! attempts and throttles per interval.
 
 use crate::sim::ec2::ControlPlane;
@@ -18,6 +19,8 @@ pub struct Sample {
     pub enis: u32,
     /// The nodes' warm pools, summed over the cluster.
     pub pools: PoolTotals,
+    /// The same per node group, in scenario order.
+    pub group_pools: Vec<PoolTotals>,
     /// Pods waiting for a node.
     pub pods_pending: u32,
     /// Pods bound to a node and not yet Running (creating their sandbox, or retrying its CNI ADD).
@@ -44,24 +47,36 @@ pub struct PoolTotals {
 }
 
 impl PoolTotals {
-    /// Sums the pools of the cluster's nodes that are not terminated (a terminated node's addresses went back to
-    /// the subnet with its ENIs).
-    pub fn of(nodes: &[Node], now: SimTime) -> Self {
-        let ipamds = nodes
-            .iter()
-            .filter(|n| n.phase != NodePhase::Terminated)
-            .map(|n| &n.ipamd);
-        let mut t = PoolTotals::default();
-        for d in ipamds {
-            let st = d.state();
+    /// The pools of the cluster's nodes that are not terminated (a terminated node's addresses went back to the
+    /// subnet with its ENIs), summed per node group.
+    pub fn by_group(nodes: &[Node], groups: usize, now: SimTime) -> Vec<PoolTotals> {
+        let mut totals = vec![PoolTotals::default(); groups];
+        for n in nodes.iter().filter(|n| n.phase != NodePhase::Terminated) {
+            let st = n.ipamd.state();
             let s = st.ds.stats(now);
+            let t = &mut totals[n.group];
             t.allocated += s.total;
             t.assigned += s.assigned;
             t.cooling += s.cooling;
             t.enis += st.ds.eni_count();
             t.prefixes += s.total_prefixes;
         }
-        t
+        totals
+    }
+
+    fn add(mut self, o: &PoolTotals) -> Self {
+        self.allocated += o.allocated;
+        self.assigned += o.assigned;
+        self.cooling += o.cooling;
+        self.enis += o.enis;
+        self.prefixes += o.prefixes;
+        self
+    }
+
+    /// Share of the held addresses no pod uses; `None` when nothing is held.
+    pub fn waste_ratio(&self) -> Option<f64> {
+        (self.allocated > 0)
+            .then(|| f64::from(self.allocated - self.assigned) / f64::from(self.allocated))
     }
 }
 
@@ -86,6 +101,7 @@ impl Timeseries {
     pub fn sample(&mut self, now: SimTime, ec2: &ControlPlane, cluster: &Cluster) {
         let rec = ec2.record();
         let (attempts, throttled) = (rec.total_attempts(), rec.total_throttled());
+        let group_pools = PoolTotals::by_group(&cluster.nodes, cluster.node_groups.len(), now);
         self.rows.push(Sample {
             time: now,
             subnets: ec2
@@ -101,7 +117,10 @@ impl Timeseries {
                 .filter(|i| i.state == InstanceState::Running)
                 .count() as u32,
             enis: ec2.inventory().live_enis() as u32,
-            pools: PoolTotals::of(&cluster.nodes, now),
+            pools: group_pools
+                .iter()
+                .fold(PoolTotals::default(), PoolTotals::add),
+            group_pools,
             pods_pending: cluster.counts.pending,
             pods_starting: cluster.counts.starting,
             pods_running: cluster.counts.running,
