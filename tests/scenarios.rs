@@ -148,3 +148,25 @@ fn the_large_day_starts() {
     assert!(u(&v["nodes"]["peak"]) >= 900, "{}", v["nodes"]);
     assert!(u(&v["pods"]["started"]) > 3000, "{}", v["pods"]);
 }
+
+#[test]
+fn a_provisioner_launches_for_a_burst_and_consolidates_after_it() {
+    let v = run("karpenter-burst", None);
+    let g = &v["node_groups"]["karpenter"];
+    // 1,500 pods of 250m on m5.xlarge (3.92 CPUs allocatable): 15 a node, 100 nodes, the provisioner's limit.
+    assert_eq!(u(&g["launched"]), 100, "{g}");
+    assert_eq!(u(&v["pods"]["started"]), 1500);
+    // Spread over the subnets: none ran out of addresses.
+    assert!(
+        v["ec2"]["errors"]
+            .get("InsufficientFreeAddressesInSubnet")
+            .is_none()
+    );
+    // After the scale-down to 100 replicas, the nodes left empty were removed.
+    assert!(u(&v["nodes"]["peak"]) == 100);
+    assert!(
+        u(&v["ec2"]["calls"]["TerminateInstances"]) >= 90,
+        "{}",
+        v["ec2"]
+    );
+}

@@ -600,27 +600,47 @@ impl Cluster {
         self.feed_provisioners(ctx);
     }
 
-    /// Tells each provisioned group how many pending pods it could serve: pods bound to it, and pods bound to
-    /// no group go to the first provisioned group.
+    /// Tells each provisioned group how many pending pods it could serve (pods bound to it, and pods bound to
+    /// no group go to the first provisioned group) and how many of its nodes they need: the pods, oldest first,
+    /// packed next-fit into empty nodes of the group (pod slots less the host-network pods, CPU, memory). A pod
+    /// too large for an empty node is left out.
     fn feed_provisioners<E: From<NodeGroupEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         let groups = self.node_groups.len();
         let first = (0..groups).find(|&g| self.node_groups.spec(g).provisioner.is_some());
         let Some(first) = first else {
             return;
         };
-        let mut want = vec![(0u32, 0u64); groups];
+        // Per group: pods, nodes opened, and what is left on the last one (slots, CPU, memory).
+        let mut want = vec![(0u32, 0u32, (0u32, 0u32, 0u32)); groups];
+        let host = self.spec.kubelet.host_network_pods;
         for p in self.scheduler.pending() {
             let pod = self.pods.get(p);
             if pod.state != PodState::Pending {
                 continue;
             }
             let g = pod.node_group.unwrap_or(first);
-            want[g].0 += 1;
-            want[g].1 += u64::from(pod.shape.cpu_milli);
+            let spec = self.node_groups.spec(g);
+            let empty = (
+                spec.max_pods.saturating_sub(host),
+                spec.allocatable.cpu_milli,
+                spec.allocatable.memory_mib.unwrap_or(u32::MAX),
+            );
+            let (cpu, mem) = (pod.shape.cpu_milli, pod.shape.memory_mib);
+            let fits = |room: (u32, u32, u32)| room.0 >= 1 && room.1 >= cpu && room.2 >= mem;
+            if !fits(empty) {
+                continue;
+            }
+            let (pods, nodes, room) = &mut want[g];
+            if !fits(*room) {
+                *nodes += 1;
+                *room = empty;
+            }
+            *pods += 1;
+            *room = (room.0 - 1, room.1 - cpu, room.2 - mem);
         }
-        for (g, &(pods, cpu)) in want.iter().enumerate() {
+        for (g, &(pods, nodes, _)) in want.iter().enumerate() {
             if self.node_groups.spec(g).provisioner.is_some() {
-                self.node_groups.pending_pods(ctx, g, pods, cpu);
+                self.node_groups.pending_pods(ctx, g, pods, nodes);
             }
         }
     }

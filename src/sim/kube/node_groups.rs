@@ -69,8 +69,11 @@ struct Rollout {
 struct Batch {
     first: Option<SimTime>,
     timer: Option<TimerId>,
+    /// Pending pods at the last report, to tell new arrivals; 0 after a batch closes, so that pods still
+    /// pending then open the next batch.
     pending_pods: u32,
-    pending_cpu_milli: u64,
+    /// Nodes those pods need.
+    nodes_needed: u32,
 }
 
 struct Group {
@@ -129,34 +132,31 @@ impl Group {
                 .count() as u32
     }
 
-    /// The subnet of the next launch call.
-    fn pick_subnet(&mut self, ec2: &ControlPlane) -> SubnetId {
-        let subnets = &self.plan.subnets;
+    /// The subnets this round of launch calls goes to, in the order the calls take them: the group's subnets in
+    /// turn (continuing from the last round), or, for a provisioner that ranks them, best first (most free
+    /// addresses or /28 blocks, the earlier subnet on ties), so that a large batch spreads over the subnets
+    /// as Karpenter's spread over zones does while a small one lands in the best.
+    fn subnet_order(&mut self, ec2: &ControlPlane) -> Vec<SubnetId> {
+        let mut order = self.plan.subnets.clone();
         let inv = ec2.inventory();
-        let best = |key: &dyn Fn(usize) -> u32| {
-            // Highest key; the earlier subnet on ties.
-            subnets
-                .iter()
-                .copied()
-                .rev()
-                .max_by_key(|&s| key(s))
-                .expect("a group has a subnet")
-        };
-        let policy = self.plan.provisioner.map(|p| p.subnet_policy);
-        let s = match policy {
-            Some(SubnetPolicy::MostFree) => {
-                best(&|s| inv.subnet(SubnetId(s as u32)).free_addresses())
+        let key = |s: usize| {
+            let subnet = inv.subnet(SubnetId(s as u32));
+            match self.plan.provisioner.map(|p| p.subnet_policy) {
+                Some(SubnetPolicy::MostFree) => subnet.free_addresses(),
+                Some(SubnetPolicy::MostFreePrefixBlocks) => subnet.free_prefix_blocks(),
+                Some(SubnetPolicy::RoundRobin) | None => 0,
             }
-            Some(SubnetPolicy::MostFreePrefixBlocks) => {
-                best(&|s| inv.subnet(SubnetId(s as u32)).free_prefix_blocks())
+        };
+        match self.plan.provisioner.map(|p| p.subnet_policy) {
+            Some(SubnetPolicy::MostFree | SubnetPolicy::MostFreePrefixBlocks) => {
+                order.sort_by_key(|&s| std::cmp::Reverse(key(s)));
             }
             Some(SubnetPolicy::RoundRobin) | None => {
-                let s = subnets[self.next_subnet % subnets.len()];
-                self.next_subnet += 1;
-                s
+                let start = self.next_subnet % order.len();
+                order.rotate_left(start);
             }
-        };
-        SubnetId(s as u32)
+        }
+        order.into_iter().map(|s| SubnetId(s as u32)).collect()
     }
 }
 
@@ -240,12 +240,8 @@ impl NodeGroups {
                 let Some(p) = grp.plan.provisioner else {
                     return;
                 };
-                let want = nodes_for(
-                    &grp.plan,
-                    grp.batch.pending_pods,
-                    grp.batch.pending_cpu_milli,
-                )
-                .saturating_sub(grp.launching());
+                let want = grp.batch.nodes_needed.saturating_sub(grp.launching());
+                grp.batch.pending_pods = 0;
                 let active = grp.active();
                 let target = (active + want).min(p.max_nodes).max(grp.desired);
                 grp.desired = target;
@@ -333,11 +329,14 @@ impl NodeGroups {
         let active = grp.active();
         if grp.desired > active {
             let mut missing = grp.desired - active;
-            let spread = grp.plan.subnets.len() as u32;
-            let per_call = missing.div_ceil(spread).clamp(1, LAUNCH_BATCH);
+            let order = grp.subnet_order(ec2);
+            let per_call = missing.div_ceil(order.len() as u32).clamp(1, LAUNCH_BATCH);
+            let mut k = 0;
             while missing > 0 {
                 let count = per_call.min(missing);
-                let subnet = grp.pick_subnet(ec2);
+                let subnet = order[k % order.len()];
+                k += 1;
+                grp.next_subnet += 1;
                 let call = ec2.submit(
                     ctx,
                     grp.client,
@@ -505,7 +504,7 @@ impl NodeGroups {
         ctx: &mut Context<'_, E>,
         g: usize,
         pods: u32,
-        cpu_milli: u64,
+        nodes_needed: u32,
     ) {
         let grp = &mut self.groups[g];
         let Some(p) = grp.plan.provisioner else {
@@ -513,7 +512,7 @@ impl NodeGroups {
         };
         let grew = pods > grp.batch.pending_pods;
         grp.batch.pending_pods = pods;
-        grp.batch.pending_cpu_milli = cpu_milli;
+        grp.batch.nodes_needed = nodes_needed;
         if pods == 0 || !grew {
             return;
         }
@@ -552,11 +551,4 @@ impl NodeGroups {
             })
             .collect()
     }
-}
-
-/// Nodes of group `plan` that `pods` pending pods asking for `cpu_milli` in all need.
-fn nodes_for(plan: &NodeGroupSpec, pods: u32, cpu_milli: u64) -> u32 {
-    let by_slots = pods.div_ceil(plan.max_pods.max(1));
-    let by_cpu = cpu_milli.div_ceil(u64::from(plan.allocatable.cpu_milli.max(1))) as u32;
-    by_slots.max(by_cpu)
 }
