@@ -12,21 +12,20 @@
 //! nodes are cordoned, their pods evicted (controllers replace them), and the instance is terminated once the
 //! last pod is gone; EC2 deletes its ENIs (DeleteOnTermination).
 
-use crate::scenarios::{KubeSpec, SandboxRetry, WorkloadKind, WorkloadSpec};
+use crate::scenarios::{KubeSpec, WorkloadKind, WorkloadSpec};
 use crate::sim::ec2::{Completion, ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::Context;
 use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
 use crate::sim::kube::diagnosis::why_no_address;
-use crate::sim::kube::node_groups::{GroupAction, NodeGroupEvent, NodeGroups};
+use crate::sim::kube::kubelet::backoff;
+use crate::sim::kube::node_groups::{GroupAction, NodeGroupEvent, NodeGroups, Packing};
 use crate::sim::kube::nodes::{Node, NodePhase};
 use crate::sim::kube::pods::{PodId, PodState, Pods};
 use crate::sim::kube::scheduler::Scheduler;
 use crate::sim::kube::trace::DecisionLog;
 use crate::sim::kube::workloads::{PodRequest, WorkloadAction, WorkloadEvent, Workloads};
-use crate::sim::rng::{SimRng, Stream};
+use crate::sim::rng::Stream;
 use crate::sim::time::SimDuration;
-
-use rand::RngExt;
 
 const KUBELET: Stream = Stream("kube.kubelet");
 const NODES: Stream = Stream("kube.nodes");
@@ -601,46 +600,25 @@ impl Cluster {
     }
 
     /// Tells each provisioned group how many pending pods it could serve (pods bound to it, and pods bound to
-    /// no group go to the first provisioned group) and how many of its nodes they need: the pods, oldest first,
-    /// packed next-fit into empty nodes of the group (pod slots less the host-network pods, CPU, memory). A pod
-    /// too large for an empty node is left out.
+    /// no group go to the first provisioned group) and how many of its nodes they need ([`Packing`]).
     fn feed_provisioners<E: From<NodeGroupEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         let groups = self.node_groups.len();
         let first = (0..groups).find(|&g| self.node_groups.spec(g).provisioner.is_some());
         let Some(first) = first else {
             return;
         };
-        // Per group: pods, nodes opened, and what is left on the last one (slots, CPU, memory).
-        let mut want = vec![(0u32, 0u32, (0u32, 0u32, 0u32)); groups];
+        let mut want = vec![Packing::default(); groups];
         let host = self.spec.kubelet.host_network_pods;
         for p in self.scheduler.pending() {
             let pod = self.pods.get(p);
-            if pod.state != PodState::Pending {
-                continue;
+            if pod.state == PodState::Pending {
+                let g = pod.node_group.unwrap_or(first);
+                want[g].add(self.node_groups.spec(g), host, pod.shape);
             }
-            let g = pod.node_group.unwrap_or(first);
-            let spec = self.node_groups.spec(g);
-            let empty = (
-                spec.max_pods.saturating_sub(host),
-                spec.allocatable.cpu_milli,
-                spec.allocatable.memory_mib.unwrap_or(u32::MAX),
-            );
-            let (cpu, mem) = (pod.shape.cpu_milli, pod.shape.memory_mib);
-            let fits = |room: (u32, u32, u32)| room.0 >= 1 && room.1 >= cpu && room.2 >= mem;
-            if !fits(empty) {
-                continue;
-            }
-            let (pods, nodes, room) = &mut want[g];
-            if !fits(*room) {
-                *nodes += 1;
-                *room = empty;
-            }
-            *pods += 1;
-            *room = (room.0 - 1, room.1 - cpu, room.2 - mem);
         }
-        for (g, &(pods, nodes, _)) in want.iter().enumerate() {
+        for (g, w) in want.iter().enumerate() {
             if self.node_groups.spec(g).provisioner.is_some() {
-                self.node_groups.pending_pods(ctx, g, pods, nodes);
+                self.node_groups.pending_pods(ctx, g, w.pods, w.nodes);
             }
         }
     }
@@ -749,47 +727,5 @@ impl Cluster {
         if let Some(log) = self.log.as_mut() {
             log.push(ctx.now(), Some(n), None, what());
         }
-    }
-}
-
-/// The wait before kubelet's `retry`-th (from 0) new attempt at a sandbox.
-fn backoff(r: &SandboxRetry, retry: u32, rng: &mut SimRng) -> SimDuration {
-    let base = (r.initial.0 as f64 * r.factor.powi(retry.min(64) as i32)).min(r.max.0 as f64);
-    let jitter = if r.jitter > 0.0 {
-        1.0 + r.jitter * rng.random::<f64>()
-    } else {
-        1.0
-    };
-    SimDuration((base * jitter) as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sim::rng::stream;
-
-    #[test]
-    fn kubelets_default_retry_waits_10_s_plus_up_to_half_again() {
-        let r = KubeSpec::default().kubelet.sandbox_retry;
-        let mut rng = stream(1, "t", 0);
-        for retry in 0..20 {
-            let d = backoff(&r, retry, &mut rng).as_secs_f64();
-            assert!((10.0..15.0).contains(&d), "{d}");
-        }
-    }
-
-    #[test]
-    fn an_exponential_retry_doubles_up_to_its_cap() {
-        let r = SandboxRetry {
-            initial: SimDuration::from_secs(1),
-            factor: 2.0,
-            max: SimDuration::from_secs(8),
-            jitter: 0.0,
-        };
-        let mut rng = stream(1, "t", 0);
-        let waits: Vec<f64> = (0..6)
-            .map(|n| backoff(&r, n, &mut rng).as_secs_f64())
-            .collect();
-        assert_eq!(waits, [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod diagnosis;
+pub mod kubelet;
 pub mod node_groups;
 pub mod nodes;
 pub mod pods;

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use crate::scenarios::{NodeGroupSpec, SubnetPolicy};
+use crate::scenarios::{NodeGroupSpec, PodShape, SubnetPolicy};
 use crate::sim::ec2::{
     ApiResult, CallId, ClientId, ControlPlane, Ec2Event, InstanceId, Request, Response,
 };
@@ -550,5 +550,97 @@ impl NodeGroups {
                     .map(|t| t - (SimTime::ZERO + g.plan.launch_at)),
             })
             .collect()
+    }
+}
+
+/// Empty nodes of a provisioned group filled, one after another, with pending pods in order (next fit): how
+/// many pods and how many nodes they take. A node offers its pod slots less the host-network pods, its CPU and
+/// its memory; a pod too large for an empty node is left out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Packing {
+    pub pods: u32,
+    pub nodes: u32,
+    /// Slots, CPU and memory left on the last node opened.
+    room: (u32, u32, u32),
+}
+
+impl Packing {
+    pub fn add(&mut self, plan: &NodeGroupSpec, host_network_pods: u32, pod: PodShape) {
+        let empty = (
+            plan.max_pods.saturating_sub(host_network_pods),
+            plan.allocatable.cpu_milli,
+            plan.allocatable.memory_mib.unwrap_or(u32::MAX),
+        );
+        let fits = |room: (u32, u32, u32)| {
+            room.0 >= 1 && room.1 >= pod.cpu_milli && room.2 >= pod.memory_mib
+        };
+        if !fits(empty) {
+            return;
+        }
+        if !fits(self.room) {
+            self.nodes += 1;
+            self.room = empty;
+        }
+        self.pods += 1;
+        self.room = (
+            self.room.0 - 1,
+            self.room.1 - pod.cpu_milli,
+            self.room.2 - pod.memory_mib,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An m5.xlarge group: max-pods 58, 3.92 CPUs allocatable.
+    fn xlarge() -> NodeGroupSpec {
+        let text = r#"name = "p"
+duration = "1m"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "a"
+cidr = "10.0.0.0/20"
+az = "x"
+[[node_groups]]
+name = "g"
+instance_type = "m5.xlarge"
+count = 0
+subnets = ["a"]
+provisioner = {}
+"#;
+        let s = crate::scenarios::parse(text, "p.toml").unwrap();
+        s.node_groups[0].clone()
+    }
+
+    #[test]
+    fn packing_fills_each_node_before_opening_the_next() {
+        let g = xlarge();
+        assert_eq!((g.max_pods, g.allocatable.cpu_milli), (58, 3920));
+        let mut p = Packing::default();
+        let quarter = PodShape {
+            cpu_milli: 250,
+            memory_mib: 0,
+        };
+        for _ in 0..16 {
+            p.add(&g, 2, quarter);
+        }
+        // 15 quarter-CPU pods fit in 3.92 CPUs: the sixteenth opens a second node.
+        assert_eq!((p.pods, p.nodes), (16, 2));
+        // Pods without requests are bound by slots: 56 a node after the two host-network pods.
+        let mut p = Packing::default();
+        for _ in 0..57 {
+            p.add(&g, 2, PodShape::default());
+        }
+        assert_eq!((p.pods, p.nodes), (57, 2));
+        // A pod larger than an empty node needs no node.
+        let huge = PodShape {
+            cpu_milli: 5000,
+            memory_mib: 0,
+        };
+        p.add(&g, 2, huge);
+        assert_eq!((p.pods, p.nodes), (57, 2));
     }
 }
