@@ -414,3 +414,21 @@ file = "trace.csv"
     assert_eq!(w.cluster.nodes.len(), 2);
     assert!(w.cluster.nodes[1].booted.as_secs_f64() > 90.0);
 }
+
+#[test]
+fn a_rollout_asked_for_during_another_waits_and_the_group_keeps_its_size() {
+    let s = scenario(
+        "20m",
+        &format!(
+            "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.large\"\ncount = 2\nsubnets = [\"a\"]\n\
+             rollouts = [{{ at = \"2m\", batch = 1 }}, {{ at = \"150s\", batch = 2 }}]\n{}",
+            web(10, 10)
+        ),
+    );
+    let w = run(&s);
+    let phases: Vec<NodePhase> = w.cluster.nodes.iter().map(|n| n.phase).collect();
+    // Two nodes replaced one at a time, then those two replaced together.
+    assert_eq!(phases.len(), 6, "{phases:?}");
+    assert_eq!(phases.iter().filter(|&&p| p == NodePhase::Ready).count(), 2);
+    assert_eq!(running(&w), 10);
+}

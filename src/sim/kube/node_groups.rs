@@ -87,6 +87,8 @@ struct Group {
     failed_launches: u64,
     reconcile_pending: bool,
     rollout: Option<Rollout>,
+    /// Batch sizes of rollouts asked for while one ran.
+    queued_rollouts: VecDeque<u32>,
     batch: Batch,
     /// When the group first had its initial count of instances launched.
     all_launched_at: Option<SimTime>,
@@ -175,6 +177,7 @@ impl NodeGroups {
                 failed_launches: 0,
                 reconcile_pending: false,
                 rollout: None,
+                queued_rollouts: VecDeque::new(),
                 batch: Batch::default(),
                 all_launched_at: None,
             })
@@ -263,8 +266,8 @@ impl NodeGroups {
         self.reconcile(ctx, g, ec2, out);
     }
 
-    /// Starts replacing every node group `g` has now, `batch` at a time (a rollout already running continues
-    /// with the new batch size and the extra nodes).
+    /// Starts replacing every node group `g` has now, `batch` at a time. A rollout asked for while another runs
+    /// waits for it to finish, and then replaces every node the group has at that time.
     pub fn rollout<E: From<NodeGroupEvent> + From<Ec2Event>>(
         &mut self,
         ctx: &mut Context<'_, E>,
@@ -274,6 +277,10 @@ impl NodeGroups {
         out: &mut Vec<GroupAction>,
     ) {
         let grp = &mut self.groups[g];
+        if grp.rollout.is_some() {
+            grp.queued_rollouts.push_back(batch);
+            return;
+        }
         let old: VecDeque<usize> = (0..grp.members.len())
             .filter(|&m| {
                 matches!(
@@ -309,6 +316,9 @@ impl NodeGroups {
         let n = r.batch.min(r.old.len() as u32);
         if n == 0 {
             grp.rollout = None;
+            if let Some(batch) = grp.queued_rollouts.pop_front() {
+                self.rollout(ctx, g, batch, ec2, out);
+            }
             return;
         }
         r.surge_waiting = n;
