@@ -432,3 +432,29 @@ fn a_rollout_asked_for_during_another_waits_and_the_group_keeps_its_size() {
     assert_eq!(phases.iter().filter(|&&p| p == NodePhase::Ready).count(), 2);
     assert_eq!(running(&w), 10);
 }
+
+#[test]
+fn a_throttled_termination_is_asked_again_until_the_instance_goes() {
+    // One TerminateInstances call per 100 s: three of the four calls fail after the SDK's retries.
+    let s = scenario(
+        "15m",
+        r#"
+[accounts.default.limits.TerminateInstances]
+burst = 1
+refill_per_sec = 0.01
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 4
+subnets = ["a"]
+scale = [{ at = "2m", count = 0 }]
+"#,
+    );
+    let w = run(&s);
+    let calls = w
+        .ec2
+        .record()
+        .action(vpcsim::sim::ec2::Action::TerminateInstances);
+    assert!(calls.throttled > 0);
+    assert_eq!(w.timeseries.rows.last().unwrap().instances_running, 0);
+}

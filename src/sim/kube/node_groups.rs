@@ -32,6 +32,8 @@ pub enum NodeGroupEvent {
     Rollout(u32, u32),
     /// The provisioner's batch window of group `.0` closes.
     ProvisionBatch(u32),
+    /// Ask again to terminate an instance whose TerminateInstances call failed.
+    Terminate(InstanceId),
 }
 
 /// What a group asks of the cluster.
@@ -83,6 +85,8 @@ struct Group {
     desired: u32,
     /// RunInstances calls in flight and the instances each asked for.
     calls: Vec<(CallId, u32)>,
+    /// TerminateInstances calls in flight.
+    terminations: Vec<(CallId, InstanceId)>,
     members: Vec<Member>,
     failed_launches: u64,
     reconcile_pending: bool,
@@ -173,6 +177,7 @@ impl NodeGroups {
                 next_subnet: 0,
                 desired: spec.count,
                 calls: Vec::new(),
+                terminations: Vec::new(),
                 members: Vec::new(),
                 failed_launches: 0,
                 reconcile_pending: false,
@@ -250,6 +255,7 @@ impl NodeGroups {
                 grp.desired = target;
                 self.reconcile(ctx, g as usize, ec2, out);
             }
+            NodeGroupEvent::Terminate(instance) => self.terminate(ctx, instance, ec2),
         }
     }
 
@@ -384,8 +390,16 @@ impl NodeGroups {
         result: &ApiResult,
     ) {
         let g = &mut self.groups[group];
+        if let Some(k) = g.terminations.iter().position(|&(c, _)| c == call) {
+            let (_, instance) = g.terminations.swap_remove(k);
+            if result.is_err() {
+                // Throttled past the SDK's retries: the group asks again, as an Auto Scaling group does.
+                ctx.schedule_in(RELAUNCH_DELAY, NodeGroupEvent::Terminate(instance));
+            }
+            return;
+        }
         let Some(k) = g.calls.iter().position(|&(c, _)| c == call) else {
-            return; // a TerminateInstances answer
+            return;
         };
         g.calls.swap_remove(k);
         match result {
@@ -503,8 +517,9 @@ impl NodeGroups {
             return;
         };
         m.state = MemberState::Terminated;
-        let client = self.groups[g].client;
-        ec2.submit(ctx, client, Request::TerminateInstances { instance });
+        let grp = &mut self.groups[g];
+        let call = ec2.submit(ctx, grp.client, Request::TerminateInstances { instance });
+        grp.terminations.push((call, instance));
     }
 
     /// The cluster's pending pods that group `g`'s provisioner could serve, after a scheduling cycle. Opens a
