@@ -102,6 +102,7 @@ pub struct Cluster {
     actions: Vec<WorkloadAction>,
     group_actions: Vec<GroupAction>,
     bound: Vec<PodId>,
+    packing: Vec<Packing>,
 }
 
 impl Cluster {
@@ -127,6 +128,7 @@ impl Cluster {
             actions: Vec::new(),
             group_actions: Vec::new(),
             bound: Vec::new(),
+            packing: Vec::new(),
             node_groups,
         }
     }
@@ -607,7 +609,9 @@ impl Cluster {
         let Some(first) = first else {
             return;
         };
-        let mut want = vec![Packing::default(); groups];
+        let mut want = std::mem::take(&mut self.packing);
+        want.clear();
+        want.resize(groups, Packing::default());
         let host = self.spec.kubelet.host_network_pods;
         for p in self.scheduler.pending() {
             let pod = self.pods.get(p);
@@ -621,6 +625,7 @@ impl Cluster {
                 self.node_groups.pending_pods(ctx, g, w.pods, w.nodes);
             }
         }
+        self.packing = want;
     }
 
     /// kubelet's CNI ADD for a starting pod.
