@@ -46,11 +46,12 @@ fn pods(world: &World) -> &[Pod] {
     world.cluster.pods.all()
 }
 
+fn in_state(world: &World, state: PodState) -> Vec<&Pod> {
+    pods(world).iter().filter(|p| p.state == state).collect()
+}
+
 fn running(world: &World) -> usize {
-    pods(world)
-        .iter()
-        .filter(|p| p.state == PodState::Running)
-        .count()
+    in_state(world, PodState::Running).len()
 }
 
 fn pods_per_node(world: &World) -> Vec<u32> {
@@ -145,10 +146,7 @@ fn pods_beyond_max_pods_stay_pending_as_max_pods() {
     let w = run(&s);
     // m5.large: max-pods 29 (3 ENIs × 9 + 2), of which aws-node and kube-proxy (host network) take two.
     assert_eq!(pods_per_node(&w), vec![27]);
-    let pending: Vec<&Pod> = pods(&w)
-        .iter()
-        .filter(|p| p.state == PodState::Pending)
-        .collect();
+    let pending = in_state(&w, PodState::Pending);
     assert_eq!(pending.len(), 8);
     assert!(
         pending
@@ -164,10 +162,7 @@ fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
     let s = scenario("4m", &format!("{ONE_NODE}max_pods = 40\n{}", web(0, 30)));
     let w = run(&s);
     assert_eq!(running(&w), 27);
-    let stuck: Vec<&Pod> = pods(&w)
-        .iter()
-        .filter(|p| p.state == PodState::Starting)
-        .collect();
+    let stuck = in_state(&w, PodState::Starting);
     assert_eq!(stuck.len(), 3);
     // They are still waiting because every ENI is full.
     assert!(
