@@ -108,6 +108,9 @@ pub struct PodShape {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkloadSpec {
     pub name: String,
+    /// The random stream its arrivals and lifetimes come from (default: its name). Workloads that share a
+    /// stream and their settings create the same pods at the same instants.
+    pub stream: String,
     /// Index into `Scenario::node_groups` its pods are bound to (a node selector), or `None` for any node.
     pub node_group: Option<usize>,
     pub pod: PodShape,

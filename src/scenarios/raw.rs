@@ -350,6 +350,7 @@ pub(crate) struct RawWorkload {
     pub node_group: Option<Spanned<String>>,
     pub cpu: Option<Spanned<RawCpu>>,
     pub memory: Option<Spanned<String>>,
+    pub stream: Option<Spanned<String>>,
     // steady, diurnal
     pub lifetime: Option<Spanned<DurationDist>>,
     // steady

@@ -1610,6 +1610,10 @@ fn resolve_workload(
         ),
         None => None,
     };
+    let stream = match &w.stream {
+        Some(st) => non_empty(cx, st, &wc.key("stream"))?,
+        None => name.clone(),
+    };
     let mut pod = PodShape::default();
     if let Some(c) = &w.cpu {
         pod.cpu_milli = parse_cpu(c.get_ref()).map_err(|e| cx.error(c.span(), wc.key("cpu"), e))?;
@@ -1714,6 +1718,7 @@ fn resolve_workload(
     };
     Ok(WorkloadSpec {
         name,
+        stream,
         node_group,
         pod,
         kind,

@@ -69,15 +69,15 @@ pub struct Workloads {
 }
 
 impl Workloads {
-    /// One random stream per workload: `stream(seed, "workload", index)`, so that a workload's draws do not
-    /// depend on the others.
+    /// One random stream per workload, named by its `stream` (its name unless the scenario says otherwise), so
+    /// that a workload's draws depend neither on the others nor on its place in the file, and two workloads
+    /// given one stream draw the same values.
     pub fn new(specs: &[WorkloadSpec], seed: u64) -> Self {
         let items = specs
             .iter()
-            .enumerate()
-            .map(|(i, spec)| Workload {
+            .map(|spec| Workload {
                 spec: spec.clone(),
-                rng: stream(seed, "workload", i as u64),
+                rng: stream(seed, &format!("workload/{}", spec.stream), 0),
             })
             .collect();
         Workloads { items }
@@ -333,6 +333,7 @@ mod tests {
     fn spec(kind: WorkloadKind) -> WorkloadSpec {
         WorkloadSpec {
             name: "w".to_string(),
+            stream: "w".to_string(),
             node_group: Some(1),
             pod: PodShape {
                 cpu_milli: 250,
@@ -605,5 +606,27 @@ mod tests {
         };
         let (alone, _) = run(&[a], 11, end);
         assert_eq!(only_a(&one), alone);
+    }
+
+    #[test]
+    fn workloads_sharing_a_stream_create_the_same_pods() {
+        let a = steady(0.5, 0, None);
+        let mut b = steady(0.5, 0, None);
+        b.name = "b".to_string();
+        let mut c = steady(0.5, 0, None);
+        c.name = "c".to_string();
+        c.stream = "c".to_string();
+        let (log, _) = run(&[a, b, c], 3, secs(600));
+        let of = |w: u32| -> Vec<(SimTime, Option<SimDuration>)> {
+            log.iter()
+                .filter_map(|(t, x)| match x {
+                    WorkloadAction::CreatePod(p) if p.workload == w => Some((*t, p.lifetime)),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert!(!of(0).is_empty());
+        assert_eq!(of(0), of(1), "one stream, the same arrivals and lifetimes");
+        assert_ne!(of(0), of(2));
     }
 }
