@@ -90,10 +90,13 @@ fn a_fragmented_subnet_fails_prefixes_with_free_addresses_and_a_reservation_fixe
         "{}",
         g["on-reserved"]
     );
-    assert!(
-        u(&g["on-fragmented"]["pods"]["wait_reasons"]["pool-empty:insufficient-cidr-freeze"]) > 0,
-        "{}",
-        g["on-fragmented"]["pods"]
+    // Every pod on the fragmented subnet is still waiting, and says why.
+    let frag_pods = &g["on-fragmented"]["pods"];
+    assert_eq!(u(&frag_pods["started"]), 0);
+    assert_eq!(
+        u(&frag_pods["wait_reasons"]["pool-empty:insufficient-cidr-freeze"]),
+        60,
+        "{frag_pods}"
     );
     assert_eq!(u(&g["on-reserved"]["pods"]["started"]), 60);
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 /// How long before a pod was scheduled its node's decisions are still shown: a pool manager tick (5 s) and a
 /// slow ENI attach fit.
 const LOOKBACK_S: f64 = 30.0;
+/// Lines shown from each end of a long story.
+const SHOWN_EACH_END: usize = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExplainError {
@@ -136,23 +138,45 @@ pub fn explain(dir: &Path, pod: u32) -> Result<String, ExplainError> {
         "\ndecisions about the pod, and of node {node} from {from:.3}s until it had its address:"
     );
     let pod_s = pod.to_string();
-    for r in &trace.rows {
-        let time = r.get(t).and_then(seconds).unwrap_or(0.0);
-        let mine = r.get(p) == Some(pod_s.as_str());
-        let its_node = !node.is_empty() && r.get(n) == Some(node) && r.get(p) == Some("");
-        if mine || (its_node && time >= from && time <= until) {
+    let lines: Vec<String> = trace
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let time = r.get(t).and_then(seconds).unwrap_or(0.0);
+            let mine = r.get(p) == Some(pod_s.as_str());
+            let its_node = !node.is_empty() && r.get(n) == Some(node) && r.get(p) == Some("");
+            if !(mine || (its_node && time >= from && time <= until)) {
+                return None;
+            }
             let who = if mine {
                 format!("pod {pod_s}")
             } else {
                 format!("node {node}")
             };
-            let _ = writeln!(
-                out,
+            Some(format!(
                 "  {:>12}s  {who:<10} {:<6} {}",
                 r.get(t).unwrap_or(""),
                 r.get(src).unwrap_or(""),
                 r.get(ev).unwrap_or("")
-            );
+            ))
+        })
+        .collect();
+    // A pod that never got an address can have its node deciding every tick until the run ends.
+    if lines.len() > 2 * SHOWN_EACH_END {
+        for l in &lines[..SHOWN_EACH_END] {
+            let _ = writeln!(out, "{l}");
+        }
+        let _ = writeln!(
+            out,
+            "  … {} lines left out (all are in trace.csv) …",
+            lines.len() - 2 * SHOWN_EACH_END
+        );
+        for l in &lines[lines.len() - SHOWN_EACH_END..] {
+            let _ = writeln!(out, "{l}");
+        }
+    } else {
+        for l in &lines {
+            let _ = writeln!(out, "{l}");
         }
     }
     Ok(out)

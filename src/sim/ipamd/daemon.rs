@@ -191,6 +191,8 @@ pub struct NodeState {
     pub last_decrease: Option<SimTime>,
     pub last_pool_action: Option<SimTime>,
     pub last_insufficient: Option<SimTime>,
+    /// The last increase that added addresses or an ENI.
+    pub last_growth: Option<SimTime>,
     /// CIDRs ipamd released itself, which reconcile must not re-add for 60 s.
     reconcile_cooldown: Vec<(Ipv4Net, SimTime)>,
     /// The EC2 call the loop waits for, if any.
@@ -243,6 +245,7 @@ impl NodeState {
             last_decrease: None,
             last_pool_action: None,
             last_insufficient: None,
+            last_growth: None,
             reconcile_cooldown: Vec::new(),
             in_flight: None,
             waiting_for_eni: false,
@@ -529,6 +532,9 @@ impl Daemon {
         let mut st = self.st.borrow_mut();
         st.last_pool_action = Some(now);
         st.counters.increases += u64::from(grew);
+        if grew {
+            st.last_growth = Some(now);
+        }
     }
 
     /// `hasRoomForEni` (§2.6).

@@ -8,9 +8,10 @@ use crate::sim::kube::pods::WaitReason;
 use crate::sim::time::SimTime;
 
 /// The reason an ADD on `ipamd`'s node failed at `now`. Checked in order: free addresses that are all cooling;
-/// a pool at max-pods or at max ENIs (it cannot grow); the EC2 call the pool manager waits for (throttled
-/// first); an ENI not yet in IMDS; the insufficient-address freeze; otherwise the pool manager has not acted
-/// yet.
+/// a pool at max-pods or at max ENIs (it cannot grow); the subnet's lack of room (within the 120 s freeze
+/// after an insufficient-address error, or after it with no growth since: a new attempt is likely to fail
+/// the same way); the EC2 call the pool manager waits for (throttled first); an ENI not yet in IMDS;
+/// otherwise the pool manager has not acted yet.
 pub fn why_no_address(ipamd: &Ipamd, ec2: &ControlPlane, now: SimTime) -> WaitReason {
     let st = ipamd.state();
     let s = st.ds.stats(now);
@@ -23,6 +24,12 @@ pub fn why_no_address(ipamd: &Ipamd, ec2: &ControlPlane, now: SimTime) -> WaitRe
     let pod_enis = st.limits.max_eni - u32::from(st.cfg.custom_network.is_some());
     if st.ds.eni_count() >= st.limits.max_eni && s.total >= pod_enis * st.limits.max_ips_per_eni {
         return WaitReason::MaxEnis;
+    }
+    // Frozen, or the freeze is over but nothing has grown the pool since the subnet said no.
+    if st.last_insufficient.is_some_and(|t| {
+        now - t <= INSUFFICIENT_CIDR_COOLDOWN || st.last_growth.is_none_or(|g| g < t)
+    }) {
+        return WaitReason::InsufficientCidrFreeze;
     }
     if let Some(action) = st.in_flight {
         if ipamd.pending_call().is_some_and(|c| ec2.is_throttled(c)) {
@@ -38,12 +45,6 @@ pub fn why_no_address(ipamd: &Ipamd, ec2: &ControlPlane, now: SimTime) -> WaitRe
     }
     if st.waiting_for_eni {
         return WaitReason::EniAttaching;
-    }
-    if st
-        .last_insufficient
-        .is_some_and(|t| now - t <= INSUFFICIENT_CIDR_COOLDOWN)
-    {
-        return WaitReason::InsufficientCidrFreeze;
     }
     WaitReason::PoolEmpty
 }

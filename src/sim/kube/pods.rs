@@ -36,7 +36,8 @@ pub enum WaitReason {
     Assigning,
     /// Its node's pool was empty while ipamd's call was throttled and waiting for the SDK's retry.
     Throttled(crate::sim::ec2::Action),
-    /// Its node's pool was empty and ipamd's increases were frozen after an insufficient-address error.
+    /// Its node's pool was empty and the subnet had no room: ipamd's increases were frozen after an
+    /// insufficient-address error, or have failed with one ever since.
     InsufficientCidrFreeze,
     /// Its node's pool was empty and ipamd had not yet acted on it (it acts on its next 5 s tick).
     PoolEmpty,
