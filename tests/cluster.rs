@@ -13,8 +13,13 @@ use vpcsim::sim::kube::pods::{Pod, PodState, WaitReason};
 use vpcsim::sim::time::SimTime;
 use vpcsim::sim::world::{Event, World};
 
-/// A VPC with one /20 subnet and the given node groups, workloads and extra tables.
+/// A VPC with two /20 subnets and the given node groups, workloads and extra tables.
 fn scenario(duration: &str, rest: &str) -> Scenario {
+    scenario_at("t.toml", duration, rest)
+}
+
+/// [`scenario`], as if read from `file` (a trace workload's file is found next to it).
+fn scenario_at(file: &str, duration: &str, rest: &str) -> Scenario {
     let text = format!(
         r#"name = "t"
 seed = 7
@@ -31,7 +36,7 @@ cidr = "10.0.16.0/20"
 az = "us-east-1a"
 {rest}"#
     );
-    scenarios::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+    scenarios::parse(&text, file).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(s: &Scenario) -> World {
@@ -368,29 +373,12 @@ fn a_trace_replays_pods_and_node_group_changes_at_their_times() {
     )
     .unwrap();
     let toml = dir.join("t.toml");
-    std::fs::write(
-        &toml,
-        r#"name = "trace"
-duration = "8m"
-[vpc]
-cidr = "10.0.0.0/16"
-[[subnets]]
-name = "a"
-cidr = "10.0.0.0/20"
-az = "us-east-1a"
-[[node_groups]]
-name = "g"
-instance_type = "m5.large"
-count = 1
-subnets = ["a"]
-[[workloads]]
-name = "replay"
-type = "trace"
-file = "trace.csv"
-"#,
-    )
-    .unwrap();
-    let s = scenarios::load(&toml).unwrap_or_else(|e| panic!("{e}"));
+    let workload = "[[workloads]]\nname = \"replay\"\ntype = \"trace\"\nfile = \"trace.csv\"\n";
+    let s = scenario_at(
+        toml.to_str().unwrap(),
+        "8m",
+        &format!("{ONE_NODE}{workload}"),
+    );
     let w = run(&s);
     let p = pods(&w);
     assert_eq!(p.len(), 3);

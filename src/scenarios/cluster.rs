@@ -139,18 +139,23 @@ pub enum WorkloadKind {
         pods: u32,
         duration: DurationDist,
     },
-    /// Poisson arrivals whose rate follows a day curve,
-    /// `rate(t) = mean_rate_per_s · (1 + amplitude · cos(2π (t − peak_at) / period))`.
+    /// Poisson arrivals whose rate follows a day curve.
     Diurnal {
-        mean_rate_per_s: f64,
-        /// In [0, 1].
-        amplitude: f64,
-        period: SimDuration,
-        peak_at: SimDuration,
+        curve: DayCurve,
         lifetime: DurationDist,
     },
     /// A replayed CSV trace, rows sorted by time (stable).
     Trace { rows: Vec<TraceRow> },
+}
+
+/// Arrival rates over a cycle: `rate(t) = mean_rate_per_s · (1 + amplitude · cos(2π (t − peak_at) / period))`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DayCurve {
+    pub mean_rate_per_s: f64,
+    /// In [0, 1].
+    pub amplitude: f64,
+    pub period: SimDuration,
+    pub peak_at: SimDuration,
 }
 
 /// At `at`, set a count (replicas or nodes) to `count`.

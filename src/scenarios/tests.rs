@@ -1404,10 +1404,12 @@ fn diurnal_workload_defaults_to_a_day_peaking_at_two_pm() {
     assert_eq!(
         w.kind,
         WorkloadKind::Diurnal {
-            mean_rate_per_s: 0.1,
-            amplitude: 0.5,
-            period: SimDuration::from_secs(86_400),
-            peak_at: SimDuration::from_secs(14 * 3600),
+            curve: DayCurve {
+                mean_rate_per_s: 0.1,
+                amplitude: 0.5,
+                period: SimDuration::from_secs(86_400),
+                peak_at: SimDuration::from_secs(14 * 3600),
+            },
             lifetime: DurationDist::Fixed(SimDuration::from_secs(1800)),
         }
     );
@@ -1415,15 +1417,10 @@ fn diurnal_workload_defaults_to_a_day_peaking_at_two_pm() {
         "name = \"users\"\ntype = \"diurnal\"\nmean_pods_per_minute = 60\namplitude = 1\nperiod = \"1h\"\npeak_at = \"0s\"\nlifetime = \"1m\"\n",
     );
     match w.kind {
-        WorkloadKind::Diurnal {
-            amplitude,
-            period,
-            peak_at,
-            ..
-        } => {
-            assert_eq!(amplitude, 1.0);
-            assert_eq!(period, SimDuration::from_secs(3600));
-            assert_eq!(peak_at, SimDuration::ZERO);
+        WorkloadKind::Diurnal { curve, .. } => {
+            assert_eq!(curve.amplitude, 1.0);
+            assert_eq!(curve.period, SimDuration::from_secs(3600));
+            assert_eq!(curve.peak_at, SimDuration::ZERO);
         }
         other => panic!("{other:?}"),
     }

@@ -14,7 +14,7 @@ use super::raw::{
     RawScheduler, RawSubnet, RawTenant, RawWorkload,
 };
 use super::{
-    Allocatable, Ctx, KubeSpec, NodeGroupSpec, PodShape, ProvisionerSpec, RolloutSpec,
+    Allocatable, Ctx, DayCurve, KubeSpec, NodeGroupSpec, PodShape, ProvisionerSpec, RolloutSpec,
     SandboxRetry, ScaleStep, Scenario, ScenarioError, SubnetSpec, VpcSpec, WorkloadKind,
     WorkloadSpec, trace,
 };
@@ -1698,10 +1698,12 @@ fn resolve_workload(
                 .map_or(SimDuration::from_secs(14 * 3600), |p| *p.get_ref());
             let lifetime = wc.positive_dist(wc.need(&w.lifetime, "lifetime")?, "lifetime")?;
             WorkloadKind::Diurnal {
-                mean_rate_per_s,
-                amplitude,
-                period,
-                peak_at,
+                curve: DayCurve {
+                    mean_rate_per_s,
+                    amplitude,
+                    period,
+                    peak_at,
+                },
                 lifetime,
             }
         }

@@ -4,7 +4,7 @@
 use rand::RngExt;
 use rand_distr::Exp1;
 
-use crate::scenarios::{PodShape, TraceAction, WorkloadKind, WorkloadSpec};
+use crate::scenarios::{DayCurve, PodShape, TraceAction, WorkloadKind, WorkloadSpec};
 use crate::sim::engine::Context;
 use crate::sim::rng::{SimRng, stream};
 use crate::sim::time::{SimDuration, SimTime};
@@ -102,21 +102,7 @@ impl Workloads {
                     .filter(|&t| before_stop(t, *stop)),
                 WorkloadKind::Deployment { .. } => Some(SimTime::ZERO),
                 WorkloadKind::CronJob { start, .. } => Some(SimTime::ZERO + *start),
-                WorkloadKind::Diurnal {
-                    mean_rate_per_s,
-                    amplitude,
-                    period,
-                    peak_at,
-                    ..
-                } => {
-                    let curve = DayCurve {
-                        mean: *mean_rate_per_s,
-                        amplitude: *amplitude,
-                        period: *period,
-                        peak_at: *peak_at,
-                    };
-                    Some(curve.next_arrival(rng, SimTime::ZERO))
-                }
+                WorkloadKind::Diurnal { curve, .. } => Some(curve.next_arrival(rng, SimTime::ZERO)),
                 WorkloadKind::Trace { rows } => rows.first().map(|r| SimTime::ZERO + r.at),
             };
             if let Some(t) = first {
@@ -192,20 +178,8 @@ impl Workloads {
                 }
                 ctx.schedule_at(now + *period, next(ev.step.wrapping_add(1)));
             }
-            WorkloadKind::Diurnal {
-                mean_rate_per_s,
-                amplitude,
-                period,
-                peak_at,
-                lifetime,
-            } => {
+            WorkloadKind::Diurnal { curve, lifetime } => {
                 out.push(pod(lifetime.sample(rng)));
-                let curve = DayCurve {
-                    mean: *mean_rate_per_s,
-                    amplitude: *amplitude,
-                    period: *period,
-                    peak_at: *peak_at,
-                };
                 let t = curve.next_arrival(rng, now);
                 ctx.schedule_at(t, next(ev.step.wrapping_add(1)));
             }
@@ -257,28 +231,20 @@ fn before_stop(t: SimTime, stop: Option<SimDuration>) -> bool {
     stop.is_none_or(|s| t < SimTime::ZERO + s)
 }
 
-/// A diurnal workload's rate, `mean · (1 + amplitude · cos(2π (t − peak_at) / period))` per second.
-#[derive(Clone, Copy)]
-struct DayCurve {
-    mean: f64,
-    amplitude: f64,
-    period: SimDuration,
-    peak_at: SimDuration,
-}
-
+/// Sampling a diurnal workload's arrivals from its curve.
 impl DayCurve {
     fn rate(&self, t: SimTime) -> f64 {
         let period = i128::from(self.period.0.max(1));
         let phase = (i128::from(t.0) - i128::from(self.peak_at.0)).rem_euclid(period);
         let angle = std::f64::consts::TAU * phase as f64 / period as f64;
-        self.mean * (1.0 + self.amplitude * angle.cos())
+        self.mean_rate_per_s * (1.0 + self.amplitude * angle.cos())
     }
 
     /// The first arrival after `from`, by thinning (Lewis and Shedler): candidates of a Poisson process at the
     /// curve's peak rate, each kept with probability rate(t) / peak rate. Rejected candidates cost draws, not
     /// events: at most 1 + amplitude candidates per arrival on average.
     fn next_arrival(&self, rng: &mut SimRng, from: SimTime) -> SimTime {
-        let peak = self.mean * (1.0 + self.amplitude);
+        let peak = self.mean_rate_per_s * (1.0 + self.amplitude);
         let mut t = from;
         loop {
             t += exp_gap(rng, peak);
@@ -475,10 +441,12 @@ mod tests {
     fn diurnal_arrivals_follow_the_day_curve() {
         let mean = 10.0 / 60.0;
         let d = spec(WorkloadKind::Diurnal {
-            mean_rate_per_s: mean,
-            amplitude: 0.9,
-            period: secs(86_400),
-            peak_at: secs(14 * 3600),
+            curve: DayCurve {
+                mean_rate_per_s: mean,
+                amplitude: 0.9,
+                period: secs(86_400),
+                peak_at: secs(14 * 3600),
+            },
             lifetime: DurationDist::fixed(secs(600)),
         });
         let days = 4;
@@ -511,7 +479,7 @@ mod tests {
     #[test]
     fn diurnal_rate_peaks_at_peak_at_and_wraps_with_the_period() {
         let c = DayCurve {
-            mean: 1.0,
+            mean_rate_per_s: 1.0,
             amplitude: 0.5,
             period: secs(100),
             peak_at: secs(30),
