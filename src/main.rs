@@ -248,7 +248,7 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
             write!(out, "{}", report::table(&scenario, &world, perf))?;
             writeln!(out, "results in {}", dir.display())?;
         }
-        Format::Json => writeln!(out, "{:#}", report::summary(&scenario, &world, perf))?,
+        Format::Json => writeln!(out, "{:#}", report::summary(&scenario, &world, perf, report::Keys::Used))?,
     }
     Ok(())
 }

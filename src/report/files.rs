@@ -47,6 +47,11 @@ pub(super) fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
         ]
         .map(String::from),
     );
+    for g in world.cluster.node_groups.stats() {
+        for column in ["ips_allocated", "ips_assigned", "ips_cooling"] {
+            header.push(format!("node_group.{}.{column}", g.name));
+        }
+    }
     w.write_record(&header)?;
     let mut row = Vec::with_capacity(header.len());
     for r in &world.timeseries.rows {
@@ -74,6 +79,9 @@ pub(super) fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
         );
         row.push(r.api_attempts.to_string());
         row.push(r.throttled.to_string());
+        for g in &r.group_pools {
+            row.extend([g.allocated, g.assigned, g.cooling].map(|v| v.to_string()));
+        }
         w.write_record(&row)?;
     }
     finish(w)

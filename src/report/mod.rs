@@ -25,7 +25,7 @@ use crate::scenarios::Scenario;
 use crate::sim::engine::RunStats;
 use crate::sim::world::World;
 
-pub use summary::summary;
+pub use summary::{Keys, summary};
 pub use table::table;
 
 /// Wall-clock figures of a run.
@@ -108,7 +108,7 @@ pub fn write_run(
             _ => {}
         },
     }
-    let mut text = serde_json::to_string_pretty(&summary(scenario, world, perf))
+    let mut text = serde_json::to_string_pretty(&summary(scenario, world, perf, Keys::Used))
         .expect("JSON values serialise");
     text.push('\n');
     written.push(write_file(dir, "summary.json", text.as_bytes())?);

@@ -12,9 +12,36 @@ use crate::sim::ec2::record::ActionRecord;
 use crate::sim::ipamd::daemon::Counters;
 use crate::sim::kube::node_groups::NodeGroupStats;
 use crate::sim::kube::nodes::Node;
-use crate::sim::kube::pods::Pod;
+use crate::sim::kube::pods::{Pod, WaitReason};
 use crate::sim::metrics::{PoolTotals, Sample};
 use crate::sim::world::World;
+
+/// Which entries the summary's per-action, per-error-code and per-wait-reason maps have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keys {
+    /// Only what happened: what a reader of one run wants (`summary.json`, the table).
+    Used,
+    /// Every action, error code and wait reason, with zeros: the same keys for every run of a scenario, so
+    /// that a sweep's runs are rows under one header.
+    All,
+}
+
+impl Keys {
+    fn keep(self, n: u64) -> bool {
+        self == Keys::All || n > 0
+    }
+}
+
+/// Counts by error code: those counted, or every code with zeros.
+fn error_counts(counts: &BTreeMap<ErrorCode, u64>, keys: Keys) -> Value {
+    by_name(
+        ErrorCode::ALL.iter().filter_map(|code| {
+            let n = counts.get(code).copied().unwrap_or(0);
+            keys.keep(n).then_some((code, n))
+        }),
+        |(code, n)| (code.to_string(), json!(n)),
+    )
+}
 
 /// Every node's ipamd counters, summed.
 fn ipamd_totals(world: &World) -> Counters {
@@ -59,7 +86,7 @@ fn pod_spans(
 
 /// One node group's figures: its launches, its nodes' ipamd EC2 calls and errors, and its pods' waits, so that
 /// groups that differ only in their settings can be compared within one run.
-fn group_summary(world: &World, g: usize, stats: &NodeGroupStats) -> Value {
+fn group_summary(world: &World, g: usize, stats: &NodeGroupStats, keys: Keys) -> Value {
     let cluster = &world.cluster;
     let nodes: Vec<&Node> = cluster.nodes.iter().filter(|n| n.group == g).collect();
     let rec = world.ec2.record();
@@ -69,7 +96,7 @@ fn group_summary(world: &World, g: usize, stats: &NodeGroupStats) -> Value {
                 .iter()
                 .map(|n| rec.client_attempts(n.ipamd.client(), a))
                 .sum();
-            (n > 0).then_some((a, n))
+            keys.keep(n).then_some((a, n))
         }),
         |(a, n)| (a.to_string(), json!(n)),
     );
@@ -77,9 +104,7 @@ fn group_summary(world: &World, g: usize, stats: &NodeGroupStats) -> Value {
     for n in &nodes {
         counters.add(&n.ipamd.state().counters);
     }
-    let errors = by_name(&counters.api_errors, |(code, n)| {
-        (code.to_string(), json!(n))
-    });
+    let errors = error_counts(&counters.api_errors, keys);
     let pods: Vec<&Pod> = cluster
         .pods
         .all()
@@ -94,13 +119,16 @@ fn group_summary(world: &World, g: usize, stats: &NodeGroupStats) -> Value {
         "ipamd_ec2_calls": calls,
         "ipamd_api_errors": errors,
         "ips": held_addresses(world.timeseries.rows.iter().map(|r| &r.group_pools[g])),
-        "pods": pod_figures(&pods),
+        "pods": pod_figures(&pods, keys),
     })
 }
 
 /// Figures over a set of pods (the whole run's, or one node group's).
-fn pod_figures(pods: &[&Pod]) -> Value {
+fn pod_figures(pods: &[&Pod], keys: Keys) -> Value {
     let mut wait_reasons = BTreeMap::<String, u64>::new();
+    if keys == Keys::All {
+        wait_reasons.extend(WaitReason::all().map(|r| (r.label(), 0)));
+    }
     for p in pods {
         if let Some(r) = p.wait_reason {
             *wait_reasons.entry(r.label()).or_default() += 1;
@@ -117,14 +145,14 @@ fn pod_figures(pods: &[&Pod]) -> Value {
     })
 }
 
-/// The run's summary as a JSON tree; object keys are sorted, so the text is deterministic but for the two
+/// The run's summary as a JSON tree; object keys are sorted, so the text is deterministic but for the
 /// wall-clock figures under `run`.
-pub fn summary(scenario: &Scenario, world: &World, perf: Perf) -> Value {
+pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Value {
     let rec = world.ec2.record();
     let used: Vec<Action> = Action::ALL
         .iter()
         .copied()
-        .filter(|&a| rec.action(a).attempts() > 0)
+        .filter(|&a| keys.keep(rec.action(a).attempts()))
         .collect();
     let per_action =
         |f: &dyn Fn(&ActionRecord) -> Value| by_name(&used, |&a| (a.to_string(), f(rec.action(a))));
@@ -143,7 +171,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf) -> Value {
                     .map(|&a| rec.action(a).errors_with(code))
                     .sum()
             };
-            (n > 0).then_some((code, n))
+            keys.keep(n).then_some((code, n))
         }),
         |(code, n)| (code.to_string(), json!(n)),
     );
@@ -163,14 +191,14 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf) -> Value {
     let cluster = &world.cluster;
     let groups = cluster.node_groups.stats();
     let node_groups = by_name(groups.iter().enumerate(), |(g, stats)| {
-        (stats.name.clone(), group_summary(world, g, stats))
+        (stats.name.clone(), group_summary(world, g, stats, keys))
     });
     let rows = &world.timeseries.rows;
     let peak = |f: &dyn Fn(&Sample) -> u32| rows.iter().map(f).max().unwrap_or(0);
     let totals = ipamd_totals(world);
-    let ipamd_errors = by_name(&totals.api_errors, |(code, n)| (code.to_string(), json!(n)));
+    let ipamd_errors = error_counts(&totals.api_errors, keys);
     let all: Vec<&Pod> = cluster.pods.all().iter().collect();
-    let mut pods = pod_figures(&all);
+    let mut pods = pod_figures(&all, keys);
     pods["pending_peak"] = json!(peak(&|r| r.pods_pending));
     pods["running_peak"] = json!(peak(&|r| r.pods_running));
     json!({

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::{Perf, summary};
+use super::{Keys, Perf, summary};
 use crate::scenarios::Scenario;
 use crate::sim::world::World;
 
@@ -19,7 +19,7 @@ fn entries(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
 }
 
 pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
-    let v = summary(scenario, world, perf);
+    let v = summary(scenario, world, perf, Keys::Used);
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -408,10 +408,12 @@ fn reservation_errors() {
         &["subnets[0].reservations[0].bottom_percent", "only one of"],
     );
     err_extra(
-        &res("top_percent = 0\n"),
+        &res("top_percent = 100.5\n"),
         3,
-        &["top_percent", "greater than 0"],
+        &["top_percent", "from 0 to 100"],
     );
+    // 0 % reserves nothing: a sweep's baseline.
+    assert!(ok(&res("top_percent = 0\n")).subnets[0].reservations.is_empty());
     err_extra(
         "[[subnets.reservations]]\ntype = \"both\"\ncidr = \"10.0.0.0/28\"\n",
         2,

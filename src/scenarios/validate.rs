@@ -482,9 +482,10 @@ fn resolve_subnet(
     let mut reserved: Vec<Interval> = Vec::new();
     for (r, raw) in s.reservations.unwrap_or_default().into_iter().enumerate() {
         let key = format!("{base}.reservations[{r}]");
-        let (spec, iv) = resolve_reservation(cx, &key, raw, cidr, &reserved)?;
-        reservations.push(spec);
-        reserved.push(iv);
+        if let Some((spec, iv)) = resolve_reservation(cx, &key, raw, cidr, &reserved)? {
+            reservations.push(spec);
+            reserved.push(iv);
+        }
     }
 
     let in_use = match s.in_use {
@@ -530,7 +531,7 @@ fn resolve_reservation(
     raw: Spanned<RawReservation>,
     subnet: Ipv4Net,
     earlier: &[Interval],
-) -> R<(ReservationSpec, Interval)> {
+) -> R<Option<(ReservationSpec, Interval)>> {
     let table_span = raw.span();
     let r = raw.into_inner();
     let given: Vec<(&str, Range<usize>)> = [
@@ -610,12 +611,16 @@ fn resolve_reservation(
         };
         let pk = join(key, k);
         let v = *p.get_ref();
-        if !(v.is_finite() && v > 0.0 && v <= 100.0) {
+        if !(v.is_finite() && (0.0..=100.0).contains(&v)) {
             return Err(cx.error(
                 p.span(),
                 pk,
-                format!("must be a percentage greater than 0 and at most 100, got {v}"),
+                format!("must be a percentage from 0 to 100, got {v}"),
             ));
+        }
+        // 0 % reserves nothing: the baseline of a sweep over reservation sizes.
+        if v == 0.0 {
+            return Ok(None);
         }
         let iv = percent_interval(subnet, v, top);
         let range = if top {
@@ -642,13 +647,13 @@ fn resolve_reservation(
             ),
         ));
     }
-    Ok((
+    Ok(Some((
         ReservationSpec {
             kind: r.kind,
             range,
         },
         iv,
-    ))
+    )))
 }
 
 fn resolve_in_use(

@@ -52,6 +52,22 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
+    /// Every reason, in a fixed order.
+    pub fn all() -> impl Iterator<Item = WaitReason> {
+        [
+            WaitReason::EniAttaching,
+            WaitReason::Assigning,
+            WaitReason::InsufficientCidrFreeze,
+            WaitReason::PoolEmpty,
+            WaitReason::CooldownOnly,
+            WaitReason::MaxEnis,
+            WaitReason::MaxPods,
+            WaitReason::Unschedulable,
+        ]
+        .into_iter()
+        .chain(crate::sim::ec2::Action::ALL.iter().map(|&a| WaitReason::Throttled(a)))
+    }
+
     pub fn label(&self) -> String {
         match self {
             WaitReason::EniAttaching => "pool-empty:eni-attaching".into(),
