@@ -7,3 +7,4 @@
 pub mod report;
 pub mod scenarios;
 pub mod sim;
+pub mod sweep;

@@ -5,18 +5,18 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 
-use vpcsim::report::{self, Perf};
+use vpcsim::report;
 use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
 use vpcsim::sim::engine::Engine;
-use vpcsim::sim::time::{SimDuration, SimTime};
+use vpcsim::sim::time::SimDuration;
 use vpcsim::sim::world::{Event, World};
+use vpcsim::sweep::{self, Shard, SweepError};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +34,11 @@ enum Command {
     /// Run a scenario and write its results (summary.json, timeseries.csv, pods.csv, nodes.csv,
     /// api_calls.csv, and trace.csv with --trace).
     Run(RunArgs),
+    /// Run every point of a sweep file's grid, in parallel: results.csv (one row per run), results.json,
+    /// timings.csv (wall-clock per run) and sweep.json in the output folder.
+    Sweep(SweepArgs),
+    /// Merge the output folders of a sweep's shards (`sweep --shard K/N`) into one.
+    Merge(MergeArgs),
     /// Explain one pod of a finished run: its timestamps, why it waited, and (for a run made with --trace)
     /// the decisions about it and its node's ipamd, in simulated time.
     Explain(ExplainArgs),
@@ -68,6 +73,44 @@ struct RunArgs {
     /// `vpcsim explain`. Costs memory on large runs.
     #[arg(long)]
     trace: bool,
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// Sweep file: a scenario with a [sweep] table (see docs/scenarios.md#sweep).
+    file: PathBuf,
+    /// Output folder; default output/<scenario name>-sweep/ (with -shard-K-of-N for a shard).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Runs at a time, each on one thread; default: every core.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Skip the runs already in the output folder's results.csv (after an interruption).
+    #[arg(long)]
+    resume: bool,
+    /// Run a grid larger than the sweep's max_runs.
+    #[arg(long)]
+    force: bool,
+    /// Keep each run's output folder under runs/<run>.
+    #[arg(long)]
+    keep_runs: bool,
+    /// Run only slice K of N of the grid (K from 0: runs whose number is K modulo N), e.g. one Kubernetes
+    /// Indexed Job pod's `$JOB_COMPLETION_INDEX/N`. `vpcsim merge` joins the slices.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Replace the sweep's seed (the scenario's `seed`), from which every run's seed is derived.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Output folders of the shards.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Folder for the merged results.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -153,6 +196,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => cmd_run(a),
+        Command::Sweep(a) => cmd_sweep(a),
+        Command::Merge(a) => cmd_merge(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Check(a) => cmd_check(a),
         Command::MaxPods(a) => cmd_max_pods(a),
@@ -225,14 +270,8 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
         }
         scenario.duration = d;
     }
-    let (mut world, mut engine) = build(&a.scenario, &scenario, a.trace)?;
-    let started = Instant::now();
-    engine.run_until(&mut world, SimTime::ZERO + scenario.duration);
-    let perf = Perf {
-        wall_s: started.elapsed().as_secs_f64(),
-        stats: engine.stats(),
-        simulated_s: scenario.duration.as_secs_f64(),
-    };
+    let (world, perf) = report::simulate(&scenario, true, a.trace)
+        .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", a.scenario.display())))?;
     let dir = a
         .out
         .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
@@ -248,8 +287,98 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
             write!(out, "{}", report::table(&scenario, &world, perf))?;
             writeln!(out, "results in {}", dir.display())?;
         }
-        Format::Json => writeln!(out, "{:#}", report::summary(&scenario, &world, perf, report::Keys::Used))?,
+        Format::Json => writeln!(
+            out,
+            "{:#}",
+            report::summary(&scenario, &world, perf, report::Keys::Used)
+        )?,
     }
+    Ok(())
+}
+
+fn sweep_failure(e: SweepError) -> Failure {
+    let code = if e.is_usage() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    };
+    Failure::new(code, e)
+}
+
+fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
+    let (mut sweep, text) =
+        scenarios::sweep::load(&a.file).map_err(|e| Failure::new(EXIT_USAGE, e))?;
+    if let Some(seed) = a.seed {
+        sweep.seed = seed;
+    }
+    let shard = a.shard.unwrap_or(Shard::WHOLE);
+    let out = a.out.unwrap_or_else(|| {
+        let name = if shard == Shard::WHOLE {
+            format!("{}-sweep", sweep.name)
+        } else {
+            format!(
+                "{}-sweep-shard-{}-of-{}",
+                sweep.name, shard.index, shard.count
+            )
+        };
+        PathBuf::from("output").join(name)
+    });
+    let jobs = a.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let opts = sweep::Options {
+        out: out.clone(),
+        jobs,
+        resume: a.resume,
+        force: a.force,
+        keep_runs: a.keep_runs,
+        shard,
+        progress: true,
+    };
+    let done = sweep::run(&sweep, &text, &opts).map_err(sweep_failure)?;
+    let mut stdout = io::stdout().lock();
+    writeln!(
+        stdout,
+        "sweep {}: {} runs{} ({} points × {} replicates{}), {} already done",
+        sweep.name,
+        done.runs,
+        if shard == Shard::WHOLE {
+            String::new()
+        } else {
+            format!(" of shard {shard}")
+        },
+        sweep.points(),
+        sweep.replicates,
+        if shard == Shard::WHOLE {
+            String::new()
+        } else {
+            format!(", {} runs in all", sweep.runs())
+        },
+        done.skipped
+    )?;
+    writeln!(
+        stdout,
+        "ran {} in {:.2} s with {jobs} jobs: {:.2} runs/s, {:.2} M events/s",
+        done.runs - done.skipped,
+        done.wall_s,
+        done.runs_per_sec(),
+        done.events_per_sec() / 1e6
+    )?;
+    writeln!(stdout, "results in {}", out.display())?;
+    Ok(())
+}
+
+fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
+    let m = sweep::merge::merge(&a.dirs, &a.out).map_err(sweep_failure)?;
+    writeln!(
+        io::stdout().lock(),
+        "merged {} runs of sweep {} from {} folders into {}",
+        m.runs,
+        m.scenario,
+        a.dirs.len(),
+        a.out.display()
+    )?;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ fn run(name: &str, minutes: Option<u64>) -> Value {
         stats: RunStats::default(),
         simulated_s: s.duration.as_secs_f64(),
     };
-    report::summary(&s, &world, perf)
+    report::summary(&s, &world, perf, report::Keys::Used)
 }
 
 fn u(v: &Value) -> u64 {

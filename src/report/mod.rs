@@ -18,12 +18,14 @@ mod table;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde_json::{Map, Value};
 
 use crate::scenarios::Scenario;
 use crate::sim::engine::RunStats;
-use crate::sim::world::World;
+use crate::sim::time::SimTime;
+use crate::sim::world::{BuildError, World};
 
 pub use summary::{Keys, summary};
 pub use table::table;
@@ -44,6 +46,24 @@ impl Perf {
     pub fn simulated_s_per_wall_s(&self) -> f64 {
         self.simulated_s / self.wall_s.max(1e-9)
     }
+}
+
+/// Builds `scenario`'s world and runs it to the horizon, timing the run. `keep_call_log` keeps every EC2
+/// attempt for `api_calls.csv`; `trace` keeps the decision log for `trace.csv`.
+pub fn simulate(
+    scenario: &Scenario,
+    keep_call_log: bool,
+    trace: bool,
+) -> Result<(World, Perf), BuildError> {
+    let (mut world, mut engine) = World::build(scenario, keep_call_log, trace)?;
+    let started = Instant::now();
+    engine.run_until(&mut world, SimTime::ZERO + scenario.duration);
+    let perf = Perf {
+        wall_s: started.elapsed().as_secs_f64(),
+        stats: engine.stats(),
+        simulated_s: scenario.duration.as_secs_f64(),
+    };
+    Ok((world, perf))
 }
 
 /// A JSON object with one entry per item, keyed by the item's name as given (names may contain dots).
@@ -90,7 +110,7 @@ pub fn write_run(
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    let end = crate::sim::time::SimTime::ZERO + scenario.duration;
+    let end = SimTime::ZERO + scenario.duration;
     let mut written = vec![
         write_file(dir, "timeseries.csv", &files::timeseries_csv(world)?)?,
         write_file(

@@ -215,6 +215,8 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         "pods": pods,
         "ec2": {
             "calls": per_action(&|r| json!(r.attempts())),
+            "calls_total": rec.total_attempts(),
+            "throttled_total": rec.total_throttled(),
             "throttled": per_action(&|r| json!(r.throttled)),
             "retries": per_action(&|r| json!(r.retries)),
             "failed_calls": per_action(&|r| json!(r.calls_failed.iter().sum::<u64>())),

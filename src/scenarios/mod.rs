@@ -10,6 +10,7 @@
 mod cluster;
 mod location;
 mod raw;
+pub mod sweep;
 mod trace;
 mod validate;
 
@@ -209,7 +210,7 @@ impl Ctx<'_> {
 }
 
 /// serde speaks of fields; scenario files have keys.
-fn serde_message(m: &str) -> String {
+pub(crate) fn serde_message(m: &str) -> String {
     let m = m.trim_end();
     if let Some(rest) = m.strip_prefix("missing field ") {
         format!("missing required key {rest}")

@@ -30,6 +30,9 @@ pub(crate) struct RawScenario {
     pub node_lifecycle: Option<RawNodeLifecycle>,
     pub scheduler: Option<RawScheduler>,
     pub workloads: Option<Vec<Spanned<RawWorkload>>>,
+    /// A sweep's axes (read by `scenarios::sweep`); a single run ignores them and runs the base scenario.
+    #[allow(dead_code)]
+    pub sweep: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

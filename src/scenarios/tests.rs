@@ -413,7 +413,11 @@ fn reservation_errors() {
         &["top_percent", "from 0 to 100"],
     );
     // 0 % reserves nothing: a sweep's baseline.
-    assert!(ok(&res("top_percent = 0\n")).subnets[0].reservations.is_empty());
+    assert!(
+        ok(&res("top_percent = 0\n")).subnets[0]
+            .reservations
+            .is_empty()
+    );
     err_extra(
         "[[subnets.reservations]]\ntype = \"both\"\ncidr = \"10.0.0.0/28\"\n",
         2,

@@ -65,7 +65,11 @@ impl WaitReason {
             WaitReason::Unschedulable,
         ]
         .into_iter()
-        .chain(crate::sim::ec2::Action::ALL.iter().map(|&a| WaitReason::Throttled(a)))
+        .chain(
+            crate::sim::ec2::Action::ALL
+                .iter()
+                .map(|&a| WaitReason::Throttled(a)),
+        )
     }
 
     pub fn label(&self) -> String {

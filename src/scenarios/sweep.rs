@@ -1,0 +1,801 @@
+//! Sweeps: a scenario plus a `[sweep]` table that gives scalar scenario keys lists of values.
+//!
+//! ```toml
+//! [sweep]
+//! replicates = 3                  # runs per grid point, each with its own seed
+//! [sweep.axes]                    # file order: the first axis varies slowest
+//! "subnets.pods.cidr" = ["10.0.0.0/24", "10.0.0.0/22"]
+//! "ipamd.WARM_IP_TARGET" = { from = 0, to = 10, step = 5 }
+//! "node_groups.web.instance_type" = { values = ["m5.large", "m5.4xlarge"], labels = ["large", "4xlarge"] }
+//! [sweep.zip]                     # axes that move together, under one name
+//! strategy = ["subnets.pods.reservations.0.top_percent", "node_groups.web.subnets.0"]
+//! ```
+//!
+//! A key path walks the scenario's tables by key and its arrays of tables by index or by the element's `name`
+//! (`node_groups.web` is the node group named `web`). Every grid point is turned into a scenario by writing its
+//! values into the parsed file and validating the result like any scenario, so a key the schema does not have,
+//! or a value of the wrong type, is caught by the same rules and reported at the axis that set it. The schema
+//! is in `docs/scenarios.md#sweep`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::{Spanned, Table, Value};
+
+use super::location::{line_col, push_key};
+use super::{Scenario, ScenarioError, parse};
+use crate::sim::rng::derive_seed;
+
+/// Metrics plotted against the axes when the sweep names none.
+pub const DEFAULT_METRICS: &[&str] = &[
+    "pods.ip_wait_s.p99",
+    "pods.launch_latency_s.p99",
+    "pods.waited_for_an_address",
+    "ec2.calls_total",
+    "ec2.throttled_total",
+    "ipamd.api_errors.InsufficientCidrBlocks",
+    "ips.allocated_mean",
+    "ips.waste_ratio_mean",
+];
+
+/// Grid size above which a sweep needs `--force` unless `max_runs` says otherwise.
+pub const DEFAULT_MAX_RUNS: u64 = 1000;
+
+/// Most values one range may produce.
+const MAX_RANGE_VALUES: u64 = 10_000;
+
+/// A validated sweep.
+#[derive(Clone, Debug)]
+pub struct Sweep {
+    /// The file, as named on the command line.
+    pub file: String,
+    /// The base scenario's name.
+    pub name: String,
+    /// The base scenario's seed, from which every run's seed is derived.
+    pub seed: u64,
+    pub replicates: u32,
+    /// Runs allowed without `--force`.
+    pub max_runs: u64,
+    /// Derive seeds from (sweep seed, replicate) only, so that every point's replicate r sees the same
+    /// random draws where the scenario lets it (workload arrivals, tenants): less noise between points.
+    pub common_random_numbers: bool,
+    /// Result columns plotted against each axis.
+    pub metrics: Vec<String>,
+    /// In grid order: the first varies slowest.
+    pub axes: Vec<Axis>,
+    /// FNV-1a of the file's text: a sweep resumes or merges only with results of the same file.
+    pub fingerprint: u64,
+    /// The base scenario as parsed, without `[sweep]` (a table).
+    base: Value,
+    /// Where `[sweep]` is in the file, for errors that concern no single axis.
+    at: usize,
+    /// Where each metric is named in the file (none for the default metrics).
+    metric_at: Vec<usize>,
+}
+
+/// One dimension of the grid: one key, or several zipped keys that move together.
+#[derive(Clone, Debug)]
+pub struct Axis {
+    /// The key path of a plain axis; the zip's name for zipped keys.
+    pub name: String,
+    pub keys: Vec<KeyPath>,
+    /// `values[i][k]`: the i-th value of key k.
+    pub values: Vec<Vec<Value>>,
+    /// Display label of each value, for result columns and plots.
+    pub labels: Vec<String>,
+}
+
+/// A dotted key path into the scenario, resolved against the base file.
+#[derive(Clone, Debug)]
+pub struct KeyPath {
+    /// As written in `[sweep.axes]`.
+    pub dotted: String,
+    segments: Vec<String>,
+    /// The path in validation errors' form (`node_groups[0].instance_type`), to tell which axis an error of a
+    /// point's scenario comes from.
+    canonical: String,
+    /// Where the key is written in the file.
+    span: std::ops::Range<usize>,
+}
+
+impl Sweep {
+    /// Grid points: the product of the axes' lengths.
+    pub fn points(&self) -> u64 {
+        self.axes.iter().map(|a| a.values.len() as u64).product()
+    }
+
+    pub fn runs(&self) -> u64 {
+        self.points() * u64::from(self.replicates)
+    }
+
+    /// Run `run`'s point and replicate: runs are numbered point by point, replicates within a point.
+    pub fn run_at(&self, run: u64) -> (u64, u32) {
+        let r = u64::from(self.replicates);
+        (run / r, (run % r) as u32)
+    }
+
+    /// Value index of each axis at `point` (mixed radix, the last axis fastest).
+    pub fn coordinates(&self, point: u64) -> Vec<usize> {
+        let mut rest = point;
+        let mut out = vec![0; self.axes.len()];
+        for (i, a) in self.axes.iter().enumerate().rev() {
+            let n = a.values.len() as u64;
+            out[i] = (rest % n) as usize;
+            rest /= n;
+        }
+        out
+    }
+
+    /// The seed of a run, derived from (sweep seed, point, replicate), or from (sweep seed, replicate) with
+    /// common random numbers.
+    pub fn run_seed(&self, point: u64, replicate: u32) -> u64 {
+        let base = if self.common_random_numbers {
+            self.seed
+        } else {
+            derive_seed(self.seed, "sweep.point", point)
+        };
+        derive_seed(base, "sweep.replicate", u64::from(replicate))
+    }
+
+    /// The scenario of grid point `point`, with the seed of `replicate`.
+    pub fn scenario(&self, point: u64, replicate: u32) -> Result<Scenario, PointError> {
+        let coords = self.coordinates(point);
+        let mut table = self.base.clone();
+        for (a, &v) in self.axes.iter().zip(&coords) {
+            for (k, value) in a.keys.iter().zip(&a.values[v]) {
+                let slot = slot(&mut table, &k.segments).map_err(|message| PointError {
+                    axis: Some(a.name.clone()),
+                    message,
+                })?;
+                *slot = value.clone();
+            }
+        }
+        let text = toml::to_string(&table).map_err(|e| PointError {
+            axis: None,
+            message: e.to_string(),
+        })?;
+        let mut scenario = parse(&text, &self.file).map_err(|e| {
+            let (key, message) = match e {
+                ScenarioError::Invalid { key, message, .. } => (key, message),
+                other => (String::new(), other.to_string()),
+            };
+            // The axis whose key the error is about, if any.
+            let axis = self.axes.iter().find(|a| {
+                a.keys
+                    .iter()
+                    .any(|k| key == k.canonical || key.starts_with(&format!("{}.", k.canonical)))
+            });
+            PointError {
+                axis: axis.map(|a| a.name.clone()),
+                message: if key.is_empty() {
+                    message
+                } else {
+                    format!("{key}: {message}")
+                },
+            }
+        })?;
+        scenario.seed = self.run_seed(point, replicate);
+        Ok(scenario)
+    }
+
+    /// The labels of `point`'s values, one per axis.
+    pub fn labels(&self, point: u64) -> Vec<&str> {
+        self.axes
+            .iter()
+            .zip(self.coordinates(point))
+            .map(|(a, v)| a.labels[v].as_str())
+            .collect()
+    }
+
+    /// `name=label` for each axis of `point`, for messages.
+    pub fn describe(&self, point: u64) -> String {
+        self.axes
+            .iter()
+            .zip(self.labels(point))
+            .map(|(a, l)| format!("{}={l}", a.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The error for a point whose scenario is invalid, placed at the axis it names (or at `[sweep]`).
+    pub fn point_error(&self, text: &str, point: u64, e: PointError) -> ScenarioError {
+        let at = e
+            .axis
+            .as_ref()
+            .and_then(|name| self.axes.iter().find(|a| &a.name == name))
+            .map(|a| (a.keys[0].span.start, axis_key(&a.keys[0].dotted)));
+        let (pos, key) = at.unwrap_or((self.at, "sweep".to_string()));
+        let (line, col) = line_col(text, pos);
+        ScenarioError::Invalid {
+            file: self.file.clone(),
+            line,
+            col,
+            key,
+            message: format!("at point {point} ({}): {}", self.describe(point), e.message),
+        }
+    }
+}
+
+impl Sweep {
+    /// The error for a metric that is not a result column.
+    pub fn metric_error(&self, text: &str, metric: &str) -> ScenarioError {
+        let i = self.metrics.iter().position(|m| m == metric);
+        let pos = i
+            .and_then(|i| self.metric_at.get(i).copied())
+            .unwrap_or(self.at);
+        let (line, col) = line_col(text, pos);
+        ScenarioError::Invalid {
+            file: self.file.clone(),
+            line,
+            col,
+            key: "sweep.metrics".into(),
+            message: format!(
+                "`{metric}` is not a result column (a key of summary.json, dotted, e.g. `pods.ip_wait_s.p99`)"
+            ),
+        }
+    }
+}
+
+/// Why one grid point's scenario is invalid.
+#[derive(Debug)]
+pub struct PointError {
+    /// The axis whose key the error is about.
+    pub axis: Option<String>,
+    pub message: String,
+}
+
+/// `sweep.axes."a.b"`: how errors name an axis key.
+fn axis_key(dotted: &str) -> String {
+    let mut k = "sweep.axes".to_string();
+    push_key(&mut k, dotted);
+    k
+}
+
+#[derive(Deserialize)]
+struct RawFile {
+    sweep: Option<Spanned<RawSweep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSweep {
+    replicates: Option<Spanned<i64>>,
+    max_runs: Option<Spanned<i64>>,
+    common_random_numbers: Option<bool>,
+    metrics: Option<Vec<Spanned<String>>>,
+    axes: Option<Spanned<BTreeMap<Spanned<String>, Spanned<Value>>>>,
+    zip: Option<BTreeMap<Spanned<String>, Spanned<Value>>>,
+}
+
+/// Reads the sweep at `path`: the base scenario must be valid on its own, and so must every grid point.
+/// Checking every point is left to [`Sweep::scenario`] (the runner does it before any run starts).
+pub fn load(path: &Path) -> Result<(Sweep, String), ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    let sweep = parse_sweep(&text, &file)?;
+    Ok((sweep, text))
+}
+
+/// Validates sweep `text`; `file` names it in errors and locates trace files.
+pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
+    let base_scenario = parse(text, file)?;
+    let err = |span: std::ops::Range<usize>, key: String, message: String| {
+        let (line, col) = line_col(text, span.start);
+        ScenarioError::Invalid {
+            file: file.to_string(),
+            line,
+            col,
+            key,
+            message,
+        }
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        err(span, "sweep".into(), super::serde_message(e.message()))
+    })?;
+    let Some(raw) = raw.sweep else {
+        return Err(err(
+            0..0,
+            String::new(),
+            "no [sweep] table: a sweep is a scenario plus a [sweep] table of axes (docs/scenarios.md#sweep)"
+                .into(),
+        ));
+    };
+    let sweep_span = raw.span();
+    let raw = raw.into_inner();
+    let mut base: Table =
+        toml::from_str(text).map_err(|e| err(0..0, String::new(), e.to_string()))?;
+    base.remove("sweep");
+    let base = Value::Table(base);
+
+    let positive = |v: &Option<Spanned<i64>>, key: &str, default: u64| match v {
+        None => Ok(default),
+        Some(v) if *v.get_ref() >= 1 => Ok(*v.get_ref() as u64),
+        Some(v) => Err(err(
+            v.span(),
+            format!("sweep.{key}"),
+            format!("must be at least 1, got {}", v.get_ref()),
+        )),
+    };
+    let replicates = positive(&raw.replicates, "replicates", 1)?;
+    let replicates = u32::try_from(replicates).map_err(|_| {
+        err(
+            sweep_span.clone(),
+            "sweep.replicates".into(),
+            "too many replicates".into(),
+        )
+    })?;
+    let max_runs = positive(&raw.max_runs, "max_runs", DEFAULT_MAX_RUNS)?;
+
+    // Plain axes, in file order.
+    let mut entries: Vec<(Spanned<String>, Spanned<Value>)> = raw
+        .axes
+        .map(|a| a.into_inner().into_iter().collect())
+        .unwrap_or_default();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    let mut plain: Vec<(KeyPath, Vec<Value>, Option<Vec<String>>)> = Vec::new();
+    for (key, spec) in entries {
+        let dotted = key.get_ref().clone();
+        let akey = axis_key(&dotted);
+        let path =
+            resolve(&base, &dotted, key.span()).map_err(|m| err(key.span(), akey.clone(), m))?;
+        let (values, labels) =
+            axis_values(spec.get_ref()).map_err(|m| err(spec.span(), akey.clone(), m))?;
+        if plain.iter().any(|(p, ..)| p.canonical == path.canonical) {
+            return Err(err(
+                key.span(),
+                akey,
+                format!(
+                    "`{}` is already an axis under another spelling",
+                    path.canonical
+                ),
+            ));
+        }
+        plain.push((path, values, labels));
+    }
+
+    // Zips gather plain axes into one.
+    let mut zips: Vec<(Spanned<String>, Spanned<Value>)> =
+        raw.zip.map(|z| z.into_iter().collect()).unwrap_or_default();
+    zips.sort_by_key(|(k, _)| k.span().start);
+    let mut zipped_into: Vec<Option<usize>> = vec![None; plain.len()];
+    let mut zip_defs: Vec<(String, Vec<usize>, Option<Vec<String>>)> = Vec::new();
+    for (z, (name, spec)) in zips.iter().enumerate() {
+        let zkey = {
+            let mut k = "sweep.zip".to_string();
+            push_key(&mut k, name.get_ref());
+            k
+        };
+        let (keys, labels) =
+            zip_spec(spec.get_ref()).map_err(|m| err(spec.span(), zkey.clone(), m))?;
+        if keys.len() < 2 {
+            return Err(err(
+                spec.span(),
+                zkey,
+                "a zip needs at least two axis keys".into(),
+            ));
+        }
+        let mut members = Vec::new();
+        for k in &keys {
+            let Some(i) = plain.iter().position(|(p, ..)| &p.dotted == k) else {
+                return Err(err(
+                    spec.span(),
+                    zkey,
+                    format!(
+                        "`{k}` is not a key of [sweep.axes]; a zip moves axes listed there together"
+                    ),
+                ));
+            };
+            if let Some(other) = zipped_into[i] {
+                return Err(err(
+                    spec.span(),
+                    zkey,
+                    format!("`{k}` is already zipped in `{}`", zips[other].0.get_ref()),
+                ));
+            }
+            zipped_into[i] = Some(z);
+            members.push(i);
+        }
+        let n = plain[members[0]].1.len();
+        if let Some(&bad) = members.iter().find(|&&i| plain[i].1.len() != n) {
+            return Err(err(
+                spec.span(),
+                zkey,
+                format!(
+                    "zipped axes must have as many values each: `{}` has {n}, `{}` has {}",
+                    plain[members[0]].0.dotted,
+                    plain[bad].0.dotted,
+                    plain[bad].1.len()
+                ),
+            ));
+        }
+        if let Some(l) = &labels
+            && l.len() != n
+        {
+            return Err(err(
+                spec.span(),
+                zkey,
+                format!("{} labels for {n} values", l.len()),
+            ));
+        }
+        zip_defs.push((name.get_ref().clone(), members, labels));
+    }
+
+    // Axes in file order of their (first) key.
+    let mut axes = Vec::new();
+    for i in 0..plain.len() {
+        match zipped_into[i] {
+            None => {
+                let (path, values, labels) = plain[i].clone();
+                let labels = labels.unwrap_or_else(|| values.iter().map(label).collect());
+                axes.push(Axis {
+                    name: path.dotted.clone(),
+                    keys: vec![path],
+                    values: values.into_iter().map(|v| vec![v]).collect(),
+                    labels,
+                });
+            }
+            // A zip takes the place of its first key in file order.
+            Some(z) if !zip_defs[z].1.iter().any(|&m| m < i) => {
+                let (name, members, labels) = &zip_defs[z];
+                let n = plain[members[0]].1.len();
+                let values: Vec<Vec<Value>> = (0..n)
+                    .map(|v| members.iter().map(|&m| plain[m].1[v].clone()).collect())
+                    .collect();
+                let labels = labels.clone().unwrap_or_else(|| {
+                    values
+                        .iter()
+                        .map(|vs| vs.iter().map(label).collect::<Vec<_>>().join(" · "))
+                        .collect()
+                });
+                axes.push(Axis {
+                    name: name.clone(),
+                    keys: members.iter().map(|&m| plain[m].0.clone()).collect(),
+                    values,
+                    labels,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for (i, a) in axes.iter().enumerate() {
+        if axes[..i].iter().any(|b| b.name == a.name) {
+            return Err(err(
+                sweep_span,
+                "sweep.zip".into(),
+                format!("two axes are named `{}`", a.name),
+            ));
+        }
+    }
+
+    let (metrics, metric_at) = match raw.metrics {
+        Some(m) if m.is_empty() => {
+            return Err(err(
+                sweep_span,
+                "sweep.metrics".into(),
+                "must not be empty".into(),
+            ));
+        }
+        Some(m) => m
+            .into_iter()
+            .map(|m| (m.span().start, m.into_inner()))
+            .map(|(a, m)| (m, a))
+            .unzip(),
+        None => (
+            DEFAULT_METRICS.iter().map(|m| m.to_string()).collect(),
+            Vec::new(),
+        ),
+    };
+
+    let sweep = Sweep {
+        file: file.to_string(),
+        name: base_scenario.name,
+        seed: base_scenario.seed,
+        replicates,
+        max_runs,
+        common_random_numbers: raw.common_random_numbers.unwrap_or(false),
+        metrics,
+        axes,
+        fingerprint: fnv1a(text.as_bytes()),
+        base,
+        at: sweep_span.start,
+        metric_at,
+    };
+    Ok(sweep)
+}
+
+/// FNV-1a, 64 bits: stable across Rust versions.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
+    })
+}
+
+/// The display label of a value: strings as they are, numbers and booleans as TOML writes them.
+fn label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An axis's values: a list, a `{ from, to, step }` range, or `{ values, labels }`.
+fn axis_values(spec: &Value) -> Result<(Vec<Value>, Option<Vec<String>>), String> {
+    let (values, labels) = match spec {
+        Value::Array(a) => (a.clone(), None),
+        Value::Table(t) if t.contains_key("values") => {
+            check_keys(t, &["values", "labels"])?;
+            let Some(Value::Array(a)) = t.get("values") else {
+                return Err("`values` must be a list".into());
+            };
+            let labels = t.get("labels").map(strings).transpose()?;
+            (a.clone(), labels)
+        }
+        Value::Table(t) => (range(t)?, None),
+        other => {
+            return Err(format!(
+                "expected a list of values, a range {{ from, to, step }} or {{ values, labels }}, got {}",
+                other.type_str()
+            ));
+        }
+    };
+    if values.is_empty() {
+        return Err("an axis needs at least one value".into());
+    }
+    if let Some(v) = values
+        .iter()
+        .find(|v| matches!(v, Value::Table(_) | Value::Array(_) | Value::Datetime(_)))
+    {
+        return Err(format!(
+            "axis values must be strings, numbers or booleans, got a {}",
+            v.type_str()
+        ));
+    }
+    if let Some(l) = &labels
+        && l.len() != values.len()
+    {
+        return Err(format!("{} labels for {} values", l.len(), values.len()));
+    }
+    Ok((values, labels))
+}
+
+fn check_keys(t: &Table, allowed: &[&str]) -> Result<(), String> {
+    match t.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(format!(
+            "unknown key `{k}`, expected one of {}",
+            allowed
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+fn strings(v: &Value) -> Result<Vec<String>, String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .map(str::to_string)
+                    .ok_or("labels must be strings".to_string())
+            })
+            .collect(),
+        _ => Err("`labels` must be a list of strings".into()),
+    }
+}
+
+/// `{ from, to, step }`, inclusive of `to` when a step lands on it: integers when all three are, else floats.
+fn range(t: &Table) -> Result<Vec<Value>, String> {
+    check_keys(t, &["from", "to", "step"])?;
+    let get = |k: &str| {
+        t.get(k).ok_or(format!(
+            "a range needs `from`, `to` and `step`; `{k}` is missing"
+        ))
+    };
+    let (from, to, step) = (get("from")?, get("to")?, get("step")?);
+    if let (Value::Integer(from), Value::Integer(to), Value::Integer(step)) = (from, to, step) {
+        if *step <= 0 || from > to {
+            return Err(format!(
+                "a range needs step > 0 and from ≤ to, got from {from} to {to} step {step}"
+            ));
+        }
+        let n = ((to - from) / step) as u64 + 1;
+        if n > MAX_RANGE_VALUES {
+            return Err(format!(
+                "the range has {n} values; at most {MAX_RANGE_VALUES}"
+            ));
+        }
+        return Ok((0..n as i64)
+            .map(|i| Value::Integer(from + i * step))
+            .collect());
+    }
+    let num = |v: &Value, k: &str| match v {
+        Value::Integer(i) => Ok(*i as f64),
+        Value::Float(f) if f.is_finite() => Ok(*f),
+        _ => Err(format!("range `{k}` must be a number")),
+    };
+    let (from, to, step) = (num(from, "from")?, num(to, "to")?, num(step, "step")?);
+    if step <= 0.0 || from > to {
+        return Err(format!(
+            "a range needs step > 0 and from ≤ to, got from {from} to {to} step {step}"
+        ));
+    }
+    // A small tolerance keeps `to` when rounding leaves the last step a hair short.
+    let n = ((to - from) / step + 1e-9).floor() as u64 + 1;
+    if n > MAX_RANGE_VALUES {
+        return Err(format!(
+            "the range has {n} values; at most {MAX_RANGE_VALUES}"
+        ));
+    }
+    Ok((0..n)
+        .map(|i| Value::Float(from + i as f64 * step))
+        .collect())
+}
+
+/// A zip: a list of axis keys, or `{ keys, labels }`.
+fn zip_spec(spec: &Value) -> Result<(Vec<String>, Option<Vec<String>>), String> {
+    match spec {
+        Value::Array(_) => Ok((
+            strings(spec).map_err(|_| "a zip lists axis keys as strings".to_string())?,
+            None,
+        )),
+        Value::Table(t) => {
+            check_keys(t, &["keys", "labels"])?;
+            let keys = t.get("keys").ok_or("a zip table needs `keys`")?;
+            let keys =
+                strings(keys).map_err(|_| "`keys` must be a list of axis keys".to_string())?;
+            Ok((keys, t.get("labels").map(strings).transpose()?))
+        }
+        _ => Err("expected a list of axis keys or { keys, labels }".into()),
+    }
+}
+
+/// Splits `a."b.c".d` into segments.
+fn split_path(dotted: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = dotted.chars().peekable();
+    loop {
+        let mut seg = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some(c) => seg.push(c),
+                    None => return Err(format!("unclosed quote in key path `{dotted}`")),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' {
+                    break;
+                }
+                seg.push(c);
+                chars.next();
+            }
+        }
+        if seg.is_empty() {
+            return Err(format!("empty segment in key path `{dotted}`"));
+        }
+        out.push(seg);
+        match chars.next() {
+            None => return Ok(out),
+            Some('.') => {}
+            Some(c) => {
+                return Err(format!(
+                    "unexpected `{c}` after a quoted segment in `{dotted}`"
+                ));
+            }
+        }
+    }
+}
+
+/// Resolves a key path against the base scenario: it must lead through tables and arrays of tables to a
+/// scalar key, present or absent (the schema, checked point by point, decides whether an absent key exists).
+fn resolve(base: &Value, dotted: &str, span: std::ops::Range<usize>) -> Result<KeyPath, String> {
+    let segments = split_path(dotted)?;
+    let last = segments
+        .last()
+        .expect("split_path returns at least one segment");
+    if last == "name" {
+        return Err("names identify things and cannot be swept".into());
+    }
+    if segments == ["seed"] {
+        return Err(
+            "the seed cannot be swept: use `replicates`, whose runs each get their own seed".into(),
+        );
+    }
+    let mut canonical = String::new();
+    let mut at = Some(base);
+    for (i, seg) in segments.iter().enumerate() {
+        at = match at {
+            Some(Value::Table(t)) => {
+                push_key(&mut canonical, seg);
+                t.get(seg.as_str())
+            }
+            Some(Value::Array(a)) => {
+                let (idx, v) = element(a, seg).ok_or_else(|| {
+                    format!(
+                        "`{}` has no element `{seg}` (by index or by name)",
+                        prefix(&segments, i)
+                    )
+                })?;
+                canonical.push_str(&format!("[{idx}]"));
+                Some(v)
+            }
+            Some(v) => {
+                return Err(format!(
+                    "`{}` is a {}, not a table",
+                    prefix(&segments, i),
+                    v.type_str()
+                ));
+            }
+            // Absent: writing the value creates the tables on the way.
+            None if seg.parse::<usize>().is_ok() => {
+                return Err(format!("`{}` is not in the scenario", prefix(&segments, i)));
+            }
+            None => {
+                push_key(&mut canonical, seg);
+                None
+            }
+        };
+    }
+    if let Some(v @ (Value::Table(_) | Value::Array(_))) = at {
+        return Err(format!(
+            "`{dotted}` is a {}, not a scalar key: sweep one of its keys",
+            v.type_str()
+        ));
+    }
+    Ok(KeyPath {
+        dotted: dotted.to_string(),
+        segments,
+        canonical,
+        span,
+    })
+}
+
+fn prefix(segments: &[String], n: usize) -> String {
+    segments[..n].join(".")
+}
+
+/// Element `seg` of an array: by index, or the table whose `name` is `seg`.
+fn element<'a>(a: &'a [Value], seg: &str) -> Option<(usize, &'a Value)> {
+    if let Ok(i) = seg.parse::<usize>() {
+        return a.get(i).map(|v| (i, v));
+    }
+    a.iter()
+        .enumerate()
+        .find(|(_, v)| v.get("name").and_then(Value::as_str) == Some(seg))
+}
+
+/// The slot a resolved key path writes to, creating missing tables on the way.
+fn slot<'a>(at: &'a mut Value, segments: &[String]) -> Result<&'a mut Value, String> {
+    let Some((seg, rest)) = segments.split_first() else {
+        return Ok(at);
+    };
+    let next = match at {
+        Value::Table(t) => t
+            .entry(seg.as_str())
+            .or_insert_with(|| Value::Table(Table::new())),
+        Value::Array(a) => {
+            let i = element(a, seg)
+                .map(|(i, _)| i)
+                .ok_or(format!("no element `{seg}`"))?;
+            &mut a[i]
+        }
+        other => {
+            return Err(format!(
+                "`{seg}` is inside a {}, not a table",
+                other.type_str()
+            ));
+        }
+    };
+    slot(next, rest)
+}

@@ -1,0 +1,101 @@
+//! `vpcsim merge`: the folders of a sweep's shards into one folder whose `results.csv` is the one a single
+//! machine would have written. Every shard must come from the same sweep file, and together they must hold
+//! every run of the grid exactly once.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::manifest::{MANIFEST, Manifest};
+use super::results::{self, RESULTS, TIMINGS};
+use super::{Shard, SweepError};
+
+/// Merges the sweep folders `dirs` into `out`.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, SweepError> {
+    let Some(first) = dirs.first() else {
+        return Err(SweepError::Merge("no folders to merge".into()));
+    };
+    let manifest = Manifest::read(first)?;
+    let mut header: Option<Vec<String>> = None;
+    let mut rows: BTreeMap<u64, (Vec<String>, &Path)> = BTreeMap::new();
+    let mut timing_header: Option<Vec<String>> = None;
+    let mut timings: Vec<Vec<String>> = Vec::new();
+    for dir in dirs {
+        let m = Manifest::read(dir)?;
+        if !m.same_sweep(&manifest) {
+            return Err(SweepError::Merge(format!(
+                "{} is of another sweep than {} (fingerprints {} and {})",
+                dir.display(),
+                first.display(),
+                m.fingerprint,
+                manifest.fingerprint
+            )));
+        }
+        let path = dir.join(RESULTS);
+        let (h, shard_rows) = results::read_rows(&path, false)?;
+        match &header {
+            None => header = Some(h),
+            Some(h0) if *h0 != h => {
+                return Err(SweepError::Merge(format!(
+                    "{} has other columns than {}",
+                    path.display(),
+                    first.join(RESULTS).display()
+                )));
+            }
+            Some(_) => {}
+        }
+        for r in shard_rows {
+            let run = results::run_of(&path, &r)?;
+            if let Some((_, other)) = rows.get(&run) {
+                return Err(SweepError::Merge(format!(
+                    "run {run} is in both {} and {}",
+                    other.display(),
+                    dir.display()
+                )));
+            }
+            rows.insert(run, (r, dir));
+        }
+        let tpath = dir.join(TIMINGS);
+        if tpath.exists() {
+            let (h, t) = results::read_rows(&tpath, false)?;
+            timing_header.get_or_insert(h);
+            timings.extend(t);
+        }
+    }
+    let missing: Vec<u64> = (0..manifest.runs)
+        .filter(|r| !rows.contains_key(r))
+        .collect();
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing.iter().take(10).map(u64::to_string).collect();
+        return Err(SweepError::Merge(format!(
+            "{} of {} runs are missing (runs {}{}): merge every shard, each finished",
+            missing.len(),
+            manifest.runs,
+            shown.join(", "),
+            if missing.len() > 10 { ", …" } else { "" }
+        )));
+    }
+
+    let io = |file: PathBuf| move |source| SweepError::Io { file, source };
+    fs::create_dir_all(out).map_err(io(out.to_path_buf()))?;
+    let merged = Manifest {
+        shard: Shard::WHOLE,
+        ..manifest
+    };
+    results::atomic_write(&out.join(MANIFEST), &merged.to_bytes())
+        .map_err(io(out.join(MANIFEST)))?;
+    let header = header.expect("at least one folder was read");
+    let mut bytes = results::record(&header);
+    for (r, _) in rows.values() {
+        bytes.extend(results::record(r));
+    }
+    results::atomic_write(&out.join(RESULTS), &bytes).map_err(io(out.join(RESULTS)))?;
+    let th = timing_header.unwrap_or_else(|| super::strings(results::TIMING_COLUMNS));
+    let mut tbytes = results::record(&th);
+    for t in &timings {
+        tbytes.extend(results::record(t));
+    }
+    results::atomic_write(&out.join(TIMINGS), &tbytes).map_err(io(out.join(TIMINGS)))?;
+    super::finish(out, &header)?;
+    Ok(merged)
+}

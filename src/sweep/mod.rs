@@ -1,0 +1,391 @@
+//! Parameter sweeps: every run of a sweep's grid (or of one shard of it), in parallel, one row each.
+//!
+//! Each run is single-threaded; rayon spreads runs over `--jobs` workers. A run's result depends only on the
+//! sweep file and its run number (its scenario and seed come from the grid), so the result files do not depend
+//! on `--jobs`: rows are appended as runs finish, then rewritten in run order at the end ([`results`]).
+//! Before any run starts, every grid point's scenario is built and checked, the grid size is checked against
+//! `max_runs`, and the metrics are checked against the result columns.
+
+mod manifest;
+pub mod merge;
+pub mod results;
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use manifest::{MANIFEST, Manifest, ManifestAxis};
+use results::{Appender, RESULTS, RESULTS_JSON, TIMING_COLUMNS, TIMINGS, cell, flatten, record};
+
+use crate::report::{self, Keys, Perf};
+use crate::scenarios::ScenarioError;
+use crate::scenarios::sweep::Sweep;
+use crate::sim::world::World;
+
+/// Why a sweep could not run, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The sweep file, or one of its grid points, is invalid.
+    #[error(transparent)]
+    Definition(#[from] ScenarioError),
+    #[error(
+        "{file}: the grid has {runs} runs, more than max_runs = {max}; pass --force, or raise `max_runs` in [sweep]"
+    )]
+    TooManyRuns { file: String, runs: u64, max: u64 },
+    /// Results or a manifest on disk that do not fit this sweep.
+    #[error("{}: {message}", file.display())]
+    Results { file: PathBuf, message: String },
+    #[error("{}: {source}", file.display())]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("merge: {0}")]
+    Merge(String),
+    /// A run whose scenario was checked before the runs, and failed all the same.
+    #[error("run {run}: {message}")]
+    Run { run: u64, message: String },
+}
+
+impl SweepError {
+    /// Whether the input (sweep file, arguments, folders) is at fault rather than the machine.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, SweepError::Io { .. })
+    }
+}
+
+/// The `K/N` slice of a grid: runs whose number is K modulo N (K from 0, as Kubernetes' completion index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    pub fn contains(&self, run: u64) -> bool {
+        run % self.count == self.index
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("expected K/N with 0 ≤ K < N (K counts from 0), got `{s}`");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// How to run a sweep.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub out: PathBuf,
+    /// Worker threads (each runs one run at a time).
+    pub jobs: usize,
+    /// Skip runs already in `out/results.csv`.
+    pub resume: bool,
+    /// Run grids larger than `max_runs`.
+    pub force: bool,
+    /// Keep each run's output folder under `out/runs/<run>`.
+    pub keep_runs: bool,
+    pub shard: Shard,
+    /// Draw a progress bar on stderr (it hides itself when stderr is not a terminal).
+    pub progress: bool,
+}
+
+/// What a finished sweep did.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Runs of this shard.
+    pub runs: u64,
+    /// Of those, found done in `results.csv` and skipped.
+    pub skipped: u64,
+    pub wall_s: f64,
+    /// Events of the runs made now.
+    pub events: u64,
+}
+
+impl Outcome {
+    pub fn runs_per_sec(&self) -> f64 {
+        (self.runs - self.skipped) as f64 / self.wall_s.max(1e-9)
+    }
+
+    pub fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.wall_s.max(1e-9)
+    }
+}
+
+/// A run's folder under `runs/`: its number, zero-padded so that folders sort in run order.
+pub fn run_dir_name(run: u64) -> String {
+    format!("{run:05}")
+}
+
+/// The leading columns of `results.csv`; the axes and the summary's metrics follow.
+const LEADING: [&str; 4] = ["run", "point", "replicate", "seed"];
+
+/// Runs `sweep` (read from `text`, for error positions) as `opts` say.
+pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepError> {
+    let started = Instant::now();
+    let total = sweep.runs();
+    if total > sweep.max_runs && !opts.force {
+        return Err(SweepError::TooManyRuns {
+            file: sweep.file.clone(),
+            runs: total,
+            max: sweep.max_runs,
+        });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .expect("a thread pool");
+    let header = pool.install(|| check_points(sweep, text))?;
+    let out = &opts.out;
+    let io = |file: &Path| {
+        let file = file.to_path_buf();
+        move |source| SweepError::Io { file, source }
+    };
+    fs::create_dir_all(out).map_err(io(out))?;
+
+    let manifest = Manifest::new(sweep, opts.shard);
+    let results_path = out.join(RESULTS);
+    let timings_path = out.join(TIMINGS);
+    let mut done = std::collections::BTreeSet::new();
+    let (mut results, mut timings) = if opts.resume && results_path.exists() {
+        let on_disk = Manifest::read(out)?;
+        if !on_disk.same_sweep(&manifest) || on_disk.shard != opts.shard {
+            return Err(SweepError::Results {
+                file: out.join(MANIFEST),
+                message: format!(
+                    "these results are of another sweep or shard (scenario `{}`, shard {}); use another --out, \
+                     or run without --resume to start again",
+                    on_disk.scenario, on_disk.shard
+                ),
+            });
+        }
+        let (on_disk_header, rows) = results::read_rows(&results_path, true)?;
+        if on_disk_header != header {
+            return Err(SweepError::Results {
+                file: results_path,
+                message:
+                    "its columns differ from this sweep's; run without --resume to start again"
+                        .into(),
+            });
+        }
+        for r in &rows {
+            done.insert(results::run_of(&results_path, r)?);
+        }
+        if timings_path.exists() {
+            results::read_rows(&timings_path, true)?;
+        } else {
+            Appender::create(&timings_path, &strings(TIMING_COLUMNS)).map_err(io(&timings_path))?;
+        }
+        (
+            Appender::append(&results_path).map_err(io(&results_path))?,
+            Appender::append(&timings_path).map_err(io(&timings_path))?,
+        )
+    } else {
+        results::atomic_write(&out.join(MANIFEST), &manifest.to_bytes())
+            .map_err(io(&out.join(MANIFEST)))?;
+        (
+            Appender::create(&results_path, &header).map_err(io(&results_path))?,
+            Appender::create(&timings_path, &strings(TIMING_COLUMNS)).map_err(io(&timings_path))?,
+        )
+    };
+
+    let mine: Vec<u64> = (0..total).filter(|&r| opts.shard.contains(r)).collect();
+    let pending: Vec<u64> = mine.iter().copied().filter(|r| !done.contains(r)).collect();
+    let bar = progress_bar(opts.progress, pending.len() as u64);
+    let events = Mutex::new(0u64);
+    let writers = Mutex::new((&mut results, &mut timings));
+    let ran = pool.install(|| {
+        pending.par_iter().try_for_each(|&run| {
+            let finished = execute(sweep, &header, run, opts)?;
+            let mut w = writers.lock().expect("no writer panics");
+            w.0.push(&finished.row).map_err(io(&results_path))?;
+            w.1.push(&finished.timing).map_err(io(&timings_path))?;
+            drop(w);
+            let mut e = events.lock().expect("no counter panics");
+            *e += finished.events;
+            let rate = *e as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{:.1} M events/s", rate / 1e6));
+            bar.inc(1);
+            Ok::<(), SweepError>(())
+        })
+    });
+    bar.finish_and_clear();
+    ran?;
+
+    // Every run of the shard is in: the files are rewritten in run order.
+    finish(out, &header)?;
+    Ok(Outcome {
+        runs: mine.len() as u64,
+        skipped: (mine.len() - pending.len()) as u64,
+        wall_s: started.elapsed().as_secs_f64(),
+        events: events.into_inner().expect("no counter panics"),
+    })
+}
+
+/// Rewrites `results.csv` and `timings.csv` of `dir` in run order and writes `results.json`.
+pub(crate) fn finish(dir: &Path, header: &[String]) -> Result<(), SweepError> {
+    let results_path = dir.join(RESULTS);
+    let (_, mut rows) = results::read_rows(&results_path, false)?;
+    results::write_sorted(&results_path, header, &mut rows)?;
+    let timings_path = dir.join(TIMINGS);
+    let (timing_header, mut timing_rows) = results::read_rows(&timings_path, false)?;
+    results::write_sorted(&timings_path, &timing_header, &mut timing_rows)?;
+    let json_path = dir.join(RESULTS_JSON);
+    results::atomic_write(&json_path, &results::results_json(header, &rows)).map_err(|source| {
+        SweepError::Io {
+            file: json_path,
+            source,
+        }
+    })
+}
+
+fn strings(s: &[&str]) -> Vec<String> {
+    s.iter().map(|s| s.to_string()).collect()
+}
+
+/// Builds every grid point's world (in parallel), so that a bad point fails the sweep before any run; the
+/// first bad point in grid order is reported. Returns the `results.csv` header, from point 0's summary with
+/// every key.
+fn check_points(sweep: &Sweep, text: &str) -> Result<Vec<String>, SweepError> {
+    let checked: Vec<Result<Option<Vec<String>>, ScenarioError>> = (0..sweep.points())
+        .into_par_iter()
+        .map(|point| {
+            let scenario = sweep
+                .scenario(point, 0)
+                .map_err(|e| sweep.point_error(text, point, e))?;
+            let (world, _) = World::build(&scenario, false, false).map_err(|e| {
+                let message = crate::scenarios::sweep::PointError {
+                    axis: None,
+                    message: e.to_string(),
+                };
+                sweep.point_error(text, point, message)
+            })?;
+            Ok((point == 0).then(|| {
+                let perf = Perf {
+                    wall_s: 0.0,
+                    stats: Default::default(),
+                    simulated_s: 0.0,
+                };
+                metric_columns(&report::summary(&scenario, &world, perf, Keys::All))
+            }))
+        })
+        .collect();
+    let mut metric_cols = Vec::new();
+    for c in checked {
+        if let Some(cols) = c? {
+            metric_cols = cols;
+        }
+    }
+    for m in &sweep.metrics {
+        if !metric_cols.contains(m) {
+            return Err(sweep.metric_error(text, m).into());
+        }
+    }
+    let mut header = strings(&LEADING);
+    header.extend(sweep.axes.iter().map(|a| a.name.clone()));
+    header.extend(metric_cols);
+    Ok(header)
+}
+
+fn metric_columns(summary: &serde_json::Value) -> Vec<String> {
+    flatten(summary).into_iter().map(|(k, _)| k).collect()
+}
+
+/// One finished run: its `results.csv` and `timings.csv` rows.
+struct Finished {
+    row: Vec<u8>,
+    timing: Vec<u8>,
+    events: u64,
+}
+
+fn execute(
+    sweep: &Sweep,
+    header: &[String],
+    run: u64,
+    opts: &Options,
+) -> Result<Finished, SweepError> {
+    let (point, replicate) = sweep.run_at(run);
+    let failed = |message: String| SweepError::Run { run, message };
+    let scenario = sweep
+        .scenario(point, replicate)
+        .map_err(|e| failed(e.message))?;
+    let (world, perf) =
+        report::simulate(&scenario, opts.keep_runs, false).map_err(|e| failed(e.to_string()))?;
+    if opts.keep_runs {
+        let dir = opts.out.join("runs").join(run_dir_name(run));
+        report::write_run(&dir, &scenario, &world, perf)
+            .map_err(|source| SweepError::Io { file: dir, source })?;
+    }
+    let metrics = flatten(&report::summary(&scenario, &world, perf, Keys::All));
+    let leading = [
+        run.to_string(),
+        point.to_string(),
+        replicate.to_string(),
+        scenario.seed.to_string(),
+    ];
+    let axes = sweep.labels(point).into_iter().map(str::to_string);
+    let cells: Vec<String> = leading
+        .into_iter()
+        .chain(axes)
+        .chain(metrics.iter().map(|(_, v)| cell(v)))
+        .collect();
+    let expected = &header[LEADING.len() + sweep.axes.len()..];
+    if metrics.len() != expected.len() || metrics.iter().zip(expected).any(|((k, _), e)| k != e) {
+        return Err(SweepError::Results {
+            file: opts.out.join(RESULTS),
+            message: format!("run {run}'s summary has other keys than point 0's"),
+        });
+    }
+    Ok(Finished {
+        row: record(&cells),
+        timing: record([
+            run.to_string(),
+            format!("{:.6}", perf.wall_s),
+            perf.stats.events.to_string(),
+            format!("{:.0}", perf.events_per_sec()),
+        ]),
+        events: perf.stats.events,
+    })
+}
+
+fn progress_bar(show: bool, len: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} runs, ETA {eta}, {msg}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
