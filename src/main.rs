@@ -42,7 +42,8 @@ enum Command {
     /// Explain one pod of a finished run: its timestamps, why it waited, and (for a run made with --trace)
     /// the decisions about it and its node's ipamd, in simulated time.
     Explain(ExplainArgs),
-    /// Validate scenario files: prints `ok: FILE`, or `FILE:LINE:COL: message` and exits 2.
+    /// Validate scenario and sweep files (every point of a sweep's grid): prints `ok: FILE`, or
+    /// `FILE:LINE:COL: message` and exits 2.
     Check(CheckArgs),
     /// Print the EKS max-pods calculator's value for an instance type.
     MaxPods(MaxPodsArgs),
@@ -235,7 +236,14 @@ fn build(path: &Path, scenario: &Scenario, trace: bool) -> Result<Built, Failure
 fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
     let mut failed = 0;
     for f in &a.files {
-        match load_scenario(f).and_then(|s| build(f, &s, false)) {
+        let checked = match scenarios::sweep::load_if_sweep(f) {
+            Ok(Some((sw, text))) => sweep::check(&sw, &text).map_err(sweep_failure),
+            Ok(None) => load_scenario(f)
+                .and_then(|s| build(f, &s, false))
+                .map(|_| ()),
+            Err(e) => Err(Failure::new(EXIT_USAGE, e)),
+        };
+        match checked {
             Ok(_) => println!("ok: {}", f.display()),
             Err(e) => {
                 println!("{:#}", e.error);

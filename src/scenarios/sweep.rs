@@ -268,16 +268,32 @@ struct RawSweep {
     zip: Option<BTreeMap<Spanned<String>, Spanned<Value>>>,
 }
 
-/// Reads the sweep at `path`: the base scenario must be valid on its own, and so must every grid point.
-/// Checking every point is left to [`Sweep::scenario`] (the runner does it before any run starts).
+/// Reads the sweep at `path` and returns it with the file's text (for error positions). The base scenario
+/// must be valid on its own; every grid point is checked by [`Sweep::scenario`], which the runner calls for
+/// each point before any run starts.
 pub fn load(path: &Path) -> Result<(Sweep, String), ScenarioError> {
+    let (text, file) = read(path)?;
+    let sweep = parse_sweep(&text, &file)?;
+    Ok((sweep, text))
+}
+
+/// Like [`load`], but `None` for a plain scenario (a file without `[sweep]`).
+pub fn load_if_sweep(path: &Path) -> Result<Option<(Sweep, String)>, ScenarioError> {
+    let (text, file) = read(path)?;
+    match toml::from_str::<RawFile>(&text) {
+        Ok(RawFile { sweep: None }) => Ok(None),
+        // A file that is not even TOML gets its error from `parse_sweep`, like any other.
+        _ => parse_sweep(&text, &file).map(|s| Some((s, text))),
+    }
+}
+
+fn read(path: &Path) -> Result<(String, String), ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
         file: file.clone(),
         source,
     })?;
-    let sweep = parse_sweep(&text, &file)?;
-    Ok((sweep, text))
+    Ok((text, file))
 }
 
 /// Validates sweep `text`; `file` names it in errors and locates trace files.

@@ -249,6 +249,11 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
     })
 }
 
+/// Checks a sweep without running it: every grid point builds, and every metric is a result column.
+pub fn check(sweep: &Sweep, text: &str) -> Result<(), SweepError> {
+    check_points(sweep, text).map(|_| ())
+}
+
 /// Rewrites `results.csv` and `timings.csv` of `dir` in run order and writes `results.json`.
 pub(crate) fn finish(dir: &Path, header: &[String]) -> Result<(), SweepError> {
     let results_path = dir.join(RESULTS);

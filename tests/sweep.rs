@@ -1,0 +1,445 @@
+//! `vpcsim sweep` and `vpcsim merge` end to end: grid expansion and seeds, byte-identical results whatever
+//! `--jobs`, resume after a killed sweep, shards merged into the single-machine results, and sweep files that
+//! fail before any run starts.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use vpcsim::scenarios::sweep::{self, Sweep};
+
+fn vpcsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vpcsim"))
+        .args(args)
+        .output()
+        .expect("vpcsim runs")
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sweeps/small.toml")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `vpcsim sweep FILE --out DIR ARGS…` and asserts success.
+fn sweep_ok(file: &Path, out: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["sweep", s(file), "--out", s(out)];
+    all.extend_from_slice(args);
+    let o = vpcsim(&all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    o
+}
+
+/// The small fixture with its `[sweep]` table replaced by `sweep_table`.
+fn with_sweep(dir: &Path, sweep_table: &str) -> PathBuf {
+    let text = fs::read_to_string(fixture()).unwrap();
+    let base = &text[..text.find("[sweep]").unwrap()];
+    let path = dir.join("sweep.toml");
+    fs::write(&path, format!("{base}{sweep_table}")).unwrap();
+    path
+}
+
+fn load(path: &Path) -> Sweep {
+    sweep::load(path).unwrap_or_else(|e| panic!("{e}")).0
+}
+
+#[test]
+fn the_grid_is_the_product_of_the_axes_with_zipped_axes_moving_together() {
+    let sw = load(&fixture());
+    assert_eq!(sw.axes.len(), 2, "the zip makes two keys one axis");
+    assert_eq!(sw.axes[1].name, "warm");
+    assert_eq!(sw.points(), 6);
+    assert_eq!(sw.runs(), 12);
+    // The first axis varies slowest; replicates are within a point.
+    assert_eq!(sw.coordinates(0), [0, 0]);
+    assert_eq!(sw.coordinates(2), [0, 2]);
+    assert_eq!(sw.coordinates(3), [1, 0]);
+    assert_eq!(sw.run_at(7), (3, 1));
+    assert_eq!(sw.labels(5), ["m5.xlarge", "ip-2/min-10"]);
+    // The zipped values land together in the point's scenario.
+    let sc = sw.scenario(5, 0).unwrap();
+    assert_eq!(sc.node_groups[0].instance_type.name, "m5.xlarge");
+    assert_eq!(sc.node_groups[0].ipamd.warm_ip_target, 2);
+    assert_eq!(sc.node_groups[0].ipamd.minimum_ip_target, 10);
+    let sc = sw.scenario(1, 0).unwrap();
+    assert_eq!(sc.node_groups[0].instance_type.name, "m5.large");
+    assert_eq!(
+        (
+            sc.node_groups[0].ipamd.warm_ip_target,
+            sc.node_groups[0].ipamd.minimum_ip_target
+        ),
+        (5, 0)
+    );
+}
+
+#[test]
+fn ranges_expand_inclusively_and_labels_default_to_the_values() {
+    let dir = scratch("sweep-ranges");
+    let path = with_sweep(
+        &dir,
+        "[sweep]\n[sweep.axes]\n\"ipamd.WARM_IP_TARGET\" = { from = 0, to = 10, step = 5 }\n\
+         \"subnets.pods.in_use.count\" = { from = 10, to = 20, step = 2.5 }\n",
+    );
+    let sw = load(&path);
+    assert_eq!(sw.axes[0].labels, ["0", "5", "10"]);
+    assert_eq!(sw.axes[1].labels.len(), 5, "{:?}", sw.axes[1].labels);
+    assert_eq!(sw.axes[1].labels[4], "20.0");
+}
+
+#[test]
+fn seeds_derive_from_the_sweep_seed_the_point_and_the_replicate() {
+    let sw = load(&fixture());
+    let mut seeds: Vec<u64> = (0..sw.runs())
+        .map(|r| {
+            let (p, rep) = sw.run_at(r);
+            sw.run_seed(p, rep)
+        })
+        .collect();
+    assert_eq!(sw.scenario(4, 1).unwrap().seed, sw.run_seed(4, 1));
+    seeds.sort_unstable();
+    seeds.dedup();
+    assert_eq!(seeds.len(), 12, "every run has its own seed");
+    // Pinned: a change here changes every sweep's results.
+    assert_eq!(sw.run_seed(0, 0), 8946990292487845988);
+
+    let mut other = sw.clone();
+    other.seed = 6;
+    assert_ne!(other.run_seed(0, 0), sw.run_seed(0, 0));
+
+    // Common random numbers: replicate r has one seed at every point.
+    let mut crn = sw.clone();
+    crn.common_random_numbers = true;
+    assert_eq!(crn.run_seed(0, 1), crn.run_seed(5, 1));
+    assert_ne!(crn.run_seed(0, 0), crn.run_seed(0, 1));
+}
+
+/// The result files of a sweep folder, by name.
+fn result_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    ["results.csv", "results.json", "sweep.json"]
+        .iter()
+        .map(|n| (n.to_string(), fs::read(dir.join(n)).unwrap()))
+        .collect()
+}
+
+#[test]
+fn results_are_byte_identical_at_one_and_two_jobs() {
+    let dir = scratch("sweep-jobs");
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    sweep_ok(&fixture(), &one, &["--jobs", "1"]);
+    sweep_ok(&fixture(), &two, &["--jobs", "2"]);
+    assert_eq!(result_files(&one), result_files(&two));
+
+    let text = fs::read_to_string(one.join("results.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        header[..6],
+        [
+            "run",
+            "point",
+            "replicate",
+            "seed",
+            "node_groups.workers.instance_type",
+            "warm"
+        ]
+    );
+    for col in [
+        "pods.ip_wait_s.p99",
+        "ec2.calls_total",
+        "ipamd.api_errors.InsufficientCidrBlocks",
+    ] {
+        assert!(header.contains(&col), "{col} missing");
+    }
+    assert!(
+        !header.iter().any(|h| h.contains("wall_s")),
+        "wall-clock goes to timings.csv"
+    );
+    let runs: Vec<u64> = lines
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(runs, (0..12).collect::<Vec<_>>());
+    // The settings reach the runs: more warm addresses, more of them unused.
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(one.join("results.json")).unwrap()).unwrap();
+    let waste = |run: usize| json["runs"][run]["ips.waste_ratio_mean"].as_f64().unwrap();
+    assert!(
+        waste(0) > waste(4),
+        "eni-1 {} vs ip-2/min-10... {}",
+        waste(0),
+        waste(4)
+    );
+    let timings = fs::read_to_string(one.join("timings.csv")).unwrap();
+    assert_eq!(timings.lines().count(), 13);
+    assert!(
+        !one.join("runs").exists(),
+        "run folders only with --keep-runs"
+    );
+}
+
+#[test]
+fn keep_runs_keeps_each_runs_folder() {
+    let dir = scratch("sweep-keep");
+    sweep_ok(&fixture(), &dir, &["--keep-runs", "--shard", "0/6"]);
+    let kept: Vec<String> = fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(dir.join("runs/00006/summary.json").exists(), "{kept:?}");
+    assert!(dir.join("runs/00006/pods.csv").exists());
+}
+
+#[test]
+fn shards_merge_into_the_single_machine_results() {
+    let dir = scratch("sweep-shards");
+    let whole = dir.join("whole");
+    sweep_ok(&fixture(), &whole, &[]);
+    let shards: Vec<PathBuf> = (0..3).map(|k| dir.join(format!("shard-{k}"))).collect();
+    for (k, d) in shards.iter().enumerate() {
+        sweep_ok(
+            &fixture(),
+            d,
+            &["--shard", &format!("{k}/3"), "--jobs", "1"],
+        );
+        let rows = fs::read_to_string(d.join("results.csv"))
+            .unwrap()
+            .lines()
+            .count();
+        assert_eq!(rows, 1 + 4, "shard {k} runs 4 of 12");
+    }
+    let merged = dir.join("merged");
+    let mut args = vec!["merge"];
+    args.extend(shards.iter().rev().map(|d| s(d)));
+    args.extend(["--out", s(&merged)]);
+    let o = vpcsim(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // sweep.json names the shard; the results are those of the single machine.
+    assert_eq!(
+        fs::read(merged.join("results.csv")).unwrap(),
+        fs::read(whole.join("results.csv")).unwrap()
+    );
+    assert_eq!(
+        fs::read(merged.join("results.json")).unwrap(),
+        fs::read(whole.join("results.json")).unwrap()
+    );
+
+    // A missing shard, or one given twice, is refused.
+    let o = vpcsim(&[
+        "merge",
+        s(&shards[0]),
+        s(&shards[1]),
+        "--out",
+        s(&dir.join("bad")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("4 of 12 runs are missing"),
+        "{}",
+        stderr(&o)
+    );
+    let o = vpcsim(&[
+        "merge",
+        s(&shards[0]),
+        s(&shards[0]),
+        "--out",
+        s(&dir.join("bad")),
+    ]);
+    assert!(stderr(&o).contains("run 0 is in both"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_killed_sweep_resumes_where_it_stopped_and_ends_with_the_same_results() {
+    let dir = scratch("sweep-kill");
+    // Longer runs, so that the sweep can be killed in the middle.
+    let text = fs::read_to_string(fixture())
+        .unwrap()
+        .replace("duration = \"20m\"", "duration = \"4h\"");
+    let file = dir.join("slow.toml");
+    fs::write(&file, text).unwrap();
+    let (killed, whole) = (dir.join("killed"), dir.join("whole"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vpcsim"))
+        .args(["sweep", s(&file), "--out", s(&killed), "--jobs", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let results = killed.join("results.csv");
+    let rows = || fs::read_to_string(&results).map_or(0, |t| t.lines().count().saturating_sub(1));
+    let start = Instant::now();
+    while rows() < 2 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before it was killed"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no run finished"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = rows();
+    assert!((2..12).contains(&done), "{done} runs done when killed");
+
+    let o = sweep_ok(&file, &killed, &["--resume", "--jobs", "2"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("{done} already done")), "{out}");
+    sweep_ok(&file, &whole, &[]);
+    assert_eq!(result_files(&killed), result_files(&whole));
+    let timings = fs::read_to_string(killed.join("timings.csv")).unwrap();
+    assert!(timings.lines().count() >= 12, "{timings}");
+
+    // Nothing left to do: a second resume skips every run.
+    let o = sweep_ok(&file, &killed, &["--resume"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("12 already done"));
+    assert_eq!(result_files(&killed), result_files(&whole));
+}
+
+#[test]
+fn resume_refuses_the_results_of_another_sweep() {
+    let dir = scratch("sweep-resume-other");
+    let out = dir.join("out");
+    sweep_ok(&fixture(), &out, &["--shard", "0/4"]);
+    let other = with_sweep(&dir, "[sweep]\nreplicates = 3\n");
+    let o = vpcsim(&["sweep", s(&other), "--out", s(&out), "--resume"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("another sweep or shard"),
+        "{}",
+        stderr(&o)
+    );
+    let o = vpcsim(&[
+        "sweep",
+        s(&fixture()),
+        "--out",
+        s(&out),
+        "--resume",
+        "--shard",
+        "1/4",
+    ]);
+    assert!(
+        stderr(&o).contains("another sweep or shard"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Each bad sweep definition: the message names the file, line and key, the exit code is 2, and no output
+/// folder is made.
+#[test]
+fn bad_sweep_definitions_fail_before_any_run_naming_the_key() {
+    let dir = scratch("sweep-bad");
+    let cases: &[(&str, &str)] = &[
+        (
+            "[sweep]\n[sweep.axes]\n\"node_groups.workers.instance_typo\" = [\"m5.large\"]\n",
+            "sweep.toml:44:1: sweep.axes.\"node_groups.workers.instance_typo\": at point 0 \
+             (node_groups.workers.instance_typo=m5.large): node_groups[0].instance_typo: unknown key",
+        ),
+        (
+            "[sweep]\n[sweep.axes]\n\"node_groups.cpu.count\" = [1, 2]\n",
+            "sweep.toml:44:1: sweep.axes.\"node_groups.cpu.count\": `node_groups` has no element `cpu`",
+        ),
+        (
+            "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = [3, \"four\"]\n",
+            "sweep.toml:44:1: sweep.axes.\"node_groups.workers.count\": at point 1 \
+             (node_groups.workers.count=four): node_groups[0].count: invalid type: string \"four\", \
+             expected u32",
+        ),
+        (
+            "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = []\n",
+            "sweep.toml:44:31: sweep.axes.\"node_groups.workers.count\": an axis needs at least one value",
+        ),
+        (
+            "[sweep]\n[sweep.axes]\n\"subnets.pods.in_use\" = [1]\n",
+            "sweep.toml:44:1: sweep.axes.\"subnets.pods.in_use\": `subnets.pods.in_use` is a table, not a \
+             scalar key",
+        ),
+        (
+            "[sweep]\n[sweep.axes]\n\"subnets.pods.cidr\" = [\"10.0.0.0/24\", \"10.0.0.0/26\"]\n",
+            "at point 1 (subnets.pods.cidr=10.0.0.0/26): subnets[0].in_use.count: 60 addresses do not fit",
+        ),
+        (
+            "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = { from = 1, to = 2000, step = 1 }\n",
+            "the grid has 2000 runs, more than max_runs = 1000; pass --force",
+        ),
+        (
+            "[sweep]\nmax_runs = 4\nreplicates = 5\n",
+            "the grid has 5 runs, more than max_runs = 4",
+        ),
+        (
+            "[sweep]\nmetrics = [\"pods.ip_wait.p99\"]\n",
+            "sweep.toml:43:12: sweep.metrics: `pods.ip_wait.p99` is not a result column",
+        ),
+        (
+            "[sweep]\n[sweep.axes]\n\"ipamd.WARM_IP_TARGET\" = [1, 2]\n[sweep.zip]\nw = [\"ipamd.WARM_IP_TARGET\", \
+             \"ipamd.MINIMUM_IP_TARGET\"]\n",
+            "sweep.zip.w: `ipamd.MINIMUM_IP_TARGET` is not a key of [sweep.axes]",
+        ),
+        (
+            "[sweep]\nreplicates = 0\n",
+            "sweep.toml:43:14: sweep.replicates: must be at least 1",
+        ),
+        ("[sweep]\nrepeats = 2\n", "sweep: unknown key `repeats`"),
+    ];
+    for (i, (table, expected)) in cases.iter().enumerate() {
+        let case = dir.join(format!("case-{i}"));
+        fs::create_dir_all(&case).unwrap();
+        let file = with_sweep(&case, table);
+        let out = case.join("out");
+        let o = vpcsim(&["sweep", s(&file), "--out", s(&out)]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
+        assert!(
+            err.contains(expected),
+            "case {i}: expected {expected:?} in\n{err}"
+        );
+        assert!(!out.exists(), "case {i}: an output folder was made");
+    }
+}
+
+#[test]
+fn force_runs_a_grid_over_the_limit() {
+    let dir = scratch("sweep-force");
+    let file = with_sweep(&dir, "[sweep]\nmax_runs = 2\nreplicates = 3\n");
+    let out = dir.join("out");
+    let o = vpcsim(&["sweep", s(&file), "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    sweep_ok(&file, &out, &["--force"]);
+    assert_eq!(
+        fs::read_to_string(out.join("results.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn check_validates_every_point_of_a_sweep() {
+    let o = vpcsim(&["check", s(&fixture())]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let dir = scratch("sweep-check");
+    let file = with_sweep(
+        &dir,
+        "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = [1, -1]\n",
+    );
+    let o = vpcsim(&["check", s(&file)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("at point 1"));
+}
