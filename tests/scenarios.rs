@@ -120,29 +120,101 @@ fn a_scale_burst_meets_the_account_limits() {
     );
 }
 
+/// Runs replicate 0 of the point of sweep `scenarios/NAME.toml` whose axis labels are `labels`, and returns its
+/// summary with every key.
+fn sweep_point(name: &str, labels: &[&str]) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.toml"));
+    let (sweep, _) = scenarios::sweep::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let point = (0..sweep.points())
+        .find(|&p| sweep.labels(p) == labels)
+        .unwrap_or_else(|| panic!("{name} has no point {labels:?}"));
+    let s = sweep
+        .scenario(point, 0)
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    let (world, perf) = report::simulate(&s, false, false).expect("builds");
+    check_invariants(&world, SimTime::ZERO + s.duration);
+    report::summary(&s, &world, perf, report::Keys::All)
+}
+
 #[test]
 fn warm_targets_trade_held_addresses_for_api_calls() {
-    let v = run("warm-targets", None);
-    let g = &v["node_groups"];
-    let assigns = |group: &str| {
-        g[group]["ipamd_ec2_calls"]
-            .get("AssignPrivateIpAddresses")
-            .map_or(0, u)
-    };
-    assert!(assigns("ip-1") > assigns("eni-1"));
+    let at = |setting: &str| sweep_point("warm-targets", &[setting, "6"]);
+    let (eni, ip5, ip1) = (at("eni-1"), at("ip-5/min-10"), at("ip-1"));
+    let calls = |v: &Value| u(&v["ec2"]["calls"]["AssignPrivateIpAddresses"]);
+    assert!(
+        calls(&ip1) > calls(&eni),
+        "{} vs {}",
+        calls(&ip1),
+        calls(&eni)
+    );
     // A whole warm ENI per node holds more of the subnet, on average, than a five-address pool, which holds
     // more than a one-address pool; the smallest pool makes pods wait longest.
-    let held = |group: &str| g[group]["ips"]["allocated_mean"].as_f64().unwrap();
-    assert!(held("eni-1") > held("ip-5-min-10"), "{g}");
-    assert!(held("ip-5-min-10") > held("ip-1"), "{g}");
-    let p99 = |group: &str| g[group]["pods"]["ip_wait_s"]["p99"].as_f64().unwrap();
-    assert!(p99("ip-1") > p99("eni-1"), "{g}");
-    // Once the burst is over, the subnets show it too.
-    let s = &v["subnets"];
-    assert!(
-        u(&s["s-eni-1"]["final_free_addresses"]) < u(&s["s-ip-5-min-10"]["final_free_addresses"]),
-        "{s}"
+    let held = |v: &Value| v["ips"]["allocated_mean"].as_f64().unwrap();
+    assert!(held(&eni) > held(&ip5), "{} vs {}", held(&eni), held(&ip5));
+    assert!(held(&ip5) > held(&ip1), "{} vs {}", held(&ip5), held(&ip1));
+    let p99 = |v: &Value| v["pods"]["ip_wait_s"]["p99"].as_f64().unwrap();
+    assert!(p99(&ip1) > p99(&eni), "{} vs {}", p99(&ip1), p99(&eni));
+    // Prefix mode holds whole /28s: few calls, no waits for an address at this churn.
+    let prefix = at("prefix-1");
+    assert!(u(&prefix["ec2"]["calls_total"]) < u(&eni["ec2"]["calls_total"]));
+    assert_eq!(u(&prefix["pods"]["waited_for_an_address"]), 0);
+}
+
+#[test]
+fn compare_modes_prefix_delegation_makes_fewer_calls_at_every_size() {
+    for size in ["16 × m5.large", "4 × m5.2xlarge", "1 × m5.8xlarge"] {
+        let sip = sweep_point("compare-modes", &["secondary IPs", size]);
+        let pd = sweep_point("compare-modes", &["prefix delegation", size]);
+        let calls = |v: &Value| u(&v["ec2"]["calls_total"]);
+        assert!(
+            calls(&pd) < calls(&sip),
+            "{size}: {} vs {}",
+            calls(&pd),
+            calls(&sip)
+        );
+        // The same pods in both modes (common random numbers).
+        assert_eq!(sip["pods"]["created"], pd["pods"]["created"], "{size}");
+        let p99 = |v: &Value| v["pods"]["ip_wait_s"]["p99"].as_f64().unwrap();
+        assert!(
+            p99(&pd) < p99(&sip),
+            "{size}: {} vs {}",
+            p99(&pd),
+            p99(&sip)
+        );
+    }
+}
+
+#[test]
+fn reservation_strategies_keep_blocks_whole_for_prefixes() {
+    let icb = |size: &str, strategy: &str| {
+        u(
+            &sweep_point("reservation-strategies", &[size, strategy])["ipamd"]["api_errors"]["InsufficientCidrBlocks"],
+        )
+    };
+    // A /22 shared with churning tenants fragments: prefixes fail although addresses are free.
+    assert!(icb("/22", "none") > 0);
+    // Reserving half of it for prefixes, or a subnet of its own, removes the failures.
+    assert_eq!(icb("/22", "prefix 50 %"), 0);
+    assert_eq!(icb("/22", "dedicated subnet"), 0);
+    // A /23 is too small for the burst unless the pods have most of it.
+    assert!(icb("/23", "dedicated subnet") < icb("/23", "none"));
+    assert_eq!(icb("/20", "none"), 0);
+}
+
+#[test]
+fn throttling_grows_with_the_scale_up_and_raised_limits_remove_it_for_100_nodes() {
+    let throttled = |nodes: &str, limits: &str| {
+        u(&sweep_point("throttling", &[nodes, limits])["ec2"]["throttled_total"])
+    };
+    assert_eq!(throttled("50", "default (5/s)"), 0);
+    let (at100, at200) = (
+        throttled("100", "default (5/s)"),
+        throttled("200", "default (5/s)"),
     );
+    assert!(0 < at100 && at100 < at200, "{at100} then {at200}");
+    assert_eq!(throttled("100", "raised (20/s)"), 0);
 }
 
 #[test]
