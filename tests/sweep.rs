@@ -443,3 +443,61 @@ fn check_validates_every_point_of_a_sweep() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stdout).contains("at point 1"));
 }
+
+/// The command line of `deploy/k8s-indexed-job.yaml`'s shard pods, with Kubernetes' substitutions made, runs
+/// the shard named by the completion index, and the Job's completions match the shard count.
+#[test]
+fn the_indexed_job_runs_the_shard_of_its_completion_index() {
+    let yaml = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/k8s-indexed-job.yaml"),
+    )
+    .unwrap();
+    let value = |key: &str| {
+        yaml.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.split('#').next().unwrap().trim().to_string())
+            .unwrap_or_else(|| panic!("no {key}"))
+    };
+    let shards: u64 = value("completions:").parse().unwrap();
+    let start = yaml
+        .find("          args:\n")
+        .expect("the sweep container's args")
+        + 16;
+    let args: Vec<String> = yaml[start..]
+        .lines()
+        .map_while(|l| l.strip_prefix("            - "))
+        .map(|a| {
+            a.split("  #")
+                .next()
+                .unwrap()
+                .trim()
+                .trim_matches('"')
+                .to_string()
+        })
+        .collect();
+    assert_eq!(args[0], "sweep");
+    let dir = scratch("sweep-k8s");
+    let index = 3;
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| {
+            a.replace("$(JOB_COMPLETION_INDEX)", &index.to_string())
+                .replace("/sweep/sweep.toml", s(&fixture()))
+                .replace("/results", s(&dir))
+        })
+        .collect();
+    assert!(args.contains(&format!("{index}/{shards}")), "{args:?}");
+    let o = vpcsim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let results = fs::read_to_string(dir.join(format!("shard-{index}/results.csv"))).unwrap();
+    let runs: Vec<&str> = results
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        runs,
+        ["3"],
+        "run 3 is the only run of 12 with 3 = run mod {shards}"
+    );
+}
