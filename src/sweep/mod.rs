@@ -208,6 +208,11 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
             Appender::append(&timings_path).map_err(io(&timings_path))?,
         )
     } else {
+        // Run folders of an earlier sweep in this folder would be taken for this one's.
+        let runs = out.join("runs");
+        if runs.exists() {
+            fs::remove_dir_all(&runs).map_err(io(&runs))?;
+        }
         results::atomic_write(&out.join(MANIFEST), &manifest.to_bytes())
             .map_err(io(&out.join(MANIFEST)))?;
         (
