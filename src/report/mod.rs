@@ -12,6 +12,7 @@
 
 pub mod explain;
 mod files;
+pub mod plots;
 mod summary;
 mod table;
 

@@ -1,0 +1,154 @@
+//! Charts (PNG and SVG) and a self-contained HTML report of a finished run folder, of several run folders side
+//! by side, or of a sweep folder. Only the folders' files are read, never the simulator's state, so a report
+//! can be made again later, on another machine, from a copied folder.
+//!
+//! - [`plot_run`]: a run's node groups against each other;
+//! - [`plot_runs`]: several runs (each labelled) against each other;
+//! - [`plot_sweep`]: each metric against each axis, InsufficientCidrBlocks by subnet size and reservation, and
+//!   the runs of a small sweep side by side when they were kept.
+//!
+//! Charts are drawn with plotters on its pure-Rust backends with a font compiled in ([`font`]), so nothing is
+//! needed from the system. The same folder gives byte-identical SVG, PNG and HTML: nothing depends on the
+//! time, the machine or a hash order.
+//!
+//! Layout: [`rundata`] and [`sweepdata`] read the folders (through [`table`] for CSV); [`runcharts`] and
+//! [`sweepcharts`] turn them into chart descriptions ([`figure`], on [`axis`] scales, with long series thinned
+//! by [`sample`]); [`figure`] draws them; [`html`] writes the page.
+
+mod axis;
+mod error;
+mod figure;
+mod font;
+mod html;
+mod raster;
+mod runcharts;
+mod rundata;
+mod sample;
+mod sweepcharts;
+mod sweepdata;
+mod table;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use error::PlotError;
+
+use figure::{Figure, Rendered};
+use runcharts::{Labelled, Naming};
+use rundata::RunData;
+use sweepdata::SweepData;
+
+/// Most grid points for which a sweep's kept runs are also drawn side by side.
+const MAX_OVERLAY_POINTS: usize = 12;
+
+/// Draws `figures` into `out/plots/` and writes `out/report.html` from `page`; returns every path written.
+fn publish(
+    out: &Path,
+    figures: &[Figure],
+    page: impl FnOnce(&[Rendered]) -> String,
+) -> Result<Vec<PathBuf>, PlotError> {
+    let plots = out.join("plots");
+    fs::create_dir_all(&plots).map_err(|e| PlotError::io(&plots, e))?;
+    let rendered = figures
+        .iter()
+        .map(|f| figure::write(f, &plots))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut written: Vec<PathBuf> = rendered
+        .iter()
+        .flat_map(|r| [r.png.clone(), r.svg.clone()])
+        .collect();
+    let html = page(&rendered);
+    let path = out.join("report.html");
+    let tmp = out.join(".report.html.partial");
+    fs::write(&tmp, html).map_err(|e| PlotError::io(&tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| PlotError::io(&path, e))?;
+    written.push(path);
+    Ok(written)
+}
+
+/// Plots of one run folder into `dir/plots/` (PNG + SVG each) and `dir/report.html`; returns written paths.
+pub fn plot_run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let run = RunData::read(dir)?;
+    let figures = runcharts::figures(
+        &[Labelled {
+            label: None,
+            run: &run,
+        }],
+        Naming::default(),
+    );
+    publish(dir, &figures, |r| html::run_page(&run, r))
+}
+
+/// Overlay of several run folders (each variant labelled) into `out/plots/` and `out/report.html`.
+pub fn plot_runs(out: &Path, runs: &[(String, PathBuf)]) -> Result<Vec<PathBuf>, PlotError> {
+    if runs.is_empty() {
+        return Err(PlotError::Invalid(
+            "no run folders to compare: give at least one".to_string(),
+        ));
+    }
+    let data = runs
+        .iter()
+        .map(|(label, dir)| Ok((label.clone(), RunData::read(dir)?)))
+        .collect::<Result<Vec<_>, PlotError>>()?;
+    let labelled: Vec<Labelled> = data
+        .iter()
+        .map(|(label, run)| Labelled {
+            label: Some(label),
+            run,
+        })
+        .collect();
+    let figures = runcharts::figures(&labelled, Naming::default());
+    publish(out, &figures, |r| html::runs_page(&data, r))
+}
+
+/// Plots of a sweep folder into `dir/plots/` and `dir/report.html`.
+pub fn plot_sweep(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let sweep = SweepData::read(dir, &sweepcharts::INSUFFICIENT_CIDR)?;
+    let (mut figures, missing) = sweepcharts::figures(&sweep);
+    let kept = kept_runs(&sweep)?;
+    if !kept.is_empty() {
+        let labelled: Vec<Labelled> = kept
+            .iter()
+            .map(|(label, run)| Labelled {
+                label: Some(label),
+                run,
+            })
+            .collect();
+        figures.extend(runcharts::figures(
+            &labelled,
+            Naming {
+                stem_prefix: "runs-",
+                title_suffix: ", replicate 0 of each point",
+            },
+        ));
+    }
+    publish(dir, &figures, |r| html::sweep_page(&sweep, r, &missing))
+}
+
+/// Replicate 0 of each point, from `runs/NNNNN/`, labelled by the point's axis labels: only for a sweep of at
+/// most [`MAX_OVERLAY_POINTS`] points whose runs were kept; points whose run folder is absent are left out.
+fn kept_runs(s: &SweepData) -> Result<Vec<(String, RunData)>, PlotError> {
+    let runs = s.dir.join("runs");
+    if !runs.is_dir() || s.points.len() > MAX_OVERLAY_POINTS {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for p in &s.points {
+        let Some(&(_, run)) = p.runs.iter().find(|(rep, _)| *rep == 0) else {
+            continue;
+        };
+        let folder = runs.join(format!("{run:05}"));
+        if !folder.join("summary.json").is_file() {
+            continue;
+        }
+        let label = s
+            .axes
+            .iter()
+            .zip(&p.coords)
+            .map(|(a, &c)| a.labels[c].as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push((label, RunData::read(&folder)?));
+    }
+    Ok(out)
+}
