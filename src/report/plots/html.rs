@@ -413,6 +413,42 @@ mod tests {
     }
 
     #[test]
+    fn a_large_sweep_lists_its_first_points_and_says_so() {
+        use crate::report::plots::sweepdata::{Point, SweepAxis};
+        let n = MAX_TABLE_POINTS + 7;
+        let s = SweepData {
+            dir: "out/sweep".into(),
+            scenario: "big <one>".into(),
+            seed: "3".into(),
+            replicates: 1,
+            axes: vec![SweepAxis {
+                name: "x".into(),
+                keys: vec!["x".into()],
+                labels: (0..n).map(|i| i.to_string()).collect(),
+                numbers: None,
+            }],
+            metrics: vec!["m".into()],
+            columns: vec!["m".into()],
+            points: (0..n)
+                .map(|i| Point {
+                    index: i as u64,
+                    coords: vec![i],
+                    runs: vec![(0, i as u64)],
+                    values: vec![vec![1.5]],
+                })
+                .collect(),
+        };
+        let html = sweep_page(&s, &[], &[]);
+        assert_eq!(html.matches("<tr><td>").count(), MAX_TABLE_POINTS);
+        assert!(html.contains("The first 500 of 507 points"));
+        assert!(html.contains("big &lt;one&gt;") && !html.contains("<one>"));
+        assert!(
+            html.contains("<code>sweep</code>"),
+            "only the folder's own name"
+        );
+    }
+
+    #[test]
     fn cells_show_whole_numbers_in_full() {
         assert_eq!(cell(Some(123456.0)), "123456");
         assert_eq!(cell(Some(0.5)), "0.5");

@@ -309,3 +309,99 @@ pub(super) fn figures(s: &SweepData) -> (Vec<Figure>, Vec<String>) {
     out.extend(insufficient_cidr(s));
     (out, missing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::plots::sweepdata::Point;
+
+    /// A sweep of `sizes[i]` values on axis i, one replicate, metric `m` = the point's index.
+    fn sweep(sizes: &[usize]) -> SweepData {
+        let axes: Vec<SweepAxis> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| SweepAxis {
+                name: format!("axis{i}"),
+                keys: vec![format!("axis{i}")],
+                labels: (0..n).map(|v| format!("v{v}")).collect(),
+                numbers: None,
+            })
+            .collect();
+        let total: usize = sizes.iter().product();
+        let points = (0..total)
+            .map(|p| {
+                let mut rest = p;
+                let mut coords = vec![0; sizes.len()];
+                for (i, &n) in sizes.iter().enumerate().rev() {
+                    coords[i] = rest % n;
+                    rest /= n;
+                }
+                Point {
+                    index: p as u64,
+                    coords,
+                    runs: vec![(0, p as u64)],
+                    values: vec![vec![p as f64]],
+                }
+            })
+            .collect();
+        SweepData {
+            dir: "s".into(),
+            scenario: "s".into(),
+            seed: "1".into(),
+            replicates: 1,
+            axes,
+            metrics: vec!["m".into()],
+            columns: vec!["m".into()],
+            points,
+        }
+    }
+
+    #[test]
+    fn one_line_per_combination_of_the_other_axes() {
+        let s = sweep(&[3, 2]);
+        let (figs, missing) = figures(&s);
+        assert!(missing.is_empty());
+        assert_eq!(figs.len(), 2);
+        let Panel::Lines(p) = &figs[0].panels[0] else {
+            panic!("a line chart")
+        };
+        // m by axis0: one line per value of axis1, three points each, in axis order.
+        assert_eq!(p.lines.len(), 2);
+        assert_eq!(p.lines[1].points, vec![(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]);
+        assert_eq!(figs[0].legend[1].label, "axis1 = v1");
+    }
+
+    #[test]
+    fn lines_are_capped_and_the_subtitle_says_so() {
+        let s = sweep(&[2, 4, 4]);
+        let (figs, _) = figures(&s);
+        let Panel::Lines(p) = &figs[0].panels[0] else {
+            panic!("a line chart")
+        };
+        assert_eq!(p.lines.len(), MAX_LINES);
+        assert!(
+            figs[0].subtitle.contains("First 10 of 16 combinations"),
+            "{}",
+            figs[0].subtitle
+        );
+    }
+
+    #[test]
+    fn a_missing_metric_column_is_listed_not_drawn() {
+        let mut s = sweep(&[2]);
+        s.metrics.push("not.there".into());
+        let (figs, missing) = figures(&s);
+        assert_eq!(figs.len(), 1);
+        assert_eq!(missing, vec!["not.there".to_string()]);
+    }
+
+    #[test]
+    fn units_are_guessed_from_key_names() {
+        assert_eq!(metric_label("pods.ip_wait_s.p99"), "pods.ip_wait_s.p99 (s)");
+        assert_eq!(
+            metric_label("ips.waste_ratio_mean"),
+            "ips.waste_ratio_mean (fraction)"
+        );
+        assert_eq!(metric_label("ec2.calls_total"), "ec2.calls_total (count)");
+    }
+}
