@@ -501,13 +501,34 @@ fn draw_bars<DB: DrawingBackend>(
             }
             if let Some(note) = group.notes.get(c).filter(|s| notes && !s.is_empty()) {
                 let mid = (lo + hi) / 2.0;
-                let (anchor, offset) = if p.horizontal {
-                    (Pos::new(HPos::Left, VPos::Center), (5, 0))
+                let end = xy(mid, top.max(base));
+                // Past the bar's end, or inside it (white) when the plot has no room left there.
+                let (px, py) = chart.backend_coord(&end);
+                let (xr, yr) = chart.plotting_area().get_pixel_range();
+                let room = if p.horizontal {
+                    xr.end - px - 5
                 } else {
-                    (Pos::new(HPos::Center, VPos::Bottom), (0, -4))
+                    py - yr.start - 4
                 };
-                let elem = EmptyElement::at(xy(mid, top.max(base)))
-                    + Text::new(note.clone(), offset, note_style.pos(anchor));
+                let need = if p.horizontal {
+                    text_width(note, NOTE_SIZE) as i32
+                } else {
+                    NOTE_SIZE as i32
+                };
+                let inside = room < need;
+                let (anchor, offset) = match (p.horizontal, inside) {
+                    (true, false) => (Pos::new(HPos::Left, VPos::Center), (5, 0)),
+                    (true, true) => (Pos::new(HPos::Right, VPos::Center), (-5, 0)),
+                    (false, false) => (Pos::new(HPos::Center, VPos::Bottom), (0, -4)),
+                    (false, true) => (Pos::new(HPos::Center, VPos::Top), (0, 4)),
+                };
+                let style = if inside {
+                    note_style.color(&WHITE)
+                } else {
+                    note_style.clone()
+                };
+                let elem =
+                    EmptyElement::at(end) + Text::new(note.clone(), offset, style.pos(anchor));
                 chart.draw_series(std::iter::once(elem)).map_err(err)?;
             }
         }

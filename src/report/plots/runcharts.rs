@@ -216,10 +216,10 @@ fn ec2_calls(runs: &[Labelled], naming: Naming) -> Figure {
         .iter()
         .flat_map(|(_, m)| m.values().map(|c| c.throttled))
         .sum();
-    // Counts from 1 to 100k in one chart: a log axis when they span more than a factor of 50, with room to
+    // Counts from 1 to 100k in one chart: a log axis when they span more than a factor of 200, with room to
     // the right of the longest bar for its count.
-    let value = if max / min_pos > 50.0 {
-        let mut a = Axis::log("attempts (log scale)", 1.0, max * 8.0);
+    let value = if max / min_pos > 200.0 {
+        let mut a = Axis::log("attempts (log scale)", 1.0, max * 10.0);
         a.range.0 = 0.6;
         a
     } else {
