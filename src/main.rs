@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 
-use vpcsim::report;
+use vpcsim::report::{self, plots};
 use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
@@ -39,6 +39,9 @@ enum Command {
     Sweep(SweepArgs),
     /// Merge the output folders of a sweep's shards (`sweep --shard K/N`) into one.
     Merge(MergeArgs),
+    /// Draw the plots (PNG and SVG under plots/) and report.html of a run folder or a sweep folder, or of
+    /// several run folders overlaid. `run`, `sweep` and `merge` do this themselves unless --no-plots.
+    Plot(PlotArgs),
     /// Explain one pod of a finished run: its timestamps, why it waited, and (for a run made with --trace)
     /// the decisions about it and its node's ipamd, in simulated time.
     Explain(ExplainArgs),
@@ -74,6 +77,9 @@ struct RunArgs {
     /// `vpcsim explain`. Costs memory on large runs.
     #[arg(long)]
     trace: bool,
+    /// Do not draw plots/ and report.html.
+    #[arg(long)]
+    no_plots: bool,
 }
 
 #[derive(Args)]
@@ -102,6 +108,9 @@ struct SweepArgs {
     /// Replace the sweep's seed (the scenario's `seed`), from which every run's seed is derived.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Do not draw plots/ and report.html (a shard never does: plot the merged folder).
+    #[arg(long)]
+    no_plots: bool,
 }
 
 #[derive(Args)]
@@ -112,6 +121,19 @@ struct MergeArgs {
     /// Folder for the merged results.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Do not draw plots/ and report.html.
+    #[arg(long)]
+    no_plots: bool,
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// A run's or a sweep's output folder; or several run folders, overlaid (with --out).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where to put the overlay of several run folders.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -199,6 +221,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd_run(a),
         Command::Sweep(a) => cmd_sweep(a),
         Command::Merge(a) => cmd_merge(a),
+        Command::Plot(a) => cmd_plot(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Check(a) => cmd_check(a),
         Command::MaxPods(a) => cmd_max_pods(a),
@@ -289,6 +312,9 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
             anyhow!("writing results to {}: {e}", dir.display()),
         )
     })?;
+    if !a.no_plots {
+        plots::plot_run(&dir).map_err(plot_failure)?;
+    }
     let mut out = io::stdout().lock();
     match a.format {
         Format::Table => {
@@ -345,6 +371,9 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         progress: true,
     };
     let done = sweep::run(&sweep, &text, &opts).map_err(sweep_failure)?;
+    if !a.no_plots && shard == Shard::WHOLE {
+        plots::plot_sweep(&out).map_err(plot_failure)?;
+    }
     let mut stdout = io::stdout().lock();
     writeln!(
         stdout,
@@ -379,6 +408,9 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
 
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     let m = sweep::merge::merge(&a.dirs, &a.out).map_err(sweep_failure)?;
+    if !a.no_plots {
+        plots::plot_sweep(&a.out).map_err(plot_failure)?;
+    }
     writeln!(
         io::stdout().lock(),
         "merged {} runs of sweep {} from {} folders into {}",
@@ -387,6 +419,49 @@ fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
         a.dirs.len(),
         a.out.display()
     )?;
+    Ok(())
+}
+
+/// Plots read finished output folders: a folder they cannot read is bad input.
+fn plot_failure(e: plots::PlotError) -> Failure {
+    Failure::new(EXIT_USAGE, e)
+}
+
+fn cmd_plot(a: PlotArgs) -> Result<(), Failure> {
+    let written = match (a.dirs.as_slice(), &a.out) {
+        ([dir], None) if dir.join(sweep::MANIFEST).exists() => plots::plot_sweep(dir),
+        ([dir], None) => plots::plot_run(dir),
+        (dirs, Some(out)) => {
+            let runs: Vec<(String, PathBuf)> = dirs
+                .iter()
+                .map(|d| {
+                    let label = d.file_name().map_or_else(
+                        || d.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    (label, d.clone())
+                })
+                .collect();
+            plots::plot_runs(out, &runs)
+        }
+        (_, None) => {
+            return Err(Failure::new(
+                EXIT_USAGE,
+                anyhow!("several folders are overlaid into --out DIR; give it"),
+            ));
+        }
+    }
+    .map_err(plot_failure)?;
+    let pngs = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .count();
+    let report = written.iter().find(|p| p.ends_with("report.html"));
+    let mut out = io::stdout().lock();
+    writeln!(out, "{pngs} charts (PNG and SVG)")?;
+    if let Some(r) = report {
+        writeln!(out, "report: {}", r.display())?;
+    }
     Ok(())
 }
 

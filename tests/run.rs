@@ -76,14 +76,18 @@ fn run_of_a_bad_scenario_exits_2_and_writes_nothing() {
     );
 }
 
-/// Every output file, with summary.json's two wall-clock values (`run.wall_s`, `run.events_per_sec`) blanked:
-/// they measure the machine, and are the only figures allowed to differ between two runs of the same seed.
+/// Every output file (plots included, as `plots/NAME`), with summary.json's wall-clock values (`run.wall_s`,
+/// `run.events_per_sec`, `run.simulated_s_per_wall_s`) blanked: they measure the machine, and are the only
+/// figures allowed to differ between two runs of the same seed.
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let plots = dir.join("plots");
     let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
         .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        .chain(fs::read_dir(&plots).into_iter().flatten())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
             let mut bytes = fs::read(&p).unwrap();
             if name == "summary.json" {
                 let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -121,18 +125,31 @@ fn same_seed_gives_byte_identical_files_and_another_seed_does_not() {
     }
     let a = outputs(&dirs[0]);
     let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names,
+    let charts = [
+        "ec2-calls",
+        "ip-pools",
+        "ip-wait-cdf",
+        "launch-latency-cdf",
+        "subnet-free",
+    ];
+    let mut expected: Vec<String> = charts
+        .iter()
+        .flat_map(|c| [format!("plots/{c}.png"), format!("plots/{c}.svg")])
+        .collect();
+    expected.extend(
         [
             "api_calls.csv",
             "nodes.csv",
             "pods.csv",
+            "report.html",
             "summary.json",
             "timeseries.csv",
-            "trace.csv"
-        ],
-        "no partial file is left behind"
+            "trace.csv",
+        ]
+        .map(String::from),
     );
+    expected.sort();
+    assert_eq!(names, expected, "no partial file is left behind");
     for ((name, x), (_, y)) in a.iter().zip(outputs(&dirs[1]).iter()) {
         assert!(!x.is_empty(), "{name} is empty");
         assert!(x == y, "{name} differs between two runs with the same seed");

@@ -135,6 +135,26 @@ fn result_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The report and every chart of a sweep folder, by name.
+fn plot_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files.push((
+        "report.html".into(),
+        fs::read(dir.join("report.html")).unwrap(),
+    ));
+    files
+}
+
 #[test]
 fn results_are_byte_identical_at_one_and_two_jobs() {
     let dir = scratch("sweep-jobs");
@@ -142,6 +162,17 @@ fn results_are_byte_identical_at_one_and_two_jobs() {
     sweep_ok(&fixture(), &one, &["--jobs", "1"]);
     sweep_ok(&fixture(), &two, &["--jobs", "2"]);
     assert_eq!(result_files(&one), result_files(&two));
+    let plots = plot_files(&one);
+    assert!(plots.len() > 4, "{} files", plots.len());
+    assert!(
+        plots
+            .iter()
+            .any(|(n, _)| n == "sweep-pods.ip_wait_s.p99-by-warm.png")
+    );
+    assert!(
+        plots == plot_files(&two),
+        "plots and report differ between --jobs 1 and 2"
+    );
 
     let text = fs::read_to_string(one.join("results.csv")).unwrap();
     let mut lines = text.lines();
@@ -236,6 +267,11 @@ fn shards_merge_into_the_single_machine_results() {
         fs::read(merged.join("results.json")).unwrap(),
         fs::read(whole.join("results.json")).unwrap()
     );
+    assert!(
+        plot_files(&merged) == plot_files(&whole),
+        "the merged plots differ"
+    );
+    assert!(!shards[0].join("plots").exists(), "a shard draws no plots");
 
     // A missing shard, or one given twice, is refused.
     let o = vpcsim(&[

@@ -275,11 +275,10 @@ pub(super) fn run_page(run: &RunData, rendered: &[Rendered]) -> String {
     let mut out = start(&format!("vpcsim run: {}", run.scenario));
     let _ = writeln!(
         out,
-        "<p>Scenario <b>{}</b>, seed {}, {} simulated seconds. Results from <code>{}</code>.</p>",
+        "<p>Scenario <b>{}</b>, seed {}, {} simulated seconds.</p>",
         escape(&run.scenario),
         escape(&run.seed),
         cell(Some(run.duration_s)),
-        escape(&folder_name(&run.dir)),
     );
     run_tables(&mut out, &[(None, run)]);
     charts(&mut out, rendered);
@@ -319,12 +318,11 @@ pub(super) fn sweep_page(s: &SweepData, rendered: &[Rendered], missing: &[String
     let mut out = start(&format!("vpcsim sweep: {}", s.scenario));
     let _ = writeln!(
         out,
-        "<p>Scenario <b>{}</b>, seed {}, {} points × {} replicates. Results from <code>{}</code>.</p>",
+        "<p>Scenario <b>{}</b>, seed {}, {} points × {} replicates.</p>",
         escape(&s.scenario),
         escape(&s.seed),
         s.points.len(),
         s.replicates,
-        escape(&folder_name(&s.dir)),
     );
     let _ = writeln!(out, "<h2>Axes</h2>\n<ul>");
     for a in &s.axes {
