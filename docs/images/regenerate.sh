@@ -1,0 +1,31 @@
+#!/bin/sh
+# Regenerates the README's pictures from the bundled scenarios (release build; under a minute on 2 cores):
+#
+#   sh docs/images/regenerate.sh
+set -eu
+cd "$(dirname "$0")/../.."
+cargo build --release --quiet
+vpcsim=./target/release/vpcsim
+out=output/docs-images
+images=docs/images
+
+$vpcsim run scenarios/quickstart.toml --out "$out/quickstart" > /dev/null
+$vpcsim sweep scenarios/compare-modes.toml --out "$out/compare-modes" --keep-runs > /dev/null
+for s in reservation-strategies warm-targets throttling; do
+    $vpcsim sweep "scenarios/$s.toml" --out "$out/$s" > /dev/null
+done
+
+copy() { cp "$out/$1/plots/$2.png" "$images/$1--$2.png"; }
+copy quickstart ip-wait-cdf
+copy quickstart ec2-calls
+copy quickstart ip-pools
+copy compare-modes runs-ip-wait-cdf
+copy compare-modes sweep-pods.ip_wait_s.p99-by-instance_size
+copy compare-modes sweep-ec2.calls_total-by-instance_size
+copy reservation-strategies sweep-insufficient-cidr-blocks
+copy reservation-strategies sweep-pods.ip_wait_s.p99-by-subnet_size
+copy warm-targets sweep-ips.allocated_mean-by-setting
+copy warm-targets sweep-pods.ip_wait_s.p99-by-setting
+copy warm-targets sweep-ec2.calls_total-by-setting
+copy throttling sweep-ec2.throttled_total-by-nodes_after_scale-up
+copy throttling sweep-pods.launch_latency_s.p99-by-nodes_after_scale-up
