@@ -537,3 +537,23 @@ fn the_indexed_job_runs_the_shard_of_its_completion_index() {
         "run 3 is the only run of 12 with 3 = run mod {shards}"
     );
 }
+
+/// `vpcsim run` on a sweep file runs its base scenario, ignoring `[sweep]`.
+#[test]
+fn run_of_a_sweep_file_runs_the_base_scenario() {
+    let dir = scratch("sweep-run-base");
+    let o = vpcsim(&[
+        "run",
+        s(&fixture()),
+        "--out",
+        s(&dir),
+        "--no-plots",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["scenario"], "small-sweep");
+    assert_eq!(v["seed"], 5, "the base seed, not a derived one");
+    assert!(!dir.join("plots").exists(), "--no-plots draws nothing");
+}
