@@ -25,7 +25,7 @@ use toml::{Spanned, Table, Value};
 
 use super::location::{line_col, push_key};
 use super::{Scenario, ScenarioError, parse};
-use crate::sim::rng::derive_seed;
+use crate::sim::rng::{derive_seed, fnv1a};
 
 /// Metrics plotted against the axes when the sweep names none.
 pub const DEFAULT_METRICS: &[&str] = &[
@@ -206,34 +206,33 @@ impl Sweep {
             .and_then(|name| self.axes.iter().find(|a| &a.name == name))
             .map(|a| (a.keys[0].span.start, axis_key(&a.keys[0].dotted)));
         let (pos, key) = at.unwrap_or((self.at, "sweep".to_string()));
-        let (line, col) = line_col(text, pos);
-        ScenarioError::Invalid {
-            file: self.file.clone(),
-            line,
-            col,
+        self.place(text).error(
+            pos,
             key,
-            message: format!("at point {point} ({}): {}", self.describe(point), e.message),
+            format!("at point {point} ({}): {}", self.describe(point), e.message),
+        )
+    }
+
+    fn place<'a>(&'a self, text: &'a str) -> Place<'a> {
+        Place {
+            file: &self.file,
+            text,
         }
     }
-}
 
-impl Sweep {
     /// The error for a metric that is not a result column.
     pub fn metric_error(&self, text: &str, metric: &str) -> ScenarioError {
         let i = self.metrics.iter().position(|m| m == metric);
         let pos = i
             .and_then(|i| self.metric_at.get(i).copied())
             .unwrap_or(self.at);
-        let (line, col) = line_col(text, pos);
-        ScenarioError::Invalid {
-            file: self.file.clone(),
-            line,
-            col,
-            key: "sweep.metrics".into(),
-            message: format!(
+        self.place(text).error(
+            pos,
+            "sweep.metrics",
+            format!(
                 "`{metric}` is not a result column (a key of summary.json, dotted, e.g. `pods.ip_wait_s.p99`)"
             ),
-        }
+        )
     }
 }
 
@@ -296,210 +295,80 @@ fn read(path: &Path) -> Result<(String, String), ScenarioError> {
     Ok((text, file))
 }
 
+/// Where sweep errors point: the file's name and text.
+struct Place<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Place<'_> {
+    fn error(
+        &self,
+        pos: usize,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let (line, col) = line_col(self.text, pos);
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            line,
+            col,
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// Validates sweep `text`; `file` names it in errors and locates trace files.
 pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
     let base_scenario = parse(text, file)?;
-    let err = |span: std::ops::Range<usize>, key: String, message: String| {
-        let (line, col) = line_col(text, span.start);
-        ScenarioError::Invalid {
-            file: file.to_string(),
-            line,
-            col,
-            key,
-            message,
-        }
-    };
+    let place = Place { file, text };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        err(span, "sweep".into(), super::serde_message(e.message()))
+        let pos = e.span().map_or(0, |s| s.start);
+        place.error(pos, "sweep", super::serde_message(e.message()))
     })?;
     let Some(raw) = raw.sweep else {
-        return Err(err(
-            0..0,
-            String::new(),
-            "no [sweep] table: a sweep is a scenario plus a [sweep] table of axes (docs/scenarios.md#sweep)"
-                .into(),
+        return Err(place.error(
+            0,
+            "",
+            "no [sweep] table: a sweep is a scenario plus a [sweep] table of axes (docs/scenarios.md#sweep)",
         ));
     };
-    let sweep_span = raw.span();
+    let at = raw.span().start;
     let raw = raw.into_inner();
-    let mut base: Table =
-        toml::from_str(text).map_err(|e| err(0..0, String::new(), e.to_string()))?;
+    let mut base: Table = toml::from_str(text).map_err(|e| place.error(0, "", e.to_string()))?;
     base.remove("sweep");
     let base = Value::Table(base);
 
     let positive = |v: &Option<Spanned<i64>>, key: &str, default: u64| match v {
         None => Ok(default),
         Some(v) if *v.get_ref() >= 1 => Ok(*v.get_ref() as u64),
-        Some(v) => Err(err(
-            v.span(),
+        Some(v) => Err(place.error(
+            v.span().start,
             format!("sweep.{key}"),
             format!("must be at least 1, got {}", v.get_ref()),
         )),
     };
-    let replicates = positive(&raw.replicates, "replicates", 1)?;
-    let replicates = u32::try_from(replicates).map_err(|_| {
-        err(
-            sweep_span.clone(),
-            "sweep.replicates".into(),
-            "too many replicates".into(),
-        )
-    })?;
+    let replicates = u32::try_from(positive(&raw.replicates, "replicates", 1)?)
+        .map_err(|_| place.error(at, "sweep.replicates", "too many replicates"))?;
     let max_runs = positive(&raw.max_runs, "max_runs", DEFAULT_MAX_RUNS)?;
 
-    // Plain axes, in file order.
-    let mut entries: Vec<(Spanned<String>, Spanned<Value>)> = raw
-        .axes
-        .map(|a| a.into_inner().into_iter().collect())
-        .unwrap_or_default();
-    entries.sort_by_key(|(k, _)| k.span().start);
-    let mut plain: Vec<(KeyPath, Vec<Value>, Option<Vec<String>>)> = Vec::new();
-    for (key, spec) in entries {
-        let dotted = key.get_ref().clone();
-        let akey = axis_key(&dotted);
-        let path =
-            resolve(&base, &dotted, key.span()).map_err(|m| err(key.span(), akey.clone(), m))?;
-        let (values, labels) =
-            axis_values(spec.get_ref()).map_err(|m| err(spec.span(), akey.clone(), m))?;
-        if plain.iter().any(|(p, ..)| p.canonical == path.canonical) {
-            return Err(err(
-                key.span(),
-                akey,
-                format!(
-                    "`{}` is already an axis under another spelling",
-                    path.canonical
-                ),
-            ));
-        }
-        plain.push((path, values, labels));
-    }
-
-    // Zips gather plain axes into one.
-    let mut zips: Vec<(Spanned<String>, Spanned<Value>)> =
-        raw.zip.map(|z| z.into_iter().collect()).unwrap_or_default();
-    zips.sort_by_key(|(k, _)| k.span().start);
-    let mut zipped_into: Vec<Option<usize>> = vec![None; plain.len()];
-    let mut zip_defs: Vec<(String, Vec<usize>, Option<Vec<String>>)> = Vec::new();
-    for (z, (name, spec)) in zips.iter().enumerate() {
-        let zkey = {
-            let mut k = "sweep.zip".to_string();
-            push_key(&mut k, name.get_ref());
-            k
-        };
-        let (keys, labels) =
-            zip_spec(spec.get_ref()).map_err(|m| err(spec.span(), zkey.clone(), m))?;
-        if keys.len() < 2 {
-            return Err(err(
-                spec.span(),
-                zkey,
-                "a zip needs at least two axis keys".into(),
-            ));
-        }
-        let mut members = Vec::new();
-        for k in &keys {
-            let Some(i) = plain.iter().position(|(p, ..)| &p.dotted == k) else {
-                return Err(err(
-                    spec.span(),
-                    zkey,
-                    format!(
-                        "`{k}` is not a key of [sweep.axes]; a zip moves axes listed there together"
-                    ),
-                ));
-            };
-            if let Some(other) = zipped_into[i] {
-                return Err(err(
-                    spec.span(),
-                    zkey,
-                    format!("`{k}` is already zipped in `{}`", zips[other].0.get_ref()),
-                ));
-            }
-            zipped_into[i] = Some(z);
-            members.push(i);
-        }
-        let n = plain[members[0]].1.len();
-        if let Some(&bad) = members.iter().find(|&&i| plain[i].1.len() != n) {
-            return Err(err(
-                spec.span(),
-                zkey,
-                format!(
-                    "zipped axes must have as many values each: `{}` has {n}, `{}` has {}",
-                    plain[members[0]].0.dotted,
-                    plain[bad].0.dotted,
-                    plain[bad].1.len()
-                ),
-            ));
-        }
-        if let Some(l) = &labels
-            && l.len() != n
-        {
-            return Err(err(
-                spec.span(),
-                zkey,
-                format!("{} labels for {n} values", l.len()),
-            ));
-        }
-        zip_defs.push((name.get_ref().clone(), members, labels));
-    }
-
-    // Axes in file order of their (first) key.
-    let mut axes = Vec::new();
-    for i in 0..plain.len() {
-        match zipped_into[i] {
-            None => {
-                let (path, values, labels) = plain[i].clone();
-                let labels = labels.unwrap_or_else(|| values.iter().map(label).collect());
-                axes.push(Axis {
-                    name: path.dotted.clone(),
-                    keys: vec![path],
-                    values: values.into_iter().map(|v| vec![v]).collect(),
-                    labels,
-                });
-            }
-            // A zip takes the place of its first key in file order.
-            Some(z) if !zip_defs[z].1.iter().any(|&m| m < i) => {
-                let (name, members, labels) = &zip_defs[z];
-                let n = plain[members[0]].1.len();
-                let values: Vec<Vec<Value>> = (0..n)
-                    .map(|v| members.iter().map(|&m| plain[m].1[v].clone()).collect())
-                    .collect();
-                let labels = labels.clone().unwrap_or_else(|| {
-                    values
-                        .iter()
-                        .map(|vs| vs.iter().map(label).collect::<Vec<_>>().join(" · "))
-                        .collect()
-                });
-                axes.push(Axis {
-                    name: name.clone(),
-                    keys: members.iter().map(|&m| plain[m].0.clone()).collect(),
-                    values,
-                    labels,
-                });
-            }
-            Some(_) => {}
-        }
-    }
+    let plain = plain_axes(&place, &base, raw.axes)?;
+    let zips = zips(&place, &plain, raw.zip)?;
+    let axes = combine(plain, zips);
     for (i, a) in axes.iter().enumerate() {
         if axes[..i].iter().any(|b| b.name == a.name) {
-            return Err(err(
-                sweep_span,
-                "sweep.zip".into(),
-                format!("two axes are named `{}`", a.name),
-            ));
+            return Err(place.error(at, "sweep.zip", format!("two axes are named `{}`", a.name)));
         }
     }
 
     let (metrics, metric_at) = match raw.metrics {
         Some(m) if m.is_empty() => {
-            return Err(err(
-                sweep_span,
-                "sweep.metrics".into(),
-                "must not be empty".into(),
-            ));
+            return Err(place.error(at, "sweep.metrics", "must not be empty"));
         }
         Some(m) => m
             .into_iter()
-            .map(|m| (m.span().start, m.into_inner()))
-            .map(|(a, m)| (m, a))
+            .map(|m| (m.get_ref().clone(), m.span().start))
             .unzip(),
         None => (
             DEFAULT_METRICS.iter().map(|m| m.to_string()).collect(),
@@ -507,7 +376,7 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
         ),
     };
 
-    let sweep = Sweep {
+    Ok(Sweep {
         file: file.to_string(),
         name: base_scenario.name,
         seed: base_scenario.seed,
@@ -518,17 +387,156 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
         axes,
         fingerprint: fnv1a(text.as_bytes()),
         base,
-        at: sweep_span.start,
+        at,
         metric_at,
-    };
-    Ok(sweep)
+    })
 }
 
-/// FNV-1a, 64 bits: stable across Rust versions.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
-    })
+/// One entry of `[sweep.axes]`: a resolved key and its values.
+struct PlainAxis {
+    path: KeyPath,
+    values: Vec<Value>,
+    labels: Option<Vec<String>>,
+}
+
+/// The entries of `[sweep.axes]`, in file order.
+fn plain_axes(
+    place: &Place<'_>,
+    base: &Value,
+    raw: Option<Spanned<BTreeMap<Spanned<String>, Spanned<Value>>>>,
+) -> Result<Vec<PlainAxis>, ScenarioError> {
+    let mut entries: Vec<(Spanned<String>, Spanned<Value>)> = raw
+        .map(|a| a.into_inner().into_iter().collect())
+        .unwrap_or_default();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    let mut plain: Vec<PlainAxis> = Vec::new();
+    for (key, spec) in entries {
+        let akey = axis_key(key.get_ref());
+        let path = resolve(base, key.get_ref(), key.span())
+            .map_err(|m| place.error(key.span().start, &akey, m))?;
+        let (values, labels) =
+            axis_values(spec.get_ref()).map_err(|m| place.error(spec.span().start, &akey, m))?;
+        if plain.iter().any(|p| p.path.canonical == path.canonical) {
+            return Err(place.error(
+                key.span().start,
+                akey,
+                format!(
+                    "`{}` is already an axis under another spelling",
+                    path.canonical
+                ),
+            ));
+        }
+        plain.push(PlainAxis {
+            path,
+            values,
+            labels,
+        });
+    }
+    Ok(plain)
+}
+
+/// One entry of `[sweep.zip]`: its name, the indices of its plain axes, its labels.
+struct Zip {
+    name: String,
+    members: Vec<usize>,
+    labels: Option<Vec<String>>,
+}
+
+/// The entries of `[sweep.zip]`, in file order: each names two or more plain axes of one length, none of them
+/// in another zip.
+fn zips(
+    place: &Place<'_>,
+    plain: &[PlainAxis],
+    raw: Option<BTreeMap<Spanned<String>, Spanned<Value>>>,
+) -> Result<Vec<Zip>, ScenarioError> {
+    let mut entries: Vec<(Spanned<String>, Spanned<Value>)> =
+        raw.map(|z| z.into_iter().collect()).unwrap_or_default();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    let mut zips: Vec<Zip> = Vec::new();
+    for (name, spec) in &entries {
+        let mut zkey = "sweep.zip".to_string();
+        push_key(&mut zkey, name.get_ref());
+        let fail = |m: String| place.error(spec.span().start, &zkey, m);
+        let (keys, labels) = zip_spec(spec.get_ref()).map_err(fail)?;
+        if keys.len() < 2 {
+            return Err(fail("a zip needs at least two axis keys".into()));
+        }
+        let mut members = Vec::new();
+        for k in &keys {
+            let Some(i) = plain.iter().position(|p| &p.path.dotted == k) else {
+                return Err(fail(format!(
+                    "`{k}` is not a key of [sweep.axes]; a zip moves axes listed there together"
+                )));
+            };
+            if let Some(other) = zips.iter().find(|z| z.members.contains(&i)) {
+                return Err(fail(format!("`{k}` is already zipped in `{}`", other.name)));
+            }
+            members.push(i);
+        }
+        let n = plain[members[0]].values.len();
+        if let Some(&bad) = members.iter().find(|&&i| plain[i].values.len() != n) {
+            return Err(fail(format!(
+                "zipped axes must have as many values each: `{}` has {n}, `{}` has {}",
+                plain[members[0]].path.dotted,
+                plain[bad].path.dotted,
+                plain[bad].values.len()
+            )));
+        }
+        if let Some(l) = &labels
+            && l.len() != n
+        {
+            return Err(fail(format!("{} labels for {n} values", l.len())));
+        }
+        zips.push(Zip {
+            name: name.get_ref().clone(),
+            members,
+            labels,
+        });
+    }
+    Ok(zips)
+}
+
+/// The grid's axes: each plain axis that is in no zip, and each zip at the place of its first key in file
+/// order.
+fn combine(plain: Vec<PlainAxis>, zips: Vec<Zip>) -> Vec<Axis> {
+    let mut axes = Vec::new();
+    for (i, p) in plain.iter().enumerate() {
+        match zips.iter().find(|z| z.members.contains(&i)) {
+            None => axes.push(Axis {
+                name: p.path.dotted.clone(),
+                keys: vec![p.path.clone()],
+                values: p.values.iter().map(|v| vec![v.clone()]).collect(),
+                labels: p
+                    .labels
+                    .clone()
+                    .unwrap_or_else(|| p.values.iter().map(label).collect()),
+            }),
+            Some(z) if z.members.iter().all(|&m| m >= i) => {
+                let values: Vec<Vec<Value>> = (0..p.values.len())
+                    .map(|v| {
+                        z.members
+                            .iter()
+                            .map(|&m| plain[m].values[v].clone())
+                            .collect()
+                    })
+                    .collect();
+                let labels = z.labels.clone().unwrap_or_else(|| {
+                    values
+                        .iter()
+                        .map(|vs| vs.iter().map(label).collect::<Vec<_>>().join(" · "))
+                        .collect()
+                });
+                axes.push(Axis {
+                    name: z.name.clone(),
+                    keys: z.members.iter().map(|&m| plain[m].path.clone()).collect(),
+                    values,
+                    labels,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    axes
 }
 
 /// The display label of a value: strings as they are, numbers and booleans as TOML writes them.

@@ -16,16 +16,17 @@ pub fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// FNV-1a of a stream name: stable across Rust versions, unlike `std`'s hasher.
-fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3)
+/// FNV-1a, 64 bits: stable across Rust versions, unlike `std`'s hasher (stream names; sweep files'
+/// fingerprints).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
     })
 }
 
 /// The seed of stream `name`, instance `index` (e.g. a node number), for a run seeded with `seed`.
 pub fn derive_seed(seed: u64, name: &str, index: u64) -> u64 {
-    splitmix64(splitmix64(splitmix64(seed) ^ name_hash(name)) ^ index)
+    splitmix64(splitmix64(splitmix64(seed) ^ fnv1a(name.as_bytes())) ^ index)
 }
 
 /// A fresh generator for stream `name`, instance `index`.
