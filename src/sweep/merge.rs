@@ -76,26 +76,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, SweepError> {
         )));
     }
 
-    let io = |file: PathBuf| move |source| SweepError::Io { file, source };
-    fs::create_dir_all(out).map_err(io(out.to_path_buf()))?;
+    fs::create_dir_all(out).map_err(super::io(out))?;
     let merged = Manifest {
         shard: Shard::WHOLE,
         ..manifest
     };
-    results::atomic_write(&out.join(MANIFEST), &merged.to_bytes())
-        .map_err(io(out.join(MANIFEST)))?;
+    let path = out.join(MANIFEST);
+    results::atomic_write(&path, &merged.to_bytes()).map_err(super::io(&path))?;
     let header = header.expect("at least one folder was read");
-    let mut bytes = results::record(&header);
-    for (r, _) in rows.values() {
-        bytes.extend(results::record(r));
-    }
-    results::atomic_write(&out.join(RESULTS), &bytes).map_err(io(out.join(RESULTS)))?;
-    let th = timing_header.unwrap_or_else(|| super::strings(results::TIMING_COLUMNS));
-    let mut tbytes = results::record(&th);
-    for t in &timings {
-        tbytes.extend(results::record(t));
-    }
-    results::atomic_write(&out.join(TIMINGS), &tbytes).map_err(io(out.join(TIMINGS)))?;
-    super::finish(out, &header)?;
+    let mut rows: Vec<Vec<String>> = rows.into_values().map(|(r, _)| r).collect();
+    let timing_header = timing_header.unwrap_or_else(|| super::strings(results::TIMING_COLUMNS));
+    super::write_outputs(out, &header, &mut rows, &timing_header, &mut timings)?;
     Ok(merged)
 }

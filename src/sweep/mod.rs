@@ -10,11 +10,13 @@ mod manifest;
 pub mod merge;
 pub mod results;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -164,67 +166,16 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
         .expect("a thread pool");
     let header = pool.install(|| check_points(sweep, text))?;
     let out = &opts.out;
-    let io = |file: &Path| {
-        let file = file.to_path_buf();
-        move |source| SweepError::Io { file, source }
-    };
     fs::create_dir_all(out).map_err(io(out))?;
 
     let manifest = Manifest::new(sweep, opts.shard);
-    let results_path = out.join(RESULTS);
-    let timings_path = out.join(TIMINGS);
-    let mut done = std::collections::BTreeSet::new();
-    let (mut results, mut timings) = if opts.resume && results_path.exists() {
-        let on_disk = Manifest::read(out)?;
-        if !on_disk.same_sweep(&manifest) || on_disk.shard != opts.shard {
-            return Err(SweepError::Results {
-                file: out.join(MANIFEST),
-                message: format!(
-                    "these results are of another sweep or shard (scenario `{}`, shard {}); use another --out, \
-                     or run without --resume to start again",
-                    on_disk.scenario, on_disk.shard
-                ),
-            });
-        }
-        let (on_disk_header, rows) = results::read_rows(&results_path, true)?;
-        if on_disk_header != header {
-            return Err(SweepError::Results {
-                file: results_path,
-                message:
-                    "its columns differ from this sweep's; run without --resume to start again"
-                        .into(),
-            });
-        }
-        for r in &rows {
-            done.insert(results::run_of(&results_path, r)?);
-        }
-        if timings_path.exists() {
-            results::read_rows(&timings_path, true)?;
-        } else {
-            Appender::create(&timings_path, &strings(TIMING_COLUMNS)).map_err(io(&timings_path))?;
-        }
-        (
-            Appender::append(&results_path).map_err(io(&results_path))?,
-            Appender::append(&timings_path).map_err(io(&timings_path))?,
-        )
-    } else {
-        // Run folders of an earlier sweep in this folder would be taken for this one's.
-        let runs = out.join("runs");
-        if runs.exists() {
-            fs::remove_dir_all(&runs).map_err(io(&runs))?;
-        }
-        results::atomic_write(&out.join(MANIFEST), &manifest.to_bytes())
-            .map_err(io(&out.join(MANIFEST)))?;
-        (
-            Appender::create(&results_path, &header).map_err(io(&results_path))?,
-            Appender::create(&timings_path, &strings(TIMING_COLUMNS)).map_err(io(&timings_path))?,
-        )
-    };
+    let (mut results, mut timings, done) = open_results(out, &header, &manifest, opts.resume)?;
+    let (results_path, timings_path) = (out.join(RESULTS), out.join(TIMINGS));
 
     let mine: Vec<u64> = (0..total).filter(|&r| opts.shard.contains(r)).collect();
     let pending: Vec<u64> = mine.iter().copied().filter(|r| !done.contains(r)).collect();
     let bar = progress_bar(opts.progress, pending.len() as u64);
-    let events = Mutex::new(0u64);
+    let events = AtomicU64::new(0);
     let writers = Mutex::new((&mut results, &mut timings));
     let ran = pool.install(|| {
         pending.par_iter().try_for_each(|&run| {
@@ -233,9 +184,8 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
             w.0.push(&finished.row).map_err(io(&results_path))?;
             w.1.push(&finished.timing).map_err(io(&timings_path))?;
             drop(w);
-            let mut e = events.lock().expect("no counter panics");
-            *e += finished.events;
-            let rate = *e as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let sum = events.fetch_add(finished.events, Ordering::Relaxed) + finished.events;
+            let rate = sum as f64 / started.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!("{:.1} M events/s", rate / 1e6));
             bar.inc(1);
             Ok::<(), SweepError>(())
@@ -250,8 +200,75 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
         runs: mine.len() as u64,
         skipped: (mine.len() - pending.len()) as u64,
         wall_s: started.elapsed().as_secs_f64(),
-        events: events.into_inner().expect("no counter panics"),
+        events: events.into_inner(),
     })
+}
+
+/// Maps an I/O error on `file`.
+pub(crate) fn io(file: &Path) -> impl FnOnce(std::io::Error) -> SweepError + use<> {
+    let file = file.to_path_buf();
+    move |source| SweepError::Io { file, source }
+}
+
+/// Opens `results.csv` and `timings.csv` of `out` for appending: afresh (with `manifest` written), or, to
+/// resume, after checking that they belong to this sweep and shard; returns the runs they already hold.
+fn open_results(
+    out: &Path,
+    header: &[String],
+    manifest: &Manifest,
+    resume: bool,
+) -> Result<(Appender, Appender, BTreeSet<u64>), SweepError> {
+    let results_path = out.join(RESULTS);
+    let timings_path = out.join(TIMINGS);
+    let timing_header = strings(TIMING_COLUMNS);
+    if !(resume && results_path.exists()) {
+        // Run folders of an earlier sweep in this folder would be taken for this one's.
+        let runs = out.join("runs");
+        if runs.exists() {
+            fs::remove_dir_all(&runs).map_err(io(&runs))?;
+        }
+        results::atomic_write(&out.join(MANIFEST), &manifest.to_bytes())
+            .map_err(io(&out.join(MANIFEST)))?;
+        return Ok((
+            Appender::create(&results_path, header).map_err(io(&results_path))?,
+            Appender::create(&timings_path, &timing_header).map_err(io(&timings_path))?,
+            BTreeSet::new(),
+        ));
+    }
+    let on_disk = Manifest::read(out)?;
+    if !on_disk.same_sweep(manifest) || on_disk.shard != manifest.shard {
+        return Err(SweepError::Results {
+            file: out.join(MANIFEST),
+            message: format!(
+                "these results are of another sweep or shard (scenario `{}`, shard {}); use another --out, \
+                 or run without --resume to start again",
+                on_disk.scenario, on_disk.shard
+            ),
+        });
+    }
+    let (on_disk_header, rows) = results::read_rows(&results_path, true)?;
+    if on_disk_header != header {
+        return Err(SweepError::Results {
+            file: results_path,
+            message: "its columns differ from this sweep's; run without --resume to start again"
+                .into(),
+        });
+    }
+    let done = rows
+        .iter()
+        .map(|r| results::run_of(&results_path, r))
+        .collect::<Result<BTreeSet<u64>, _>>()?;
+    if timings_path.exists() {
+        // Only to cut a partial last line.
+        results::read_rows(&timings_path, true)?;
+    } else {
+        Appender::create(&timings_path, &timing_header).map_err(io(&timings_path))?;
+    }
+    Ok((
+        Appender::append(&results_path).map_err(io(&results_path))?,
+        Appender::append(&timings_path).map_err(io(&timings_path))?,
+        done,
+    ))
 }
 
 /// Checks a sweep without running it: every grid point builds, and every metric is a result column.
@@ -260,20 +277,24 @@ pub fn check(sweep: &Sweep, text: &str) -> Result<(), SweepError> {
 }
 
 /// Rewrites `results.csv` and `timings.csv` of `dir` in run order and writes `results.json`.
-pub(crate) fn finish(dir: &Path, header: &[String]) -> Result<(), SweepError> {
-    let results_path = dir.join(RESULTS);
-    let (_, mut rows) = results::read_rows(&results_path, false)?;
-    results::write_sorted(&results_path, header, &mut rows)?;
-    let timings_path = dir.join(TIMINGS);
-    let (timing_header, mut timing_rows) = results::read_rows(&timings_path, false)?;
-    results::write_sorted(&timings_path, &timing_header, &mut timing_rows)?;
-    let json_path = dir.join(RESULTS_JSON);
-    results::atomic_write(&json_path, &results::results_json(header, &rows)).map_err(|source| {
-        SweepError::Io {
-            file: json_path,
-            source,
-        }
-    })
+fn finish(dir: &Path, header: &[String]) -> Result<(), SweepError> {
+    let (_, mut rows) = results::read_rows(&dir.join(RESULTS), false)?;
+    let (timing_header, mut timing_rows) = results::read_rows(&dir.join(TIMINGS), false)?;
+    write_outputs(dir, header, &mut rows, &timing_header, &mut timing_rows)
+}
+
+/// Writes `results.csv` and `timings.csv` into `dir` in run order, and `results.json` from the results.
+fn write_outputs(
+    dir: &Path,
+    header: &[String],
+    rows: &mut [Vec<String>],
+    timing_header: &[String],
+    timing_rows: &mut [Vec<String>],
+) -> Result<(), SweepError> {
+    results::write_sorted(&dir.join(RESULTS), header, rows)?;
+    results::write_sorted(&dir.join(TIMINGS), timing_header, timing_rows)?;
+    let json = dir.join(RESULTS_JSON);
+    results::atomic_write(&json, &results::results_json(header, rows)).map_err(io(&json))
 }
 
 fn strings(s: &[&str]) -> Vec<String> {

@@ -174,16 +174,12 @@ pub fn write_sorted(
     header: &[String],
     rows: &mut [Vec<String>],
 ) -> Result<(), SweepError> {
-    let io = |e: io::Error| SweepError::Io {
-        file: path.to_path_buf(),
-        source: e,
-    };
     rows.sort_by_key(|r| r[0].parse::<u64>().unwrap_or(u64::MAX));
     let mut bytes = record(header);
     for r in rows.iter() {
         bytes.extend(record(r));
     }
-    atomic_write(path, &bytes).map_err(io)
+    atomic_write(path, &bytes).map_err(super::io(path))
 }
 
 /// `results.json`: the column order and one object per run, with numbers as numbers.
