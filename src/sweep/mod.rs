@@ -297,6 +297,7 @@ fn write_outputs(
     results::atomic_write(&json, &results::results_json(header, rows)).map_err(io(&json))
 }
 
+/// Owned copies, for headers.
 fn strings(s: &[&str]) -> Vec<String> {
     s.iter().map(|s| s.to_string()).collect()
 }
@@ -345,6 +346,7 @@ fn check_points(sweep: &Sweep, text: &str) -> Result<Vec<String>, SweepError> {
     Ok(header)
 }
 
+/// The result columns a summary gives.
 fn metric_columns(summary: &serde_json::Value) -> Vec<String> {
     flatten(summary).into_iter().map(|(k, _)| k).collect()
 }
@@ -356,6 +358,8 @@ struct Finished {
     events: u64,
 }
 
+/// Makes run `run`: its point's scenario with its seed, the simulation, its folder (with `--keep-runs`), and
+/// its two rows, checked against the header.
 fn execute(
     sweep: &Sweep,
     header: &[String],

@@ -72,7 +72,7 @@ fn typed(cell: &str) -> Value {
         return Value::from(u);
     }
     match cell.parse::<f64>() {
-        Ok(f) if f.is_finite() && !cell.starts_with(['+', '.']) => Value::from(f),
+        Ok(f) if f.is_finite() => Value::from(f),
         _ => Value::String(cell.to_string()),
     }
 }
