@@ -200,6 +200,8 @@ fn summary_has_every_documented_key() {
         "run.events",
         "ec2.calls.AttachNetworkInterface",
         "ec2.throttled.AttachNetworkInterface",
+        "ec2.calls_total",
+        "ec2.throttled_total",
     ] {
         assert!(at(key).is_u64(), "{key}: {}", at(key));
     }
