@@ -392,6 +392,15 @@ pub fn parse_sweep(text: &str, file: &str) -> Result<Sweep, ScenarioError> {
     })
 }
 
+/// A table's entries in the order the file gives them (serde hands them over sorted by key).
+fn in_file_order(
+    table: Option<BTreeMap<Spanned<String>, Spanned<Value>>>,
+) -> Vec<(Spanned<String>, Spanned<Value>)> {
+    let mut entries: Vec<_> = table.into_iter().flatten().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+}
+
 /// One entry of `[sweep.axes]`: a resolved key and its values.
 struct PlainAxis {
     path: KeyPath,
@@ -405,12 +414,8 @@ fn plain_axes(
     base: &Value,
     raw: Option<Spanned<BTreeMap<Spanned<String>, Spanned<Value>>>>,
 ) -> Result<Vec<PlainAxis>, ScenarioError> {
-    let mut entries: Vec<(Spanned<String>, Spanned<Value>)> = raw
-        .map(|a| a.into_inner().into_iter().collect())
-        .unwrap_or_default();
-    entries.sort_by_key(|(k, _)| k.span().start);
     let mut plain: Vec<PlainAxis> = Vec::new();
-    for (key, spec) in entries {
+    for (key, spec) in in_file_order(raw.map(Spanned::into_inner)) {
         let akey = axis_key(key.get_ref());
         let path = resolve(base, key.get_ref(), key.span())
             .map_err(|m| place.error(key.span().start, &akey, m))?;
@@ -449,11 +454,8 @@ fn zips(
     plain: &[PlainAxis],
     raw: Option<BTreeMap<Spanned<String>, Spanned<Value>>>,
 ) -> Result<Vec<Zip>, ScenarioError> {
-    let mut entries: Vec<(Spanned<String>, Spanned<Value>)> =
-        raw.map(|z| z.into_iter().collect()).unwrap_or_default();
-    entries.sort_by_key(|(k, _)| k.span().start);
     let mut zips: Vec<Zip> = Vec::new();
-    for (name, spec) in &entries {
+    for (name, spec) in &in_file_order(raw) {
         let mut zkey = "sweep.zip".to_string();
         push_key(&mut zkey, name.get_ref());
         let fail = |m: String| place.error(spec.span().start, &zkey, m);
