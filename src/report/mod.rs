@@ -57,6 +57,7 @@ pub fn simulate(
     trace: bool,
 ) -> Result<(World, Perf), BuildError> {
     let (mut world, mut engine) = World::build(scenario, keep_call_log, trace)?;
+    // Wall-clock time only measures the run (`run.wall_s`, timings.csv); the models never see it.
     let started = Instant::now();
     engine.run_until(&mut world, SimTime::ZERO + scenario.duration);
     let perf = Perf {

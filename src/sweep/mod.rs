@@ -151,6 +151,7 @@ const LEADING: [&str; 4] = ["run", "point", "replicate", "seed"];
 
 /// Runs `sweep` (read from `text`, for error positions) as `opts` say.
 pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepError> {
+    // Wall-clock time only feeds the progress bar and the runs/s report, never a result file.
     let started = Instant::now();
     let total = sweep.runs();
     if total > sweep.max_runs && !opts.force {
