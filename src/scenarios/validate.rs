@@ -115,6 +115,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         node_groups,
         kube,
         workloads,
+        inputs: cx.inputs(),
     })
 }
 
