@@ -141,8 +141,15 @@ mod tests {
         fs::create_dir_all(target.join("x")).unwrap();
         let e = write_atomic(&target, b"{}").unwrap_err();
         assert_eq!(e.path, target);
-        assert!(e.to_string().starts_with(&target.display().to_string()), "{e}");
-        assert_eq!(names(&dir), ["summary.json"], "the .partial file is removed");
+        assert!(
+            e.to_string().starts_with(&target.display().to_string()),
+            "{e}"
+        );
+        assert_eq!(
+            names(&dir),
+            ["summary.json"],
+            "the .partial file is removed"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -184,7 +191,8 @@ mod tests {
         fs::write(&file, "").unwrap();
         let e = claim(&file.join("out")).unwrap_err();
         assert!(
-            e.to_string().starts_with(&file.join("out").display().to_string()),
+            e.to_string()
+                .starts_with(&file.join("out").display().to_string()),
             "{e}"
         );
         fs::remove_dir_all(&dir).unwrap();

@@ -330,6 +330,16 @@ fn a_killed_sweep_resumes_where_it_stopped_and_ends_with_the_same_results() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // While it runs, the folder is its own: a second vpcsim is refused and writes nothing there.
+    let o = vpcsim(&["sweep", s(&file), "--out", s(&killed), "--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {} is in use by another vpcsim (lock .vpcsim.lock)\n",
+            killed.display()
+        )
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let done = rows();

@@ -1862,7 +1862,13 @@ fn workloads_may_come_before_the_node_groups_they_name() {
 fn name_must_be_a_plain_file_name() {
     let with_name = |name: &str| MINIMAL.replacen("name = \"t\"", &format!("name = {name}"), 1);
     for bad in [
-        r#"".""#, r#""..""#, r#""../x""#, r#""/tmp/x""#, r#""a\\b""#, r#""C:x""#, r#""a\u0000b""#,
+        r#"".""#,
+        r#""..""#,
+        r#""../x""#,
+        r#""/tmp/x""#,
+        r#""a\\b""#,
+        r#""C:x""#,
+        r#""a\u0000b""#,
     ] {
         let text = with_name(bad);
         let e = err_at(&text, 1, &["name: ", "is not a plain file name"]);

@@ -60,9 +60,9 @@ impl Manifest {
 
     pub fn read(dir: &Path) -> Result<Manifest, SweepError> {
         let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path).map_err(|source| SweepError::Io {
+        let text = std::fs::read_to_string(&path).map_err(|e| SweepError::Results {
             file: path.clone(),
-            source,
+            message: format!("cannot read: {e} (is this a sweep's output folder?)"),
         })?;
         serde_json::from_str(&text).map_err(|e| SweepError::Results {
             file: path,

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use manifest::{MANIFEST, Manifest, ManifestAxis};
 use results::{Appender, RESULTS, RESULTS_JSON, TIMING_COLUMNS, TIMINGS, cell, flatten, record};
 
+use crate::folder::{self, Claim, ClaimError, FileError};
 use crate::report::{self, Keys, Perf};
 use crate::scenarios::ScenarioError;
 use crate::scenarios::sweep::Sweep;
@@ -47,9 +48,11 @@ pub enum SweepError {
     #[error("{}: {source}", file.display())]
     Io {
         file: PathBuf,
-        #[source]
         source: std::io::Error,
     },
+    /// The output folder is another process's, or cannot be written.
+    #[error(transparent)]
+    Folder(#[from] ClaimError),
     #[error("merge: {0}")]
     Merge(String),
     /// A run whose scenario was checked before the runs, and failed all the same.
@@ -60,7 +63,16 @@ pub enum SweepError {
 impl SweepError {
     /// Whether the input (sweep file, arguments, folders) is at fault rather than the machine.
     pub fn is_usage(&self) -> bool {
-        !matches!(self, SweepError::Io { .. })
+        !matches!(self, SweepError::Io { .. } | SweepError::Folder(_))
+    }
+}
+
+impl From<FileError> for SweepError {
+    fn from(e: FileError) -> Self {
+        SweepError::Io {
+            file: e.path,
+            source: e.source,
+        }
     }
 }
 
@@ -120,8 +132,10 @@ pub struct Options {
 }
 
 /// What a finished sweep did.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Outcome {
+    /// The output folder stays this process's while the caller draws its plots.
+    pub claim: Claim,
     /// Runs of this shard.
     pub runs: u64,
     /// Of those, found done in `results.csv` and skipped.
@@ -167,7 +181,9 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
         .expect("a thread pool");
     let header = pool.install(|| check_points(sweep, text))?;
     let out = &opts.out;
-    fs::create_dir_all(out).map_err(io(out))?;
+    let claim = folder::claim(out)?;
+    // The old charts would otherwise sit beside new rows until the new ones are drawn.
+    report::plots::remove(out)?;
 
     let manifest = Manifest::new(sweep, opts.shard);
     let (mut results, mut timings, done) = open_results(out, &header, &manifest, opts.resume)?;
@@ -198,6 +214,7 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
     // Every run of the shard is in: the files are rewritten in run order.
     finish(out, &header)?;
     Ok(Outcome {
+        claim,
         runs: mine.len() as u64,
         skipped: (mine.len() - pending.len()) as u64,
         wall_s: started.elapsed().as_secs_f64(),
@@ -228,8 +245,7 @@ fn open_results(
         if runs.exists() {
             fs::remove_dir_all(&runs).map_err(io(&runs))?;
         }
-        results::atomic_write(&out.join(MANIFEST), &manifest.to_bytes())
-            .map_err(io(&out.join(MANIFEST)))?;
+        folder::write_atomic(&out.join(MANIFEST), &manifest.to_bytes())?;
         return Ok((
             Appender::create(&results_path, header).map_err(io(&results_path))?,
             Appender::create(&timings_path, &timing_header).map_err(io(&timings_path))?,
@@ -295,7 +311,10 @@ fn write_outputs(
     results::write_sorted(&dir.join(RESULTS), header, rows)?;
     results::write_sorted(&dir.join(TIMINGS), timing_header, timing_rows)?;
     let json = dir.join(RESULTS_JSON);
-    results::atomic_write(&json, &results::results_json(header, rows)).map_err(io(&json))
+    Ok(folder::write_atomic(
+        &json,
+        &results::results_json(header, rows),
+    )?)
 }
 
 /// Owned copies, for headers.
@@ -376,8 +395,7 @@ fn execute(
         report::simulate(&scenario, opts.keep_runs, false).map_err(|e| failed(e.to_string()))?;
     if opts.keep_runs {
         let dir = opts.out.join("runs").join(run_dir_name(run));
-        report::write_run(&dir, &scenario, &world, perf)
-            .map_err(|source| SweepError::Io { file: dir, source })?;
+        report::write_run(&dir, &scenario, &world, perf)?;
     }
     let metrics = flatten(&report::summary(&scenario, &world, perf, Keys::All));
     let leading = [
