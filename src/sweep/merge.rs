@@ -24,13 +24,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(Manifest, Claim), SweepErr
     let mut timings: Vec<Vec<String>> = Vec::new();
     for dir in dirs {
         let m = Manifest::read(dir)?;
-        if !m.same_sweep(&manifest) {
+        let differences = m.differences(
+            &format!("in {}", dir.display()),
+            &manifest,
+            &format!("in {}", first.display()),
+        );
+        if !differences.is_empty() {
             return Err(SweepError::Merge(format!(
-                "{} is of another sweep than {} (fingerprints {} and {})",
+                "{} is of another sweep than {}: {}",
                 dir.display(),
                 first.display(),
-                m.fingerprint,
-                manifest.fingerprint
+                differences.join("; ")
             )));
         }
         let path = dir.join(RESULTS);

@@ -28,8 +28,8 @@ use results::{Appender, RESULTS, RESULTS_JSON, TIMING_COLUMNS, TIMINGS, cell, fl
 
 use crate::folder::{self, Claim, ClaimError, FileError};
 use crate::report::{self, Keys, Perf};
-use crate::scenarios::ScenarioError;
 use crate::scenarios::sweep::Sweep;
+use crate::scenarios::{Input, ScenarioError};
 use crate::sim::world::World;
 
 /// Why a sweep could not run, or stopped.
@@ -179,13 +179,13 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
         .num_threads(opts.jobs.max(1))
         .build()
         .expect("a thread pool");
-    let header = pool.install(|| check_points(sweep, text))?;
+    let Checked { header, inputs } = pool.install(|| check_points(sweep, text))?;
     let out = &opts.out;
     let claim = folder::claim(out)?;
     // The old charts would otherwise sit beside new rows until the new ones are drawn.
     report::plots::remove(out)?;
 
-    let manifest = Manifest::new(sweep, opts.shard);
+    let manifest = Manifest::new(sweep, &inputs, opts.shard);
     let (mut results, mut timings, done) = open_results(out, &header, &manifest, opts.resume)?;
     let (results_path, timings_path) = (out.join(RESULTS), out.join(TIMINGS));
 
@@ -253,13 +253,21 @@ fn open_results(
         ));
     }
     let on_disk = Manifest::read(out)?;
-    if !on_disk.same_sweep(manifest) || on_disk.shard != manifest.shard {
+    let mut differences = manifest.differences("now", &on_disk, "in sweep.json");
+    if on_disk.shard != manifest.shard {
+        differences.push(format!(
+            "shard: {} now, {} in sweep.json",
+            manifest.shard, on_disk.shard
+        ));
+    }
+    if !differences.is_empty() {
         return Err(SweepError::Results {
             file: out.join(MANIFEST),
             message: format!(
-                "these results are of another sweep or shard (scenario `{}`, shard {}); use another --out, \
-                 or run without --resume to start again",
-                on_disk.scenario, on_disk.shard
+                "these results are of another sweep or shard (scenario `{}`): {}; use another --out, or run \
+                 without --resume to start again",
+                on_disk.scenario,
+                differences.join("; ")
             ),
         });
     }
@@ -322,11 +330,19 @@ fn strings(s: &[&str]) -> Vec<String> {
     s.iter().map(|s| s.to_string()).collect()
 }
 
+/// What checking every grid point yields.
+struct Checked {
+    /// The `results.csv` header.
+    header: Vec<String>,
+    /// Every file any point's scenario read, sorted, once each.
+    inputs: Vec<Input>,
+}
+
 /// Builds every grid point's world (in parallel), so that a bad point fails the sweep before any run; the
-/// first bad point in grid order is reported. Returns the `results.csv` header, from point 0's summary with
-/// every key.
-fn check_points(sweep: &Sweep, text: &str) -> Result<Vec<String>, SweepError> {
-    let checked: Vec<Result<Option<Vec<String>>, ScenarioError>> = (0..sweep.points())
+/// first bad point in grid order is reported. The header comes from point 0's summary with every key.
+fn check_points(sweep: &Sweep, text: &str) -> Result<Checked, SweepError> {
+    type Point = (Option<Vec<String>>, Vec<Input>);
+    let checked: Vec<Result<Point, ScenarioError>> = (0..sweep.points())
         .into_par_iter()
         .map(|point| {
             let scenario = sweep
@@ -339,21 +355,25 @@ fn check_points(sweep: &Sweep, text: &str) -> Result<Vec<String>, SweepError> {
                 };
                 sweep.point_error(text, point, message)
             })?;
-            Ok((point == 0).then(|| {
+            let columns = (point == 0).then(|| {
                 let perf = Perf {
                     wall_s: 0.0,
                     stats: Default::default(),
                     simulated_s: 0.0,
                 };
                 metric_columns(&report::summary(&scenario, &world, perf, Keys::All))
-            }))
+            });
+            Ok((columns, scenario.inputs))
         })
         .collect();
     let mut metric_cols = Vec::new();
+    let mut inputs = BTreeSet::new();
     for c in checked {
-        if let Some(cols) = c? {
+        let (columns, read) = c?;
+        if let Some(cols) = columns {
             metric_cols = cols;
         }
+        inputs.extend(read);
     }
     for m in &sweep.metrics {
         if !metric_cols.contains(m) {
@@ -363,7 +383,10 @@ fn check_points(sweep: &Sweep, text: &str) -> Result<Vec<String>, SweepError> {
     let mut header = strings(&LEADING);
     header.extend(sweep.axes.iter().map(|a| a.name.clone()));
     header.extend(metric_cols);
-    Ok(header)
+    Ok(Checked {
+        header,
+        inputs: inputs.into_iter().collect(),
+    })
 }
 
 /// The result columns a summary gives.
