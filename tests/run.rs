@@ -331,7 +331,8 @@ az = "a"
 // Output folders under faults: a folder another process writes, a folder that cannot be written, a disk that
 // refuses a file half-way, a run interrupted before its plots; and the one error format of every failure.
 //
-// Write failures are made with a file-size limit (`ulimit -f`, with SIGXFSZ ignored so that the write fails
+// Write failures are made with a file-size limit (`ulimit -f`, in 512-byte blocks in any POSIX `sh`, with
+// SIGXFSZ ignored so that the write fails
 // with EFBIG instead of killing the process): it works for root, on any file system, without a mount.
 
 /// Runs vpcsim under `sh` with the shell's limit settings `limits` (e.g. `ulimit -f 2`) applied first.
@@ -446,7 +447,7 @@ fn an_unwritable_folder_is_refused_before_the_simulation() {
 #[test]
 fn a_failed_write_is_an_io_failure_naming_the_file_and_leaves_no_partial_file() {
     let out = scratch("file-too-large");
-    // 1-2 KB a file: timeseries.csv fits, api_calls.csv does not.
+    // 1 KB a file: timeseries.csv (0.9 KB) fits, api_calls.csv (3 KB) does not.
     let o = quick_run("ulimit -f 2", &out);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_one_error_line(&o);
@@ -470,7 +471,8 @@ fn new_results_never_sit_beside_an_older_runs_plots() {
         fs::write(out.join("report.html"), "old report").unwrap();
         fs::write(out.join("plots/old-chart.svg"), "old chart").unwrap();
     };
-    // Charts that fail to be written (10-20 KB a file: the results fit, the PNGs do not).
+    // Charts that fail to be written (20 KB a file: the results, at most 6 KB, fit; the PNGs, 45 KB and more,
+    // do not).
     plant();
     let o = quick_run("ulimit -f 40", &out);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -531,4 +533,32 @@ fn every_failure_prints_one_line_in_the_documented_format() {
         assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
         assert_one_error_line(&o);
     }
+}
+
+#[test]
+fn a_sweep_that_cannot_write_its_results_fails_naming_the_file_and_leaves_no_partial_file() {
+    let dir = scratch("sweep-file-too-large");
+    fs::create_dir_all(&dir).unwrap();
+    let text = fs::read_to_string(root("tests/fixtures/sweeps/small.toml")).unwrap();
+    let file = dir.join("one-run.toml");
+    let base = &text[..text.find("[sweep]").unwrap()];
+    fs::write(&file, format!("{base}[sweep]\nreplicates = 1\n")).unwrap();
+    let out = dir.join("out");
+    // 20 KB a file: results.csv (12 KB) fits, results.json (27 KB) does not.
+    let o = vpcsim_limited(
+        "ulimit -f 40",
+        &["sweep", s(&file), "--out", s(&out), "--no-plots"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_error_line(&o);
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "error: writing {}: ",
+            out.join("results.json").display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let files = tree(&out);
+    assert!(!files.iter().any(|f| f.contains(".partial")), "{files:?}");
 }

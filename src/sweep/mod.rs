@@ -45,7 +45,8 @@ pub enum SweepError {
     /// Results or a manifest on disk that do not fit this sweep.
     #[error("{}: {message}", file.display())]
     Results { file: PathBuf, message: String },
-    #[error("{}: {source}", file.display())]
+    /// A result file could not be written (or an old one removed).
+    #[error("writing {}: {source}", file.display())]
     Io {
         file: PathBuf,
         source: std::io::Error,
