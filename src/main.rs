@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 
+use vpcsim::folder;
 use vpcsim::report::{self, plots};
-use vpcsim::scenarios::{self, Scenario};
+use vpcsim::scenarios::{self, Scenario, ScenarioError};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
 use vpcsim::sim::engine::Engine;
@@ -238,9 +239,25 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(f) => {
-            eprintln!("vpcsim: {:#}", f.error);
+            eprintln!("{}", message(&f.error));
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// The one line a failure prints: a scenario or sweep file's error as `FILE:LINE:COL: key: message` (the
+/// form editors jump to), anything else as `error: message`. Every error's text already holds its causes.
+fn message(error: &anyhow::Error) -> String {
+    let located = |e: &ScenarioError| matches!(e, ScenarioError::Invalid { .. });
+    let in_a_file = error.downcast_ref::<ScenarioError>().is_some_and(located)
+        || matches!(
+            error.downcast_ref::<SweepError>(),
+            Some(SweepError::Definition(e)) if located(e)
+        );
+    if in_a_file {
+        error.to_string()
+    } else {
+        format!("error: {error}")
     }
 }
 
@@ -269,7 +286,7 @@ fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
         match checked {
             Ok(_) => println!("ok: {}", f.display()),
             Err(e) => {
-                println!("{:#}", e.error);
+                println!("{}", e.error);
                 failed += 1;
             }
         }
@@ -301,17 +318,15 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
         }
         scenario.duration = d;
     }
-    let (world, perf) = report::simulate(&scenario, true, a.trace)
-        .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", a.scenario.display())))?;
     let dir = a
         .out
         .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
-    report::write_run(&dir, &scenario, &world, perf).map_err(|e| {
-        Failure::new(
-            EXIT_FAILURE,
-            anyhow!("writing results to {}: {e}", dir.display()),
-        )
-    })?;
+    // Before the simulation: a folder that cannot take the results is found before the time is spent.
+    let _claim = folder::claim(&dir).map_err(|e| Failure::new(EXIT_FAILURE, e))?;
+    let (world, perf) = report::simulate(&scenario, true, a.trace)
+        .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", a.scenario.display())))?;
+    report::write_run(&dir, &scenario, &world, perf)
+        .map_err(|e| Failure::new(EXIT_FAILURE, anyhow!("writing {e}")))?;
     if !a.no_plots {
         plots::plot_run(&dir).map_err(plot_failure)?;
     }
@@ -370,6 +385,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         shard,
         progress: true,
     };
+    // `done` holds the folder's claim until the plots are drawn.
     let done = sweep::run(&sweep, &text, &opts).map_err(sweep_failure)?;
     if !a.no_plots && shard == Shard::WHOLE {
         plots::plot_sweep(&out).map_err(plot_failure)?;
@@ -407,7 +423,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
 }
 
 fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
-    let m = sweep::merge::merge(&a.dirs, &a.out).map_err(sweep_failure)?;
+    let (m, _claim) = sweep::merge::merge(&a.dirs, &a.out).map_err(sweep_failure)?;
     if !a.no_plots {
         plots::plot_sweep(&a.out).map_err(plot_failure)?;
     }
@@ -422,12 +438,29 @@ fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Plots read finished output folders: a folder they cannot read is bad input.
+/// Plots read finished output folders: a folder they cannot read is bad input; charts that cannot be written
+/// are the machine's failure.
 fn plot_failure(e: plots::PlotError) -> Failure {
-    Failure::new(EXIT_USAGE, e)
+    let code = if e.is_usage() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    };
+    Failure::new(code, e)
 }
 
 fn cmd_plot(a: PlotArgs) -> Result<(), Failure> {
+    // The folder written is this process's while it draws; a missing run folder is left to the reader's
+    // error rather than created.
+    let target = a
+        .out
+        .as_ref()
+        .or(a.dirs.first())
+        .filter(|d| a.out.is_some() || d.is_dir());
+    let _claim = target
+        .map(|d| folder::claim(d))
+        .transpose()
+        .map_err(|e| Failure::new(EXIT_FAILURE, e))?;
     let written = match (a.dirs.as_slice(), &a.out) {
         ([dir], None) if dir.join(sweep::MANIFEST).exists() => plots::plot_sweep(dir),
         ([dir], None) => plots::plot_run(dir),

@@ -1,9 +1,11 @@
-//! `vpcsim check` and `vpcsim run` end to end: exit codes, error format, determinism of the result files, and
-//! no partial result left behind by a scenario that fails.
+//! `vpcsim check` and `vpcsim run` end to end: exit codes, error format, determinism of the result files, no
+//! partial result left behind by a scenario that fails, and output folders under faults.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use vpcsim::folder;
 
 fn vpcsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vpcsim"))
@@ -76,16 +78,17 @@ fn run_of_a_bad_scenario_exits_2_and_writes_nothing() {
     );
 }
 
-/// Every output file (plots included, as `plots/NAME`), with summary.json's wall-clock values (`run.wall_s`,
-/// `run.events_per_sec`, `run.simulated_s_per_wall_s`) blanked: they measure the machine, and are the only
-/// figures allowed to differ between two runs of the same seed.
+/// Every output file (plots included, as `plots/NAME`; the folder's lock file is no output), with
+/// summary.json's wall-clock values (`run.wall_s`, `run.events_per_sec`, `run.simulated_s_per_wall_s`)
+/// blanked: they measure the machine, and are the only figures allowed to differ between two runs of the same
+/// seed.
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let plots = dir.join("plots");
     let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
         .unwrap()
         .chain(fs::read_dir(&plots).into_iter().flatten())
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
+        .filter(|p| p.is_file() && !p.ends_with(folder::LOCK))
         .map(|p| {
             let name = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
             let mut bytes = fs::read(&p).unwrap();
@@ -322,4 +325,240 @@ az = "a"
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["subnets"]["x"]["cidr"], "10.0.0.0/24");
     assert_eq!(v["subnets"]["x.cidr"]["final_free_addresses"], 251);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Output folders under faults: a folder another process writes, a folder that cannot be written, a disk that
+// refuses a file half-way, a run interrupted before its plots; and the one error format of every failure.
+//
+// Write failures are made with a file-size limit (`ulimit -f`, in 512-byte blocks in any POSIX `sh`, with
+// SIGXFSZ ignored so that the write fails
+// with EFBIG instead of killing the process): it works for root, on any file system, without a mount.
+
+/// Runs vpcsim under `sh` with the shell's limit settings `limits` (e.g. `ulimit -f 2`) applied first.
+fn vpcsim_limited(limits: &str, args: &[&str]) -> Output {
+    let script = format!("trap '' XFSZ; {limits}; exec \"$0\" \"$@\"");
+    Command::new("sh")
+        .args(["-c", &script, env!("CARGO_BIN_EXE_vpcsim")])
+        .args(args)
+        .output()
+        .expect("sh runs")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every file under `dir`, relative, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// A short quick-start run into `out`, under `limits`.
+fn quick_run(limits: &str, out: &Path) -> Output {
+    let scenario = root("scenarios/quickstart.toml");
+    vpcsim_limited(
+        limits,
+        &["run", &scenario, "--duration", "2m", "--out", s(out)],
+    )
+}
+
+/// The message is one line, in the `error: …` form, with no Rust debug output.
+fn assert_one_error_line(o: &Output) {
+    let err = stderr(o);
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for dump in ["Os {", "Custom {", "kind:", "Error(", "Error {"] {
+        assert!(!err.contains(dump), "{err}");
+    }
+}
+
+#[test]
+fn a_folder_another_process_writes_is_refused() {
+    let out = scratch("in-use");
+    // This test process holds the folder, as a running vpcsim would.
+    let claim = folder::claim(&out).unwrap();
+    let o = vpcsim(&[
+        "run",
+        &root("scenarios/quickstart.toml"),
+        "--duration",
+        "2m",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {} is in use by another vpcsim (lock .vpcsim.lock)\n",
+            out.display()
+        )
+    );
+    assert_eq!(tree(&out), [folder::LOCK], "nothing was written");
+    drop(claim);
+    let o = quick_run(":", &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn an_unwritable_folder_is_refused_before_the_simulation() {
+    let dir = scratch("unwritable");
+    fs::create_dir_all(&dir).unwrap();
+    // A folder under a regular file cannot be made, not even by root.
+    let file = dir.join("file");
+    fs::write(&file, "").unwrap();
+    let out = file.join("out");
+    // large-day simulates for minutes; two CPU seconds are enough to load it and find the folder unwritable.
+    let o = vpcsim_limited(
+        "ulimit -t 2",
+        &["run", &root("scenarios/large-day.toml"), "--out", s(&out)],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "killed by the CPU limit: the simulation ran first: {}",
+        stderr(&o)
+    );
+    assert_one_error_line(&o);
+    assert!(
+        stderr(&o).contains(&out.display().to_string()),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_failed_write_is_an_io_failure_naming_the_file_and_leaves_no_partial_file() {
+    let out = scratch("file-too-large");
+    // 1 KB a file: timeseries.csv (0.9 KB) fits, api_calls.csv (3 KB) does not.
+    let o = quick_run("ulimit -f 2", &out);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_error_line(&o);
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!(
+            "error: writing {}: ",
+            out.join("api_calls.csv").display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("(os error 27)"), "{err}");
+    assert_eq!(tree(&out), [folder::LOCK, "timeseries.csv"]);
+}
+
+#[test]
+fn new_results_never_sit_beside_an_older_runs_plots() {
+    let out = scratch("old-plots");
+    let plant = || {
+        fs::create_dir_all(out.join("plots")).unwrap();
+        fs::write(out.join("report.html"), "old report").unwrap();
+        fs::write(out.join("plots/old-chart.svg"), "old chart").unwrap();
+    };
+    // Charts that fail to be written (20 KB a file: the results, at most 6 KB, fit; the PNGs, 45 KB and more,
+    // do not).
+    plant();
+    let o = quick_run("ulimit -f 40", &out);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_error_line(&o);
+    assert!(stderr(&o).contains("plots/"), "{}", stderr(&o));
+    let files = tree(&out);
+    assert!(files.contains(&"summary.json".to_string()), "{files:?}");
+    assert!(
+        !files
+            .iter()
+            .any(|f| f == "report.html" || f.contains("old-chart")),
+        "{files:?}"
+    );
+    assert!(!files.iter().any(|f| f.contains(".partial")), "{files:?}");
+
+    // No plots asked for: the old ones go all the same.
+    plant();
+    let scenario = root("scenarios/quickstart.toml");
+    let o = vpcsim(&[
+        "run",
+        &scenario,
+        "--duration",
+        "2m",
+        "--no-plots",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files = tree(&out);
+    assert!(
+        !files
+            .iter()
+            .any(|f| f == "report.html" || f.starts_with("plots")),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn every_failure_prints_one_line_in_the_documented_format() {
+    // Bad input in a file: FILE:LINE:COL: key: message, nothing before it.
+    let bad = root("tests/fixtures/bad/unknown-instance-type.toml");
+    let o = vpcsim(&["run", &bad]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.starts_with(&format!("{bad}:")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // Everything else: `error: message`.
+    let missing = scratch("missing-folder");
+    for (args, code) in [
+        (vec!["max-pods", "m5.larg"], 2),
+        (vec!["run", "no-such-file.toml"], 2),
+        (vec!["explain", s(&missing), "3"], 2),
+        (vec!["plot", s(&missing)], 2),
+        (vec!["merge", s(&missing), "--out", s(&missing)], 2),
+    ] {
+        let o = vpcsim(&args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        assert_one_error_line(&o);
+    }
+}
+
+#[test]
+fn a_sweep_that_cannot_write_its_results_fails_naming_the_file_and_leaves_no_partial_file() {
+    let dir = scratch("sweep-file-too-large");
+    fs::create_dir_all(&dir).unwrap();
+    let text = fs::read_to_string(root("tests/fixtures/sweeps/small.toml")).unwrap();
+    let file = dir.join("one-run.toml");
+    let base = &text[..text.find("[sweep]").unwrap()];
+    fs::write(&file, format!("{base}[sweep]\nreplicates = 1\n")).unwrap();
+    let out = dir.join("out");
+    // 20 KB a file: results.csv (12 KB) fits, results.json (27 KB) does not.
+    let o = vpcsim_limited(
+        "ulimit -f 40",
+        &["sweep", s(&file), "--out", s(&out), "--no-plots"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_one_error_line(&o);
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "error: writing {}: ",
+            out.join("results.json").display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let files = tree(&out);
+    assert!(!files.iter().any(|f| f.contains(".partial")), "{files:?}");
 }

@@ -330,6 +330,16 @@ fn a_killed_sweep_resumes_where_it_stopped_and_ends_with_the_same_results() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // While it runs, the folder is its own: a second vpcsim is refused and writes nothing there.
+    let o = vpcsim(&["sweep", s(&file), "--out", s(&killed), "--jobs", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: {} is in use by another vpcsim (lock .vpcsim.lock)\n",
+            killed.display()
+        )
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let done = rows();
@@ -558,4 +568,83 @@ fn run_of_a_sweep_file_runs_the_base_scenario() {
     assert_eq!(v["scenario"], "small-sweep");
     assert_eq!(v["seed"], 5, "the base seed, not a derived one");
     assert!(!dir.join("plots").exists(), "--no-plots draws nothing");
+}
+
+#[test]
+fn resume_and_merge_refuse_results_of_another_seed() {
+    let dir = scratch("sweep-other-seed");
+    let file = with_sweep(&dir, "[sweep]\nreplicates = 2\n");
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    sweep_ok(&file, &first, &["--shard", "0/2"]);
+    let o = vpcsim(&[
+        "sweep",
+        s(&file),
+        "--out",
+        s(&first),
+        "--resume",
+        "--shard",
+        "0/2",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("seed: 7 now, 5 in sweep.json"),
+        "{}",
+        stderr(&o)
+    );
+
+    sweep_ok(&file, &second, &["--shard", "1/2", "--seed", "7"]);
+    let o = vpcsim(&[
+        "merge",
+        s(&first),
+        s(&second),
+        "--out",
+        s(&dir.join("merged")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let expected = format!("seed: 7 in {}, 5 in {}", second.display(), first.display());
+    assert!(stderr(&o).contains(&expected), "{}", stderr(&o));
+    assert!(!dir.join("merged").exists(), "nothing merged");
+}
+
+#[test]
+fn resume_refuses_results_made_from_another_trace() {
+    let dir = scratch("sweep-trace-changed");
+    let trace = dir.join("arrivals.csv");
+    fs::write(
+        &trace,
+        "time,action,target,attributes\n0s,create_pod,a,node_group=workers;lifetime=5m\n",
+    )
+    .unwrap();
+    let file = with_sweep(
+        &dir,
+        "[[workloads]]\nname = \"replay\"\ntype = \"trace\"\nfile = \"arrivals.csv\"\n\n\
+         [sweep]\nreplicates = 2\n",
+    );
+    let out = dir.join("out");
+    sweep_ok(&file, &out, &["--shard", "0/2"]);
+    let manifest = fs::read_to_string(out.join("sweep.json")).unwrap();
+    assert!(manifest.contains("\"arrivals.csv\""), "{manifest}");
+
+    fs::write(
+        &trace,
+        "time,action,target,attributes\n0s,create_pod,a,node_group=workers;lifetime=9m\n",
+    )
+    .unwrap();
+    let o = vpcsim(&[
+        "sweep",
+        s(&file),
+        "--out",
+        s(&out),
+        "--resume",
+        "--shard",
+        "0/2",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("content of arrivals.csv (fingerprint): "),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -8,7 +8,8 @@
 //! Every file depends only on the scenario and seed, except the two wall-clock figures of `summary.json`
 //! (`run.wall_s`, `run.events_per_sec`), which measure the machine: two runs give byte-identical files but for
 //! those two values. Files are written to temporary names and renamed when complete, `summary.json` last, so an
-//! interrupted run never leaves a result that looks finished.
+//! interrupted run never leaves a result that looks finished; the previous run's `report.html` and `plots/`
+//! are removed before the first file is written, so they are never seen beside newer results.
 
 pub mod explain;
 mod files;
@@ -17,12 +18,13 @@ mod summary;
 mod table;
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{Map, Value};
 
+use crate::folder::{self, FileError};
 use crate::scenarios::Scenario;
 use crate::sim::engine::RunStats;
 use crate::sim::time::SimTime;
@@ -87,17 +89,6 @@ fn quantiles(values: &mut [f64]) -> Value {
     serde_json::json!({ "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": q(1.0) })
 }
 
-/// Writes `text` to `dir/name` through a temporary file and a rename.
-fn write_file(dir: &Path, name: &str, text: &[u8]) -> io::Result<PathBuf> {
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.partial"));
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(text)?;
-    f.sync_all()?;
-    fs::rename(&tmp, &path)?;
-    Ok(path)
-}
-
 /// Writes every output file of a run into `dir` (created if needed); returns the paths written. A stale
 /// `trace.csv` from an earlier traced run is removed when this run is not traced.
 pub fn write_run(
@@ -105,34 +96,32 @@ pub fn write_run(
     scenario: &Scenario,
     world: &World,
     perf: Perf,
-) -> io::Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir)?;
-    // The old summary goes first, so a run that fails half-way leaves no complete-looking result.
-    match fs::remove_file(dir.join("summary.json")) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
+) -> Result<Vec<PathBuf>, FileError> {
+    fs::create_dir_all(dir).map_err(FileError::at(dir))?;
+    // The old summary goes first, so a run that fails half-way leaves no complete-looking result; the old
+    // report and charts next, so that none is left beside results they were not drawn from.
+    folder::remove(&dir.join("summary.json"))?;
+    plots::remove(dir)?;
+    let write = |name: &str, bytes: io::Result<Vec<u8>>| {
+        let path = dir.join(name);
+        folder::write_atomic(&path, &bytes.map_err(FileError::at(&path))?)?;
+        Ok::<_, FileError>(path)
+    };
     let end = SimTime::ZERO + scenario.duration;
     let mut written = vec![
-        write_file(dir, "timeseries.csv", &files::timeseries_csv(world)?)?,
-        write_file(
-            dir,
-            "api_calls.csv",
-            &files::api_calls_csv(scenario, world)?,
-        )?,
-        write_file(dir, "nodes.csv", &files::nodes_csv(scenario, world, end)?)?,
-        write_file(dir, "pods.csv", &files::pods_csv(scenario, world)?)?,
+        write("timeseries.csv", files::timeseries_csv(world))?,
+        write("api_calls.csv", files::api_calls_csv(scenario, world))?,
+        write("nodes.csv", files::nodes_csv(scenario, world, end))?,
+        write("pods.csv", files::pods_csv(scenario, world))?,
     ];
-    match files::trace_csv(world)? {
-        Some(trace) => written.push(write_file(dir, "trace.csv", &trace)?),
-        None => match fs::remove_file(dir.join("trace.csv")) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        },
+    let trace = dir.join("trace.csv");
+    match files::trace_csv(world).map_err(FileError::at(&trace))? {
+        Some(bytes) => written.push(write("trace.csv", Ok(bytes))?),
+        None => folder::remove(&trace)?,
     }
     let mut text = serde_json::to_string_pretty(&summary(scenario, world, perf, Keys::Used))
         .expect("JSON values serialise");
     text.push('\n');
-    written.push(write_file(dir, "summary.json", text.as_bytes())?);
+    written.push(write("summary.json", Ok(text.into_bytes()))?);
     Ok(written)
 }

@@ -17,6 +17,7 @@ mod validate;
 pub use cluster::*;
 pub use validate::MAX_SAMPLES;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -51,6 +52,17 @@ pub struct Scenario {
     pub kube: KubeSpec,
     /// In file order.
     pub workloads: Vec<WorkloadSpec>,
+    /// The files the scenario read besides itself (trace CSVs), in the order read: results depend on them.
+    pub inputs: Vec<Input>,
+}
+
+/// A file a scenario read, by its name as the scenario gives it and the FNV-1a of its content.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Input {
+    /// As written in the scenario (relative to the scenario's folder), so that it reads the same wherever the
+    /// scenario is run from.
+    pub file: String,
+    pub fingerprint: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -175,7 +187,12 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
             });
         }
     };
-    let cx = Ctx { text, file, tree };
+    let cx = Ctx {
+        text,
+        file,
+        tree,
+        inputs: RefCell::default(),
+    };
     let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let key = location::path_at(&cx.tree, &span);
@@ -189,9 +206,24 @@ pub(crate) struct Ctx<'a> {
     text: &'a str,
     file: &'a str,
     tree: Spanned<DeTable<'a>>,
+    /// The files read so far (validation only reads; a cell saves threading a collector through it).
+    inputs: RefCell<Vec<Input>>,
 }
 
 impl Ctx<'_> {
+    /// Records that validation read `file` (as the scenario names it) with content `bytes`.
+    pub(crate) fn read(&self, file: &str, bytes: &[u8]) {
+        self.inputs.borrow_mut().push(Input {
+            file: file.to_string(),
+            fingerprint: crate::sim::rng::fnv1a(bytes),
+        });
+    }
+
+    /// The files recorded by [`Ctx::read`].
+    pub(crate) fn inputs(&self) -> Vec<Input> {
+        self.inputs.take()
+    }
+
     pub(crate) fn error(
         &self,
         span: Range<usize>,

@@ -1854,3 +1854,27 @@ fn workloads_may_come_before_the_node_groups_they_name() {
     let s = parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.workloads[0].node_group, Some(0));
 }
+
+// ----------------------------------------------------------------------------------------------
+// The name, which names the output folder
+
+#[test]
+fn name_must_be_a_plain_file_name() {
+    let with_name = |name: &str| MINIMAL.replacen("name = \"t\"", &format!("name = {name}"), 1);
+    for bad in [
+        r#"".""#,
+        r#""..""#,
+        r#""../x""#,
+        r#""/tmp/x""#,
+        r#""a\\b""#,
+        r#""C:x""#,
+        r#""a\u0000b""#,
+    ] {
+        let text = with_name(bad);
+        let e = err_at(&text, 1, &["name: ", "is not a plain file name"]);
+        assert!(!e.to_string().contains('\0'), "{e}");
+    }
+    for good in [r#""quick-start.v2""#, r#""...""#, r#""a b""#] {
+        parse(&with_name(good), "t.toml").unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}

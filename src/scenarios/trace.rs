@@ -56,6 +56,7 @@ pub(crate) fn load(
             format!("cannot read trace \"{shown}\": {e}"),
         )
     })?;
+    cx.read(rel, text.as_bytes());
     parse(&text, &shown, groups, defaults)
 }
 

@@ -44,7 +44,7 @@ const DEFAULT_ACCOUNT: &str = "default";
 pub const MAX_SAMPLES: u64 = 1_000_000;
 
 pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario> {
-    let name = non_empty(cx, &raw.name, "name")?;
+    let name = folder_name(cx, &raw.name, "name")?;
     let duration = positive_duration(cx, &raw.duration, "duration")?;
     let sample_interval = match &raw.sample_interval {
         Some(d) => positive_duration(cx, d, "sample_interval")?,
@@ -115,6 +115,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         node_groups,
         kube,
         workloads,
+        inputs: cx.inputs(),
     })
 }
 
@@ -126,6 +127,29 @@ fn non_empty(cx: &Ctx<'_>, s: &Spanned<String>, key: &str) -> R<String> {
         Err(cx.error(s.span(), key, "must not be empty"))
     } else {
         Ok(s.get_ref().clone())
+    }
+}
+
+/// A name that can name a folder of its own under `output/`: one plain path component, so that a run never
+/// writes outside it (`../x`, `/etc`, `C:x`).
+fn folder_name(cx: &Ctx<'_>, s: &Spanned<String>, key: &str) -> R<String> {
+    let name = non_empty(cx, s, key)?;
+    let plain = !name.contains(['/', '\\', ':', '\0'])
+        && matches!(
+            std::path::Path::new(&name).components().collect::<Vec<_>>().as_slice(),
+            [std::path::Component::Normal(c)] if **c == *name
+        );
+    if plain {
+        Ok(name)
+    } else {
+        Err(cx.error(
+            s.span(),
+            key,
+            format!(
+                "{name:?} is not a plain file name: it names the output folder (output/NAME/), so it may not \
+                 be `.` or `..` nor hold `/`, `\\`, `:` or NUL"
+            ),
+        ))
     }
 }
 

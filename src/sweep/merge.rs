@@ -3,15 +3,17 @@
 //! every run of the grid exactly once.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::manifest::{MANIFEST, Manifest};
 use super::results::{self, RESULTS, TIMINGS};
 use super::{Shard, SweepError};
+use crate::folder::{self, Claim};
+use crate::report;
 
-/// Merges the sweep folders `dirs` into `out`.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, SweepError> {
+/// Merges the sweep folders `dirs` into `out`; returns the merged manifest and the claim on `out`, which the
+/// caller holds while it draws the plots.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(Manifest, Claim), SweepError> {
     let Some(first) = dirs.first() else {
         return Err(SweepError::Merge("no folders to merge".into()));
     };
@@ -22,13 +24,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, SweepError> {
     let mut timings: Vec<Vec<String>> = Vec::new();
     for dir in dirs {
         let m = Manifest::read(dir)?;
-        if !m.same_sweep(&manifest) {
+        let differences = m.differences(
+            &format!("in {}", dir.display()),
+            &manifest,
+            &format!("in {}", first.display()),
+        );
+        if !differences.is_empty() {
             return Err(SweepError::Merge(format!(
-                "{} is of another sweep than {} (fingerprints {} and {})",
+                "{} is of another sweep than {}: {}",
                 dir.display(),
                 first.display(),
-                m.fingerprint,
-                manifest.fingerprint
+                differences.join("; ")
             )));
         }
         let path = dir.join(RESULTS);
@@ -76,16 +82,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Manifest, SweepError> {
         )));
     }
 
-    fs::create_dir_all(out).map_err(super::io(out))?;
+    let claim = folder::claim(out)?;
+    report::plots::remove(out)?;
     let merged = Manifest {
         shard: Shard::WHOLE,
         ..manifest
     };
-    let path = out.join(MANIFEST);
-    results::atomic_write(&path, &merged.to_bytes()).map_err(super::io(&path))?;
+    folder::write_atomic(&out.join(MANIFEST), &merged.to_bytes())?;
     let header = header.expect("at least one folder was read");
     let mut rows: Vec<Vec<String>> = rows.into_values().map(|(r, _)| r).collect();
     let timing_header = timing_header.unwrap_or_else(|| super::strings(results::TIMING_COLUMNS));
     super::write_outputs(out, &header, &mut rows, &timing_header, &mut timings)?;
-    Ok(merged)
+    Ok((merged, claim))
 }

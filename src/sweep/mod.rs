@@ -26,9 +26,10 @@ use serde::{Deserialize, Serialize};
 pub use manifest::{MANIFEST, Manifest, ManifestAxis};
 use results::{Appender, RESULTS, RESULTS_JSON, TIMING_COLUMNS, TIMINGS, cell, flatten, record};
 
+use crate::folder::{self, Claim, ClaimError, FileError};
 use crate::report::{self, Keys, Perf};
-use crate::scenarios::ScenarioError;
 use crate::scenarios::sweep::Sweep;
+use crate::scenarios::{Input, ScenarioError};
 use crate::sim::world::World;
 
 /// Why a sweep could not run, or stopped.
@@ -44,12 +45,15 @@ pub enum SweepError {
     /// Results or a manifest on disk that do not fit this sweep.
     #[error("{}: {message}", file.display())]
     Results { file: PathBuf, message: String },
-    #[error("{}: {source}", file.display())]
+    /// A result file could not be written (or an old one removed).
+    #[error("writing {}: {source}", file.display())]
     Io {
         file: PathBuf,
-        #[source]
         source: std::io::Error,
     },
+    /// The output folder is another process's, or cannot be written.
+    #[error(transparent)]
+    Folder(#[from] ClaimError),
     #[error("merge: {0}")]
     Merge(String),
     /// A run whose scenario was checked before the runs, and failed all the same.
@@ -60,7 +64,16 @@ pub enum SweepError {
 impl SweepError {
     /// Whether the input (sweep file, arguments, folders) is at fault rather than the machine.
     pub fn is_usage(&self) -> bool {
-        !matches!(self, SweepError::Io { .. })
+        !matches!(self, SweepError::Io { .. } | SweepError::Folder(_))
+    }
+}
+
+impl From<FileError> for SweepError {
+    fn from(e: FileError) -> Self {
+        SweepError::Io {
+            file: e.path,
+            source: e.source,
+        }
     }
 }
 
@@ -120,8 +133,10 @@ pub struct Options {
 }
 
 /// What a finished sweep did.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Outcome {
+    /// The output folder stays this process's while the caller draws its plots.
+    pub claim: Claim,
     /// Runs of this shard.
     pub runs: u64,
     /// Of those, found done in `results.csv` and skipped.
@@ -165,11 +180,13 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
         .num_threads(opts.jobs.max(1))
         .build()
         .expect("a thread pool");
-    let header = pool.install(|| check_points(sweep, text))?;
+    let Checked { header, inputs } = pool.install(|| check_points(sweep, text))?;
     let out = &opts.out;
-    fs::create_dir_all(out).map_err(io(out))?;
+    let claim = folder::claim(out)?;
+    // The old charts would otherwise sit beside new rows until the new ones are drawn.
+    report::plots::remove(out)?;
 
-    let manifest = Manifest::new(sweep, opts.shard);
+    let manifest = Manifest::new(sweep, &inputs, opts.shard);
     let (mut results, mut timings, done) = open_results(out, &header, &manifest, opts.resume)?;
     let (results_path, timings_path) = (out.join(RESULTS), out.join(TIMINGS));
 
@@ -198,6 +215,7 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
     // Every run of the shard is in: the files are rewritten in run order.
     finish(out, &header)?;
     Ok(Outcome {
+        claim,
         runs: mine.len() as u64,
         skipped: (mine.len() - pending.len()) as u64,
         wall_s: started.elapsed().as_secs_f64(),
@@ -228,8 +246,7 @@ fn open_results(
         if runs.exists() {
             fs::remove_dir_all(&runs).map_err(io(&runs))?;
         }
-        results::atomic_write(&out.join(MANIFEST), &manifest.to_bytes())
-            .map_err(io(&out.join(MANIFEST)))?;
+        folder::write_atomic(&out.join(MANIFEST), &manifest.to_bytes())?;
         return Ok((
             Appender::create(&results_path, header).map_err(io(&results_path))?,
             Appender::create(&timings_path, &timing_header).map_err(io(&timings_path))?,
@@ -237,13 +254,21 @@ fn open_results(
         ));
     }
     let on_disk = Manifest::read(out)?;
-    if !on_disk.same_sweep(manifest) || on_disk.shard != manifest.shard {
+    let mut differences = manifest.differences("now", &on_disk, "in sweep.json");
+    if on_disk.shard != manifest.shard {
+        differences.push(format!(
+            "shard: {} now, {} in sweep.json",
+            manifest.shard, on_disk.shard
+        ));
+    }
+    if !differences.is_empty() {
         return Err(SweepError::Results {
             file: out.join(MANIFEST),
             message: format!(
-                "these results are of another sweep or shard (scenario `{}`, shard {}); use another --out, \
-                 or run without --resume to start again",
-                on_disk.scenario, on_disk.shard
+                "these results are of another sweep or shard (scenario `{}`): {}; use another --out, or run \
+                 without --resume to start again",
+                on_disk.scenario,
+                differences.join("; ")
             ),
         });
     }
@@ -295,7 +320,10 @@ fn write_outputs(
     results::write_sorted(&dir.join(RESULTS), header, rows)?;
     results::write_sorted(&dir.join(TIMINGS), timing_header, timing_rows)?;
     let json = dir.join(RESULTS_JSON);
-    results::atomic_write(&json, &results::results_json(header, rows)).map_err(io(&json))
+    Ok(folder::write_atomic(
+        &json,
+        &results::results_json(header, rows),
+    )?)
 }
 
 /// Owned copies, for headers.
@@ -303,11 +331,19 @@ fn strings(s: &[&str]) -> Vec<String> {
     s.iter().map(|s| s.to_string()).collect()
 }
 
+/// What checking every grid point yields.
+struct Checked {
+    /// The `results.csv` header.
+    header: Vec<String>,
+    /// Every file any point's scenario read, sorted, once each.
+    inputs: Vec<Input>,
+}
+
 /// Builds every grid point's world (in parallel), so that a bad point fails the sweep before any run; the
-/// first bad point in grid order is reported. Returns the `results.csv` header, from point 0's summary with
-/// every key.
-fn check_points(sweep: &Sweep, text: &str) -> Result<Vec<String>, SweepError> {
-    let checked: Vec<Result<Option<Vec<String>>, ScenarioError>> = (0..sweep.points())
+/// first bad point in grid order is reported. The header comes from point 0's summary with every key.
+fn check_points(sweep: &Sweep, text: &str) -> Result<Checked, SweepError> {
+    type Point = (Option<Vec<String>>, Vec<Input>);
+    let checked: Vec<Result<Point, ScenarioError>> = (0..sweep.points())
         .into_par_iter()
         .map(|point| {
             let scenario = sweep
@@ -320,21 +356,25 @@ fn check_points(sweep: &Sweep, text: &str) -> Result<Vec<String>, SweepError> {
                 };
                 sweep.point_error(text, point, message)
             })?;
-            Ok((point == 0).then(|| {
+            let columns = (point == 0).then(|| {
                 let perf = Perf {
                     wall_s: 0.0,
                     stats: Default::default(),
                     simulated_s: 0.0,
                 };
                 metric_columns(&report::summary(&scenario, &world, perf, Keys::All))
-            }))
+            });
+            Ok((columns, scenario.inputs))
         })
         .collect();
     let mut metric_cols = Vec::new();
+    let mut inputs = BTreeSet::new();
     for c in checked {
-        if let Some(cols) = c? {
+        let (columns, read) = c?;
+        if let Some(cols) = columns {
             metric_cols = cols;
         }
+        inputs.extend(read);
     }
     for m in &sweep.metrics {
         if !metric_cols.contains(m) {
@@ -344,7 +384,10 @@ fn check_points(sweep: &Sweep, text: &str) -> Result<Vec<String>, SweepError> {
     let mut header = strings(&LEADING);
     header.extend(sweep.axes.iter().map(|a| a.name.clone()));
     header.extend(metric_cols);
-    Ok(header)
+    Ok(Checked {
+        header,
+        inputs: inputs.into_iter().collect(),
+    })
 }
 
 /// The result columns a summary gives.
@@ -376,8 +419,7 @@ fn execute(
         report::simulate(&scenario, opts.keep_runs, false).map_err(|e| failed(e.to_string()))?;
     if opts.keep_runs {
         let dir = opts.out.join("runs").join(run_dir_name(run));
-        report::write_run(&dir, &scenario, &world, perf)
-            .map_err(|source| SweepError::Io { file: dir, source })?;
+        report::write_run(&dir, &scenario, &world, perf)?;
     }
     let metrics = flatten(&report::summary(&scenario, &world, perf, Keys::All));
     let leading = [

@@ -7,7 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
@@ -179,7 +179,7 @@ pub fn write_sorted(
     for r in rows.iter() {
         bytes.extend(record(r));
     }
-    atomic_write(path, &bytes).map_err(super::io(path))
+    Ok(crate::folder::write_atomic(path, &bytes)?)
 }
 
 /// `results.json`: the column order and one object per run, with numbers as numbers.
@@ -203,22 +203,6 @@ pub fn results_json(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
     .expect("JSON values serialise");
     text.push('\n');
     text.into_bytes()
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = partial_name(path);
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)
-}
-
-fn partial_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.partial"))
 }
 
 #[cfg(test)]

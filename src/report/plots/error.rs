@@ -4,10 +4,12 @@
 
 use std::path::PathBuf;
 
+use crate::folder::FileError;
+
 /// Why a run or sweep folder could not be plotted.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
-    /// A file could not be read or written.
+    /// A file could not be read (or a folder listed).
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -52,12 +54,20 @@ pub enum PlotError {
     /// Drawing a chart failed (plotters' own error, as text).
     #[error("{}: drawing the chart failed: {message}", path.display())]
     Draw { path: PathBuf, message: String },
+    /// A chart or the report could not be written: the machine's fault, not the folder's.
+    #[error("writing {0}")]
+    Write(#[from] FileError),
     /// The call itself cannot be served (for example no runs to overlay).
     #[error("{0}")]
     Invalid(String),
 }
 
 impl PlotError {
+    /// Whether the folders read are at fault (bad input) rather than the machine writing the plots.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, PlotError::Write(_) | PlotError::Draw { .. })
+    }
+
     pub(super) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         PlotError::Io {
             path: path.into(),

@@ -3,10 +3,8 @@
 //! cannot drift apart. The legend is drawn in its own strip under the panels: it never hides data, and a
 //! figure of several panels that share their series (one panel per node group) needs it only once.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
@@ -18,6 +16,7 @@ use super::axis::{Axis, Scale};
 use super::error::PlotError;
 use super::font::{self, FAMILY};
 use super::raster::Crisp;
+use crate::folder;
 
 /// Line colours: Tableau 10, in an order that keeps the first few far apart and the pale yellow last.
 pub(super) const PALETTE: [RGBColor; 10] = [
@@ -619,7 +618,6 @@ pub(super) fn svg(fig: &Figure) -> Result<String, String> {
 }
 
 /// Draws `fig` into an RGB pixel buffer of [`size`].
-#[cfg(test)]
 pub(super) fn rgb(fig: &Figure) -> Result<Vec<u8>, String> {
     let (w, h) = size(fig);
     let mut buf = vec![0u8; w as usize * h as usize * 3];
@@ -631,30 +629,33 @@ pub(super) fn rgb(fig: &Figure) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-/// Writes `fig` as `dir/STEM.png` and `dir/STEM.svg`, each through a temporary name and a rename so that a
-/// half-written chart is never left under the final name.
+/// Draws `fig` as PNG bytes (the encoding plotters gives a file, made in memory so that the file is written
+/// like every other result).
+fn png(fig: &Figure) -> Result<Vec<u8>, String> {
+    use image::ImageEncoder;
+    let (w, h) = size(fig);
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes)
+        .write_image(&rgb(fig)?, w, h, image::ColorType::Rgb8)
+        .map_err(err)?;
+    Ok(bytes)
+}
+
+/// Writes `fig` as `dir/STEM.png` and `dir/STEM.svg`, each atomically ([`folder::write_atomic`]).
 pub(super) fn write(fig: &Figure, dir: &Path) -> Result<Rendered, PlotError> {
-    let png = dir.join(format!("{}.png", fig.stem));
+    let png_path = dir.join(format!("{}.png", fig.stem));
     let svg_path = dir.join(format!("{}.svg", fig.stem));
     let draw_error = |path: &Path, message: String| PlotError::Draw {
         path: path.to_path_buf(),
         message,
     };
-    let tmp_png = dir.join(format!(".{}.partial.png", fig.stem));
-    {
-        let root = Crisp(BitMapBackend::new(&tmp_png, size(fig))).into_drawing_area();
-        draw(fig, &root).map_err(|m| draw_error(&png, m))?;
-        root.present()
-            .map_err(|e| draw_error(&png, e.to_string()))?;
-    }
-    fs::rename(&tmp_png, &png).map_err(|e| PlotError::io(&png, e))?;
+    let png_bytes = png(fig).map_err(|m| draw_error(&png_path, m))?;
+    folder::write_atomic(&png_path, &png_bytes)?;
     let svg_text = svg(fig).map_err(|m| draw_error(&svg_path, m))?;
-    let tmp_svg = dir.join(format!(".{}.partial.svg", fig.stem));
-    fs::write(&tmp_svg, &svg_text).map_err(|e| PlotError::io(&tmp_svg, e))?;
-    fs::rename(&tmp_svg, &svg_path).map_err(|e| PlotError::io(&svg_path, e))?;
+    folder::write_atomic(&svg_path, svg_text.as_bytes())?;
     Ok(Rendered {
         title: fig.title.clone(),
-        png,
+        png: png_path,
         svg: svg_path,
         svg_text,
     })

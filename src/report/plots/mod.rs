@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::PlotError;
 
+use crate::folder::{self, FileError};
+
 use figure::{Figure, Rendered};
 use runcharts::{Labelled, Naming};
 use rundata::RunData;
@@ -41,14 +43,28 @@ use sweepdata::SweepData;
 /// Most grid points for which a sweep's kept runs are also drawn side by side.
 const MAX_OVERLAY_POINTS: usize = 12;
 
+/// The report page and the charts' folder of an output folder.
+const REPORT: &str = "report.html";
+const PLOTS: &str = "plots";
+
+/// Removes `dir`'s report and charts, the report first (it shows the charts). Whatever writes new results
+/// into a folder calls this before, so that an interruption before the new charts are drawn leaves no charts
+/// of older results beside the new ones.
+pub fn remove(dir: &Path) -> Result<(), FileError> {
+    folder::remove(&dir.join(REPORT))?;
+    folder::remove(&dir.join(PLOTS))
+}
+
 /// Draws `figures` into `out/plots/` and writes `out/report.html` from `page`; returns every path written.
+/// The old report and charts go first: charts of another run or sweep never stay beside these.
 fn publish(
     out: &Path,
     figures: &[Figure],
     page: impl FnOnce(&[Rendered]) -> String,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    let plots = out.join("plots");
-    fs::create_dir_all(&plots).map_err(|e| PlotError::io(&plots, e))?;
+    remove(out)?;
+    let plots = out.join(PLOTS);
+    fs::create_dir_all(&plots).map_err(FileError::at(&plots))?;
     let rendered = figures
         .iter()
         .map(|f| figure::write(f, &plots))
@@ -57,11 +73,8 @@ fn publish(
         .iter()
         .flat_map(|r| [r.png.clone(), r.svg.clone()])
         .collect();
-    let html = page(&rendered);
-    let path = out.join("report.html");
-    let tmp = out.join(".report.html.partial");
-    fs::write(&tmp, html).map_err(|e| PlotError::io(&tmp, e))?;
-    fs::rename(&tmp, &path).map_err(|e| PlotError::io(&path, e))?;
+    let path = out.join(REPORT);
+    folder::write_atomic(&path, page(&rendered).as_bytes())?;
     written.push(path);
     Ok(written)
 }
