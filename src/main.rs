@@ -312,14 +312,16 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
             anyhow!("writing results to {}: {e}", dir.display()),
         )
     })?;
-    if !a.no_plots {
-        plots::plot_run(&dir).map_err(plot_failure)?;
-    }
+    let drawn = if a.no_plots {
+        "plots: none (--no-plots)\n".to_string()
+    } else {
+        plots::describe(&plots::plot_run(&dir).map_err(plot_failure)?)
+    };
     let mut out = io::stdout().lock();
     match a.format {
         Format::Table => {
             write!(out, "{}", report::table(&scenario, &world, perf))?;
-            writeln!(out, "results in {}", dir.display())?;
+            write!(out, "results in {}\n{drawn}", dir.display())?;
         }
         Format::Json => writeln!(
             out,
@@ -452,16 +454,7 @@ fn cmd_plot(a: PlotArgs) -> Result<(), Failure> {
         }
     }
     .map_err(plot_failure)?;
-    let pngs = written
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .count();
-    let report = written.iter().find(|p| p.ends_with("report.html"));
-    let mut out = io::stdout().lock();
-    writeln!(out, "{pngs} charts (PNG and SVG)")?;
-    if let Some(r) = report {
-        writeln!(out, "report: {}", r.display())?;
-    }
+    write!(io::stdout().lock(), "{}", plots::describe(&written))?;
     Ok(())
 }
 

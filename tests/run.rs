@@ -323,3 +323,102 @@ az = "a"
     assert_eq!(v["subnets"]["x"]["cidr"], "10.0.0.0/24");
     assert_eq!(v["subnets"]["x.cidr"]["final_free_addresses"], 251);
 }
+
+/// The counts of a "waited for …: N (reason n, …)" line of the table: N and the reasons' sum.
+fn waited_counts(stdout: &str, what: &str) -> (u64, u64) {
+    let prefix = format!("waited for {what}: ");
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no `{prefix}` line in\n{stdout}"));
+    let (total, reasons) = line.split_once(" (").unwrap();
+    let sum = reasons
+        .trim_end_matches(')')
+        .split(", ")
+        .map(|r| r.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    (total.parse().unwrap(), sum)
+}
+
+#[test]
+fn run_names_its_folder_report_and_plots_and_its_wait_reasons_add_up() {
+    let out = scratch("stdout-names");
+    let o = vpcsim(&[
+        "run",
+        &root("scenarios/quickstart.toml"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    let tail: Vec<&str> = stdout.lines().rev().take(3).collect();
+    let charts = fs::read_dir(out.join("plots"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "png")
+        .count();
+    assert!(charts > 0);
+    assert_eq!(
+        tail,
+        [
+            format!(
+                "plots: {} ({charts} charts, PNG and SVG)",
+                out.join("plots").display()
+            ),
+            format!("report: {}", out.join("report.html").display()),
+            format!("results in {}", out.display()),
+        ],
+        "{stdout}"
+    );
+    assert!(out.join("report.html").is_file());
+
+    // Quick-start pods wait both for addresses and for nodes: each line's reasons add up to its count, and the
+    // counts are summary.json's.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let pods = &summary["pods"];
+    let sum = |m: &serde_json::Value| -> u64 {
+        m.as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    for (what, count, reasons) in [
+        (
+            "an address",
+            "waited_for_an_address",
+            "address_wait_reasons",
+        ),
+        ("a node", "waited_for_a_node", "node_wait_reasons"),
+    ] {
+        let (total, of_reasons) = waited_counts(&stdout, what);
+        assert!(total > 0, "{stdout}");
+        assert_eq!(total, of_reasons, "{stdout}");
+        assert_eq!(pods[count].as_u64(), Some(total), "{pods}");
+        assert_eq!(sum(&pods[reasons]), total, "{pods}");
+    }
+}
+
+#[test]
+fn run_without_plots_says_it_drew_none() {
+    let out = scratch("stdout-no-plots");
+    let o = vpcsim(&[
+        "run",
+        &root("scenarios/quickstart.toml"),
+        "--duration",
+        "10m",
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        stdout.ends_with(&format!(
+            "results in {}\nplots: none (--no-plots)\n",
+            out.display()
+        )),
+        "{stdout}"
+    );
+    assert!(!out.join("report.html").exists() && !out.join("plots").exists());
+}
