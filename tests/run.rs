@@ -340,17 +340,20 @@ fn waited_counts(stdout: &str, what: &str) -> (u64, u64) {
     (total.parse().unwrap(), sum)
 }
 
+/// Runs the quick-start scenario into a fresh scratch folder `name` with `args`; its folder and stdout.
+fn run_quickstart(name: &str, args: &[&str]) -> (PathBuf, String) {
+    let out = scratch(name);
+    let scenario = root("scenarios/quickstart.toml");
+    let mut all = vec!["run", &scenario, "--out", out.to_str().unwrap()];
+    all.extend(args);
+    let o = vpcsim(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (out, String::from_utf8(o.stdout).unwrap())
+}
+
 #[test]
 fn run_names_its_folder_report_and_plots_and_its_wait_reasons_add_up() {
-    let out = scratch("stdout-names");
-    let o = vpcsim(&[
-        "run",
-        &root("scenarios/quickstart.toml"),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stdout = String::from_utf8(o.stdout).unwrap();
+    let (out, stdout) = run_quickstart("stdout-names", &[]);
     let tail: Vec<&str> = stdout.lines().rev().take(3).collect();
     let charts = fs::read_dir(out.join("plots"))
         .unwrap()
@@ -401,18 +404,7 @@ fn run_names_its_folder_report_and_plots_and_its_wait_reasons_add_up() {
 
 #[test]
 fn run_without_plots_says_it_drew_none() {
-    let out = scratch("stdout-no-plots");
-    let o = vpcsim(&[
-        "run",
-        &root("scenarios/quickstart.toml"),
-        "--duration",
-        "10m",
-        "--no-plots",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stdout = String::from_utf8(o.stdout).unwrap();
+    let (out, stdout) = run_quickstart("stdout-no-plots", &["--duration", "10m", "--no-plots"]);
     assert!(
         stdout.ends_with(&format!(
             "results in {}\nplots: none (--no-plots)\n",
