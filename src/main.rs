@@ -1,7 +1,6 @@
 //! `vpcsim`: the command-line front end. It parses arguments, calls the library and maps failures to exit codes;
 //! the simulation itself lives in the `vpcsim` library.
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +9,7 @@ use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 
 use vpcsim::folder;
-use vpcsim::report::{self, plots};
+use vpcsim::report::{self, instance_table, plots};
 use vpcsim::scenarios::{self, Scenario, ScenarioError};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
@@ -327,14 +326,16 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", a.scenario.display())))?;
     report::write_run(&dir, &scenario, &world, perf)
         .map_err(|e| Failure::new(EXIT_FAILURE, anyhow!("writing {e}")))?;
-    if !a.no_plots {
-        plots::plot_run(&dir).map_err(plot_failure)?;
-    }
+    let drawn = if a.no_plots {
+        "plots: none (--no-plots)\n".to_string()
+    } else {
+        plots::describe(&plots::plot_run(&dir).map_err(plot_failure)?)
+    };
     let mut out = io::stdout().lock();
     match a.format {
         Format::Table => {
             write!(out, "{}", report::table(&scenario, &world, perf))?;
-            writeln!(out, "results in {}", dir.display())?;
+            write!(out, "results in {}\n{drawn}", dir.display())?;
         }
         Format::Json => writeln!(
             out,
@@ -485,16 +486,7 @@ fn cmd_plot(a: PlotArgs) -> Result<(), Failure> {
         }
     }
     .map_err(plot_failure)?;
-    let pngs = written
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .count();
-    let report = written.iter().find(|p| p.ends_with("report.html"));
-    let mut out = io::stdout().lock();
-    writeln!(out, "{pngs} charts (PNG and SVG)")?;
-    if let Some(r) = report {
-        writeln!(out, "report: {}", r.display())?;
-    }
+    write!(io::stdout().lock(), "{}", plots::describe(&written))?;
     Ok(())
 }
 
@@ -539,84 +531,20 @@ fn cmd_max_pods(a: MaxPodsArgs) -> Result<(), Failure> {
 }
 
 fn cmd_instance_types(a: InstanceTypesArgs) -> Result<(), Failure> {
-    let pattern = a.pattern.as_deref().unwrap_or("").to_ascii_lowercase();
-    // The table is sorted by name.
-    let rows: Vec<&InstanceType> = instance_types::all()
-        .iter()
-        .filter(|t| name_matches(&pattern, &t.name))
-        .collect();
+    let pattern = a.pattern.as_deref().unwrap_or("");
+    let rows = instance_table::matching(pattern);
     if rows.is_empty() {
         return Err(Failure::new(
             EXIT_FAILURE,
-            anyhow!("no instance type matches {pattern:?}"),
+            anyhow!(
+                "no instance type matches {:?}",
+                pattern.to_ascii_lowercase()
+            ),
         ));
     }
-    let mut unknown_vcpus = false;
-    let mut cells = vec![
-        [
-            "TYPE",
-            "VCPUS",
-            "ENIS",
-            "IPV4/ENI",
-            "HYPERVISOR",
-            "METAL",
-            "NETWORK-CARDS",
-            "ENI-MAX-PODS",
-            "MAX-PODS-SIP",
-            "MAX-PODS-PD",
-        ]
-        .map(String::from),
-    ];
-    for t in rows {
-        let mut calc = |prefix_delegation| {
-            let o = MaxPodsOptions {
-                prefix_delegation,
-                ..MaxPodsOptions::default()
-            };
-            match max_pods::max_pods(t, &o) {
-                Ok(n) => n.to_string(),
-                Err(_) => {
-                    unknown_vcpus = true;
-                    "-".to_string()
-                }
-            }
-        };
-        let (sip, pd) = (calc(false), calc(true));
-        cells.push([
-            t.name.clone(),
-            t.vcpus.map_or("-".into(), |v| v.to_string()),
-            t.eni_limit.to_string(),
-            t.ipv4_per_eni.to_string(),
-            t.hypervisor.to_string(),
-            if t.bare_metal { "yes" } else { "no" }.into(),
-            cards(t),
-            t.eni_max_pods_txt.to_string(),
-            sip,
-            pd,
-        ]);
-    }
-    let mut widths = [0; 10];
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let mut out = String::new();
-    for row in &cells {
-        let mut line = String::new();
-        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
-            // Names and words left-aligned, numbers right-aligned.
-            if matches!(i, 0 | 4 | 5 | 6) {
-                let _ = write!(line, "{c:<w$}  ");
-            } else {
-                let _ = write!(line, "{c:>w$}  ");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    io::stdout().lock().write_all(out.as_bytes())?;
-    if unknown_vcpus {
+    let listing = instance_table::listing(&rows);
+    io::stdout().lock().write_all(listing.text.as_bytes())?;
+    if listing.vcpus_missing {
         eprintln!(
             "note: \"-\" in MAX-PODS: no vCPU count in the table, so the 110/250 cap cannot be applied \
              (`vpcsim max-pods TYPE --show-max-allowed` gives the uncapped value)"
@@ -625,82 +553,9 @@ fn cmd_instance_types(a: InstanceTypesArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Network cards as "count (max ENIs each)", or "count (max,max,...)" when the cards differ.
-fn cards(t: &InstanceType) -> String {
-    let maxes: Vec<u32> = t.card_max_enis.iter().map(|&(_, m)| m).collect();
-    match maxes.as_slice() {
-        [one] => format!("1 ({one})"),
-        [first, rest @ ..] if rest.iter().all(|m| m == first) => {
-            format!("{} ({first} each)", maxes.len())
-        }
-        _ => format!(
-            "{} ({})",
-            maxes.len(),
-            maxes
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-    }
-}
-
-/// A pattern without `*` matches any name containing it; with `*`, it must match the whole name, each `*`
-/// standing for any run of characters (possibly empty).
-fn name_matches(pattern: &str, name: &str) -> bool {
-    if pattern.contains('*') {
-        glob(pattern.as_bytes(), name.as_bytes())
-    } else {
-        name.contains(pattern)
-    }
-}
-
-/// Wildcard match with `*` only; linear backtracking to the last star.
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while si < s.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, si));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == s[si] {
-            pi += 1;
-            si += 1;
-        } else if let Some((sp, ss)) = star {
-            // Let the last star absorb one more character and retry.
-            pi = sp + 1;
-            si = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glob_matches_whole_names() {
-        assert!(glob(b"m5.*", b"m5.large"));
-        assert!(!glob(b"m5.*", b"m5n.large"));
-        assert!(glob(b"m5*.large", b"m5n.large"));
-        assert!(glob(b"*.metal", b"m5.metal"));
-        assert!(!glob(b"*.metal", b"m5.metal2"));
-        assert!(glob(b"*", b""));
-        assert!(glob(b"a*b*c", b"axxbyybc"));
-        assert!(!glob(b"a*b*c", b"axxbyyb"));
-        assert!(glob(b"**x", b"x"));
-    }
-
-    #[test]
-    fn plain_pattern_is_a_substring() {
-        assert!(name_matches("5.lar", "m5.large"));
-        assert!(name_matches("", "m5.large"));
-        assert!(!name_matches("m5.large", "m5.xlarge"));
-    }
 
     #[test]
     fn cli_definition_is_valid() {

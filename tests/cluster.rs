@@ -87,7 +87,7 @@ fn a_deployment_runs_on_a_node_and_its_pods_get_distinct_addresses() {
     assert_eq!(pods_per_node(&w), vec![20]);
     let node = &w.cluster.nodes[0];
     assert_eq!(node.phase, NodePhase::Ready);
-    // spec/ec2.md §7: instance running after 10–12 s, boot 8–9 s, then ipamd's init, then cni_ready.
+    // docs/reference/ec2.md §7: instance running after 10–12 s, boot 8–9 s, then ipamd's init, then cni_ready.
     let ready = node.ready_at.unwrap().as_secs_f64();
     assert!((19.0..40.0).contains(&ready), "node Ready at {ready}s");
 }

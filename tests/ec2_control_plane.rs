@@ -1,5 +1,5 @@
 //! The EC2 control plane end to end through the engine: the ENI state machine, token buckets and the SDK
-//! retryer as a client sees them, instance limits, subnet errors (spec/ec2.md §1–§4).
+//! retryer as a client sees them, instance limits, subnet errors (docs/reference/ec2.md §1–§4).
 
 mod ipamd_rig;
 
@@ -166,7 +166,7 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
     };
     let attached_at = rig.now();
     assert_eq!(rig.status(eni.id), EniStatus::Attaching);
-    // Deleting an ENI that is not available fails "in use" (spec/ec2.md §2.2).
+    // Deleting an ENI that is not available fails "in use" (docs/reference/ec2.md §2.2).
     let del = rig.call(c, Request::DeleteNetworkInterface { eni: eni.id });
     assert_eq!(
         del.result.unwrap_err().code,
@@ -232,7 +232,7 @@ fn eni_lifecycle_available_attaching_attached_visible_detaching_deleted() {
 fn per_eni_and_per_instance_limits_are_enforced() {
     let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/22", "a")]);
     let c = rig.client(0);
-    // m5.large: 3 ENIs × 10 addresses (spec/ec2.md §4).
+    // m5.large: 3 ENIs × 10 addresses (docs/reference/ec2.md §4).
     let inst = rig.launch(c, "m5.large");
     let primary = rig.h.ec2.inventory().instance(inst).unwrap().primary_eni;
     let ok = rig.call(
@@ -344,7 +344,7 @@ fn prefixes_only_on_nitro_or_bare_metal() {
     }
 }
 
-/// spec/ec2.md §3.4: a fragmented subnet answers InsufficientCidrBlocks to a prefix request while it still
+/// docs/reference/ec2.md §3.4: a fragmented subnet answers InsufficientCidrBlocks to a prefix request while it still
 /// has free addresses, and InsufficientFreeAddressesInSubnet when it is out of addresses.
 #[test]
 fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
@@ -407,14 +407,14 @@ fn no_retries() -> Ec2Config {
     cfg
 }
 
-/// spec/ec2.md §1.1, §1.3: the bucket's burst goes through at once, the rest is refused quickly.
+/// docs/reference/ec2.md §1.1, §1.3: the bucket's burst goes through at once, the rest is refused quickly.
 #[test]
 fn empty_bucket_answers_request_limit_exceeded_quickly() {
     let mut rig = Rig::new(no_retries(), vec![subnet("10.0.0.0/20", "a")]);
     let c = rig.client(0);
     let inst = rig.launch(c, "m5.large");
     let (ok, throttled) = rig.burst(c, 70, Request::DescribeInstances { instance: inst });
-    // DescribeInstances by ID list draws on the 50-token unfiltered bucket (spec/ec2.md §1.3, §8.1).
+    // DescribeInstances by ID list draws on the 50-token unfiltered bucket (docs/reference/ec2.md §1.3, §8.1).
     assert_eq!((ok, throttled), (50, 20));
     let log = rig.h.ec2.record().log();
     let refused = log
@@ -442,7 +442,7 @@ fn empty_bucket_answers_request_limit_exceeded_quickly() {
     );
 }
 
-/// spec/ec2.md §1.1: buckets are per account and shared by every client of the account.
+/// docs/reference/ec2.md §1.1: buckets are per account and shared by every client of the account.
 #[test]
 fn clients_of_one_account_share_its_buckets() {
     let mut cfg = no_retries();
@@ -466,7 +466,7 @@ fn clients_of_one_account_share_its_buckets() {
     );
 }
 
-/// spec/ec2.md §1.4: RunInstances has a 5-token request bucket and a 1000-instance resource bucket.
+/// docs/reference/ec2.md §1.4: RunInstances has a 5-token request bucket and a 1000-instance resource bucket.
 #[test]
 fn run_instances_request_and_resource_buckets() {
     let mut rig = Rig::new(no_retries(), vec![subnet("10.0.0.0/16", "a")]);
@@ -492,7 +492,7 @@ fn run_instances_request_and_resource_buckets() {
     );
 }
 
-/// spec/ec2.md §1.6, §8.2: a throttled call is retried by the SDK up to 3 attempts with jittered backoff;
+/// docs/reference/ec2.md §1.6, §8.2: a throttled call is retried by the SDK up to 3 attempts with jittered backoff;
 /// retries cost the client's quota.
 #[test]
 fn sdk_retryer_retries_throttled_calls_within_three_attempts() {

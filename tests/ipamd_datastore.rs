@@ -1,4 +1,4 @@
-//! Conformance tests of ipamd's datastore and pool arithmetic against spec/ipamd.md (v1.23.1), without the
+//! Conformance tests of ipamd's datastore and pool arithmetic against docs/reference/ipamd.md (v1.23.1), without the
 //! control loop or EC2:
 //!
 //! * §6.1–§6.2 (cases 1–17): `isDatastorePoolTooLow` in secondary-IP and prefix mode;
@@ -11,7 +11,7 @@
 //! * a property test over random operation sequences.
 //!
 //! Every ENI is created at time 0; the calls that care about `minENILifeTime` run at [`OLD`] (60 s) or later.
-//! "Cooling" is inclusive (`now − released ≤ cooldown`, §3.3): where the spec says "after the cooldown" the
+//! "Cooling" is inclusive (`now − released ≤ cooldown`, §3.3): where the CNI's test says "after the cooldown" the
 //! tests look one microsecond past it, and check that the exact boundary still counts as cooling.
 
 use std::collections::{BTreeMap, HashSet};
@@ -605,7 +605,7 @@ fn case_52_pod_ipv4_address_with_pd_enabled() {
 }
 
 /// `TestGetIPStatsV4` with a 1 s cooldown. Cooling is inclusive, so at exactly 1 s after the release the
-/// address still cools; the spec's "after 1 s" {2, 1, 0} is checked at 1 s + 1 µs.
+/// address still cools; the CNI test's "after 1 s" {2, 1, 0} is checked at 1 s + 1 µs.
 #[test]
 fn case_53_get_ip_stats_v4() {
     let cooldown = SimDuration::from_secs(1);

@@ -1,4 +1,4 @@
-//! The leaked-ENI sweep (spec/ipamd.md §4.6, §4.1): available ENIs that ipamd tagged at least 5 minutes ago
+//! The leaked-ENI sweep (docs/reference/ipamd.md §4.6, §4.1): available ENIs that ipamd tagged at least 5 minutes ago
 //! are deleted, ones without a creation time are stamped, young ones are left alone; and the sweep is off
 //! with `DISABLE_LEAKED_ENI_CLEANUP`.
 

@@ -1,8 +1,8 @@
-//! Loop-level conformance of ipamd against spec/ipamd.md: the increase, decrease and ENI-free steps of §2.6–§2.9
-//! and the EC2 helper behaviour of §4 as the Go unit tests state them (§6.3 case 25, §6.5, §6.6), the 120 s
-//! freeze without subnet discovery (§4.4) and the ENI free sequence (§2.9, §4.1, §8.9). Each runs one step of
-//! the daemon on one node of the rig (the §4.4 case its whole life), with the EC2 calls it makes asserted by
-//! action, argument, count and time.
+//! Loop-level conformance of ipamd against docs/reference/ipamd.md: the increase, decrease and ENI-free steps of
+//! §2.6–§2.9 and the EC2 helper behaviour of §4 as the Go unit tests state them (§6.3 case 25, §6.5, §6.6), the 120 s
+//! freeze without subnet discovery (§4.4) and the ENI free sequence (§2.9, §4.1, §8.9). Each runs one step of the
+//! daemon on one node of the rig (the §4.4 case its whole life), with the EC2 calls it makes asserted by action,
+//! argument, count and time.
 //!
 //! The Go tests start from a mocked datastore. Here the same state is built in EC2 (so that EC2 accepts or
 //! refuses the calls the way the mocks do) and mirrored into the datastore with `state_ds_from_ec2`. Every test

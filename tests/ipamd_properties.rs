@@ -1,4 +1,4 @@
-//! Invariants of a running ipamd under random pod churn, over random configurations (spec/ipamd.md §2, §3):
+//! Invariants of a running ipamd under random pod churn, over random configurations (docs/reference/ipamd.md §2, §3):
 //! the datastore never holds a CIDR that EC2 has not assigned to that ENI of this instance (it adds after EC2
 //! answers and removes before it asks EC2 to release), no address is held by two pods, a pod keeps the
 //! address ADD gave it until its DEL, the node never has more ENIs than `maxENI`, and the datastore's counts

@@ -1,4 +1,4 @@
-//! ipamd's whole life on one node against spec/ipamd.md: start-up, then the loop run until nothing changes.
+//! ipamd's whole life on one node against docs/reference/ipamd.md: start-up, then the loop run until nothing changes.
 //! Covers the integration tests' steady states (§6.8), the documentation's tables (§6.9, with the two rows the
 //! code does not reproduce asserted as the code behaves), the worked growth sequences of §2.7, and the
 //! surprises of §8 as they show at loop level.

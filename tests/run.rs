@@ -562,3 +562,94 @@ fn a_sweep_that_cannot_write_its_results_fails_naming_the_file_and_leaves_no_par
     let files = tree(&out);
     assert!(!files.iter().any(|f| f.contains(".partial")), "{files:?}");
 }
+
+/// The counts of a "waited for …: N (reason n, …)" line of the table: N and the reasons' sum.
+fn waited_counts(stdout: &str, what: &str) -> (u64, u64) {
+    let prefix = format!("waited for {what}: ");
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no `{prefix}` line in\n{stdout}"));
+    let (total, reasons) = line.split_once(" (").unwrap();
+    let sum = reasons
+        .trim_end_matches(')')
+        .split(", ")
+        .map(|r| r.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    (total.parse().unwrap(), sum)
+}
+
+/// Runs the quick-start scenario into a fresh scratch folder `name` with `args`; its folder and stdout.
+fn run_quickstart(name: &str, args: &[&str]) -> (PathBuf, String) {
+    let out = scratch(name);
+    let scenario = root("scenarios/quickstart.toml");
+    let mut all = vec!["run", &scenario, "--out", out.to_str().unwrap()];
+    all.extend(args);
+    let o = vpcsim(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (out, String::from_utf8(o.stdout).unwrap())
+}
+
+#[test]
+fn run_names_its_folder_report_and_plots_and_its_wait_reasons_add_up() {
+    let (out, stdout) = run_quickstart("stdout-names", &[]);
+    let tail: Vec<&str> = stdout.lines().rev().take(3).collect();
+    let charts = fs::read_dir(out.join("plots"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "png")
+        .count();
+    assert!(charts > 0);
+    assert_eq!(
+        tail,
+        [
+            format!(
+                "plots: {} ({charts} charts, PNG and SVG)",
+                out.join("plots").display()
+            ),
+            format!("report: {}", out.join("report.html").display()),
+            format!("results in {}", out.display()),
+        ],
+        "{stdout}"
+    );
+    assert!(out.join("report.html").is_file());
+
+    // Quick-start pods wait both for addresses and for nodes: each line's reasons add up to its count, and the
+    // counts are summary.json's.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let pods = &summary["pods"];
+    let sum = |m: &serde_json::Value| -> u64 {
+        m.as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    for (what, count, reasons) in [
+        (
+            "an address",
+            "waited_for_an_address",
+            "address_wait_reasons",
+        ),
+        ("a node", "waited_for_a_node", "node_wait_reasons"),
+    ] {
+        let (total, of_reasons) = waited_counts(&stdout, what);
+        assert!(total > 0, "{stdout}");
+        assert_eq!(total, of_reasons, "{stdout}");
+        assert_eq!(pods[count].as_u64(), Some(total), "{pods}");
+        assert_eq!(sum(&pods[reasons]), total, "{pods}");
+    }
+}
+
+#[test]
+fn run_without_plots_says_it_drew_none() {
+    let (out, stdout) = run_quickstart("stdout-no-plots", &["--duration", "10m", "--no-plots"]);
+    assert!(
+        stdout.ends_with(&format!(
+            "results in {}\nplots: none (--no-plots)\n",
+            out.display()
+        )),
+        "{stdout}"
+    );
+    assert!(!out.join("report.html").exists() && !out.join("plots").exists());
+}

@@ -46,7 +46,7 @@ fn quickstart_shows_pods_waiting_for_addresses_and_why() {
     let pods = &v["pods"];
     assert!(u(&pods["started"]) > 300, "{pods}");
     assert!(u(&pods["failed_add_attempts"]) > 0, "{pods}");
-    let reasons = pods["wait_reasons"].as_object().unwrap();
+    let reasons = pods["address_wait_reasons"].as_object().unwrap();
     assert!(!reasons.is_empty());
     assert!(pods["ip_wait_s"]["max"].as_f64().unwrap() >= 10.0, "{pods}");
     assert!(u(&v["ec2"]["calls"]["AttachNetworkInterface"]) > 0);
@@ -94,7 +94,7 @@ fn a_fragmented_subnet_fails_prefixes_with_free_addresses_and_a_reservation_fixe
     let frag_pods = &g["on-fragmented"]["pods"];
     assert_eq!(u(&frag_pods["started"]), 0);
     assert_eq!(
-        u(&frag_pods["wait_reasons"]["pool-empty:insufficient-cidr-freeze"]),
+        u(&frag_pods["address_wait_reasons"]["pool-empty:insufficient-cidr-freeze"]),
         60,
         "{frag_pods}"
     );
@@ -113,7 +113,7 @@ fn a_scale_burst_meets_the_account_limits() {
     assert!(throttled > 0, "{}", v["ec2"]);
     assert!(u(&v["nodes"]["peak"]) >= 250, "{}", v["nodes"]);
     assert!(u(&v["pods"]["started"]) > 3000, "{}", v["pods"]);
-    let reasons = v["pods"]["wait_reasons"].as_object().unwrap();
+    let reasons = v["pods"]["address_wait_reasons"].as_object().unwrap();
     assert!(
         reasons.keys().any(|r| r.starts_with("pool-empty:")),
         "{reasons:?}"

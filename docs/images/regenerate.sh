@@ -4,15 +4,16 @@
 #   sh docs/images/regenerate.sh
 set -eu
 cd "$(dirname "$0")/../.."
+# Through `cargo run`, so the binary is found wherever CARGO_TARGET_DIR puts it.
 cargo build --release --quiet
-vpcsim=./target/release/vpcsim
+vpcsim() { cargo run --release --quiet -- "$@"; }
 out=output/docs-images
 images=docs/images
 
-$vpcsim run scenarios/quickstart.toml --out "$out/quickstart" > /dev/null
-$vpcsim sweep scenarios/compare-modes.toml --out "$out/compare-modes" --keep-runs > /dev/null
+vpcsim run scenarios/quickstart.toml --out "$out/quickstart" > /dev/null
+vpcsim sweep scenarios/compare-modes.toml --out "$out/compare-modes" --keep-runs > /dev/null
 for s in reservation-strategies warm-targets throttling; do
-    $vpcsim sweep "scenarios/$s.toml" --out "$out/$s" > /dev/null
+    vpcsim sweep "scenarios/$s.toml" --out "$out/$s" > /dev/null
 done
 
 copy() { cp "$out/$1/plots/$2.png" "$images/$1--$2.png"; }

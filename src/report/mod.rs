@@ -3,7 +3,8 @@
 //! - `summary.json`: the figures scripts read, under fixed key names ([`summary`]);
 //! - `timeseries.csv`, `pods.csv`, `nodes.csv`, `api_calls.csv` and, for a traced run, `trace.csv`
 //!   ([`files`]);
-//! - the short table printed on stdout ([`table`]); `vpcsim explain` reads the files back ([`explain`]).
+//! - the short table printed on stdout ([`table`]); `vpcsim explain` reads the files back ([`explain`]);
+//!   `vpcsim instance-types` lists the instance-type table ([`instance_table`]).
 //!
 //! Every file depends only on the scenario and seed, except the two wall-clock figures of `summary.json`
 //! (`run.wall_s`, `run.events_per_sec`), which measure the machine: two runs give byte-identical files but for
@@ -13,6 +14,7 @@
 
 pub mod explain;
 mod files;
+pub mod instance_table;
 pub mod plots;
 mod summary;
 mod table;

@@ -123,25 +123,49 @@ fn group_summary(world: &World, g: usize, stats: &NodeGroupStats, keys: Keys) ->
     })
 }
 
-/// Figures over a set of pods (the whole run's, or one node group's).
-fn pod_figures(pods: &[&Pod], keys: Keys) -> Value {
-    let mut wait_reasons = BTreeMap::<String, u64>::new();
+/// The reasons the scheduler gives a pod it cannot place; every other reason is a failed CNI ADD's.
+const NODE_WAIT_REASONS: [WaitReason; 2] = [WaitReason::MaxPods, WaitReason::Unschedulable];
+
+/// Pods of `waited` counted by their wait reason, under the labels of `possible` too when `keys` wants zeros.
+fn reason_counts<'a>(
+    waited: impl Iterator<Item = &'a &'a Pod>,
+    possible: impl Iterator<Item = WaitReason>,
+    keys: Keys,
+) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::<String, u64>::new();
     if keys == Keys::All {
-        wait_reasons.extend(WaitReason::all().map(|r| (r.label(), 0)));
+        counts.extend(possible.map(|r| (r.label(), 0)));
     }
-    for p in pods {
-        if let Some(r) = p.wait_reason {
-            *wait_reasons.entry(r.label()).or_default() += 1;
-        }
+    for r in waited.filter_map(|p| p.wait_reason) {
+        *counts.entry(r.label()).or_default() += 1;
     }
+    counts
+}
+
+/// Figures over a set of pods (the whole run's, or one node group's). A pod's wait reason is its last: a pod
+/// that failed a CNI ADD is counted under what that ADD waited for (`address_wait_reasons`, which sum to
+/// `waited_for_an_address`), a pod that only waited to be scheduled under the scheduler's reason
+/// (`node_wait_reasons`, which sum to `waited_for_a_node`), so each pod is counted once and the two sums agree
+/// with the counts beside them.
+fn pod_figures(pods: &[&Pod], keys: Keys) -> Value {
+    let (for_address, for_node): (Vec<&&Pod>, Vec<&&Pod>) = pods
+        .iter()
+        .filter(|p| p.wait_reason.is_some())
+        .partition(|p| p.failed_adds > 0);
     json!({
         "created": pods.len(),
         "started": pods.iter().filter(|p| p.running.is_some()).count(),
         "failed_add_attempts": pods.iter().map(|p| u64::from(p.failed_adds)).sum::<u64>(),
         "waited_for_an_address": pods.iter().filter(|p| p.failed_adds > 0).count(),
+        "waited_for_a_node": for_node.len(),
         "ip_wait_s": quantiles(&mut pod_spans(pods, |p| p.scheduled, |p| p.ip_assigned)),
         "launch_latency_s": quantiles(&mut pod_spans(pods, |p| Some(p.created), |p| p.running)),
-        "wait_reasons": wait_reasons,
+        "address_wait_reasons": reason_counts(
+            for_address.into_iter(),
+            WaitReason::all().filter(|r| *r != WaitReason::Unschedulable),
+            keys,
+        ),
+        "node_wait_reasons": reason_counts(for_node.into_iter(), NODE_WAIT_REASONS.into_iter(), keys),
     })
 }
 

@@ -18,6 +18,23 @@ fn entries(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
     v.as_object().into_iter().flatten()
 }
 
+/// "waited for WHAT: N (reason n, ...)", whose counts add up to N; nothing when no pod waited for it.
+fn waited_line(out: &mut String, what: &str, count: &Value, reasons: &Value) {
+    if num(count) == 0.0 {
+        return;
+    }
+    let reasons: Vec<String> = entries(reasons)
+        .filter(|(_, n)| num(n) > 0.0)
+        .map(|(r, n)| format!("{r} {}", num(n)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "waited for {what}: {} ({})",
+        num(count),
+        reasons.join(", ")
+    );
+}
+
 pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
     let v = summary(scenario, world, perf, Keys::Used);
     let mut out = String::new();
@@ -100,22 +117,26 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
     let q = &pods["ip_wait_s"];
     let _ = writeln!(
         out,
-        "\npods: {} created, {} started; IP wait p50 {:.1}s p99 {:.1}s max {:.1}s; {} waited for an address \
-         ({} failed CNI ADDs)",
+        "\npods: {} created, {} started; IP wait p50 {:.1}s p99 {:.1}s max {:.1}s; {} failed CNI ADDs",
         num(&pods["created"]),
         num(&pods["started"]),
         num(&q["p50"]),
         num(&q["p99"]),
         num(&q["max"]),
-        num(&pods["waited_for_an_address"]),
         num(&pods["failed_add_attempts"]),
     );
-    let reasons: Vec<String> = entries(&pods["wait_reasons"])
-        .map(|(r, n)| format!("{r} {}", num(n)))
-        .collect();
-    if !reasons.is_empty() {
-        let _ = writeln!(out, "wait reasons: {}", reasons.join(", "));
-    }
+    waited_line(
+        &mut out,
+        "an address",
+        &pods["waited_for_an_address"],
+        &pods["address_wait_reasons"],
+    );
+    waited_line(
+        &mut out,
+        "a node",
+        &pods["waited_for_a_node"],
+        &pods["node_wait_reasons"],
+    );
     let errors: Vec<String> = entries(&v["ipamd"]["api_errors"])
         .map(|(code, n)| format!("{code} {}", num(n)))
         .collect();

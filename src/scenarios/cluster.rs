@@ -1,6 +1,6 @@
 //! The Kubernetes side of a validated scenario: kubelet and node-lifecycle timings, the scheduler's policy,
 //! workloads, and each node group's scaling plan (timed scale steps, rollouts, an optional Karpenter-like
-//! provisioner). Defaults follow spec/ec2.md §7 and the kubelet's own constants.
+//! provisioner). Defaults follow docs/reference/ec2.md §7 and the kubelet's own constants.
 
 use crate::sim::dist::DurationDist;
 use crate::sim::time::SimDuration;
@@ -86,8 +86,8 @@ impl Default for KubeletSpec {
 }
 
 impl Default for NodeLifecycleSpec {
-    /// spec/ec2.md §7 (lean AMI): VM initialised 11–13 s, kubelet registered 19–20 s, CNI initialised 23–25 s,
-    /// Node Ready 24–30 s after the request. EC2's default `instance_start` is 10–12 s, kubelet registers 8–9 s
+    /// docs/reference/ec2.md §7 (lean AMI): VM initialised 11–13 s, kubelet registered 19–20 s, CNI initialised 23–25
+    /// s, Node Ready 24–30 s after the request. EC2's default `instance_start` is 10–12 s, kubelet registers 8–9 s
     /// later and aws-node's container starts ipamd 2–3 s after that; ipamd's own init (simulated) follows.
     fn default() -> Self {
         NodeLifecycleSpec {
@@ -207,7 +207,7 @@ pub struct RolloutSpec {
 /// Which of a provisioned group's subnets a new node goes to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SubnetPolicy {
-    /// The subnet with the most free addresses (Karpenter's choice, spec/ec2.md §7).
+    /// The subnet with the most free addresses (Karpenter's choice, docs/reference/ec2.md §7).
     #[default]
     MostFree,
     /// The subnet with the most free /28 blocks (better for prefix delegation).
@@ -231,7 +231,7 @@ pub struct ProvisionerSpec {
 }
 
 impl Default for ProvisionerSpec {
-    /// Karpenter's `BATCH_IDLE_DURATION` 1 s and `BATCH_MAX_DURATION` 10 s (spec/ec2.md §7).
+    /// Karpenter's `BATCH_IDLE_DURATION` 1 s and `BATCH_MAX_DURATION` 10 s (docs/reference/ec2.md §7).
     fn default() -> Self {
         ProvisionerSpec {
             batch_idle: SimDuration::from_secs(1),

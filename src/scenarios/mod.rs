@@ -102,7 +102,7 @@ pub struct NodeGroupSpec {
     /// The aws-node settings of the group's nodes: the scenario's `[ipamd]` table with the group's `ipamd`
     /// table over it.
     pub ipamd: IpamdConfig,
-    /// kubelet `--max-pods`: given, or computed the EKS way for the group's mode (spec/ipamd.md §5.2).
+    /// kubelet `--max-pods`: given, or computed the EKS way for the group's mode (docs/reference/ipamd.md §5.2).
     pub max_pods: u32,
     /// CPU and memory the group's nodes offer to pods.
     pub allocatable: Allocatable,

@@ -79,7 +79,7 @@ fn default_account_always_exists_first() {
     let s = ok("[accounts.zeta]\n[accounts.alpha]\n");
     let names: Vec<&str> = s.ec2.accounts.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["default", "alpha", "zeta"]);
-    // Extra accounts start from the spec limits.
+    // Extra accounts start from the documented limits.
     assert_eq!(
         s.ec2.accounts[1].limits,
         AccountConfig::with_default_limits("x").limits

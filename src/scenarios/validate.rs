@@ -34,7 +34,7 @@ use crate::sim::vpc::{
 
 type R<T> = Result<T, ScenarioError>;
 
-/// Smallest and largest subnet (and VPC) prefix lengths EC2 accepts (spec/ec2.md §3.1).
+/// Smallest and largest subnet (and VPC) prefix lengths EC2 accepts (docs/reference/ec2.md §3.1).
 const MIN_PREFIX: u8 = 16;
 const MAX_PREFIX: u8 = 28;
 /// Addresses in one prefix-delegation block (/28).
@@ -228,7 +228,7 @@ fn parse_cidr(cx: &Ctx<'_>, s: &Spanned<String>, key: &str) -> R<Ipv4Net> {
     })
 }
 
-/// Parses a CIDR and insists on its canonical form, as EC2 stores it (spec/ec2.md §3.2).
+/// Parses a CIDR and insists on its canonical form, as EC2 stores it (docs/reference/ec2.md §3.2).
 fn canonical_cidr(cx: &Ctx<'_>, s: &Spanned<String>, key: &str, what: &str) -> R<Ipv4Net> {
     let net = parse_cidr(cx, s, key)?;
     if net != net.trunc() {
@@ -1052,7 +1052,7 @@ fn subnet_index(cx: &Ctx<'_>, subnets: &[SubnetSpec], s: &Spanned<String>, key: 
 }
 
 /// kubelet's `--max-pods` when the group does not give it: the EKS calculator's recommendation for the group's
-/// settings (spec/ipamd.md §5.2), which is what EKS-optimised AMIs pass to kubelet.
+/// settings (docs/reference/ipamd.md §5.2), which is what EKS-optimised AMIs pass to kubelet.
 fn computed_max_pods(
     cx: &Ctx<'_>,
     group_span: Range<usize>,
@@ -1108,7 +1108,7 @@ impl<'a> Layers<'a> {
 
 type EnvField = fn(&RawIpamd) -> &Option<Spanned<EnvValue>>;
 
-/// Applies ipamd's parse rules to the merged environment (spec/ipamd.md §1.1): a value ipamd cannot use gives
+/// Applies ipamd's parse rules to the merged environment (docs/reference/ipamd.md §1.1): a value ipamd cannot use gives
 /// its default, as in the real daemon. Only what the container entrypoint refuses to start with is an error
 /// (§1).
 fn resolve_ipamd(
@@ -1203,7 +1203,7 @@ fn resolve_ipamd(
 }
 
 /// `AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG` and the group's `eni_config` go together. ENIConfigs are per AZ, so the
-/// ENIConfig's subnet must share the AZ of every subnet of the group (spec/ipamd.md §4.3).
+/// ENIConfig's subnet must share the AZ of every subnet of the group (docs/reference/ipamd.md §4.3).
 fn resolve_custom_network(
     cx: &Ctx<'_>,
     base: &str,

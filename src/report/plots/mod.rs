@@ -79,6 +79,27 @@ fn publish(
     Ok(written)
 }
 
+/// Where `publish` put its output, for stdout: the report's path, then the charts' folder and how many
+/// charts it holds, so that a reader knows what to open without listing the folder.
+pub fn describe(written: &[PathBuf]) -> String {
+    let pngs: Vec<&PathBuf> = written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    let mut out = String::new();
+    if let Some(report) = written.iter().find(|p| p.ends_with("report.html")) {
+        out.push_str(&format!("report: {}\n", report.display()));
+    }
+    if let Some(folder) = pngs.first().and_then(|p| p.parent()) {
+        out.push_str(&format!(
+            "plots: {} ({} charts, PNG and SVG)\n",
+            folder.display(),
+            pngs.len()
+        ));
+    }
+    out
+}
+
 /// Plots of one run folder into `dir/plots/` (PNG + SVG each) and `dir/report.html`; returns written paths.
 pub fn plot_run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     let run = RunData::read(dir)?;

@@ -1,5 +1,5 @@
-//! The EC2 API actions the simulator serves, with the account rate limits (spec/ec2.md §0, §1.3, §1.4) and
-//! default latencies (spec/ec2.md §2, §8.3) that apply when a scenario does not override them.
+//! The EC2 API actions the simulator serves, with the account rate limits (docs/reference/ec2.md §0, §1.3, §1.4) and
+//! default latencies (docs/reference/ec2.md §2, §8.3) that apply when a scenario does not override them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -63,7 +63,7 @@ impl Action {
         self as usize
     }
 
-    /// Whether the action has an "unfiltered and unpaginated" bucket of its own (spec/ec2.md §1.2).
+    /// Whether the action has an "unfiltered and unpaginated" bucket of its own (docs/reference/ec2.md §1.2).
     pub fn has_unfiltered_bucket(self) -> bool {
         matches!(
             self,
@@ -102,14 +102,14 @@ impl BucketSpec {
 pub struct ActionLimits {
     /// Request-rate bucket: one token per call.
     pub request: BucketSpec,
-    /// Request-rate bucket for calls with neither filter nor pagination (Describe* only, spec/ec2.md §1.2).
+    /// Request-rate bucket for calls with neither filter nor pagination (Describe* only, docs/reference/ec2.md §1.2).
     pub unfiltered: Option<BucketSpec>,
-    /// Resource-rate bucket: one token per instance (RunInstances, TerminateInstances; spec/ec2.md §1.4).
+    /// Resource-rate bucket: one token per instance (RunInstances, TerminateInstances; docs/reference/ec2.md §1.4).
     pub resource: Option<BucketSpec>,
 }
 
 impl Action {
-    /// Default limits from spec/ec2.md §1.3 and §1.4 ([THR]).
+    /// Default limits from docs/reference/ec2.md §1.3 and §1.4 ([THR]).
     pub fn default_limits(self) -> ActionLimits {
         use Action::*;
         let plain = |b, r| ActionLimits {
@@ -147,7 +147,7 @@ impl Action {
         }
     }
 
-    /// Default service-side latency (spec/ec2.md §2.1 observations and §8.3 suggestions; AWS publishes none).
+    /// Default service-side latency (docs/reference/ec2.md §2.1 observations and §8.3 suggestions; AWS publishes none).
     pub fn default_latency(self) -> DurationDist {
         use Action::*;
         match self {
@@ -186,7 +186,7 @@ mod tests {
         );
     }
 
-    /// spec/ec2.md §1.3 and §1.4.
+    /// docs/reference/ec2.md §1.3 and §1.4.
     #[test]
     fn default_limits_match_the_throttling_table() {
         let l = |a: Action| a.default_limits();

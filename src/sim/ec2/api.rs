@@ -142,8 +142,8 @@ impl Request {
     }
 
     /// Whether the call passes neither a filter nor pagination, which puts DescribeInstances and
-    /// DescribeNetworkInterfaces in the smaller bucket (spec/ec2.md §1.2). Whether an ID list counts as a filter
-    /// is not documented; `id_list_is_unfiltered` decides (§1.3).
+    /// DescribeNetworkInterfaces in the smaller bucket (docs/reference/ec2.md §1.2). Whether an ID list counts as a
+    /// filter is not documented; `id_list_is_unfiltered` decides (§1.3).
     pub fn is_unfiltered(&self, id_list_is_unfiltered: bool) -> bool {
         match self {
             Request::DescribeNetworkInterfaces {
@@ -154,7 +154,7 @@ impl Request {
         }
     }
 
-    /// Instances touched, for the resource-rate bucket (spec/ec2.md §1.4).
+    /// Instances touched, for the resource-rate bucket (docs/reference/ec2.md §1.4).
     pub fn resource_count(&self) -> u32 {
         match self {
             Request::RunInstances { count, .. } => *count,
@@ -244,7 +244,7 @@ pub enum Response {
 
 macro_rules! error_codes {
     ($($(#[$doc:meta])* $name:ident => $code:literal),* $(,)?) => {
-        /// EC2 error codes the simulator returns (spec/ec2.md §1.5, §3.4; [ERR]).
+        /// EC2 error codes the simulator returns (docs/reference/ec2.md §1.5, §3.4; [ERR]).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum ErrorCode { $($(#[$doc])* $name),* }
 
@@ -284,7 +284,7 @@ impl ErrorCode {
         self as usize
     }
 
-    /// Whether the SDK retries it: throttling and 5xx only (spec/ec2.md §1.6).
+    /// Whether the SDK retries it: throttling and 5xx only (docs/reference/ec2.md §1.6).
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorCode::RequestLimitExceeded)
     }

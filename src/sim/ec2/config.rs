@@ -1,11 +1,11 @@
 //! The control plane's settings: account rate limits, latencies, ENI timings and the client retryer.
-//! `Default` gives the values of spec/ec2.md; scenario files override them key by key.
+//! `Default` gives the values of docs/reference/ec2.md; scenario files override them key by key.
 
 use super::action::{ACTION_COUNT, Action, ActionLimits};
 use crate::sim::dist::DurationDist;
 use crate::sim::time::SimDuration;
 
-/// One AWS account's per-action token buckets (spec/ec2.md §1.1: per account, per Region, per action).
+/// One AWS account's per-action token buckets (docs/reference/ec2.md §1.1: per account, per Region, per action).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AccountConfig {
     pub name: String,
@@ -24,15 +24,16 @@ impl AccountConfig {
 /// Asynchronous state changes of ENIs and instances, after the API call has returned.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LifecycleConfig {
-    /// AttachNetworkInterface returned → attachment "attached" (spec/ec2.md §8.3: usable after 2–10 s overall).
+    /// AttachNetworkInterface returned → attachment "attached" (docs/reference/ec2.md §8.3: usable after 2–10 s
+    /// overall).
     pub attach_time: DurationDist,
-    /// Attached → visible in the instance metadata service (spec/ec2.md §2.3: up to ~30 s seen).
+    /// Attached → visible in the instance metadata service (docs/reference/ec2.md §2.3: up to ~30 s seen).
     pub imds_propagation: DurationDist,
     /// Addresses assigned to an attached ENI → visible in IMDS (the CNI does not wait for it; §2.3).
     pub imds_ip_propagation: DurationDist,
-    /// DetachNetworkInterface returned → ENI "available" (spec/ec2.md §2.2, §8.3: 1–5 s).
+    /// DetachNetworkInterface returned → ENI "available" (docs/reference/ec2.md §2.2, §8.3: 1–5 s).
     pub detach_time: DurationDist,
-    /// RunInstances returned → instance "running" (spec/ec2.md §7: VM initialised 11–13 s after the request).
+    /// RunInstances returned → instance "running" (docs/reference/ec2.md §7: VM initialised 11–13 s after the request).
     pub instance_start: DurationDist,
     /// TerminateInstances returned → instance "terminated" and its DeleteOnTermination ENIs deleted.
     pub instance_stop: DurationDist,
@@ -55,7 +56,7 @@ impl Default for LifecycleConfig {
     }
 }
 
-/// The aws-sdk-go-v2 standard retryer as the CNI runs it (spec/ec2.md §1.6).
+/// The aws-sdk-go-v2 standard retryer as the CNI runs it (docs/reference/ec2.md §1.6).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryConfig {
     /// Attempts in all, the first included (`retry.NewStandard()` default 3; the CNI's 10 is never applied).
@@ -85,14 +86,14 @@ impl Default for RetryConfig {
 /// Everything about the simulated EC2 service.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ec2Config {
-    /// Accounts and their buckets; clients name one. Never empty (a "default" account with spec limits).
+    /// Accounts and their buckets; clients name one. Never empty (a "default" account with the documented limits, docs/reference/ec2.md §1.3).
     pub accounts: Vec<AccountConfig>,
     /// Service latency per action, indexed by [`Action::index`].
     pub latency: [DurationDist; ACTION_COUNT],
-    /// Time to answer a throttled call: throttling is decided at the front door, fast (spec/ec2.md §8.2).
+    /// Time to answer a throttled call: throttling is decided at the front door, fast (docs/reference/ec2.md §8.2).
     pub throttle_latency: DurationDist,
     /// Whether Describe* calls that pass only ID lists draw on the smaller "unfiltered and unpaginated"
-    /// bucket. AWS does not say (spec/ec2.md §1.3); true is the conservative reading (§8.1).
+    /// bucket. AWS does not say (docs/reference/ec2.md §1.3); true is the conservative reading (§8.1).
     pub id_list_is_unfiltered: bool,
     pub lifecycle: LifecycleConfig,
     pub retry: RetryConfig,

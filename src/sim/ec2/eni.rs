@@ -1,7 +1,7 @@
 //! ENIs and instances as the control plane keeps them, with the ENI lifecycle:
 //! available → attaching → in-use (attached) → visible in the instance metadata service after a propagation
 //! delay; detaching → available → deleted. Deleting an ENI that is not available fails "in use"
-//! (spec/ec2.md §2.2).
+//! (docs/reference/ec2.md §2.2).
 
 use std::net::Ipv4Addr;
 
@@ -59,7 +59,7 @@ pub struct Eni {
 }
 
 impl Eni {
-    /// Address slots in use: the primary IP, each secondary IP, each prefix (spec/ec2.md §3.2).
+    /// Address slots in use: the primary IP, each secondary IP, each prefix (docs/reference/ec2.md §3.2).
     pub fn slots_used(&self) -> u32 {
         1 + self.secondary_ips.len() as u32 + self.prefixes.len() as u32
     }

@@ -1,12 +1,12 @@
-//! The instance-type table: all 1,391 rows of the VPC CNI's limits table (spec/ipamd.md §5.4, §7), embedded in
-//! the binary from `data/instance-types.csv` and parsed once.
+//! The instance-type table: all 1,391 rows of the VPC CNI's limits table (docs/reference/ipamd.md §5.4, §7), embedded
+//! in the binary from `data/instance-types.csv` and parsed once.
 
 use std::fmt;
 use std::sync::OnceLock;
 
 const CSV: &str = include_str!("../../../data/instance-types.csv");
 
-/// How the instance is virtualised; decides prefix-delegation support (spec/ipamd.md §5.4).
+/// How the instance is virtualised; decides prefix-delegation support (docs/reference/ipamd.md §5.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hypervisor {
     Nitro,
@@ -45,7 +45,7 @@ pub struct InstanceType {
 }
 
 impl InstanceType {
-    /// Whether EC2 accepts prefixes on this type's ENIs: Nitro, or bare metal (spec/ec2.md §4,
+    /// Whether EC2 accepts prefixes on this type's ENIs: Nitro, or bare metal (docs/reference/ec2.md §4,
     /// `awsutils.go:IsPrefixDelegationSupported`).
     pub fn supports_prefixes(&self) -> bool {
         self.hypervisor == Hypervisor::Nitro || self.bare_metal
@@ -154,7 +154,7 @@ fn parse_row(line: &str) -> Result<InstanceType, String> {
 mod tests {
     use super::*;
 
-    /// spec/ipamd.md §7.2: the table's size and make-up.
+    /// docs/reference/ipamd.md §7.2: the table's size and make-up.
     #[test]
     fn whole_table_statistics() {
         let t = all();
@@ -178,7 +178,7 @@ mod tests {
         );
     }
 
-    /// spec/ipamd.md §5.1: every `eni-max-pods.txt` value is ENIs × (IPv4 − 1) + 2.
+    /// docs/reference/ipamd.md §5.1: every `eni-max-pods.txt` value is ENIs × (IPv4 − 1) + 2.
     #[test]
     fn eni_max_pods_formula_holds_for_every_row() {
         for r in all() {
@@ -191,7 +191,7 @@ mod tests {
         }
     }
 
-    /// spec/ec2.md §4 examples.
+    /// docs/reference/ec2.md §4 examples.
     #[test]
     fn selected_types() {
         let m5 = lookup("m5.large").unwrap();

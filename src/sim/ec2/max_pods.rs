@@ -1,4 +1,5 @@
-//! The EKS max-pods calculator (`amazon-eks-ami`, `max-pods-calculator.sh`), as spec/ipamd.md §5.2 describes it.
+//! The EKS max-pods calculator (`amazon-eks-ami`, `max-pods-calculator.sh`), as docs/reference/ipamd.md §5.2 describes
+//! it.
 //!
 //! This is the value a node's kubelet is given as `--max-pods`, and the stop condition ipamd uses on pool growth
 //! (§5.3). It differs from `eni-max-pods.txt` (§5.1), which has no PD variant and no 110/250 cap.
@@ -56,7 +57,7 @@ pub enum MaxPodsError {
     },
 }
 
-/// The calculator's recommended max pods for `t` (spec/ipamd.md §5.2).
+/// The calculator's recommended max pods for `t` (docs/reference/ipamd.md §5.2).
 pub fn max_pods(t: &InstanceType, o: &MaxPodsOptions) -> Result<u32, MaxPodsError> {
     calculate(t, o).map(|r| r.value)
 }
@@ -126,8 +127,8 @@ mod tests {
         ..SIP
     };
 
-    /// spec/ipamd.md §7.1, columns "eni-max-pods", "PD raw", "calc SIP" and "calc PD". `None` in "PD raw" is the
-    /// table's "—" (no PD on the type); `false` in the last column is the table's "SIP→x" (the calculator falls
+    /// docs/reference/ipamd.md §7.1, columns "eni-max-pods", "PD raw", "calc SIP" and "calc PD". `None` in "PD raw" is
+    /// the table's "—" (no PD on the type); `false` in the last column is the table's "SIP→x" (the calculator falls
     /// back to the secondary-IP formula).
     #[test]
     #[rustfmt::skip]

@@ -1,4 +1,5 @@
-//! The client side of a call: the aws-sdk-go-v2 standard retryer as the CNI really runs it (spec/ec2.md §1.6).
+//! The client side of a call: the aws-sdk-go-v2 standard retryer as the CNI really runs it (docs/reference/ec2.md
+//! §1.6).
 //!
 //! At most `max_attempts` attempts (3: the CNI's `WithRetryMaxAttempts(10)` is discarded when a custom retryer
 //! is given). Only retryable errors are retried (throttling and 5xx; never `InsufficientCidrBlocks` or other
@@ -103,7 +104,7 @@ mod tests {
     use super::*;
     use crate::sim::rng::stream;
 
-    /// spec/ec2.md §1.6: three attempts; retry 1 waits [0,2) s, retry 2 [0,4) s.
+    /// docs/reference/ec2.md §1.6: three attempts; retry 1 waits [0,2) s, retry 2 [0,4) s.
     #[test]
     fn three_attempts_with_full_jitter() {
         let cfg = RetryConfig::default();

@@ -1,5 +1,5 @@
-//! EC2's request-rate token bucket (spec/ec2.md §1.1): a call takes a token; "a set number of tokens is added back
-//! every second" up to the maximum; refill tokens are usable as they arrive; rates may be fractional.
+//! EC2's request-rate token bucket (docs/reference/ec2.md §1.1): a call takes a token; "a set number of tokens is added
+//! back every second" up to the maximum; refill tokens are usable as they arrive; rates may be fractional.
 //!
 //! Tokens are counted in nano-tokens and time in microseconds, so a refill of `r` tokens/s adds exactly
 //! `r × 1000` nano-tokens per microsecond for every rate written with up to three decimals (0.15/s, 0.5/s, 20/s):
@@ -70,7 +70,7 @@ mod tests {
     use super::*;
     use crate::sim::time::SimDuration;
 
-    /// spec/ec2.md §1.1: burst first, then the refill rate, measured in simulated time.
+    /// docs/reference/ec2.md §1.1: burst first, then the refill rate, measured in simulated time.
     #[test]
     fn burst_then_steady_refill_rate() {
         let mut b = TokenBucket::new(BucketSpec::new(100.0, 5.0));

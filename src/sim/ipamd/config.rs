@@ -1,10 +1,10 @@
 //! ipamd's configuration: the aws-node container's environment variables, parsed the way ipamd parses them
-//! (spec/ipamd.md §1.1), and the start-up refusal of the container entrypoint (§1).
+//! (docs/reference/ipamd.md §1.1), and the start-up refusal of the container entrypoint (§1).
 
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::SubnetId;
 
-/// The ENIConfig custom resource a node's new ENIs follow under custom networking (spec/ipamd.md §4.3).
+/// The ENIConfig custom resource a node's new ENIs follow under custom networking (docs/reference/ipamd.md §4.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EniConfig {
     /// The ENIConfig's `subnet`.
@@ -13,7 +13,7 @@ pub struct EniConfig {
     pub security_groups: Vec<String>,
 }
 
-/// How the simulator stands in for Go's randomised map iteration (spec/ipamd.md §8.1, §3.2).
+/// How the simulator stands in for Go's randomised map iteration (docs/reference/ipamd.md §8.1, §3.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Choice {
@@ -61,7 +61,7 @@ pub struct IpamdConfig {
 }
 
 impl Default for IpamdConfig {
-    /// The code's defaults (spec/ipamd.md §1.1).
+    /// The code's defaults (docs/reference/ipamd.md §1.1).
     fn default() -> Self {
         IpamdConfig {
             warm_eni_target: 1,

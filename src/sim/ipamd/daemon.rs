@@ -1,4 +1,4 @@
-//! ipamd's own logic: start-up, the pool manager's loop and its EC2 work (spec/ipamd.md §2, §4), written as
+//! ipamd's own logic: start-up, the pool manager's loop and its EC2 work (docs/reference/ipamd.md §2, §4), written as
 //! straight-line `async` code over a [`Port`], the way the real daemon is one goroutine making synchronous
 //! calls. The arithmetic is in [`super::policy`], the bookkeeping in [`super::datastore`].
 

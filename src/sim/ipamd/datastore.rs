@@ -1,4 +1,4 @@
-//! The datastore (spec/ipamd.md §3, `pkg/ipamd/datastore/data_store.go`): the node's ENIs, their /32 and /28
+//! The datastore (docs/reference/ipamd.md §3, `pkg/ipamd/datastore/data_store.go`): the node's ENIs, their /32 and /28
 //! CIDRs, which pod holds which address, and each released address's cooldown.
 //!
 //! The real datastore keeps ENIs, CIDRs and addresses in Go maps and walks them in the runtime's random order.

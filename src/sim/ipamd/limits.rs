@@ -1,5 +1,5 @@
-//! Per-node constants ipamd derives at start-up (spec/ipamd.md §1.2, `ipamd.go:initENIAndIPLimits`), including
-//! the silent fall-back to secondary-IP mode on instances without prefix support (§5.4).
+//! Per-node constants ipamd derives at start-up (docs/reference/ipamd.md §1.2, `ipamd.go:initENIAndIPLimits`),
+//! including the silent fall-back to secondary-IP mode on instances without prefix support (§5.4).
 
 use super::config::IpamdConfig;
 use crate::sim::ec2::instance_types::{Hypervisor, InstanceType};

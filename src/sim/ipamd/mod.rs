@@ -1,4 +1,4 @@
-//! The VPC CNI's IP address management daemon, one per node (spec/ipamd.md, v1.23.1).
+//! The VPC CNI's IP address management daemon, one per node (docs/reference/ipamd.md, v1.23.1).
 //!
 //! [`Ipamd`] is what the world holds for a node: it drives the daemon's process (the pool manager's loop in
 //! [`daemon`]) through the simulated EC2 control plane and the node's instance-metadata view, and it answers

@@ -1,4 +1,4 @@
-//! The pool-sizing arithmetic of ipamd's control loop (spec/ipamd.md §2.3–§2.6, §2.8), as pure functions of a
+//! The pool-sizing arithmetic of ipamd's control loop (docs/reference/ipamd.md §2.3–§2.6, §2.8), as pure functions of a
 //! datastore snapshot, the configuration and the node's limits.
 
 use super::config::IpamdConfig;

@@ -1,5 +1,6 @@
 //! kubelet's retry of a pod sandbox whose CNI ADD failed: ipamd never makes EC2 calls for an ADD, so a pod
-//! that finds the pool empty waits for kubelet's next attempt even if the pool grows meanwhile.
+//! that finds the pool empty waits for kubelet's next attempt even if the pool grows meanwhile. Its default is
+//! kubelet's pod-worker back-off, U[10 s, 15 s) (docs/reference/kube.md §4.2).
 
 use rand::RngExt;
 

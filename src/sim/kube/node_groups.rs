@@ -4,7 +4,7 @@
 //! cluster to drain and are terminated once empty. The desired count changes by timed scale steps, rollouts
 //! (surge `batch` new nodes, then drain `batch` old ones once the new are Ready) and, for a provisioned group,
 //! by its Karpenter-like batching of pending pods. Every call goes through the group's own EC2 client, so a
-//! burst meets the account's RunInstances request and resource buckets (spec/ec2.md §1.4, §7).
+//! burst meets the account's RunInstances request and resource buckets (docs/reference/ec2.md §1.4, §7).
 
 use std::collections::VecDeque;
 

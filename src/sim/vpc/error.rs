@@ -105,7 +105,7 @@ pub enum AllocError {
 impl AllocError {
     /// The EC2 error code this failure surfaces as.
     ///
-    /// The insufficient-capacity codes are documented (spec/ec2.md §3.4). For explicit addresses EC2 answers
+    /// The insufficient-capacity codes are documented (docs/reference/ec2.md §3.4). For explicit addresses EC2 answers
     /// `InvalidParameterValue` when the address is outside the subnet or reserved, and `InvalidIPAddress.InUse`
     /// when it is taken; an explicit prefix that is taken is reported the same way. Releasing something that is not
     /// assigned is an `InvalidParameterValue` ("Some of the specified addresses are not assigned to interface").

@@ -19,7 +19,8 @@ pub use subnet::Subnet;
 pub struct SubnetId(pub u32);
 
 /// How EC2 picks a free address for an automatic single-address assignment (secondary IPs, primary IPs of new
-/// ENIs and instances, other tenants). EC2's order is undocumented; reports suggest random (spec/ec2.md §3.3).
+/// ENIs and instances, other tenants). EC2's order is undocumented; reports suggest random (docs/reference/ec2.md
+/// §3.3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
@@ -41,7 +42,7 @@ pub enum InitialPlacement {
     Spread,
 }
 
-/// A subnet CIDR reservation's type (spec/ec2.md §3.5).
+/// A subnet CIDR reservation's type (docs/reference/ec2.md §3.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReservationKind {

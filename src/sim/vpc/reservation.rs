@@ -1,4 +1,4 @@
-//! Subnet CIDR reservations resolved to address ranges (spec/ec2.md §3.5).
+//! Subnet CIDR reservations resolved to address ranges (docs/reference/ec2.md §3.5).
 
 use std::fmt;
 use std::net::Ipv4Addr;

@@ -81,7 +81,7 @@ fn clear_bit(words: &mut [u64], i: u32) {
 }
 
 impl Subnet {
-    /// The addresses AWS reserves in every subnet: the first four and the last (spec/ec2.md §3.1).
+    /// The addresses AWS reserves in every subnet: the first four and the last (docs/reference/ec2.md §3.1).
     pub const AWS_RESERVED: u32 = 5;
 
     /// Builds a subnet with only the AWS-reserved addresses taken.
@@ -282,9 +282,9 @@ impl Subnet {
     /// Automatic assignment of `n` single addresses (secondary IPs, the primary IP of a new ENI or instance, other
     /// tenants), all or nothing, appended to `out`.
     ///
-    /// Picks only free addresses outside every reservation (spec/ec2.md §3.5: reserved ranges are set aside so AWS
-    /// does not assign them automatically), by the subnet's placement: `Random` is uniform among the eligible free
-    /// addresses, `Lowest` takes the lowest first.
+    /// Picks only free addresses outside every reservation (docs/reference/ec2.md §3.5: reserved ranges are set aside
+    /// so AWS does not assign them automatically), by the subnet's placement: `Random` is uniform among the eligible
+    /// free addresses, `Lowest` takes the lowest first.
     pub fn assign_ips(
         &mut self,
         n: u32,
@@ -323,8 +323,8 @@ impl Subnet {
     /// any is left; then from unreserved blocks. Never from explicit reservations, never the first or last block.
     ///
     /// The spill-over into the unreserved range once prefix reservations are exhausted is a modelling choice: AWS
-    /// does not document whether it happens (spec/ec2.md §3.3 and §9). The order within the unreserved range is
-    /// undocumented too; uniform random follows spec/ec2.md §8.4.
+    /// does not document whether it happens (docs/reference/ec2.md §3.3 and §9). The order within the unreserved range
+    /// is undocumented too; uniform random follows docs/reference/ec2.md §8.4.
     ///
     /// Fails with `InsufficientCidrBlocks` if fewer than `n` blocks are eligible, however many addresses are free.
     pub fn assign_prefixes(
