@@ -162,6 +162,29 @@ fn pods_beyond_max_pods_stay_pending_as_max_pods() {
 }
 
 #[test]
+fn an_overloaded_node_costs_the_scheduler_work_in_its_pods_not_in_their_square() {
+    // One m5.large (27 pod slots) receiving 1,000 pods a minute for an hour: nearly every pod is still
+    // waiting at the end, and every arrival and every freed slot runs a scheduling cycle.
+    let flood = "[[workloads]]\nname = \"flood\"\ntype = \"steady\"\npods_per_minute = 1000\n\
+                 lifetime = { dist = \"exponential\", mean = \"1m\" }\n";
+    let w = run(&scenario("60m", &format!("{ONE_NODE}{flood}")));
+    let created = pods(&w).len() as u64;
+    let waiting = in_state(&w, PodState::Pending);
+    assert!(waiting.len() > 55_000, "{} pending", waiting.len());
+    assert!(
+        waiting
+            .iter()
+            .all(|p| p.wait_reason == Some(WaitReason::MaxPods))
+    );
+    // Walking every pending pod at each cycle would visit about 10⁹ queue entries.
+    let visited = w.cluster.scheduler().pods_visited();
+    assert!(
+        visited <= 3 * created,
+        "{visited} queue entries visited for {created} pods"
+    );
+}
+
+#[test]
 fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
     // kubelet allows 40 pods, but 3 ENIs × 9 secondary addresses hold only 27.
     let s = scenario("4m", &format!("{ONE_NODE}max_pods = 40\n{}", web(0, 30)));
