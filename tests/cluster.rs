@@ -185,6 +185,32 @@ fn an_overloaded_node_costs_the_scheduler_work_in_its_pods_not_in_their_square()
 }
 
 #[test]
+fn pods_keep_the_reason_they_waited_for_when_bound_or_deleted() {
+    let rest = format!(
+        "{ONE_NODE}[[workloads]]\nname = \"early\"\ntype = \"deployment\"\nreplicas = 3\n\
+         [[workloads]]\nname = \"huge\"\ntype = \"deployment\"\nreplicas = 2\ncpu = \"2\"\n\
+         scale = [{{ at = \"2m\", replicas = 0 }}]\n\
+         [[workloads]]\nname = \"late\"\ntype = \"deployment\"\nreplicas = 0\n\
+         scale = [{{ at = \"3m\", replicas = 2 }}]\n"
+    );
+    let w = run(&scenario("5m", &rest));
+    let of = |workload: u32| pods(&w).iter().filter(move |p| p.workload == workload);
+    // Created before the node was Ready, bound once it was.
+    assert!(
+        of(0)
+            .all(|p| p.state == PodState::Running
+                && p.wait_reason == Some(WaitReason::Unschedulable))
+    );
+    // Too large for the node (2 CPUs requested), deleted while pending.
+    assert!(of(1).all(|p| p.state == PodState::Gone
+        && p.scheduled.is_none()
+        && p.wait_reason == Some(WaitReason::Unschedulable)));
+    // Bound at their first cycle: they never waited.
+    assert!(of(2).all(|p| p.state == PodState::Running && p.wait_reason.is_none()));
+    assert_eq!([of(0).count(), of(1).count(), of(2).count()], [3, 2, 2]);
+}
+
+#[test]
 fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
     // kubelet allows 40 pods, but 3 ENIs × 9 secondary addresses hold only 27.
     let s = scenario("4m", &format!("{ONE_NODE}max_pods = 40\n{}", web(0, 30)));
