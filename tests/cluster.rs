@@ -162,6 +162,55 @@ fn pods_beyond_max_pods_stay_pending_as_max_pods() {
 }
 
 #[test]
+fn an_overloaded_node_costs_the_scheduler_work_in_its_pods_not_in_their_square() {
+    // One m5.large (27 pod slots) receiving 1,000 pods a minute for an hour: nearly every pod is still
+    // waiting at the end, and every arrival and every freed slot runs a scheduling cycle.
+    let flood = "[[workloads]]\nname = \"flood\"\ntype = \"steady\"\npods_per_minute = 1000\n\
+                 lifetime = { dist = \"exponential\", mean = \"1m\" }\n";
+    let w = run(&scenario("60m", &format!("{ONE_NODE}{flood}")));
+    let created = pods(&w).len() as u64;
+    let waiting = in_state(&w, PodState::Pending);
+    assert!(waiting.len() > 55_000, "{} pending", waiting.len());
+    assert!(
+        waiting
+            .iter()
+            .all(|p| p.wait_reason == Some(WaitReason::MaxPods))
+    );
+    // Walking every pending pod at each cycle would visit about 10⁹ queue entries.
+    let visited = w.cluster.scheduler().pods_visited();
+    assert!(
+        visited <= 3 * created,
+        "{visited} queue entries visited for {created} pods"
+    );
+}
+
+#[test]
+fn pods_keep_the_reason_they_waited_for_when_bound_or_deleted() {
+    let rest = format!(
+        "{ONE_NODE}[[workloads]]\nname = \"early\"\ntype = \"deployment\"\nreplicas = 3\n\
+         [[workloads]]\nname = \"huge\"\ntype = \"deployment\"\nreplicas = 2\ncpu = \"2\"\n\
+         scale = [{{ at = \"2m\", replicas = 0 }}]\n\
+         [[workloads]]\nname = \"late\"\ntype = \"deployment\"\nreplicas = 0\n\
+         scale = [{{ at = \"3m\", replicas = 2 }}]\n"
+    );
+    let w = run(&scenario("5m", &rest));
+    let of = |workload: u32| pods(&w).iter().filter(move |p| p.workload == workload);
+    // Created before the node was Ready, bound once it was.
+    assert!(
+        of(0)
+            .all(|p| p.state == PodState::Running
+                && p.wait_reason == Some(WaitReason::Unschedulable))
+    );
+    // Too large for the node (2 CPUs requested), deleted while pending.
+    assert!(of(1).all(|p| p.state == PodState::Gone
+        && p.scheduled.is_none()
+        && p.wait_reason == Some(WaitReason::Unschedulable)));
+    // Bound at their first cycle: they never waited.
+    assert!(of(2).all(|p| p.state == PodState::Running && p.wait_reason.is_none()));
+    assert_eq!([of(0).count(), of(1).count(), of(2).count()], [3, 2, 2]);
+}
+
+#[test]
 fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
     // kubelet allows 40 pods, but 3 ENIs × 9 secondary addresses hold only 27.
     let s = scenario("4m", &format!("{ONE_NODE}max_pods = 40\n{}", web(0, 30)));

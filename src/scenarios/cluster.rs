@@ -98,7 +98,7 @@ impl Default for NodeLifecycleSpec {
 }
 
 /// What a pod asks of a node. Zero means no request for that resource.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PodShape {
     pub cpu_milli: u32,
     pub memory_mib: u32,

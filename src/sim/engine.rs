@@ -196,6 +196,10 @@ impl<'a, E> Context<'a, E> {
 pub trait Model {
     type Event;
     fn handle(&mut self, ctx: &mut Context<'_, Self::Event>, event: Self::Event);
+
+    /// Called when a run stops (at its horizon, or with no event left): brings up to date what the model keeps
+    /// lazily while events flow, so that it can be read.
+    fn settle(&mut self) {}
 }
 
 /// What a run did, for throughput reports.
@@ -246,6 +250,7 @@ impl<E> Engine<E> {
             model.handle(&mut Context::new(&mut self.sched, &mut self.rngs), event);
         }
         self.sched.advance_to(end);
+        model.settle();
     }
 
     /// Handles events until none is pending (for tests and bounded models).
@@ -254,6 +259,7 @@ impl<E> Engine<E> {
             self.stats.events += 1;
             model.handle(&mut Context::new(&mut self.sched, &mut self.rngs), event);
         }
+        model.settle();
     }
 }
 

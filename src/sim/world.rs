@@ -169,4 +169,8 @@ impl Model for World {
             }
         }
     }
+
+    fn settle(&mut self) {
+        self.cluster.settle();
+    }
 }

@@ -102,7 +102,6 @@ pub struct Cluster {
     actions: Vec<WorkloadAction>,
     group_actions: Vec<GroupAction>,
     bound: Vec<PodId>,
-    packing: Vec<Packing>,
 }
 
 impl Cluster {
@@ -128,7 +127,6 @@ impl Cluster {
             actions: Vec::new(),
             group_actions: Vec::new(),
             bound: Vec::new(),
-            packing: Vec::new(),
             node_groups,
         }
     }
@@ -236,6 +234,16 @@ impl Cluster {
     {
         self.nodes[e.node as usize].ipamd.on_wake(ctx, ec2, e);
         self.check_ready(ctx, e.node);
+    }
+
+    /// The scheduler, for its work counter.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// Brings what is kept lazily during a run up to date: the wait reasons of pods still pending.
+    pub fn settle(&mut self) {
+        self.scheduler.settle(&mut self.pods);
     }
 
     fn request_cycle<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
@@ -533,7 +541,7 @@ impl Cluster {
             }
         }
         self.counts.pending += 1;
-        self.scheduler.enqueue(id);
+        self.scheduler.enqueue(&self.pods, id);
         self.request_cycle(ctx);
         self.log_pod(ctx, id, || match replaces {
             Some(old) => format!("created (replaces evicted pod {old})"),
@@ -556,6 +564,7 @@ impl Cluster {
             PodState::Pending => {
                 pod.state = PodState::Gone;
                 self.counts.pending -= 1;
+                self.scheduler.withdraw(&mut self.pods, p);
             }
             PodState::Starting | PodState::Running => {
                 if pod.state == PodState::Starting {
@@ -602,30 +611,44 @@ impl Cluster {
     }
 
     /// Tells each provisioned group how many pending pods it could serve (pods bound to it, and pods bound to
-    /// no group go to the first provisioned group) and how many of its nodes they need ([`Packing`]).
+    /// no group go to the first provisioned group) and how many of its nodes they need ([`Packing`]). Pods of
+    /// one shape pack by arithmetic on their count; only a group waited for by pods of several shapes needs
+    /// them in age order, since next-fit packing depends on it.
     fn feed_provisioners<E: From<NodeGroupEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         let groups = self.node_groups.len();
         let first = (0..groups).find(|&g| self.node_groups.spec(g).provisioner.is_some());
         let Some(first) = first else {
             return;
         };
-        let mut want = std::mem::take(&mut self.packing);
-        want.clear();
-        want.resize(groups, Packing::default());
         let host = self.spec.kubelet.host_network_pods;
-        for p in self.scheduler.pending() {
-            let pod = self.pods.get(p);
-            if pod.state == PodState::Pending {
-                let g = pod.node_group.unwrap_or(first);
-                want[g].add(self.node_groups.spec(g), host, pod.shape);
+        let mut classes = Vec::new();
+        for g in first..groups {
+            let plan = self.node_groups.spec(g);
+            if plan.provisioner.is_none() {
+                continue;
             }
-        }
-        for (g, w) in want.iter().enumerate() {
-            if self.node_groups.spec(g).provisioner.is_some() {
-                self.node_groups.pending_pods(ctx, g, w.pods, w.nodes);
+            let pending = &mut self.scheduler.pending;
+            classes.clear();
+            classes.extend((0..pending.classes()).filter(|&c| {
+                let key = pending.key(c);
+                pending.pending(c) > 0
+                    && key.group.unwrap_or(first) == g
+                    && Packing::serves(plan, host, key.shape)
+            }));
+            let shape = classes.first().map(|&c| pending.key(c).shape);
+            let mut want = Packing::default();
+            if classes.iter().all(|&c| Some(pending.key(c).shape) == shape) {
+                if let Some(shape) = shape {
+                    let count = classes.iter().map(|&c| pending.pending(c)).sum();
+                    want.add(plan, host, shape, count);
+                }
+            } else {
+                pending.runs_in_age_order(&classes, &self.pods, |shape, count| {
+                    want.add(plan, host, shape, count)
+                });
             }
+            self.node_groups.pending_pods(ctx, g, want.pods, want.nodes);
         }
-        self.packing = want;
     }
 
     /// kubelet's CNI ADD for a starting pod.

@@ -6,6 +6,7 @@ pub mod diagnosis;
 pub mod kubelet;
 pub mod node_groups;
 pub mod nodes;
+pub mod pending;
 pub mod pods;
 pub mod scheduler;
 pub mod trace;

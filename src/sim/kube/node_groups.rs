@@ -590,28 +590,52 @@ pub struct Packing {
 }
 
 impl Packing {
-    pub fn add(&mut self, plan: &NodeGroupSpec, host_network_pods: u32, pod: PodShape) {
-        let empty = (
+    /// Adds `count` pods of one shape in a row: they fill the last node opened, then as many new ones as they
+    /// need, the same as adding them one at a time but at the cost of one.
+    pub fn add(&mut self, plan: &NodeGroupSpec, host_network_pods: u32, pod: PodShape, count: u32) {
+        let empty = Self::empty_node(plan, host_network_pods);
+        let per_node = Self::how_many(empty, pod);
+        if per_node == 0 || count == 0 {
+            return;
+        }
+        let here = count.min(Self::how_many(self.room, pod));
+        self.room = Self::take(self.room, pod, here);
+        let rest = count - here;
+        if rest > 0 {
+            let opened = rest.div_ceil(per_node);
+            self.nodes += opened;
+            self.room = Self::take(empty, pod, rest - (opened - 1) * per_node);
+        }
+        self.pods += count;
+    }
+
+    /// Whether a pod of `pod`'s shape fits an empty node of the group, i.e. whether the group could serve it.
+    pub fn serves(plan: &NodeGroupSpec, host_network_pods: u32, pod: PodShape) -> bool {
+        Self::how_many(Self::empty_node(plan, host_network_pods), pod) > 0
+    }
+
+    fn empty_node(plan: &NodeGroupSpec, host_network_pods: u32) -> (u32, u32, u32) {
+        (
             plan.max_pods.saturating_sub(host_network_pods),
             plan.allocatable.cpu_milli,
             plan.allocatable.memory_mib.unwrap_or(u32::MAX),
-        );
-        let fits = |room: (u32, u32, u32)| {
-            room.0 >= 1 && room.1 >= pod.cpu_milli && room.2 >= pod.memory_mib
-        };
-        if !fits(empty) {
-            return;
-        }
-        if !fits(self.room) {
-            self.nodes += 1;
-            self.room = empty;
-        }
-        self.pods += 1;
-        self.room = (
-            self.room.0 - 1,
-            self.room.1 - pod.cpu_milli,
-            self.room.2 - pod.memory_mib,
-        );
+        )
+    }
+
+    /// How many pods of `pod`'s shape fit in `room`.
+    fn how_many(room: (u32, u32, u32), pod: PodShape) -> u32 {
+        let by = |left: u32, each: u32| left.checked_div(each).unwrap_or(u32::MAX);
+        room.0
+            .min(by(room.1, pod.cpu_milli))
+            .min(by(room.2, pod.memory_mib))
+    }
+
+    fn take(room: (u32, u32, u32), pod: PodShape, n: u32) -> (u32, u32, u32) {
+        (
+            room.0 - n,
+            room.1 - n * pod.cpu_milli,
+            room.2 - n * pod.memory_mib,
+        )
     }
 }
 
@@ -650,14 +674,14 @@ provisioner = {}
             memory_mib: 0,
         };
         for _ in 0..16 {
-            p.add(&g, 2, quarter);
+            p.add(&g, 2, quarter, 1);
         }
         // 15 quarter-CPU pods fit in 3.92 CPUs: the sixteenth opens a second node.
         assert_eq!((p.pods, p.nodes), (16, 2));
         // Pods without requests are bound by slots: 56 a node after the two host-network pods.
         let mut p = Packing::default();
         for _ in 0..57 {
-            p.add(&g, 2, PodShape::default());
+            p.add(&g, 2, PodShape::default(), 1);
         }
         assert_eq!((p.pods, p.nodes), (57, 2));
         // A pod larger than an empty node needs no node.
@@ -665,7 +689,72 @@ provisioner = {}
             cpu_milli: 5000,
             memory_mib: 0,
         };
-        p.add(&g, 2, huge);
+        p.add(&g, 2, huge, 1);
         assert_eq!((p.pods, p.nodes), (57, 2));
+    }
+
+    /// Next fit, one pod at a time: the packing a run of pods must agree with.
+    fn next_fit(plan: &NodeGroupSpec, host: u32, pods: &[PodShape]) -> (u32, u32) {
+        let empty = (
+            plan.max_pods - host,
+            plan.allocatable.cpu_milli,
+            plan.allocatable.memory_mib.unwrap_or(u32::MAX),
+        );
+        let fits = |room: (u32, u32, u32), p: &PodShape| {
+            room.0 >= 1 && room.1 >= p.cpu_milli && room.2 >= p.memory_mib
+        };
+        let (mut placed, mut nodes, mut room) = (0, 0, (0, 0, 0));
+        for p in pods.iter().filter(|p| fits(empty, p)) {
+            if !fits(room, p) {
+                nodes += 1;
+                room = empty;
+            }
+            placed += 1;
+            room = (room.0 - 1, room.1 - p.cpu_milli, room.2 - p.memory_mib);
+        }
+        (placed, nodes)
+    }
+
+    #[test]
+    fn packing_runs_of_pods_matches_next_fit_one_pod_at_a_time() {
+        let g = xlarge();
+        let shape = |cpu_milli, memory_mib| PodShape {
+            cpu_milli,
+            memory_mib,
+        };
+        let shapes = [
+            shape(0, 0),
+            shape(250, 0),
+            shape(1000, 512),
+            shape(3920, 0),
+            shape(5000, 0),
+            shape(0, 20_000),
+            shape(300, 900),
+        ];
+        for a in shapes {
+            for b in shapes {
+                for (na, nb, nc) in [
+                    (1, 1, 1),
+                    (3, 70, 2),
+                    (57, 2, 0),
+                    (0, 5, 9),
+                    (130, 0, 1),
+                    (16, 16, 16),
+                ] {
+                    let mut runs = Packing::default();
+                    runs.add(&g, 2, a, na);
+                    runs.add(&g, 2, b, nb);
+                    runs.add(&g, 2, a, nc);
+                    let mut seq = vec![a; na as usize];
+                    seq.extend(vec![b; nb as usize]);
+                    seq.extend(vec![a; nc as usize]);
+                    assert_eq!(
+                        (runs.pods, runs.nodes),
+                        next_fit(&g, 2, &seq),
+                        "{na} × {a:?}, {nb} × {b:?}, {nc} × {a:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -115,6 +115,8 @@ pub struct Pod {
     pub eni: Option<EniId>,
     pub address: Option<Ipv4Addr>,
     pub failed_adds: u32,
+    /// While the pod is pending the scheduler keeps this for its whole class, and writes it here when the pod
+    /// is bound or deleted, or when a run stops.
     pub wait_reason: Option<WaitReason>,
     /// Pods evicted and replaced by this one's controller keep their original creation time here.
     pub replaces: Option<PodId>,

@@ -5,11 +5,20 @@
 //! Ready nodes are kept in ordered sets keyed by their allocation (one per node group and one for the whole
 //! cluster), so a placement walks from the best-scored node and stops at the first that fits, rather than
 //! scoring every node for every pod.
+//!
+//! Pending pods are queued by class ([`PendingPods`]): a cycle merges the classes' oldest pods through a heap,
+//! so pods are still tried oldest first, and stops trying a class at its first pod that finds no node (nodes
+//! only fill during a cycle). Each node set has a version, bumped whenever one of its nodes joins, leaves,
+//! takes or frees a pod; a class that found no node at some version would find none again, for the same
+//! reason, while its set stays at that version, so it is skipped without walking the nodes. A cycle thus costs
+//! one heap step per class with pending pods and per pod bound, whatever the number of pods left waiting.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use crate::scenarios::{PodShape, SchedulingPolicy};
 use crate::sim::kube::nodes::{Node, NodePhase};
+use crate::sim::kube::pending::{Blocked, ClassId, PendingPods};
 use crate::sim::kube::pods::{PodId, PodState, Pods, WaitReason};
 use crate::sim::time::SimTime;
 
@@ -17,20 +26,41 @@ use crate::sim::time::SimTime;
 /// walking forwards (spread) or backwards (pack) meets the best node first and ties go to the lowest index.
 type Key = (u64, u32);
 
+/// An ordered set of Ready nodes and its version.
+#[derive(Clone, Default)]
+struct NodeSet {
+    keys: BTreeSet<Key>,
+    version: u64,
+}
+
+impl NodeSet {
+    fn insert(&mut self, k: Key) {
+        self.keys.insert(k);
+        self.version += 1;
+    }
+
+    fn remove(&mut self, k: &Key) {
+        self.keys.remove(k);
+        self.version += 1;
+    }
+}
+
 pub struct Scheduler {
     policy: SchedulingPolicy,
     /// Ready nodes of each group, and of the cluster.
-    by_group: Vec<BTreeSet<Key>>,
-    all: BTreeSet<Key>,
-    /// Pods waiting for a node, oldest first; pods deleted while pending are skipped when met.
-    pending: VecDeque<PodId>,
+    by_group: Vec<NodeSet>,
+    all: NodeSet,
+    /// Pods waiting for a node, by class (the provisioners count them too).
+    pub pending: PendingPods,
+    /// The classes' oldest pods during a cycle (kept to reuse its allocation).
+    heads: BinaryHeap<Reverse<(PodId, ClassId)>>,
     /// A cycle is scheduled and has not run yet.
     pub cycle_queued: bool,
 }
 
 /// Why no node took a pod.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Blocked {
+enum NoNode {
     /// Some Ready node would take it but for its max-pods.
     MaxPods,
     /// No Ready node it may run on has room.
@@ -41,9 +71,10 @@ impl Scheduler {
     pub fn new(policy: SchedulingPolicy, groups: usize) -> Self {
         Scheduler {
             policy,
-            by_group: vec![BTreeSet::new(); groups],
-            all: BTreeSet::new(),
-            pending: VecDeque::new(),
+            by_group: vec![NodeSet::default(); groups],
+            all: NodeSet::default(),
+            pending: PendingPods::default(),
+            heads: BinaryHeap::new(),
             cycle_queued: false,
         }
     }
@@ -90,13 +121,28 @@ impl Scheduler {
         self.add_node(nodes, n);
     }
 
-    pub fn enqueue(&mut self, pod: PodId) {
-        self.pending.push_back(pod);
+    /// Queues a new pending pod.
+    pub fn enqueue(&mut self, pods: &Pods, id: PodId) {
+        self.pending.enqueue(id, pods.get(id));
     }
 
-    /// Pending pods, oldest first (deleted ones may still be listed; check their state).
-    pub fn pending(&self) -> impl Iterator<Item = PodId> + '_ {
-        self.pending.iter().copied()
+    /// A pending pod is deleted.
+    pub fn withdraw(&mut self, pods: &mut Pods, id: PodId) {
+        self.pending.withdraw(pods, id);
+    }
+
+    /// Queue entries looked at so far (pods bound, deleted, skipped or given their wait reason): the
+    /// scheduler's work, which grows with the pods it decides about, not with the pods left waiting.
+    pub fn pods_visited(&self) -> u64 {
+        self.pending.visited()
+    }
+
+    /// The version of the node set a class's pods may run on.
+    fn version(&self, group: Option<usize>) -> u64 {
+        match group {
+            Some(g) => self.by_group[g].version,
+            None => self.all.version,
+        }
     }
 
     /// Binds every pending pod that fits somewhere; pushes the bound pods onto `bound`.
@@ -108,47 +154,58 @@ impl Scheduler {
         bound: &mut Vec<PodId>,
     ) {
         self.cycle_queued = false;
-        // Classes (selector, shape) that found no node in this cycle, and why: later pods of a class are not
-        // tried again.
-        let mut blocked: Vec<((Option<usize>, PodShape), WaitReason)> = Vec::new();
-        for _ in 0..self.pending.len() {
-            let id = self.pending.pop_front().expect("counted");
-            let pod = pods.get_mut(id);
-            if pod.state != PodState::Pending {
+        self.pending.start_cycle();
+        let mut heads = std::mem::take(&mut self.heads);
+        for c in 0..self.pending.classes() {
+            if let Some(p) = self.pending.head(c, pods) {
+                heads.push(Reverse((p, c)));
+            }
+        }
+        while let Some(Reverse((_, c))) = heads.pop() {
+            let key = self.pending.key(c);
+            let version = self.version(key.group);
+            if self
+                .pending
+                .blocked(c)
+                .is_some_and(|b| b.version == version)
+            {
                 continue;
             }
-            let class = (pod.node_group, pod.shape);
-            if let Some(&(_, why)) = blocked.iter().find(|(c, _)| *c == class) {
-                pod.wait_reason = Some(why);
-                self.pending.push_back(id);
-                continue;
-            }
-            match self.pick(nodes, pod.node_group, pod.shape) {
+            match self.pick(nodes, key.group, key.shape) {
                 Ok(n) => {
-                    self.bind(nodes, n, pod.shape);
+                    let id = self.pending.take_head(c, pods);
+                    self.bind(nodes, n, key.shape);
+                    let pod = pods.get_mut(id);
                     pod.node = Some(n);
                     pod.scheduled = Some(now);
                     pod.state = PodState::Starting;
                     bound.push(id);
+                    if let Some(next) = self.pending.head(c, pods) {
+                        heads.push(Reverse((next, c)));
+                    }
                 }
                 Err(why) => {
-                    let why = match why {
-                        Blocked::MaxPods => WaitReason::MaxPods,
-                        Blocked::NoRoom => WaitReason::Unschedulable,
+                    let reason = match why {
+                        NoNode::MaxPods => WaitReason::MaxPods,
+                        NoNode::NoRoom => WaitReason::Unschedulable,
                     };
-                    pod.wait_reason = Some(why);
-                    blocked.push((class, why));
-                    self.pending.push_back(id);
+                    self.pending.block(c, Blocked { reason, version });
                 }
             }
         }
+        self.heads = heads;
+    }
+
+    /// Writes onto pods left pending why they wait (see [`PendingPods::settle`]).
+    pub fn settle(&mut self, pods: &mut Pods) {
+        self.pending.settle(pods);
     }
 
     /// The best feasible node for a pod, or why there is none.
-    fn pick(&self, nodes: &[Node], group: Option<usize>, shape: PodShape) -> Result<u32, Blocked> {
+    fn pick(&self, nodes: &[Node], group: Option<usize>, shape: PodShape) -> Result<u32, NoNode> {
         let set = match group {
-            Some(g) => &self.by_group[g],
-            None => &self.all,
+            Some(g) => &self.by_group[g].keys,
+            None => &self.all.keys,
         };
         let mut slot_bound = false;
         let mut try_node = |&(_, k): &Key| {
@@ -170,8 +227,8 @@ impl Scheduler {
         };
         match found {
             Some(n) => Ok(n),
-            None if slot_bound => Err(Blocked::MaxPods),
-            None => Err(Blocked::NoRoom),
+            None if slot_bound => Err(NoNode::MaxPods),
+            None => Err(NoNode::NoRoom),
         }
     }
 }
