@@ -1537,7 +1537,13 @@ impl WorkloadCx<'_, '_> {
         }
         if x * peak > MAX_PODS_PER_MINUTE {
             // 1e300 rather than its 301 digits.
-            let shown = |r: f64| if r < 1e9 { r.to_string() } else { format!("{r:e}") };
+            let shown = |r: f64| {
+                if r < 1e9 {
+                    r.to_string()
+                } else {
+                    format!("{r:e}")
+                }
+            };
             let at_peak = if peak > 1.0 {
                 format!(" ({} at the peak of the curve)", shown(x * peak))
             } else {

@@ -463,7 +463,9 @@ mod tests {
         for k in 0..10u64 {
             ctx.schedule_at(SimTime::ZERO, k);
         }
-        engine.try_run_until(&mut Burst, SimTime(1_000_000)).unwrap();
+        engine
+            .try_run_until(&mut Burst, SimTime(1_000_000))
+            .unwrap();
         assert_eq!(engine.stats().events, 10_010);
     }
 }
