@@ -88,8 +88,14 @@ struct RunArgs {
 #[derive(Args)]
 struct BudgetArgs {
     /// Memory a run may be estimated to need (default 8Gi), as a memory quantity: 512Mi, 64Gi.
-    #[arg(long, value_name = "SIZE", value_parser = Budget::with_max_memory, default_value = "8Gi")]
-    max_memory: Budget,
+    #[arg(long, value_name = "SIZE", value_parser = Budget::with_max_memory)]
+    max_memory: Option<Budget>,
+}
+
+impl BudgetArgs {
+    fn budget(&self) -> Budget {
+        self.max_memory.unwrap_or_default()
+    }
 }
 
 #[derive(Args)]
@@ -286,7 +292,7 @@ fn build(path: &Path, scenario: &Scenario, trace: bool) -> Result<Built, Failure
 
 fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
     let mut failed = 0;
-    let budget = a.budget.max_memory;
+    let budget = a.budget.budget();
     for f in &a.files {
         let checked = match scenarios::sweep::load_if_sweep(f) {
             Ok(Some((sw, text))) => {
@@ -315,7 +321,7 @@ fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
 }
 
 fn cmd_run(a: RunArgs) -> Result<(), Failure> {
-    let scenario = load_scenario(&a.scenario, &a.budget.max_memory, |scenario| {
+    let scenario = load_scenario(&a.scenario, &a.budget.budget(), |scenario| {
         if let Some(seed) = a.seed {
             scenario.seed = seed;
         }
@@ -408,7 +414,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         keep_runs: a.keep_runs,
         shard,
         progress: true,
-        budget: a.budget.max_memory,
+        budget: a.budget.budget(),
     };
     let done = sweep::run(&sweep, &text, &opts).map_err(sweep_failure)?;
     if !a.no_plots && shard == Shard::WHOLE {

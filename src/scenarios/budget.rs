@@ -12,7 +12,6 @@
 use std::fmt;
 
 use super::{Scenario, TraceAction, WorkloadKind};
-use crate::sim::dist::DurationDist;
 use crate::sim::engine::MAX_SEQ;
 use crate::sim::time::{SimDuration, SimTime};
 
@@ -184,7 +183,7 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
     for (i, s) in scenario.subnets.iter().enumerate() {
         for (j, t) in s.tenants.iter().enumerate() {
             // An arrival and a release per address taken.
-            let arrivals = secs_from(SimDuration::ZERO) / mean_secs(&t.interarrival);
+            let arrivals = secs_from(SimDuration::ZERO) / t.interarrival.mean_secs();
             parts.push(Part {
                 key: format!("subnets[{i}].tenants[{j}].interarrival"),
                 what: format!("about {} tenant arrivals", Count(arrivals)),
@@ -261,22 +260,6 @@ fn workload_pods(
                 .filter(|r| r.at <= duration && matches!(r.action, TraceAction::CreatePod { .. }))
                 .count() as f64,
         ),
-    }
-}
-
-/// The mean of a distribution, in seconds (the clamp at `max` taken as a cap on the mean).
-fn mean_secs(d: &DurationDist) -> f64 {
-    let capped =
-        |mean: f64, max: Option<SimDuration>| max.map_or(mean, |m| mean.min(m.as_secs_f64()));
-    match *d {
-        DurationDist::Fixed(v) => v.as_secs_f64(),
-        DurationDist::Uniform { min, max } => (min.as_secs_f64() + max.as_secs_f64()) / 2.0,
-        DurationDist::Exponential { mean, max } => capped(mean.as_secs_f64(), max),
-        DurationDist::LogNormal {
-            median,
-            spread,
-            max,
-        } => capped(median.as_secs_f64() * (spread * spread / 2.0).exp(), max),
     }
 }
 

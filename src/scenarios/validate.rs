@@ -753,6 +753,19 @@ fn resolve_tenant(
             "interarrival time must be positive (a zero interarrival never lets time advance)",
         ));
     }
+    // As for pods: gaps shorter than simulated time's microsecond on average mostly round to zero.
+    let mean = t.interarrival.get_ref().mean_secs();
+    if mean < 1e-6 {
+        return Err(cx.error(
+            t.interarrival.span(),
+            join(key, "interarrival"),
+            format!(
+                "interarrival time averages {:.2}us, less than 1us, simulated time's tick: the gaps would \
+                 round to zero",
+                mean * 1e6
+            ),
+        ));
+    }
     let max_in_use = match &t.max_in_use {
         Some(m) => Some(positive_u32(cx, m, &join(key, "max_in_use"))?),
         None => None,
