@@ -671,4 +671,14 @@ fn an_oversized_point_fails_alone_and_the_sweep_exits_non_zero() {
             serde_json::from_slice(&fs::read(out.join("results.json")).unwrap()).unwrap();
         assert_eq!(json["runs"].as_array().unwrap().len(), 2);
     }
+    // Merged, the results are as mixed, and so is the exit code.
+    let merged = dir.join("merged");
+    let o = vpcsim(&["merge", s(&out), "--out", s(&merged), "--no-plots"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("1 of the 2 runs failed"), "{err}");
+    assert_eq!(
+        fs::read(merged.join("results.csv")).unwrap(),
+        fs::read(out.join("results.csv")).unwrap()
+    );
 }
