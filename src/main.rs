@@ -9,8 +9,8 @@ use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 
 use vpcsim::folder;
-use vpcsim::report::{self, instance_table, plots};
-use vpcsim::scenarios::{self, Scenario, ScenarioError};
+use vpcsim::report::{self, SimulateError, instance_table, plots};
+use vpcsim::scenarios::{self, Budget, Scenario, ScenarioError};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
 use vpcsim::sim::engine::Engine;
@@ -80,6 +80,22 @@ struct RunArgs {
     /// Do not draw plots/ and report.html.
     #[arg(long)]
     no_plots: bool,
+    #[command(flatten)]
+    budget: BudgetArgs,
+}
+
+/// The size limit of a run, checked on its estimate before it starts.
+#[derive(Args)]
+struct BudgetArgs {
+    /// Memory a run may be estimated to need (default 8Gi), as a memory quantity: 512Mi, 64Gi.
+    #[arg(long, value_name = "SIZE", value_parser = Budget::with_max_memory)]
+    max_memory: Option<Budget>,
+}
+
+impl BudgetArgs {
+    fn budget(&self) -> Budget {
+        self.max_memory.unwrap_or_default()
+    }
 }
 
 #[derive(Args)]
@@ -111,6 +127,9 @@ struct SweepArgs {
     /// Do not draw plots/ and report.html (a shard never does: plot the merged folder).
     #[arg(long)]
     no_plots: bool,
+    /// Each run's limit; a run over it fails alone, with its error in results.csv.
+    #[command(flatten)]
+    budget: BudgetArgs,
 }
 
 #[derive(Args)]
@@ -163,6 +182,11 @@ struct CheckArgs {
     /// Scenario files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Accept a sweep grid larger than its max_runs, as `sweep --force` does.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    budget: BudgetArgs,
 }
 
 #[derive(Args)]
@@ -262,8 +286,18 @@ fn message(error: &anyhow::Error) -> String {
 
 type Built = (World, Engine<Event>);
 
-fn load_scenario(path: &Path) -> Result<Scenario, Failure> {
-    scenarios::load(path).map_err(|e| Failure::new(EXIT_USAGE, e))
+/// Reads and validates a scenario; `adjust` applies command-line overrides before its size is checked
+/// against `budget`.
+fn load_scenario(
+    path: &Path,
+    budget: &Budget,
+    adjust: impl FnOnce(&mut Scenario) -> Result<(), Failure>,
+) -> Result<Scenario, Failure> {
+    let usage = |e| Failure::new(EXIT_USAGE, e);
+    let (mut scenario, text) = scenarios::read(path).map_err(usage)?;
+    adjust(&mut scenario)?;
+    scenarios::check_size(&scenario, &text, &path.display().to_string(), budget).map_err(usage)?;
+    Ok(scenario)
 }
 
 /// Builds a loaded scenario's world; a scenario that cannot be built is a usage error naming the file.
@@ -274,10 +308,13 @@ fn build(path: &Path, scenario: &Scenario, trace: bool) -> Result<Built, Failure
 
 fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
     let mut failed = 0;
+    let budget = a.budget.budget();
     for f in &a.files {
         let checked = match scenarios::sweep::load_if_sweep(f) {
-            Ok(Some((sw, text))) => sweep::check(&sw, &text).map_err(sweep_failure),
-            Ok(None) => load_scenario(f)
+            Ok(Some((sw, text))) => {
+                sweep::check(&sw, &text, a.force, &budget).map_err(sweep_failure)
+            }
+            Ok(None) => load_scenario(f, &budget, |_| Ok(()))
                 .and_then(|s| build(f, &s, false))
                 .map(|_| ()),
             Err(e) => Err(Failure::new(EXIT_USAGE, e)),
@@ -300,30 +337,38 @@ fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
 }
 
 fn cmd_run(a: RunArgs) -> Result<(), Failure> {
-    let mut scenario = load_scenario(&a.scenario)?;
-    if let Some(seed) = a.seed {
-        scenario.seed = seed;
-    }
-    if let Some(d) = a.duration {
-        if d.0 / scenario.sample_interval.0 > scenarios::MAX_SAMPLES {
-            return Err(Failure::new(
-                EXIT_USAGE,
-                anyhow!(
-                    "--duration {d} sampled every {} is more than {} samples",
-                    scenario.sample_interval,
-                    scenarios::MAX_SAMPLES
-                ),
-            ));
+    let scenario = load_scenario(&a.scenario, &a.budget.budget(), |scenario| {
+        if let Some(seed) = a.seed {
+            scenario.seed = seed;
         }
-        scenario.duration = d;
-    }
+        if let Some(d) = a.duration {
+            if d.0 / scenario.sample_interval.0 > scenarios::MAX_SAMPLES {
+                return Err(Failure::new(
+                    EXIT_USAGE,
+                    anyhow!(
+                        "--duration {d} sampled every {} is more than {} samples",
+                        scenario.sample_interval,
+                        scenarios::MAX_SAMPLES
+                    ),
+                ));
+            }
+            scenario.duration = d;
+        }
+        Ok(())
+    })?;
     let dir = a
         .out
         .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
     // Before the simulation: a folder that cannot take the results is found before the time is spent.
     let _claim = folder::claim(&dir).map_err(|e| Failure::new(EXIT_FAILURE, e))?;
-    let (world, perf) = report::simulate(&scenario, true, a.trace)
-        .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", a.scenario.display())))?;
+    let (world, perf) = report::simulate(&scenario, true, a.trace).map_err(|e| {
+        // A scenario that cannot be built is bad input; a run that stalls is a failure of the run.
+        let code = match e {
+            SimulateError::Build(_) => EXIT_USAGE,
+            SimulateError::Stall(_) => EXIT_FAILURE,
+        };
+        Failure::new(code, anyhow!("{}: {e}", a.scenario.display()))
+    })?;
     report::write_run(&dir, &scenario, &world, perf)
         .map_err(|e| Failure::new(EXIT_FAILURE, anyhow!("writing {e}")))?;
     let drawn = if a.no_plots {
@@ -385,6 +430,7 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         keep_runs: a.keep_runs,
         shard,
         progress: true,
+        budget: a.budget.budget(),
     };
     // `done` holds the folder's claim until the plots are drawn.
     let done = sweep::run(&sweep, &text, &opts).map_err(sweep_failure)?;
@@ -420,6 +466,17 @@ fn cmd_sweep(a: SweepArgs) -> Result<(), Failure> {
         done.events_per_sec() / 1e6
     )?;
     writeln!(stdout, "results in {}", out.display())?;
+    if done.failed > 0 {
+        return Err(Failure::new(
+            EXIT_FAILURE,
+            anyhow!(
+                "{} of the {} runs made failed; the `error` column of {} says why (--resume runs them again)",
+                done.failed,
+                done.runs - done.skipped,
+                out.join(sweep::results::RESULTS).display()
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -436,6 +493,17 @@ fn cmd_merge(a: MergeArgs) -> Result<(), Failure> {
         a.dirs.len(),
         a.out.display()
     )?;
+    let failed = sweep::failed_runs(&a.out).map_err(sweep_failure)?;
+    if failed > 0 {
+        return Err(Failure::new(
+            EXIT_FAILURE,
+            anyhow!(
+                "{failed} of the {} runs failed; the `error` column of {} says why",
+                m.runs,
+                a.out.join(sweep::results::RESULTS).display()
+            ),
+        ));
+    }
     Ok(())
 }
 

@@ -653,3 +653,64 @@ fn run_without_plots_says_it_drew_none() {
     );
     assert!(!out.join("report.html").exists() && !out.join("plots").exists());
 }
+
+#[test]
+fn a_run_whose_clock_stalls_exits_1_naming_the_instant_and_the_events() {
+    let out = scratch("run-stall");
+    let o = vpcsim(&[
+        "run",
+        &root("tests/fixtures/limits/stalling-retries.toml"),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-plots",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("simulated time stalled at 60.000s") && err.contains("EC2 throttled answer"),
+        "{err}"
+    );
+    assert!(!out.join("summary.json").exists());
+}
+
+#[test]
+fn check_and_run_refuse_a_run_over_the_memory_limit_unless_raised() {
+    let cron = root("tests/fixtures/bad/cronjob-million-pods-every-second.toml");
+    let o = vpcsim(&["check", &cron]);
+    assert_eq!(o.status.code(), Some(2));
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        shown.contains(":24:1: workloads[0].pods: about 3.6e9 pods in 1h")
+            && shown.contains("over the 8Gi limit"),
+        "{shown}"
+    );
+    // Possible on a machine with the memory: the override lets it through.
+    let o = vpcsim(&["check", &cron, "--max-memory", "2048Gi"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+
+    // `--duration` counts: quickstart fits 64Mi for its hour, not for a hundred days. Refused before it starts,
+    // naming the key that drives it.
+    let quickstart = root("scenarios/quickstart.toml");
+    let o = vpcsim(&["check", &quickstart, "--max-memory", "64Mi"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let out = scratch("run-over-limit");
+    let o = vpcsim(&[
+        "run",
+        &quickstart,
+        "--out",
+        out.to_str().unwrap(),
+        "--max-memory",
+        "64Mi",
+        "--duration",
+        "100d",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "quickstart.toml:48:1: workloads[1].pods_per_minute: about 576,000 pods in 2400h"
+        ) && err.contains("over the 64Mi limit"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

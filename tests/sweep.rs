@@ -53,6 +53,14 @@ fn with_sweep(dir: &Path, sweep_table: &str) -> PathBuf {
     path
 }
 
+/// Runs `vpcsim ARGS…`, asserts it exits 2 (bad input), and returns its stdout and stderr together.
+fn refused(args: &[&str]) -> String {
+    let o = vpcsim(args);
+    let shown = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {shown}");
+    shown
+}
+
 fn load(path: &Path) -> Sweep {
     sweep::load(path).unwrap_or_else(|e| panic!("{e}")).0
 }
@@ -487,9 +495,7 @@ fn check_validates_every_point_of_a_sweep() {
         &dir,
         "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = [1, -1]\n",
     );
-    let o = vpcsim(&["check", s(&file)]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("at point 1"));
+    assert!(refused(&["check", s(&file)]).contains("at point 1"));
 }
 
 /// The command line of `deploy/k8s-indexed-job.yaml`'s shard pods, with Kubernetes' substitutions made, runs
@@ -646,5 +652,122 @@ fn resume_refuses_results_made_from_another_trace() {
         stderr(&o).contains("content of arrivals.csv (fingerprint): "),
         "{}",
         stderr(&o)
+    );
+}
+
+/// Three axes of 10,000 values: 10^12 runs, refused from the axes' lengths alone (the grid used to be built,
+/// an 88 TB allocation), with or without `--force`, by `check` and by `sweep`.
+#[test]
+fn a_grid_too_large_to_hold_is_refused_without_building_it() {
+    let dir = scratch("sweep-huge-grid");
+    let file = with_sweep(
+        &dir,
+        "[sweep]\n[sweep.axes]\n\"ipamd.WARM_IP_TARGET\" = { from = 0, to = 9999, step = 1 }\n\
+         \"ipamd.MINIMUM_IP_TARGET\" = { from = 0, to = 9999, step = 1 }\n\
+         \"ipamd.WARM_ENI_TARGET\" = { from = 0, to = 9999, step = 1 }\n",
+    );
+    let out = dir.join("out");
+    for args in [
+        vec!["check", s(&file)],
+        vec!["check", s(&file), "--force"],
+        vec!["sweep", s(&file), "--out", s(&out), "--force"],
+    ] {
+        let shown = refused(&args);
+        assert!(
+            shown.contains(
+                "the grid has 1000000000000 runs, more than the 1000000 one sweep can hold"
+            ),
+            "{args:?}: {shown}"
+        );
+    }
+    assert!(!out.exists());
+}
+
+/// `check` honours `max_runs` as `sweep` does, and `--force` as `sweep --force` does; 4294967295 replicates
+/// are more than any sweep can hold, `--force` or not.
+#[test]
+fn check_refuses_a_grid_over_max_runs_and_huge_replicates_even_with_force() {
+    let dir = scratch("sweep-check-size");
+    let file = with_sweep(&dir, "[sweep]\nreplicates = 1001\n");
+    assert!(refused(&["check", s(&file)]).contains("more than max_runs = 1000; pass --force"));
+    let o = vpcsim(&["check", s(&file), "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+
+    let file = with_sweep(&dir, "[sweep]\nreplicates = 4294967295\n");
+    let out = dir.join("out");
+    for args in [
+        vec!["check", s(&file), "--force"],
+        vec!["sweep", s(&file), "--out", s(&out), "--force"],
+    ] {
+        let shown = refused(&args);
+        assert!(
+            shown.contains("4294967295 runs, more than the 1000000"),
+            "{shown}"
+        );
+    }
+    assert!(!out.exists());
+}
+
+/// A point whose run would not fit fails alone: its row says why, the other rows are complete, the plots are
+/// drawn, and the sweep exits 1 counting the failed runs. `--resume` runs it again (and it fails again).
+#[test]
+fn an_oversized_point_fails_alone_and_the_sweep_exits_non_zero() {
+    let dir = scratch("sweep-oversized-point");
+    let file = with_sweep(
+        &dir,
+        "[sweep]\n[sweep.axes]\n\"workloads.queue-workers.pods_per_minute\" = [6, 50000000]\n",
+    );
+    assert!(refused(&["check", s(&file)]).contains("at point 1"));
+
+    let out = dir.join("out");
+    let read = || {
+        let text = fs::read_to_string(out.join("results.csv")).unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+        let rows: Vec<Vec<String>> = r
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect();
+        (header, rows)
+    };
+    // The second time, only the failed run is made again.
+    for (args, made) in [(vec![], 2), (vec!["--resume"], 1)] {
+        let mut all = vec!["sweep", s(&file), "--out", s(&out)];
+        all.extend(args);
+        let o = vpcsim(&all);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("1 of the {made} runs made failed")),
+            "{err}"
+        );
+        let (header, rows) = read();
+        assert_eq!(header.last().map(String::as_str), Some("error"));
+        assert_eq!(rows.len(), 2, "one row per run, none repeated");
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let (ok, bad) = (&rows[0], &rows[1]);
+        assert_eq!(ok[col("error")], "");
+        assert!(ok[col("pods.created")].parse::<u64>().unwrap() > 0);
+        assert!(
+            bad[col("error")].starts_with("workloads[1].pods_per_minute: about 1.0e9 pods in 20m"),
+            "{}",
+            bad[col("error")]
+        );
+        assert_eq!(bad[col("pods.created")], "");
+        assert!(!bad[col("seed")].is_empty());
+        assert!(out.join("report.html").exists());
+        let json: serde_json::Value =
+            serde_json::from_slice(&fs::read(out.join("results.json")).unwrap()).unwrap();
+        assert_eq!(json["runs"].as_array().unwrap().len(), 2);
+    }
+    // Merged, the results are as mixed, and so is the exit code.
+    let merged = dir.join("merged");
+    let o = vpcsim(&["merge", s(&out), "--out", s(&merged), "--no-plots"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("1 of the 2 runs failed"), "{err}");
+    assert_eq!(
+        fs::read(merged.join("results.csv")).unwrap(),
+        fs::read(out.join("results.csv")).unwrap()
     );
 }

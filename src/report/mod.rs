@@ -28,7 +28,8 @@ use serde_json::{Map, Value};
 
 use crate::folder::{self, FileError};
 use crate::scenarios::Scenario;
-use crate::sim::engine::RunStats;
+use crate::scenarios::budget;
+use crate::sim::engine::{RunStats, Stall};
 use crate::sim::time::SimTime;
 use crate::sim::world::{BuildError, World};
 
@@ -53,17 +54,32 @@ impl Perf {
     }
 }
 
+/// Why a run produced no results.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// The scenario validated but its world cannot be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// Simulated time stopped advancing.
+    #[error(transparent)]
+    Stall(#[from] Stall),
+}
+
 /// Builds `scenario`'s world and runs it to the horizon, timing the run. `keep_call_log` keeps every EC2
-/// attempt for `api_calls.csv`; `trace` keeps the decision log for `trace.csv`.
+/// attempt for `api_calls.csv`; `trace` keeps the decision log for `trace.csv`. A run whose time stops
+/// advancing (more events at one instant than its pods and nodes could cause,
+/// [`budget::Estimate::instant_limit`])
+/// ends with [`SimulateError::Stall`] instead of hanging.
 pub fn simulate(
     scenario: &Scenario,
     keep_call_log: bool,
     trace: bool,
-) -> Result<(World, Perf), BuildError> {
+) -> Result<(World, Perf), SimulateError> {
     let (mut world, mut engine) = World::build(scenario, keep_call_log, trace)?;
+    engine.set_instant_limit(budget::estimate(scenario).instant_limit());
     // Wall-clock time only measures the run (`run.wall_s`, timings.csv); the models never see it.
     let started = Instant::now();
-    engine.run_until(&mut world, SimTime::ZERO + scenario.duration);
+    engine.try_run_until(&mut world, SimTime::ZERO + scenario.duration)?;
     let perf = Perf {
         wall_s: started.elapsed().as_secs_f64(),
         stats: engine.stats(),

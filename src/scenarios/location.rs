@@ -55,11 +55,24 @@ pub(crate) fn path_at(root: &Spanned<DeTable<'_>>, span: &Range<usize>) -> Strin
     let mut best = Best::default();
     let root_span = root.span();
     best.consider(&root_span, span, 0, "");
-    walk_table(root.get_ref(), "", 0, span, &mut best);
+    walk_table(root.get_ref(), "", 0, &mut |node, depth, path| {
+        best.consider(node, span, depth, path)
+    });
     best.exact
         .or(best.containing)
         .map(|(_, p)| p)
         .unwrap_or_default()
+}
+
+/// Where the key `path` (as [`path_at`] writes it) is written in the document, if it is.
+pub(crate) fn span_of(root: &Spanned<DeTable<'_>>, path: &str) -> Option<Range<usize>> {
+    let mut found = None;
+    walk_table(root.get_ref(), "", 0, &mut |node, _, p| {
+        if found.is_none() && p == path {
+            found = Some(node.clone());
+        }
+    });
+    found
 }
 
 #[derive(Default)]
@@ -83,27 +96,24 @@ impl Best {
     }
 }
 
-fn walk_table(t: &DeTable<'_>, path: &str, depth: usize, target: &Range<usize>, best: &mut Best) {
+/// Calls `visit(span, depth, path)` for every key and value under `t`, keys before their values.
+type Visit<'v> = dyn FnMut(&Range<usize>, usize, &str) + 'v;
+
+fn walk_table(t: &DeTable<'_>, path: &str, depth: usize, visit: &mut Visit<'_>) {
     for (k, v) in t.iter() {
         let p = join(path, k.get_ref());
-        best.consider(&k.span(), target, depth + 1, &p);
-        walk_value(v, &p, depth + 1, target, best);
+        visit(&k.span(), depth + 1, &p);
+        walk_value(v, &p, depth + 1, visit);
     }
 }
 
-fn walk_value(
-    v: &Spanned<DeValue<'_>>,
-    path: &str,
-    depth: usize,
-    target: &Range<usize>,
-    best: &mut Best,
-) {
-    best.consider(&v.span(), target, depth, path);
+fn walk_value(v: &Spanned<DeValue<'_>>, path: &str, depth: usize, visit: &mut Visit<'_>) {
+    visit(&v.span(), depth, path);
     match v.get_ref() {
-        DeValue::Table(t) => walk_table(t, path, depth, target, best),
+        DeValue::Table(t) => walk_table(t, path, depth, visit),
         DeValue::Array(a) => {
             for (i, e) in a.iter().enumerate() {
-                walk_value(e, &format!("{path}[{i}]"), depth + 1, target, best);
+                walk_value(e, &format!("{path}[{i}]"), depth + 1, visit);
             }
         }
         _ => {}
@@ -146,5 +156,8 @@ mod tests {
         assert_eq!(at("[[subnets.r]]"), "subnets[1].r[0]");
         assert_eq!(at("x = 1"), "subnets[1].r[0].x");
         assert_eq!(path_at(&tree, &(0..0)), "");
+        let x = src.find("x = 1").unwrap();
+        assert_eq!(span_of(&tree, "subnets[1].r[0].x"), Some(x..x + 1));
+        assert_eq!(span_of(&tree, "subnets[2]"), None);
     }
 }

@@ -7,6 +7,7 @@
 //! `scenarios/x.toml:14:8: subnets[1].reservations[0].cidr: reservation 10.1.0.0/24 lies outside subnet 10.0.4.0/24`.
 //! The schema is documented in `docs/scenarios.md`.
 
+pub mod budget;
 mod cluster;
 mod location;
 mod raw;
@@ -14,6 +15,7 @@ pub mod sweep;
 mod trace;
 mod validate;
 
+pub use budget::{Budget, Estimate, OverBudget};
 pub use cluster::*;
 pub use validate::MAX_SAMPLES;
 
@@ -161,14 +163,54 @@ impl ScenarioError {
     }
 }
 
-/// Reads and validates the scenario at `path`. Errors name the path as given.
+/// Reads and validates the scenario at `path`, and refuses a run that would not fit the default [`Budget`].
+/// Errors name the path as given.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let (scenario, text) = read(path)?;
+    check_size(
+        &scenario,
+        &text,
+        &path.display().to_string(),
+        &Budget::default(),
+    )?;
+    Ok(scenario)
+}
+
+/// Reads and validates the scenario at `path` against the schema, and returns it with the file's text, for
+/// [`check_size`] once command-line overrides (a `--duration`) are applied.
+pub fn read(path: &Path) -> Result<(Scenario, String), ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
         file: file.clone(),
         source,
     })?;
-    parse(&text, &file)
+    let scenario = parse(&text, &file)?;
+    Ok((scenario, text))
+}
+
+/// Estimates `scenario`'s run ([`budget`]) and refuses one that would not fit `budget`, with the error at the
+/// key that drives it in `text` (the scenario's file, named `file`), or at the top of the file when that key
+/// is not written there (a default).
+pub fn check_size(
+    scenario: &Scenario,
+    text: &str,
+    file: &str,
+    budget: &Budget,
+) -> Result<Estimate, ScenarioError> {
+    budget.check(scenario).map_err(|over| {
+        let span = DeTable::parse(text)
+            .ok()
+            .and_then(|tree| location::span_of(&tree, &over.key))
+            .unwrap_or(0..0);
+        let (line, col) = location::line_col(text, span.start);
+        ScenarioError::Invalid {
+            file: file.to_string(),
+            line,
+            col,
+            key: over.key,
+            message: over.message,
+        }
+    })
 }
 
 /// Validates scenario `text`; `file` is the name used in error messages.

@@ -100,13 +100,17 @@ pub struct KeyPath {
 }
 
 impl Sweep {
-    /// Grid points: the product of the axes' lengths.
+    /// Grid points: the product of the axes' lengths, computed without building anything, saturating at
+    /// `u64::MAX` (many long axes multiply past it; such a grid is refused by its size).
     pub fn points(&self) -> u64 {
-        self.axes.iter().map(|a| a.values.len() as u64).product()
+        self.axes
+            .iter()
+            .fold(1, |n: u64, a| n.saturating_mul(a.values.len() as u64))
     }
 
+    /// Runs: points × replicates, saturating like [`Sweep::points`].
     pub fn runs(&self) -> u64 {
-        self.points() * u64::from(self.replicates)
+        self.points().saturating_mul(u64::from(self.replicates))
     }
 
     /// Run `run`'s point and replicate: runs are numbered point by point, replicates within a point.
@@ -160,14 +164,8 @@ impl Sweep {
                 ScenarioError::Invalid { key, message, .. } => (key, message),
                 other => (String::new(), other.to_string()),
             };
-            // The axis whose key the error is about, if any.
-            let axis = self.axes.iter().find(|a| {
-                a.keys
-                    .iter()
-                    .any(|k| key == k.canonical || key.starts_with(&format!("{}.", k.canonical)))
-            });
             PointError {
-                axis: axis.map(|a| a.name.clone()),
+                axis: self.axis_of(&key),
                 message: if key.is_empty() {
                     message
                 } else {
@@ -177,6 +175,18 @@ impl Sweep {
         })?;
         scenario.seed = self.run_seed(point, replicate);
         Ok(scenario)
+    }
+
+    /// The axis whose key an error at key path `key` (`node_groups[0].count`) is about, if any.
+    pub fn axis_of(&self, key: &str) -> Option<String> {
+        self.axes
+            .iter()
+            .find(|a| {
+                a.keys
+                    .iter()
+                    .any(|k| key == k.canonical || key.starts_with(&format!("{}.", k.canonical)))
+            })
+            .map(|a| a.name.clone())
     }
 
     /// The labels of `point`'s values, one per axis.

@@ -277,10 +277,12 @@ fn parse_time(s: &str) -> Result<SimDuration, String> {
         return Err(format!("missing ({expected})"));
     }
     if let Ok(x) = s.parse::<f64>() {
-        return if x.is_finite() && x >= 0.0 {
+        return if x.is_finite() && x >= 0.0 && x <= SimDuration::MAX.as_secs_f64() {
             Ok(SimDuration::from_secs_f64(x))
         } else {
-            Err(format!("\"{s}\" is not a time ≥ 0 ({expected})"))
+            Err(format!(
+                "\"{s}\" is not a time ≥ 0 and within the clock's 292,000 years ({expected})"
+            ))
         };
     }
     SimDuration::parse(s).map_err(|_| format!("\"{s}\" is not a time ({expected})"))

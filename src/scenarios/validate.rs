@@ -777,6 +777,19 @@ fn resolve_tenant(
             "interarrival time must be positive (a zero interarrival never lets time advance)",
         ));
     }
+    // As for pods: gaps shorter than simulated time's microsecond on average mostly round to zero.
+    let mean = t.interarrival.get_ref().mean_secs();
+    if mean < 1e-6 {
+        return Err(cx.error(
+            t.interarrival.span(),
+            join(key, "interarrival"),
+            format!(
+                "interarrival time averages {:.2}us, less than 1us, simulated time's tick: the gaps would \
+                 round to zero",
+                mean * 1e6
+            ),
+        ));
+    }
     let max_in_use = match &t.max_in_use {
         Some(m) => Some(positive_u32(cx, m, &join(key, "max_in_use"))?),
         None => None,
@@ -1458,6 +1471,10 @@ fn unit_interval(cx: &Ctx<'_>, v: &Spanned<f64>, key: &str) -> R<f64> {
 /// Replicas of a deployment and pods of one cron run: far beyond any test, and a typo cannot exhaust memory.
 const MAX_PODS: u32 = 1_000_000;
 
+/// The fastest arrival rate: one pod a microsecond, the tick of simulated time ([`SimDuration`]). Faster,
+/// the exponential gaps between arrivals round to 0 µs and simulated time would stop advancing.
+const MAX_PODS_PER_MINUTE: f64 = 60e6;
+
 /// The index in `groups` of the node group named by `s`.
 pub(crate) fn node_group_index(groups: &[NodeGroupSpec], name: &str) -> Result<usize, String> {
     groups.iter().position(|g| g.name == name).ok_or_else(|| {
@@ -1545,18 +1562,37 @@ impl WorkloadCx<'_, '_> {
         })
     }
 
-    /// Pods per minute → pods per second; finite and > 0.
-    fn rate(&self, v: &Spanned<f64>, name: &str) -> R<f64> {
+    /// Pods per minute → pods per second; finite, > 0, and at most [`MAX_PODS_PER_MINUTE`] at `peak` times
+    /// the rate (the top of a day curve).
+    fn rate(&self, v: &Spanned<f64>, name: &str, peak: f64) -> R<f64> {
         let x = *v.get_ref();
-        if x.is_finite() && x > 0.0 {
-            Ok(x / 60.0)
-        } else {
-            Err(self.cx.error(
-                v.span(),
-                self.key(name),
-                format!("must be a finite number of pods per minute > 0, got {x}"),
-            ))
+        let fail = |message: String| Err(self.cx.error(v.span(), self.key(name), message));
+        if !(x.is_finite() && x > 0.0) {
+            return fail(format!(
+                "must be a finite number of pods per minute > 0, got {x}"
+            ));
         }
+        if x * peak > MAX_PODS_PER_MINUTE {
+            // 1e300 rather than its 301 digits.
+            let shown = |r: f64| {
+                if r < 1e9 {
+                    r.to_string()
+                } else {
+                    format!("{r:e}")
+                }
+            };
+            let at_peak = if peak > 1.0 {
+                format!(" ({} at the peak of the curve)", shown(x * peak))
+            } else {
+                String::new()
+            };
+            return fail(format!(
+                "{} pods per minute{at_peak} is more than {MAX_PODS_PER_MINUTE}, one a microsecond: the \
+                 gaps between arrivals would round to zero in simulated time, which counts whole microseconds",
+                shown(x)
+            ));
+        }
+        Ok(x / 60.0)
     }
 
     fn positive_dist(&self, v: &Spanned<DurationDist>, name: &str) -> R<DurationDist> {
@@ -1657,6 +1693,7 @@ fn resolve_workload(
             let rate_per_s = wc.rate(
                 wc.need(&w.pods_per_minute, "pods_per_minute")?,
                 "pods_per_minute",
+                1.0,
             )?;
             let lifetime = wc.positive_dist(wc.need(&w.lifetime, "lifetime")?, "lifetime")?;
             let start = wc.start(&w.start);
@@ -1709,14 +1746,15 @@ fn resolve_workload(
             }
         }
         "diurnal" => {
-            let mean_rate_per_s = wc.rate(
-                wc.need(&w.mean_pods_per_minute, "mean_pods_per_minute")?,
-                "mean_pods_per_minute",
-            )?;
             let amplitude = match &w.amplitude {
                 Some(a) => unit_interval(cx, a, &wc.key("amplitude"))?,
                 None => 0.5,
             };
+            let mean_rate_per_s = wc.rate(
+                wc.need(&w.mean_pods_per_minute, "mean_pods_per_minute")?,
+                "mean_pods_per_minute",
+                1.0 + amplitude,
+            )?;
             let period = match &w.period {
                 Some(p) => positive_duration(cx, p, &wc.key("period"))?,
                 None => SimDuration::from_secs(86_400),

@@ -81,6 +81,22 @@ impl DurationDist {
         }
     }
 
+    /// The mean, in seconds; the clamp at `max` taken as a cap on the mean (an estimate, for sizing runs).
+    pub fn mean_secs(&self) -> f64 {
+        let capped =
+            |mean: f64, max: Option<SimDuration>| max.map_or(mean, |m| mean.min(m.as_secs_f64()));
+        match *self {
+            DurationDist::Fixed(v) => v.as_secs_f64(),
+            DurationDist::Uniform { min, max } => (min.as_secs_f64() + max.as_secs_f64()) / 2.0,
+            DurationDist::Exponential { mean, max } => capped(mean.as_secs_f64(), max),
+            DurationDist::LogNormal {
+                median,
+                spread,
+                max,
+            } => capped(median.as_secs_f64() * (spread * spread / 2.0).exp(), max),
+        }
+    }
+
     fn validate(self) -> Result<Self, String> {
         match self {
             DurationDist::Uniform { min, max } if max < min => Err(format!(

@@ -16,7 +16,10 @@ const SLOT_MASK: u128 = (1 << SLOT_BITS) - 1;
 /// At most 2^24 (16.7 M) events may be pending at once; far beyond any scenario's needs.
 const MAX_SLOTS: usize = 1 << SLOT_BITS;
 /// Sequence numbers have 40 bits: 10^12 events per run.
-const MAX_SEQ: u64 = 1 << (64 - SLOT_BITS);
+pub const MAX_SEQ: u64 = 1 << (64 - SLOT_BITS);
+/// Events one instant may see before a run is declared stalled, unless the run sets its own limit
+/// ([`Engine::set_instant_limit`]). Rigs and tests run a handful of models, far below it.
+pub const DEFAULT_INSTANT_LIMIT: u64 = 1 << 30;
 
 /// A handle to a scheduled event, for cancelling it. Stale handles (the event fired or was cancelled) are
 /// harmless: the sequence number no longer matches the slot.
@@ -143,6 +146,14 @@ impl<E> Scheduler<E> {
         None
     }
 
+    /// The pending events due at exactly `t`, in no particular order (for describing a stall).
+    fn pending_at(&self, t: SimTime) -> impl Iterator<Item = &E> {
+        self.heap
+            .iter()
+            .filter(move |Reverse(key)| (key >> 64) as u64 == t.0)
+            .filter_map(|Reverse(key)| self.slots[(key & SLOT_MASK) as usize].event.as_ref())
+    }
+
     /// Moves the clock forward to `t` (used at the end of a run); never backwards.
     pub fn advance_to(&mut self, t: SimTime) {
         self.now = self.now.max(t);
@@ -200,6 +211,24 @@ pub trait Model {
     /// Called when a run stops (at its horizon, or with no event left): brings up to date what the model keeps
     /// lazily while events flow, so that it can be read.
     fn settle(&mut self) {}
+
+    /// A short name of the event's kind, for the message of a stalled run.
+    fn kind(_event: &Self::Event) -> &'static str {
+        "event"
+    }
+}
+
+/// A run whose simulated time stopped advancing: more events at one instant than the run's limit.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "simulated time stalled at {at}: more than {limit} events at that one instant (the last one and those \
+     still due then: {kinds})"
+)]
+pub struct Stall {
+    pub at: SimTime,
+    pub limit: u64,
+    /// `kind ×count` of the event that hit the limit and of the events still pending at the instant.
+    pub kinds: String,
 }
 
 /// What a run did, for throughput reports.
@@ -214,6 +243,7 @@ pub struct Engine<E> {
     sched: Scheduler<E>,
     rngs: RngStreams,
     stats: RunStats,
+    instant_limit: u64,
 }
 
 impl<E> Engine<E> {
@@ -222,7 +252,13 @@ impl<E> Engine<E> {
             sched: Scheduler::new(),
             rngs: RngStreams::new(seed),
             stats: RunStats::default(),
+            instant_limit: DEFAULT_INSTANT_LIMIT,
         }
+    }
+
+    /// Sets how many events one instant may see before [`Engine::try_run_until`] reports a stall (at least 1).
+    pub fn set_instant_limit(&mut self, limit: u64) {
+        self.instant_limit = limit.max(1);
     }
 
     pub fn now(&self) -> SimTime {
@@ -242,15 +278,64 @@ impl<E> Engine<E> {
         Context::new(&mut self.sched, &mut self.rngs)
     }
 
-    /// Handles every event up to and including time `end`, then sets the clock to `end`.
-    pub fn run_until<M: Model<Event = E>>(&mut self, model: &mut M, end: SimTime) {
-        while let Some((_, event)) = self.sched.pop_due(end) {
+    /// Handles every event up to and including time `end`, then sets the clock to `end`; or stops with a
+    /// [`Stall`] when simulated time stops advancing.
+    ///
+    /// The guard costs one decrement and one test per event: a countdown from the limit, and at zero a look at
+    /// the clock. If it still reads the instant of the previous look, every event in between (the limit's
+    /// worth) happened at that one instant: a stall. Otherwise the countdown restarts from the new instant, so
+    /// a stall is reported after at most twice the limit, and never falsely.
+    pub fn try_run_until<M: Model<Event = E>>(
+        &mut self,
+        model: &mut M,
+        end: SimTime,
+    ) -> Result<(), Stall> {
+        let mut countdown = self.instant_limit;
+        let mut instant = None;
+        while let Some((t, event)) = self.sched.pop_due(end) {
+            countdown -= 1;
+            if countdown == 0 {
+                if instant == Some(t) {
+                    return Err(self.stall::<M>(t, &event));
+                }
+                instant = Some(t);
+                countdown = self.instant_limit;
+            }
             self.stats.peak_pending = self.stats.peak_pending.max(self.sched.pending() + 1);
             self.stats.events += 1;
             model.handle(&mut Context::new(&mut self.sched, &mut self.rngs), event);
         }
         self.sched.advance_to(end);
         model.settle();
+        Ok(())
+    }
+
+    /// [`Engine::try_run_until`] for rigs and tests whose models cannot stall.
+    ///
+    /// # Panics
+    /// On a stall, with its message.
+    pub fn run_until<M: Model<Event = E>>(&mut self, model: &mut M, end: SimTime) {
+        if let Err(stall) = self.try_run_until(model, end) {
+            panic!("{stall}");
+        }
+    }
+
+    /// Describes a stall at `at`: the kinds of `last` and of the events still due then.
+    fn stall<M: Model<Event = E>>(&self, at: SimTime, last: &E) -> Stall {
+        let mut counts: std::collections::BTreeMap<&'static str, u64> = Default::default();
+        for e in std::iter::once(last).chain(self.sched.pending_at(at)) {
+            *counts.entry(M::kind(e)).or_default() += 1;
+        }
+        let kinds = counts
+            .iter()
+            .map(|(k, n)| format!("{k} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Stall {
+            at,
+            limit: self.instant_limit,
+            kinds,
+        }
     }
 
     /// Handles events until none is pending (for tests and bounded models).
@@ -329,5 +414,64 @@ mod tests {
         engine.run_to_completion(&mut m);
         assert_eq!(m.seen.len(), 4);
         assert_eq!(engine.stats().events, 4);
+    }
+
+    /// Reschedules itself at the same instant forever, the way a zero gap between arrivals would.
+    struct Livelock;
+
+    impl Model for Livelock {
+        type Event = u32;
+        fn handle(&mut self, ctx: &mut Context<'_, u32>, ev: u32) {
+            ctx.schedule_in(SimDuration::ZERO, ev);
+        }
+        fn kind(_: &u32) -> &'static str {
+            "arrival"
+        }
+    }
+
+    #[test]
+    fn a_model_that_never_lets_time_advance_is_a_stall_not_a_hang() {
+        let mut engine = Engine::new(1);
+        engine.set_instant_limit(1_000);
+        let mut ctx = engine.context();
+        ctx.schedule_at(SimTime(5_000_000), 0u32);
+        ctx.schedule_at(SimTime(5_000_000), 1u32);
+        let stall = engine
+            .try_run_until(&mut Livelock, SimTime(10_000_000))
+            .unwrap_err();
+        assert_eq!(stall.at, SimTime(5_000_000));
+        assert_eq!(stall.kinds, "arrival ×2");
+        assert!(engine.stats().events <= 2_000, "{}", engine.stats().events);
+        assert_eq!(
+            stall.to_string(),
+            "simulated time stalled at 5.000s: more than 1000 events at that one instant (the last one and \
+             those still due then: arrival ×2)"
+        );
+    }
+
+    #[test]
+    fn many_events_spread_over_instants_are_no_stall() {
+        // Exactly the limit at each of many instants: the countdown may straddle two instants, never reports.
+        struct Burst;
+        impl Model for Burst {
+            type Event = u64;
+            fn handle(&mut self, ctx: &mut Context<'_, u64>, ev: u64) {
+                if ev % 10 == 9 && ev < 10_000 {
+                    for k in 1..=10 {
+                        ctx.schedule_in(SimDuration(1), ev + k);
+                    }
+                }
+            }
+        }
+        let mut engine = Engine::new(1);
+        engine.set_instant_limit(10);
+        let mut ctx = engine.context();
+        for k in 0..10u64 {
+            ctx.schedule_at(SimTime::ZERO, k);
+        }
+        engine
+            .try_run_until(&mut Burst, SimTime(1_000_000))
+            .unwrap();
+        assert_eq!(engine.stats().events, 10_010);
     }
 }

@@ -33,6 +33,9 @@ impl SimTime {
 
 impl SimDuration {
     pub const ZERO: SimDuration = SimDuration(0);
+    /// The longest duration a scenario may give (about 292,000 years): half the clock's range, so that an
+    /// instant plus any such duration still fits.
+    pub const MAX: SimDuration = SimDuration(u64::MAX / 2);
 
     pub const fn from_micros(us: u64) -> Self {
         SimDuration(us)
@@ -85,7 +88,7 @@ impl SimDuration {
             }
         };
         let micros = value * micros_per_unit;
-        if !micros.is_finite() || micros > u64::MAX as f64 / 2.0 {
+        if !micros.is_finite() || micros > SimDuration::MAX.0 as f64 {
             return Err(format!("duration \"{t}\" is too large"));
         }
         Ok(SimDuration(micros.round() as u64))

@@ -146,6 +146,28 @@ impl World {
 impl Model for World {
     type Event = Event;
 
+    fn kind(event: &Event) -> &'static str {
+        match event {
+            Event::Ec2(Ec2Event::Answer(_)) => "EC2 answer",
+            Event::Ec2(Ec2Event::Refused(_)) => "EC2 throttled answer",
+            Event::Ec2(Ec2Event::Retry(_)) => "EC2 retry",
+            Event::Ec2(_) => "EC2 lifecycle",
+            Event::Tenant(_) => "tenant",
+            Event::NodeGroup(_) => "node group",
+            Event::Ipamd(_) => "ipamd wake-up",
+            Event::Kube(KubeEvent::Workload(_)) => "workload arrival",
+            Event::Kube(KubeEvent::Schedule) => "scheduling cycle",
+            Event::Kube(
+                KubeEvent::SandboxAdd(_)
+                | KubeEvent::Started(_)
+                | KubeEvent::LifetimeOver(_)
+                | KubeEvent::TornDown(_),
+            ) => "pod",
+            Event::Kube(_) => "node",
+            Event::Sample => "sample",
+        }
+    }
+
     fn handle(&mut self, ctx: &mut Context<'_, Event>, event: Event) {
         match event {
             Event::Ec2(e) => {

@@ -18,6 +18,15 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(Manifest, Claim), SweepErr
         return Err(SweepError::Merge("no folders to merge".into()));
     };
     let manifest = Manifest::read(first)?;
+    // The missing runs are counted over the grid: one no sweep could have run is refused first.
+    if manifest.runs > super::MAX_RUNS {
+        return Err(SweepError::Merge(format!(
+            "{}: the manifest says {} runs, more than the {} one sweep can hold",
+            first.display(),
+            manifest.runs,
+            super::MAX_RUNS
+        )));
+    }
     let mut header: Option<Vec<String>> = None;
     let mut rows: BTreeMap<u64, (Vec<String>, &Path)> = BTreeMap::new();
     let mut timing_header: Option<Vec<String>> = None;

@@ -3,8 +3,13 @@
 //! Each run is single-threaded; rayon spreads runs over `--jobs` workers. A run's result depends only on the
 //! sweep file and its run number (its scenario and seed come from the grid), so the result files do not depend
 //! on `--jobs`: rows are appended as runs finish, then rewritten in run order at the end ([`results`]).
-//! Before any run starts, every grid point's scenario is built and checked, the grid size is checked against
-//! `max_runs`, and the metrics are checked against the result columns.
+//! Before anything is built, the grid's size is computed and checked against `max_runs` and against
+//! [`MAX_RUNS`]; then every grid point's scenario is built and checked, and the metrics are checked against
+//! the result columns.
+//!
+//! A run that is refused by its size estimate ([`Budget`]) or stops with an error (a stalled clock) fails
+//! alone: its row carries the message in the `error` column and no metrics, the other runs go on, and the
+//! sweep reports the failed runs at the end ([`Outcome::failed`]). `--resume` runs failed runs again.
 
 mod manifest;
 pub mod merge;
@@ -28,8 +33,8 @@ use results::{Appender, RESULTS, RESULTS_JSON, TIMING_COLUMNS, TIMINGS, cell, fl
 
 use crate::folder::{self, Claim, ClaimError, FileError};
 use crate::report::{self, Keys, Perf};
-use crate::scenarios::sweep::Sweep;
-use crate::scenarios::{Input, ScenarioError};
+use crate::scenarios::sweep::{PointError, Sweep};
+use crate::scenarios::{Budget, Input, ScenarioError};
 use crate::sim::world::World;
 
 /// Why a sweep could not run, or stopped.
@@ -42,6 +47,12 @@ pub enum SweepError {
         "{file}: the grid has {runs} runs, more than max_runs = {max}; pass --force, or raise `max_runs` in [sweep]"
     )]
     TooManyRuns { file: String, runs: u64, max: u64 },
+    /// More runs than a sweep can hold, `--force` or not.
+    #[error(
+        "{file}: the grid has {runs} runs, more than the {MAX_RUNS} one sweep can hold (its rows are sorted in \
+         memory at the end); split it into several sweep files, or fewer replicates"
+    )]
+    GridTooLarge { file: String, runs: u64 },
     /// Results or a manifest on disk that do not fit this sweep.
     #[error("{}: {message}", file.display())]
     Results { file: PathBuf, message: String },
@@ -130,6 +141,8 @@ pub struct Options {
     pub shard: Shard,
     /// Draw a progress bar on stderr (it hides itself when stderr is not a terminal).
     pub progress: bool,
+    /// How large each run may be; a run over it fails alone.
+    pub budget: Budget,
 }
 
 /// What a finished sweep did.
@@ -144,6 +157,8 @@ pub struct Outcome {
     pub wall_s: f64,
     /// Events of the runs made now.
     pub events: u64,
+    /// Of the runs made now, those that failed (their rows say why).
+    pub failed: u64,
 }
 
 impl Outcome {
@@ -161,26 +176,51 @@ pub fn run_dir_name(run: u64) -> String {
     format!("{run:05}")
 }
 
-/// The leading columns of `results.csv`; the axes and the summary's metrics follow.
+/// The leading columns of `results.csv`; the axes and the summary's metrics follow, then [`ERROR`].
 const LEADING: [&str; 4] = ["run", "point", "replicate", "seed"];
+/// The last column of `results.csv`: empty for a run that finished, why for one that did not (whose metrics
+/// are then empty).
+const ERROR: &str = "error";
+
+/// Whether a `results.csv` row is of a failed run.
+fn failed(row: &[String]) -> bool {
+    row.last().is_some_and(|e| !e.is_empty())
+}
+
+/// The most runs one sweep may have, even with `--force`: the runner keeps a number per run, and its end sorts
+/// every row in memory (a few kB each), so a million runs are a few GB at most.
+pub const MAX_RUNS: u64 = 1_000_000;
+
+/// The grid's size, computed from the axes' lengths without building anything: refused over `max_runs`
+/// unless `force`, and over [`MAX_RUNS`] in any case.
+fn grid_size(sweep: &Sweep, force: bool) -> Result<u64, SweepError> {
+    let runs = sweep.runs();
+    if runs > MAX_RUNS {
+        return Err(SweepError::GridTooLarge {
+            file: sweep.file.clone(),
+            runs,
+        });
+    }
+    if runs > sweep.max_runs && !force {
+        return Err(SweepError::TooManyRuns {
+            file: sweep.file.clone(),
+            runs,
+            max: sweep.max_runs,
+        });
+    }
+    Ok(runs)
+}
 
 /// Runs `sweep` (read from `text`, for error positions) as `opts` say.
 pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepError> {
     // Wall-clock time only feeds the progress bar and the runs/s report, never a result file.
     let started = Instant::now();
-    let total = sweep.runs();
-    if total > sweep.max_runs && !opts.force {
-        return Err(SweepError::TooManyRuns {
-            file: sweep.file.clone(),
-            runs: total,
-            max: sweep.max_runs,
-        });
-    }
+    let total = grid_size(sweep, opts.force)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
         .expect("a thread pool");
-    let Checked { header, inputs } = pool.install(|| check_points(sweep, text))?;
+    let Checked { header, inputs } = pool.install(|| check_points(sweep, text, None))?;
     let out = &opts.out;
     let claim = folder::claim(out)?;
     // The old charts would otherwise sit beside new rows until the new ones are drawn.
@@ -194,13 +234,19 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
     let pending: Vec<u64> = mine.iter().copied().filter(|r| !done.contains(r)).collect();
     let bar = progress_bar(opts.progress, pending.len() as u64);
     let events = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
     let writers = Mutex::new((&mut results, &mut timings));
     let ran = pool.install(|| {
         pending.par_iter().try_for_each(|&run| {
             let finished = execute(sweep, &header, run, opts)?;
             let mut w = writers.lock().expect("no writer panics");
             w.0.push(&finished.row).map_err(io(&results_path))?;
-            w.1.push(&finished.timing).map_err(io(&timings_path))?;
+            match &finished.timing {
+                Some(timing) => w.1.push(timing).map_err(io(&timings_path))?,
+                None => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             drop(w);
             let sum = events.fetch_add(finished.events, Ordering::Relaxed) + finished.events;
             let rate = sum as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -220,6 +266,7 @@ pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepEr
         skipped: (mine.len() - pending.len()) as u64,
         wall_s: started.elapsed().as_secs_f64(),
         events: events.into_inner(),
+        failed: failed.into_inner(),
     })
 }
 
@@ -272,13 +319,19 @@ fn open_results(
             ),
         });
     }
-    let (on_disk_header, rows) = results::read_rows(&results_path, true)?;
+    let (on_disk_header, mut rows) = results::read_rows(&results_path, true)?;
     if on_disk_header != header {
         return Err(SweepError::Results {
             file: results_path,
             message: "its columns differ from this sweep's; run without --resume to start again"
                 .into(),
         });
+    }
+    // Failed runs are run again: their rows go, so that each run keeps one row.
+    let finished = rows.len();
+    rows.retain(|r| !failed(r));
+    if rows.len() < finished {
+        results::write_sorted(&results_path, header, &mut rows)?;
     }
     let done = rows
         .iter()
@@ -297,9 +350,17 @@ fn open_results(
     ))
 }
 
-/// Checks a sweep without running it: every grid point builds, and every metric is a result column.
-pub fn check(sweep: &Sweep, text: &str) -> Result<(), SweepError> {
-    check_points(sweep, text).map(|_| ())
+/// Checks a sweep without running it: the grid's size (as [`run`] does, with `force` for `--force`), then
+/// that every grid point builds and fits `budget`, and that every metric is a result column.
+pub fn check(sweep: &Sweep, text: &str, force: bool, budget: &Budget) -> Result<(), SweepError> {
+    grid_size(sweep, force)?;
+    check_points(sweep, text, Some(budget)).map(|_| ())
+}
+
+/// The runs of a sweep folder's `results.csv` that failed (their `error` cell is not empty).
+pub fn failed_runs(dir: &Path) -> Result<u64, SweepError> {
+    let (_, rows) = results::read_rows(&dir.join(RESULTS), false)?;
+    Ok(rows.iter().filter(|r| failed(r)).count() as u64)
 }
 
 /// Rewrites `results.csv` and `timings.csv` of `dir` in run order and writes `results.json`.
@@ -340,8 +401,13 @@ struct Checked {
 }
 
 /// Builds every grid point's world (in parallel), so that a bad point fails the sweep before any run; the
-/// first bad point in grid order is reported. The header comes from point 0's summary with every key.
-fn check_points(sweep: &Sweep, text: &str) -> Result<Checked, SweepError> {
+/// first bad point in grid order is reported. With a `budget`, a point whose run would not fit it is bad too
+/// (`check` reports what `sweep` would fail). The header comes from point 0's summary with every key.
+fn check_points(
+    sweep: &Sweep,
+    text: &str,
+    budget: Option<&Budget>,
+) -> Result<Checked, SweepError> {
     type Point = (Option<Vec<String>>, Vec<Input>);
     let checked: Vec<Result<Point, ScenarioError>> = (0..sweep.points())
         .into_par_iter()
@@ -349,8 +415,15 @@ fn check_points(sweep: &Sweep, text: &str) -> Result<Checked, SweepError> {
             let scenario = sweep
                 .scenario(point, 0)
                 .map_err(|e| sweep.point_error(text, point, e))?;
+            if let Some(Err(over)) = budget.map(|b| b.check(&scenario)) {
+                let message = PointError {
+                    axis: sweep.axis_of(&over.key),
+                    message: over.to_string(),
+                };
+                return Err(sweep.point_error(text, point, message));
+            }
             let (world, _) = World::build(&scenario, false, false).map_err(|e| {
-                let message = crate::scenarios::sweep::PointError {
+                let message = PointError {
                     axis: None,
                     message: e.to_string(),
                 };
@@ -384,6 +457,7 @@ fn check_points(sweep: &Sweep, text: &str) -> Result<Checked, SweepError> {
     let mut header = strings(&LEADING);
     header.extend(sweep.axes.iter().map(|a| a.name.clone()));
     header.extend(metric_cols);
+    header.push(ERROR.to_string());
     Ok(Checked {
         header,
         inputs: inputs.into_iter().collect(),
@@ -395,15 +469,16 @@ fn metric_columns(summary: &serde_json::Value) -> Vec<String> {
     flatten(summary).into_iter().map(|(k, _)| k).collect()
 }
 
-/// One finished run: its `results.csv` and `timings.csv` rows.
+/// One finished run: its `results.csv` row, and its `timings.csv` row unless it failed.
 struct Finished {
     row: Vec<u8>,
-    timing: Vec<u8>,
+    timing: Option<Vec<u8>>,
     events: u64,
 }
 
 /// Makes run `run`: its point's scenario with its seed, the simulation, its folder (with `--keep-runs`), and
-/// its two rows, checked against the header.
+/// its two rows, checked against the header. A run over the budget, or whose simulation fails, gives a row
+/// with its error and empty metrics.
 fn execute(
     sweep: &Sweep,
     header: &[String],
@@ -411,17 +486,10 @@ fn execute(
     opts: &Options,
 ) -> Result<Finished, SweepError> {
     let (point, replicate) = sweep.run_at(run);
-    let failed = |message: String| SweepError::Run { run, message };
+    let bad_run = |message: String| SweepError::Run { run, message };
     let scenario = sweep
         .scenario(point, replicate)
-        .map_err(|e| failed(e.message))?;
-    let (world, perf) =
-        report::simulate(&scenario, opts.keep_runs, false).map_err(|e| failed(e.to_string()))?;
-    if opts.keep_runs {
-        let dir = opts.out.join("runs").join(run_dir_name(run));
-        report::write_run(&dir, &scenario, &world, perf)?;
-    }
-    let metrics = flatten(&report::summary(&scenario, &world, perf, Keys::All));
+        .map_err(|e| bad_run(e.message))?;
     let leading = [
         run.to_string(),
         point.to_string(),
@@ -429,12 +497,41 @@ fn execute(
         scenario.seed.to_string(),
     ];
     let axes = sweep.labels(point).into_iter().map(str::to_string);
+    let simulated = opts
+        .budget
+        .check(&scenario)
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            report::simulate(&scenario, opts.keep_runs, false).map_err(|e| e.to_string())
+        });
+    let (world, perf) = match simulated {
+        Ok(done) => done,
+        Err(error) => {
+            let metrics = header.len() - LEADING.len() - sweep.axes.len() - 1;
+            let cells = leading
+                .into_iter()
+                .chain(axes)
+                .chain(std::iter::repeat_n(String::new(), metrics))
+                .chain([error]);
+            return Ok(Finished {
+                row: record(cells),
+                timing: None,
+                events: 0,
+            });
+        }
+    };
+    if opts.keep_runs {
+        let dir = opts.out.join("runs").join(run_dir_name(run));
+        report::write_run(&dir, &scenario, &world, perf)?;
+    }
+    let metrics = flatten(&report::summary(&scenario, &world, perf, Keys::All));
     let cells: Vec<String> = leading
         .into_iter()
         .chain(axes)
         .chain(metrics.iter().map(|(_, v)| cell(v)))
+        .chain([String::new()])
         .collect();
-    let expected = &header[LEADING.len() + sweep.axes.len()..];
+    let expected = &header[LEADING.len() + sweep.axes.len()..header.len() - 1];
     if metrics.len() != expected.len() || metrics.iter().zip(expected).any(|((k, _), e)| k != e) {
         return Err(SweepError::Results {
             file: opts.out.join(RESULTS),
@@ -443,12 +540,12 @@ fn execute(
     }
     Ok(Finished {
         row: record(&cells),
-        timing: record([
+        timing: Some(record([
             run.to_string(),
             format!("{:.6}", perf.wall_s),
             perf.stats.events.to_string(),
             format!("{:.0}", perf.events_per_sec()),
-        ]),
+        ])),
         events: perf.stats.events,
     })
 }
