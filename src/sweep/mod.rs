@@ -403,11 +403,7 @@ struct Checked {
 /// Builds every grid point's world (in parallel), so that a bad point fails the sweep before any run; the
 /// first bad point in grid order is reported. With a `budget`, a point whose run would not fit it is bad too
 /// (`check` reports what `sweep` would fail). The header comes from point 0's summary with every key.
-fn check_points(
-    sweep: &Sweep,
-    text: &str,
-    budget: Option<&Budget>,
-) -> Result<Checked, SweepError> {
+fn check_points(sweep: &Sweep, text: &str, budget: Option<&Budget>) -> Result<Checked, SweepError> {
     type Point = (Option<Vec<String>>, Vec<Input>);
     let checked: Vec<Result<Point, ScenarioError>> = (0..sweep.points())
         .into_par_iter()
