@@ -113,7 +113,8 @@ pub enum ScenarioError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or breaks a rule of the schema. Displays as `FILE:LINE:COL: KEY: message`
-    /// (without `KEY: ` for errors in the top-level table as a whole).
+    /// (without `KEY: ` for errors in the top-level table as a whole, or in the file's text: not UTF-8, not
+    /// TOML).
     #[error("{file}:{line}:{col}: {}", Keyed(key, message))]
     Invalid {
         file: String,
@@ -151,12 +152,33 @@ impl ScenarioError {
 
 /// Reads and validates the scenario at `path`. Errors name the path as given.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let (text, file) = read(path)?;
+    parse(&text, &file)
+}
+
+/// The text of the file at `path` and its name for messages. A file that is not UTF-8 is bad input, located
+/// at its first invalid byte like any other, not a failure to read.
+pub(crate) fn read(path: &Path) -> Result<(String, String), ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
         file: file.clone(),
         source,
     })?;
-    parse(&text, &file)
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((text, file)),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let before = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+            let (line, col) = location::line_col(&before, valid);
+            Err(ScenarioError::Invalid {
+                file,
+                line,
+                col,
+                key: String::new(),
+                message: "invalid UTF-8: a scenario file must be UTF-8 text".into(),
+            })
+        }
+    }
 }
 
 /// Validates scenario `text`; `file` is the name used in error messages.

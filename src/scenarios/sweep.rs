@@ -24,7 +24,7 @@ use serde::Deserialize;
 use toml::{Spanned, Table, Value};
 
 use super::location::{line_col, push_key};
-use super::{Scenario, ScenarioError, parse};
+use super::{Scenario, ScenarioError, parse, read};
 use crate::sim::rng::{derive_seed, fnv1a};
 
 /// Metrics plotted against the axes when the sweep names none.
@@ -284,15 +284,6 @@ pub fn load_if_sweep(path: &Path) -> Result<Option<(Sweep, String)>, ScenarioErr
         // A file that is not even TOML gets its error from `parse_sweep`, like any other.
         _ => parse_sweep(&text, &file).map(|s| Some((s, text))),
     }
-}
-
-fn read(path: &Path) -> Result<(String, String), ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    Ok((text, file))
 }
 
 /// Where sweep errors point: the file's name and text.
