@@ -397,7 +397,7 @@ fn bad_sweep_definitions_fail_before_any_run_naming_the_key() {
             "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = [3, \"four\"]\n",
             "sweep.toml:44:1: sweep.axes.\"node_groups.workers.count\": at point 1 \
              (node_groups.workers.count=four): node_groups[0].count: invalid type: string \"four\", \
-             expected u32",
+             expected an integer from 0 to 4294967295",
         ),
         (
             "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = []\n",

@@ -231,16 +231,45 @@ impl Ctx<'_> {
     }
 }
 
-/// serde speaks of fields; scenario files have keys.
+/// serde speaks of fields, maps, sequences and the program's number types; scenario files have keys, tables,
+/// arrays and numbers.
 pub(crate) fn serde_message(m: &str) -> String {
     let m = m.trim_end();
     if let Some(rest) = m.strip_prefix("missing field ") {
-        format!("missing required key {rest}")
-    } else if let Some(rest) = m.strip_prefix("unknown field ") {
-        format!("unknown key {rest}")
-    } else {
-        m.to_string()
+        return format!("missing required key {rest}");
     }
+    if let Some(rest) = m.strip_prefix("unknown field ") {
+        return format!("unknown key {rest}");
+    }
+    // serde's type errors end in `, expected WHAT`; what comes before names the value found.
+    let (found, expected) = match m.rsplit_once(", expected ") {
+        Some((found, expected)) => (found, Some(expected)),
+        None => (m, None),
+    };
+    let found = found
+        .replacen("invalid type: map", "invalid type: table", 1)
+        .replacen("invalid type: sequence", "invalid type: array", 1);
+    match expected {
+        None => found,
+        Some(e) => format!("{found}, expected {}", expected_in_toml_words(e)),
+    }
+}
+
+/// What serde expected, in a scenario file's words.
+fn expected_in_toml_words(expected: &str) -> String {
+    let words = match expected {
+        "u8" => "an integer from 0 to 255",
+        "u16" => "an integer from 0 to 65535",
+        "u32" => "an integer from 0 to 4294967295",
+        "u64" | "usize" => "an integer from 0 up",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "an integer",
+        "f32" | "f64" => "a number",
+        "a map" => "a table",
+        "a sequence" => "an array",
+        e if e.starts_with("struct ") => "a table",
+        e => e,
+    };
+    words.to_string()
 }
 
 #[cfg(test)]
