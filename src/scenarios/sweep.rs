@@ -623,14 +623,16 @@ fn range(t: &Table) -> Result<Vec<Value>, String> {
                 "a range needs step > 0 and from ≤ to, got from {from} to {to} step {step}"
             ));
         }
-        let n = ((to - from) / step) as u64 + 1;
-        if n > MAX_RANGE_VALUES {
+        // In i128: the span of a range from below zero to above it may not fit in an i64.
+        let (from, step) = (i128::from(*from), i128::from(*step));
+        let n = (i128::from(*to) - from) / step + 1;
+        if n > i128::from(MAX_RANGE_VALUES) {
             return Err(format!(
                 "the range has {n} values; at most {MAX_RANGE_VALUES}"
             ));
         }
-        return Ok((0..n as i64)
-            .map(|i| Value::Integer(from + i * step))
+        return Ok((0..n)
+            .map(|i| Value::Integer(i64::try_from(from + i * step).expect("from ≤ value ≤ to")))
             .collect());
     }
     let num = |v: &Value, k: &str| match v {
@@ -644,13 +646,16 @@ fn range(t: &Table) -> Result<Vec<Value>, String> {
             "a range needs step > 0 and from ≤ to, got from {from} to {to} step {step}"
         ));
     }
-    // A small tolerance keeps `to` when rounding leaves the last step a hair short.
-    let n = ((to - from) / step + 1e-9).floor() as u64 + 1;
-    if n > MAX_RANGE_VALUES {
+    // A small tolerance keeps `to` when rounding leaves the last step a hair short. The number of steps is
+    // infinite (never NaN: the step is finite and positive) when the span overflows or the step is tiny next
+    // to it: too many either way.
+    let steps = ((to - from) / step + 1e-9).floor();
+    if steps >= MAX_RANGE_VALUES as f64 {
         return Err(format!(
-            "the range has {n} values; at most {MAX_RANGE_VALUES}"
+            "the range has more than {MAX_RANGE_VALUES} values (from {from} to {to} step {step})"
         ));
     }
+    let n = steps as u64 + 1;
     Ok((0..n)
         .map(|i| Value::Float(from + i as f64 * step))
         .collect())
