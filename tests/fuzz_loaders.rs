@@ -10,7 +10,8 @@
 //!
 //! The budget is fixed for CI ([`CI_CASES`] cases from [`CI_SEED`]); `VPCSIM_FUZZ_CASES` and
 //! `VPCSIM_FUZZ_SEED` run more, or others. A failure names its case and saves its input under
-//! `target/tmp/fuzz-loaders/SEED/`; `VPCSIM_FUZZ_CASE=N` (with the same seed) replays case N alone.
+//! `target/tmp/fuzz-loaders/SEED/` (with the trace CSV it reads, if any, as `failure-N.trace.csv`);
+//! `VPCSIM_FUZZ_CASE=N` (with the same seed) replays case N alone.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -97,9 +98,19 @@ fn seed_files() -> Vec<SeedFile> {
             });
         }
     }
+    // A trace replay of the CSV each case writes (see [`TRACE`]).
+    let replay = fs::read_to_string(root.join("tests/fixtures/traces/bad-action.toml")).unwrap();
+    assert!(replay.contains("file = \"bad-action.csv\""));
+    files.push(SeedFile {
+        name: format!("tests/fixtures/traces/bad-action.toml reading {TRACE}"),
+        text: replay.replace("bad-action.csv", TRACE),
+    });
     assert!(files.len() >= 10, "bundled files missing");
     files
 }
+
+/// The trace CSV of each case, beside its scenario: `tests/fixtures/traces/churn.csv`, mutated.
+const TRACE: &str = "trace.csv";
 
 /// The folder the cases of `seed` are written to (one per seed, so that runs of several seeds may share a
 /// machine), with the trace CSVs the trace fixtures read beside them.
@@ -368,9 +379,78 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-/// A case: a bundled file and the changes made to it, in order.
-fn case() -> impl Strategy<Value = (Index, Vec<Mutation>)> {
-    (any::<Index>(), prop::collection::vec(mutation(), 1..3))
+/// A row of a trace CSV with odd fields.
+fn trace_row() -> impl Strategy<Value = String> {
+    let time = prop::sample::select(vec![
+        "0",
+        "-1",
+        "1e300",
+        "nan",
+        "inf",
+        "1e-300",
+        "0s",
+        "1e300h",
+        "99999999999d",
+        "",
+        "1.5m",
+    ]);
+    let action = prop::sample::select(vec![
+        "create_pod",
+        "delete_pod",
+        "scale_node_group",
+        "rollout_node_group",
+        "",
+        "x",
+    ]);
+    let target = prop::sample::select(vec!["web-1", "ng", "", "new", "\"q,\""]);
+    let attributes = prop::sample::select(vec![
+        "",
+        "count=4294967296",
+        "count=100000",
+        "count=-1",
+        "batch=0",
+        "batch=18446744073709551616",
+        "cpu=1e300;memory=1e300Gi",
+        "memory=0Mi",
+        "lifetime=0",
+        "lifetime=1e300",
+        "node_group=ng;node_group=ng",
+        "=",
+        ";;",
+        "a=b=c",
+    ]);
+    (time, action, target, attributes).prop_map(|(t, a, g, x)| format!("{t},{a},{g},{x}\n"))
+}
+
+/// A change to the trace CSV.
+fn trace_mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        1 => any::<Index>().prop_map(Mutation::Truncate),
+        1 => (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::SetByte(i, b)),
+        1 => any::<Index>().prop_map(Mutation::RepeatLine),
+        3 => (any::<Index>(), trace_row()).prop_map(|(i, r)| Mutation::Insert(i, r)),
+    ]
+}
+
+/// A case: a bundled file and the changes made to it, in order, and those made to the trace CSV.
+#[derive(Clone, Debug)]
+struct Case {
+    file: Index,
+    mutations: Vec<Mutation>,
+    trace: Vec<Mutation>,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        any::<Index>(),
+        prop::collection::vec(mutation(), 1..3),
+        prop::collection::vec(trace_mutation(), 0..3),
+    )
+        .prop_map(|(file, mutations, trace)| Case {
+            file,
+            mutations,
+            trace,
+        })
 }
 
 /// One step of a path into a TOML document.
@@ -585,9 +665,12 @@ fn mutate_bytes(bytes: &mut Vec<u8>, m: &Mutation) -> bool {
 }
 
 /// The case's input: the file with every change that applies to it made in order.
-fn input(files: &[SeedFile], (file, mutations): &(Index, Vec<Mutation>)) -> Vec<u8> {
-    let mut bytes = files[file.index(files.len())].text.clone().into_bytes();
-    for m in mutations {
+fn input(files: &[SeedFile], case: &Case) -> Vec<u8> {
+    let mut bytes = files[case.file.index(files.len())]
+        .text
+        .clone()
+        .into_bytes();
+    for m in &case.mutations {
         if mutate_bytes(&mut bytes, m) {
             continue;
         }
@@ -698,16 +781,17 @@ fn unquoted(text: &str) -> String {
 }
 
 /// Why `message` is not of the form `FILE:LINE:COL: key: message` (or a documented keyless variant). FILE is
-/// the scenario, or a trace CSV beside it (whose errors point into the CSV).
+/// the scenario, or a trace CSV beside it, whose errors name the column as their key, or none for errors of
+/// a whole line (the header, the number of columns).
 fn malformed(message: &str, file: &str, lines: usize) -> Option<String> {
     let csv = Path::new(file).with_file_name("");
-    let (rest, lines) = match message.strip_prefix(&format!("{file}:")) {
-        Some(rest) => (rest, lines),
+    let (rest, lines, whole_line) = match message.strip_prefix(&format!("{file}:")) {
+        Some(rest) => (rest, lines, false),
         None => match message
             .strip_prefix(&csv.display().to_string())
             .and_then(|r| r.split_once(".csv:"))
         {
-            Some((_, rest)) => (rest, usize::MAX - 1),
+            Some((_, rest)) => (rest, usize::MAX - 1, true),
             None => return Some("does not start with the file name and a colon".into()),
         },
     };
@@ -725,7 +809,7 @@ fn malformed(message: &str, file: &str, lines: usize) -> Option<String> {
     let Some(rest) = parts.next().and_then(|r| r.strip_prefix(' ')) else {
         return Some("has no space after LINE:COL:".into());
     };
-    if !KEYLESS.iter().any(|k| rest.starts_with(k)) {
+    if !whole_line && !KEYLESS.iter().any(|k| rest.starts_with(k)) {
         // The key: up to the first `: ` outside quotes, made of key characters.
         let mut quoted = false;
         let mut end = None;
@@ -846,6 +930,9 @@ fn mutated_bundled_files_are_accepted_or_rejected_with_a_located_message() {
     let only = env_u64("VPCSIM_FUZZ_CASE");
     let files = seed_files();
     let work = work_dir(seed);
+    let churn =
+        fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces/churn.csv"))
+            .unwrap();
     let config = Config {
         rng_seed: RngSeed::Fixed(seed),
         failure_persistence: None,
@@ -865,6 +952,11 @@ fn mutated_bundled_files_are_accepted_or_rejected_with_a_located_message() {
         }
         let bytes = input(&files, &drawn);
         fs::write(&input_path, &bytes).unwrap();
+        let mut trace = churn.clone();
+        for m in &drawn.trace {
+            mutate_bytes(&mut trace, m);
+        }
+        fs::write(work.join(TRACE), &trace).unwrap();
         let lines = bytes.split(|&b| b == b'\n').count();
         let mut hung = false;
         let mut problem = match check_in_process(&input_path, n) {
@@ -893,7 +985,8 @@ fn mutated_bundled_files_are_accepted_or_rejected_with_a_located_message() {
         if let Some(problem) = problem {
             let saved = work.join(format!("failure-{n}.toml"));
             fs::write(&saved, &bytes).unwrap();
-            let origin = &files[drawn.0.index(files.len())].name;
+            fs::write(work.join(format!("failure-{n}.{TRACE}")), &trace).unwrap();
+            let origin = &files[drawn.file.index(files.len())].name;
             failures.push(format!(
                 "case {n} ({origin}, saved as {}): {problem}",
                 saved.display()
