@@ -6,7 +6,8 @@
 //!
 //! Every case runs in-process on a thread of its own (a watchdog turns a hang into a failure); one case in
 //! [`BINARY_EVERY`] also runs through the `vpcsim` binary under a memory limit, so that an abort (stack
-//! overflow, out of memory) is caught and reported with its input too.
+//! overflow, out of memory) is caught and reported with its input too. (An abort in-process ends the test
+//! binary; the message names the thread, `fuzz case N`.)
 //!
 //! The budget is fixed for CI ([`CI_CASES`] cases from [`CI_SEED`]); `VPCSIM_FUZZ_CASES` and
 //! `VPCSIM_FUZZ_SEED` run more, or others. A failure names its case and saves its input under
@@ -884,22 +885,24 @@ fn check_binary(path: &Path, work: &Path) -> Result<(ExitStatus, String, String)
     Ok((status, read(&out), read(&err)))
 }
 
-/// What is wrong with the binary's answer, if anything.
-fn binary_problem(path: &Path, work: &Path, lines: usize) -> Option<String> {
+/// What is wrong with the binary's answer, if anything: it must exit as the library calls said (0 for an
+/// accepted file, 2 for a refused one) with a well-formed message.
+fn binary_problem(path: &Path, work: &Path, lines: usize, accepted: bool) -> Option<String> {
     let (status, stdout, stderr) = match check_binary(path, work) {
         Ok(r) => r,
         Err(e) => return Some(e),
     };
     let file = path.display().to_string();
     match status.code() {
-        Some(0) if stdout.trim_end() == format!("ok: {file}") => None,
-        Some(2) => {
+        Some(0) if accepted && stdout.trim_end() == format!("ok: {file}") => None,
+        Some(2) if !accepted => {
             let first = stdout.lines().next().unwrap_or_default();
             malformed(first, &file, lines)
                 .map(|why| format!("vpcsim check: the message {why}: {}", short(first)))
         }
         _ => Some(format!(
-            "vpcsim check ended with {status}\n  stdout: {}\n  stderr: {}",
+            "vpcsim check ended with {status} on a file the library {}\n  stdout: {}\n  stderr: {}",
+            if accepted { "accepts" } else { "refuses" },
             short(&stdout),
             short(&stderr)
         )),
@@ -959,7 +962,9 @@ fn mutated_bundled_files_are_accepted_or_rejected_with_a_located_message() {
         fs::write(work.join(TRACE), &trace).unwrap();
         let lines = bytes.split(|&b| b == b'\n').count();
         let mut hung = false;
-        let mut problem = match check_in_process(&input_path, n) {
+        let outcome = check_in_process(&input_path, n);
+        let accepted = matches!(outcome, Ok(Outcome::Accepted));
+        let mut problem = match outcome {
             Err(Failed::Panicked(what)) => Some(format!("panicked: {what}")),
             Err(Failed::Hung) => {
                 hung = true;
@@ -980,7 +985,7 @@ fn mutated_bundled_files_are_accepted_or_rejected_with_a_located_message() {
         };
         if problem.is_none() && (n % BINARY_EVERY == 0 || only.is_some()) {
             tally.binary += 1;
-            problem = binary_problem(&input_path, &work, lines);
+            problem = binary_problem(&input_path, &work, lines, accepted);
         }
         if let Some(problem) = problem {
             let saved = work.join(format!("failure-{n}.toml"));
