@@ -812,10 +812,12 @@ fn malformed(message: &str, file: &str, lines: usize) -> Option<String> {
     };
     if !whole_line && !KEYLESS.iter().any(|k| rest.starts_with(k)) {
         // The key: up to the first `: ` outside quotes, made of key characters.
-        let mut quoted = false;
+        let (mut quoted, mut escaped) = (false, false);
         let mut end = None;
         for (i, c) in rest.char_indices() {
             match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
                 '"' => quoted = !quoted,
                 ':' if !quoted && rest[i..].starts_with(": ") => {
                     end = Some(i);
