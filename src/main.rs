@@ -8,14 +8,13 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 
+use vpcsim::check;
 use vpcsim::folder;
 use vpcsim::report::{self, SimulateError, instance_table, plots};
 use vpcsim::scenarios::{self, Budget, Scenario, ScenarioError};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
-use vpcsim::sim::engine::Engine;
 use vpcsim::sim::time::SimDuration;
-use vpcsim::sim::world::{Event, World};
 use vpcsim::sweep::{self, Shard, SweepError};
 
 #[derive(Parser)]
@@ -284,8 +283,6 @@ fn message(error: &anyhow::Error) -> String {
     }
 }
 
-type Built = (World, Engine<Event>);
-
 /// Reads and validates a scenario; `adjust` applies command-line overrides before its size is checked
 /// against `budget`.
 fn load_scenario(
@@ -300,29 +297,14 @@ fn load_scenario(
     Ok(scenario)
 }
 
-/// Builds a loaded scenario's world; a scenario that cannot be built is a usage error naming the file.
-fn build(path: &Path, scenario: &Scenario, trace: bool) -> Result<Built, Failure> {
-    World::build(scenario, true, trace)
-        .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", path.display())))
-}
-
 fn cmd_check(a: CheckArgs) -> Result<(), Failure> {
     let mut failed = 0;
     let budget = a.budget.budget();
     for f in &a.files {
-        let checked = match scenarios::sweep::load_if_sweep(f) {
-            Ok(Some((sw, text))) => {
-                sweep::check(&sw, &text, a.force, &budget).map_err(sweep_failure)
-            }
-            Ok(None) => load_scenario(f, &budget, |_| Ok(()))
-                .and_then(|s| build(f, &s, false))
-                .map(|_| ()),
-            Err(e) => Err(Failure::new(EXIT_USAGE, e)),
-        };
-        match checked {
-            Ok(_) => println!("ok: {}", f.display()),
+        match check::check_file(f, a.force, &budget) {
+            Ok(()) => println!("ok: {}", f.display()),
             Err(e) => {
-                println!("{}", e.error);
+                println!("{e}");
                 failed += 1;
             }
         }

@@ -106,6 +106,22 @@ fn ranges_expand_inclusively_and_labels_default_to_the_values() {
     assert_eq!(sw.axes[0].labels, ["0", "5", "10"]);
     assert_eq!(sw.axes[1].labels.len(), 5, "{:?}", sw.axes[1].labels);
     assert_eq!(sw.axes[1].labels[4], "20.0");
+
+    // A range across all of TOML's integers, in few steps: its span does not fit in an integer.
+    let path = with_sweep(
+        &dir,
+        "[sweep]\n[sweep.axes]\n\"ipamd.WARM_IP_TARGET\" = { from = -9223372036854775808, \
+         to = 9223372036854775807, step = 4611686018427387904 }\n",
+    );
+    assert_eq!(
+        load(&path).axes[0].labels,
+        [
+            "-9223372036854775808",
+            "-4611686018427387904",
+            "0",
+            "4611686018427387904"
+        ]
+    );
 }
 
 #[test]
@@ -415,7 +431,7 @@ fn bad_sweep_definitions_fail_before_any_run_naming_the_key() {
             "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = [3, \"four\"]\n",
             "sweep.toml:44:1: sweep.axes.\"node_groups.workers.count\": at point 1 \
              (node_groups.workers.count=four): node_groups[0].count: invalid type: string \"four\", \
-             expected u32",
+             expected an integer from 0 to 4294967295",
         ),
         (
             "[sweep]\n[sweep.axes]\n\"node_groups.workers.count\" = []\n",
@@ -452,6 +468,16 @@ fn bad_sweep_definitions_fail_before_any_run_naming_the_key() {
             "sweep.toml:43:14: sweep.replicates: must be at least 1",
         ),
         ("[sweep]\nrepeats = 2\n", "sweep: unknown key `repeats`"),
+        (
+            "[sweep]\n[sweep.axes]\n\"ipamd.WARM_IP_TARGET\" = { from = -9223372036854775808, \
+             to = 9223372036854775807, step = 1 }\n",
+            "sweep.toml:44:26: sweep.axes.\"ipamd.WARM_IP_TARGET\": the range has 18446744073709551616 \
+             values; at most 10000",
+        ),
+        (
+            "[sweep]\n[sweep.axes]\n\"ipamd.WARM_IP_TARGET\" = { from = 0.0, to = 1e300, step = 1e-300 }\n",
+            "sweep.toml:44:26: sweep.axes.\"ipamd.WARM_IP_TARGET\": the range has more than 10000 values",
+        ),
     ];
     for (i, (table, expected)) in cases.iter().enumerate() {
         let case = dir.join(format!("case-{i}"));

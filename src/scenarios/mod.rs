@@ -127,7 +127,8 @@ pub enum ScenarioError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or breaks a rule of the schema. Displays as `FILE:LINE:COL: KEY: message`
-    /// (without `KEY: ` for errors in the top-level table as a whole).
+    /// (without `KEY: ` for errors in the top-level table as a whole, or in the file's text: not UTF-8, not
+    /// TOML).
     #[error("{file}:{line}:{col}: {}", Keyed(key, message))]
     Invalid {
         file: String,
@@ -179,13 +180,34 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Reads and validates the scenario at `path` against the schema, and returns it with the file's text, for
 /// [`check_size`] once command-line overrides (a `--duration`) are applied.
 pub fn read(path: &Path) -> Result<(Scenario, String), ScenarioError> {
+    let (text, file) = read_text(path)?;
+    let scenario = parse(&text, &file)?;
+    Ok((scenario, text))
+}
+
+/// The text of the file at `path` and its name for messages. A file that is not UTF-8 is bad input, located
+/// at its first invalid byte like any other, not a failure to read.
+pub(crate) fn read_text(path: &Path) -> Result<(String, String), ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
         file: file.clone(),
         source,
     })?;
-    let scenario = parse(&text, &file)?;
-    Ok((scenario, text))
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((text, file)),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let before = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+            let (line, col) = location::line_col(&before, valid);
+            Err(ScenarioError::Invalid {
+                file,
+                line,
+                col,
+                key: String::new(),
+                message: "invalid UTF-8: a scenario file must be UTF-8 text".into(),
+            })
+        }
+    }
 }
 
 /// Estimates `scenario`'s run ([`budget`]) and refuses one that would not fit `budget`, with the error at the
@@ -283,16 +305,45 @@ impl Ctx<'_> {
     }
 }
 
-/// serde speaks of fields; scenario files have keys.
+/// serde speaks of fields, maps, sequences and the program's number types; scenario files have keys, tables,
+/// arrays and numbers.
 pub(crate) fn serde_message(m: &str) -> String {
     let m = m.trim_end();
     if let Some(rest) = m.strip_prefix("missing field ") {
-        format!("missing required key {rest}")
-    } else if let Some(rest) = m.strip_prefix("unknown field ") {
-        format!("unknown key {rest}")
-    } else {
-        m.to_string()
+        return format!("missing required key {rest}");
     }
+    if let Some(rest) = m.strip_prefix("unknown field ") {
+        return format!("unknown key {rest}");
+    }
+    // serde's type errors end in `, expected WHAT`; what comes before names the value found.
+    let (found, expected) = match m.rsplit_once(", expected ") {
+        Some((found, expected)) => (found, Some(expected)),
+        None => (m, None),
+    };
+    let found = found
+        .replacen("invalid type: map", "invalid type: table", 1)
+        .replacen("invalid type: sequence", "invalid type: array", 1);
+    match expected {
+        None => found,
+        Some(e) => format!("{found}, expected {}", expected_in_toml_words(e)),
+    }
+}
+
+/// What serde expected, in a scenario file's words.
+fn expected_in_toml_words(expected: &str) -> String {
+    let words = match expected {
+        "u8" => "an integer from 0 to 255",
+        "u16" => "an integer from 0 to 65535",
+        "u32" => "an integer from 0 to 4294967295",
+        "u64" | "usize" => "an integer from 0 up",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "an integer",
+        "f32" | "f64" => "a number",
+        "a map" => "a table",
+        "a sequence" => "an array",
+        e if e.starts_with("struct ") => "a table",
+        e => e,
+    };
+    words.to_string()
 }
 
 #[cfg(test)]

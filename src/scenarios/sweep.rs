@@ -24,7 +24,7 @@ use serde::Deserialize;
 use toml::{Spanned, Table, Value};
 
 use super::location::{line_col, push_key};
-use super::{Scenario, ScenarioError, parse};
+use super::{Scenario, ScenarioError, parse, read_text};
 use crate::sim::rng::{derive_seed, fnv1a};
 
 /// Metrics plotted against the axes when the sweep names none.
@@ -281,28 +281,19 @@ struct RawSweep {
 /// must be valid on its own; every grid point is checked by [`Sweep::scenario`], which the runner calls for
 /// each point before any run starts.
 pub fn load(path: &Path) -> Result<(Sweep, String), ScenarioError> {
-    let (text, file) = read(path)?;
+    let (text, file) = read_text(path)?;
     let sweep = parse_sweep(&text, &file)?;
     Ok((sweep, text))
 }
 
 /// Like [`load`], but `None` for a plain scenario (a file without `[sweep]`).
 pub fn load_if_sweep(path: &Path) -> Result<Option<(Sweep, String)>, ScenarioError> {
-    let (text, file) = read(path)?;
+    let (text, file) = read_text(path)?;
     match toml::from_str::<RawFile>(&text) {
         Ok(RawFile { sweep: None }) => Ok(None),
         // A file that is not even TOML gets its error from `parse_sweep`, like any other.
         _ => parse_sweep(&text, &file).map(|s| Some((s, text))),
     }
-}
-
-fn read(path: &Path) -> Result<(String, String), ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    Ok((text, file))
 }
 
 /// Where sweep errors point: the file's name and text.
@@ -642,14 +633,16 @@ fn range(t: &Table) -> Result<Vec<Value>, String> {
                 "a range needs step > 0 and from ≤ to, got from {from} to {to} step {step}"
             ));
         }
-        let n = ((to - from) / step) as u64 + 1;
-        if n > MAX_RANGE_VALUES {
+        // In i128: the span of a range from below zero to above it may not fit in an i64.
+        let (from, step) = (i128::from(*from), i128::from(*step));
+        let n = (i128::from(*to) - from) / step + 1;
+        if n > i128::from(MAX_RANGE_VALUES) {
             return Err(format!(
                 "the range has {n} values; at most {MAX_RANGE_VALUES}"
             ));
         }
-        return Ok((0..n as i64)
-            .map(|i| Value::Integer(from + i * step))
+        return Ok((0..n)
+            .map(|i| Value::Integer(i64::try_from(from + i * step).expect("from ≤ value ≤ to")))
             .collect());
     }
     let num = |v: &Value, k: &str| match v {
@@ -663,13 +656,16 @@ fn range(t: &Table) -> Result<Vec<Value>, String> {
             "a range needs step > 0 and from ≤ to, got from {from} to {to} step {step}"
         ));
     }
-    // A small tolerance keeps `to` when rounding leaves the last step a hair short.
-    let n = ((to - from) / step + 1e-9).floor() as u64 + 1;
-    if n > MAX_RANGE_VALUES {
+    // A small tolerance keeps `to` when rounding leaves the last step a hair short. The number of steps is
+    // infinite (never NaN: the step is finite and positive) when the span overflows or the step is tiny next
+    // to it: too many either way.
+    let steps = ((to - from) / step + 1e-9).floor();
+    if steps >= MAX_RANGE_VALUES as f64 {
         return Err(format!(
-            "the range has {n} values; at most {MAX_RANGE_VALUES}"
+            "the range has more than {MAX_RANGE_VALUES} values (from {from} to {to} step {step})"
         ));
     }
+    let n = steps as u64 + 1;
     Ok((0..n)
         .map(|i| Value::Float(from + i as f64 * step))
         .collect())

@@ -458,7 +458,11 @@ fn in_use_errors() {
     );
     err_extra(&u("count = 252\n"), 2, &["in_use.count", "do not fit"]);
     ok(&u("count = 251\n"));
-    err_extra(&u("count = -1\n"), 2, &["in_use.count", "u32"]);
+    err_extra(
+        &u("count = -1\n"),
+        2,
+        &["in_use.count", "expected an integer from 0 to 4294967295"],
+    );
     err_extra(
         &u("placement = \"clustered\"\n"),
         2,
@@ -834,7 +838,7 @@ fn ipamd_errors() {
     err_extra(
         &group("m5.large", "ipamd = { MAX_ENI = [2] }\n"),
         6,
-        &["node_groups[0].ipamd.MAX_ENI", "invalid type: sequence"],
+        &["node_groups[0].ipamd.MAX_ENI", "invalid type: array"],
     );
     err_extra(
         "[ipamd]\nWARM_ENI = 1\n",

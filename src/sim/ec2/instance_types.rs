@@ -85,6 +85,9 @@ pub fn suggest(name: &str) -> Vec<&'static str> {
     let limit = (name.len() / 3).max(2);
     let mut close: Vec<(usize, &'static str)> = all()
         .iter()
+        // The distance is at least the difference in length: names that differ more in length need no
+        // distance, which keeps a name of any length (a megabyte of text in a scenario file) quick to refuse.
+        .filter(|t| t.name.len().abs_diff(name.len()) <= limit)
         .map(|t| (edit_distance(name, &t.name), t.name.as_str()))
         .filter(|&(d, _)| d <= limit)
         .collect();
@@ -211,5 +214,12 @@ mod tests {
         assert_eq!(suggest("m5x.large")[0], "m5.large");
         assert!(suggest("c7gn.16xlarg").contains(&"c7gn.16xlarge"));
         assert!(suggest("completely-wrong").is_empty());
+    }
+
+    /// A scenario may name a type with a megabyte of text: compared with every type by edit distance, it
+    /// took minutes to refuse.
+    #[test]
+    fn suggests_nothing_for_a_name_far_longer_than_any_type() {
+        assert!(suggest(&"m5.large".repeat(100_000)).is_empty());
     }
 }
