@@ -49,7 +49,11 @@ fn cited_in() -> Vec<(String, String)> {
         .filter(|p| !p.ends_with("tests/repository.rs"))
         .map(|p| {
             let name = p.strip_prefix(root()).unwrap().display().to_string();
-            (name, fs::read_to_string(&p).unwrap())
+            // Lossily: a fixture may be invalid UTF-8 on purpose (tests/fixtures/bad/not-utf8.toml).
+            (
+                name,
+                String::from_utf8_lossy(&fs::read(&p).unwrap()).into_owned(),
+            )
         })
         .collect()
 }
