@@ -716,6 +716,22 @@ fn check_refuses_a_grid_over_max_runs_and_huge_replicates_even_with_force() {
     let dir = scratch("sweep-check-size");
     let file = with_sweep(&dir, "[sweep]\nreplicates = 1001\n");
     assert!(refused(&["check", s(&file)]).contains("more than max_runs = 1000; pass --force"));
+    // Located at the file's [sweep], like every error about the file.
+    let located = format!("{}:", file.display());
+    for args in [
+        vec!["check", s(&file)],
+        vec!["sweep", s(&file), "--out", s(&dir.join("o"))],
+    ] {
+        let shown = refused(&args);
+        let rest = shown
+            .strip_prefix(&located)
+            .unwrap_or_else(|| panic!("{shown}"));
+        let line = rest.split(':').next().unwrap();
+        assert!(
+            line.parse::<usize>().is_ok() && rest.contains(": sweep: the grid has"),
+            "{shown}"
+        );
+    }
     let o = vpcsim(&["check", s(&file), "--force"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 

@@ -231,6 +231,11 @@ impl Sweep {
     }
 
     /// The error for a metric that is not a result column.
+    /// An error about the sweep as a whole (its size), at its `[sweep]` table.
+    pub fn sweep_error(&self, text: &str, message: String) -> ScenarioError {
+        self.place(text).error(self.at, "sweep", message)
+    }
+
     pub fn metric_error(&self, text: &str, metric: &str) -> ScenarioError {
         let i = self.metrics.iter().position(|m| m == metric);
         let pos = i

@@ -43,16 +43,6 @@ pub enum SweepError {
     /// The sweep file, or one of its grid points, is invalid.
     #[error(transparent)]
     Definition(#[from] ScenarioError),
-    #[error(
-        "{file}: the grid has {runs} runs, more than max_runs = {max}; pass --force, or raise `max_runs` in [sweep]"
-    )]
-    TooManyRuns { file: String, runs: u64, max: u64 },
-    /// More runs than a sweep can hold, `--force` or not.
-    #[error(
-        "{file}: the grid has {runs} runs, more than the {MAX_RUNS} one sweep can hold (its rows are sorted in \
-         memory at the end); split it into several sweep files, or fewer replicates"
-    )]
-    GridTooLarge { file: String, runs: u64 },
     /// Results or a manifest on disk that do not fit this sweep.
     #[error("{}: {message}", file.display())]
     Results { file: PathBuf, message: String },
@@ -192,21 +182,21 @@ fn failed(row: &[String]) -> bool {
 pub const MAX_RUNS: u64 = 1_000_000;
 
 /// The grid's size, computed from the axes' lengths without building anything: refused over `max_runs`
-/// unless `force`, and over [`MAX_RUNS`] in any case.
-fn grid_size(sweep: &Sweep, force: bool) -> Result<u64, SweepError> {
+/// unless `force`, and over [`MAX_RUNS`] in any case, with the error at the file's `[sweep]` (from `text`).
+fn grid_size(sweep: &Sweep, text: &str, force: bool) -> Result<u64, SweepError> {
     let runs = sweep.runs();
+    let refuse = |message| Err(sweep.sweep_error(text, message).into());
     if runs > MAX_RUNS {
-        return Err(SweepError::GridTooLarge {
-            file: sweep.file.clone(),
-            runs,
-        });
+        return refuse(format!(
+            "the grid has {runs} runs, more than the {MAX_RUNS} one sweep can hold (its rows are sorted in \
+             memory at the end); split it into several sweep files, or fewer replicates"
+        ));
     }
     if runs > sweep.max_runs && !force {
-        return Err(SweepError::TooManyRuns {
-            file: sweep.file.clone(),
-            runs,
-            max: sweep.max_runs,
-        });
+        return refuse(format!(
+            "the grid has {runs} runs, more than max_runs = {}; pass --force, or raise `max_runs` in [sweep]",
+            sweep.max_runs
+        ));
     }
     Ok(runs)
 }
@@ -215,7 +205,7 @@ fn grid_size(sweep: &Sweep, force: bool) -> Result<u64, SweepError> {
 pub fn run(sweep: &Sweep, text: &str, opts: &Options) -> Result<Outcome, SweepError> {
     // Wall-clock time only feeds the progress bar and the runs/s report, never a result file.
     let started = Instant::now();
-    let total = grid_size(sweep, opts.force)?;
+    let total = grid_size(sweep, text, opts.force)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
@@ -353,7 +343,7 @@ fn open_results(
 /// Checks a sweep without running it: the grid's size (as [`run`] does, with `force` for `--force`), then
 /// that every grid point builds and fits `budget`, and that every metric is a result column.
 pub fn check(sweep: &Sweep, text: &str, force: bool, budget: &Budget) -> Result<(), SweepError> {
-    grid_size(sweep, force)?;
+    grid_size(sweep, text, force)?;
     check_points(sweep, text, Some(budget)).map(|_| ())
 }
 
