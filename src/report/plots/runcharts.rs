@@ -113,7 +113,11 @@ fn cdf_figure(
             (0, _) => "no pods".to_string(),
             (n, g) if g == n => format!("{n} pods"),
             (n, 0) => format!("{n} pods, none {missing}"),
-            (n, g) => format!("{n} pods, {} never {missing}", n - g),
+            (n, g) => format!(
+                "{n} pods, {} never {missing} ({:.0} %)",
+                n - g,
+                (n - g) as f64 / n as f64 * 100.0
+            ),
         };
         legend.push(LegendEntry {
             label: format!("{label}: {note}"),
