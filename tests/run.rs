@@ -202,6 +202,7 @@ fn summary_has_every_documented_key() {
         "ips.assigned_peak",
         "enis.peak",
         "nodes.peak",
+        "nodes.never_ready",
         "run.events",
         "ec2.calls.AttachNetworkInterface",
         "ec2.throttled.AttachNetworkInterface",
@@ -216,6 +217,8 @@ fn summary_has_every_documented_key() {
             assert!(at(&format!("pods.{wait}.{q}_censored")).is_boolean());
             assert!(at(&format!("pods.started_only.{wait}.{q}")).is_f64());
         }
+        assert!(at(&format!("nodes.ready_latency_s.{q}")).is_f64());
+        assert!(at(&format!("nodes.ready_latency_s.{q}_censored")).is_boolean());
     }
     for key in [
         "pods.started_ratio",

@@ -128,6 +128,22 @@ fn a_fragmented_subnet_counts_its_stranded_pods_and_its_p99_says_it_is_only_a_lo
         );
     }
     assert_eq!(pods["ip_wait_s"]["p50_censored"], false, "{pods}");
+    // Node start-up is an outcome too: every node came up, in the order of a boot and aws-node's start.
+    let nodes = &v["nodes"];
+    assert_eq!(u(&nodes["never_ready"]), 0, "{nodes}");
+    let ready = &nodes["ready_latency_s"];
+    assert!(
+        (10.0..120.0).contains(&ready["p50"].as_f64().unwrap()),
+        "{ready}"
+    );
+    assert_eq!(ready["max_censored"], false, "{ready}");
+    for group in ["on-fragmented", "on-reserved"] {
+        assert_eq!(u(&g[group]["never_ready"]), 0, "{group}");
+        assert!(
+            g[group]["ready_latency_s"]["p99"].as_f64().unwrap() > 0.0,
+            "{group}"
+        );
+    }
 }
 
 #[test]

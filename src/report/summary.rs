@@ -11,7 +11,7 @@ use crate::sim::ec2::Action;
 use crate::sim::ec2::api::ErrorCode;
 use crate::sim::ec2::record::ActionRecord;
 use crate::sim::ipamd::daemon::Counters;
-use crate::sim::kube::node_groups::NodeGroupStats;
+use crate::sim::kube::node_groups::{NodeGroupStats, NodeStart};
 use crate::sim::kube::nodes::Node;
 use crate::sim::kube::pods::{Pod, WaitReason};
 use crate::sim::metrics::{PoolTotals, Sample};
@@ -109,6 +109,26 @@ fn pod_waits(
         .collect()
 }
 
+/// Node start-up as an outcome: `never_ready` (instances RunInstances returned whose node never turned Ready)
+/// and `ready_latency_s` (RunInstances answered → node Ready), an instance not yet Ready censored at its
+/// termination or at the run's `end`, like the pods' waits.
+fn node_start_figures(starts: impl Iterator<Item = NodeStart>, end: SimTime) -> (usize, Value) {
+    let mut waits: Vec<Wait> = starts
+        .map(|s| {
+            let (stop, ended) = match s.ready {
+                Some(t) => (t, true),
+                None => (s.terminated.unwrap_or(end), false),
+            };
+            Wait {
+                secs: stop.since(s.launched).as_secs_f64(),
+                ended,
+            }
+        })
+        .collect();
+    let never_ready = waits.iter().filter(|w| !w.ended).count();
+    (never_ready, censored::quantiles(&mut waits))
+}
+
 /// One node group's figures: its launches, its nodes' ipamd EC2 calls and errors, and its pods' waits, so that
 /// groups that differ only in their settings can be compared within one run.
 fn group_summary(
@@ -147,8 +167,11 @@ fn group_summary(
             None => p.node_group == Some(g),
         })
         .collect();
+    let (never_ready, ready_latency) = node_start_figures(cluster.node_groups.starts(g), end);
     json!({
         "launched": stats.launched,
+        "never_ready": never_ready,
+        "ready_latency_s": ready_latency,
         "failed_launches": stats.failed_launches,
         "time_to_all_launched_s": stats.time_to_all_launched.map(|d| d.as_secs_f64()),
         "nodes_started": nodes.len(),
@@ -276,6 +299,10 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
             group_summary(world, g, stats, end, keys),
         )
     });
+    let (never_ready, ready_latency) = node_start_figures(
+        (0..groups.len()).flat_map(|g| cluster.node_groups.starts(g)),
+        end,
+    );
     let rows = &world.timeseries.rows;
     let peak = |f: &dyn Fn(&Sample) -> u32| rows.iter().map(f).max().unwrap_or(0);
     let totals = ipamd_totals(world);
@@ -310,6 +337,8 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         "tenants": tenants,
         "nodes": {
             "launched": groups.iter().map(|g| g.launched).sum::<u32>(),
+            "never_ready": never_ready,
+            "ready_latency_s": ready_latency,
             "failed_launches": groups.iter().map(|g| g.failed_launches).sum::<u64>(),
             "peak": peak(&|r| r.instances_running),
         },
@@ -388,6 +417,30 @@ mod tests {
         // The figures over the pods that got there, under their own name.
         assert_eq!(v["started_only"]["launch_latency_s"]["p99"], json!(2.0));
         assert_eq!(v["started_only"]["ip_wait_s"]["p99"], json!(1.0));
+    }
+
+    #[test]
+    fn a_node_that_never_turned_ready_counts_and_bounds_the_ready_latency() {
+        let start = |launched, ready: Option<u64>, terminated: Option<u64>| NodeStart {
+            launched: at(launched),
+            ready: ready.map(at),
+            terminated: terminated.map(at),
+        };
+        let starts = [
+            start(10, Some(40), None),
+            start(10, None, Some(70)),
+            start(20, None, None),
+        ];
+        let (never_ready, q) = node_start_figures(starts.into_iter(), at(100));
+        assert_eq!(never_ready, 2);
+        // 30 s, ≥ 60 s (terminated first), ≥ 80 s (still booting at the end).
+        assert_eq!(q["p50"], json!(60.0));
+        assert_eq!(q["p50_censored"], json!(true));
+        assert_eq!(q["max"], json!(80.0));
+        let (never_ready, q) = node_start_figures(starts[..1].iter().copied(), at(100));
+        assert_eq!(never_ready, 0);
+        assert_eq!(q["max"], json!(30.0));
+        assert_eq!(q["max_censored"], json!(false));
     }
 
     #[test]

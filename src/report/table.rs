@@ -97,7 +97,7 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
 
     let _ = writeln!(
         out,
-        "\n{:<20} {:>6} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7}",
+        "\n{:<20} {:>6} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7} {:>10}",
         "node group",
         "nodes",
         "pods",
@@ -107,13 +107,14 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         "waited",
         "Assign",
         "held avg",
-        "unused"
+        "unused",
+        "ready p99"
     );
     for (name, g) in entries(&v["node_groups"]) {
         let pods = &g["pods"];
         let _ = writeln!(
             out,
-            "{name:<20} {:>6} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9.0} {:>6.0}%",
+            "{name:<20} {:>6} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9.0} {:>6.0}% {:>10}",
             num(&g["nodes_started"]),
             num(&pods["started"]),
             num(&pods["never_started"]),
@@ -122,14 +123,16 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
             num(&pods["waited_for_an_address"]),
             num(&g["ipamd_ec2_calls"]["AssignPrivateIpAddresses"]),
             num(&g["ips"]["allocated_mean"]),
-            num(&g["ips"]["waste_ratio_mean"]) * 100.0
+            num(&g["ips"]["waste_ratio_mean"]) * 100.0,
+            shown(&g["ready_latency_s"], "p99"),
         );
     }
     let _ = writeln!(
         out,
         "(pods: pods that started; never: pods that did not; wait: scheduled → address, ≥ where pods still \
          waiting make it a lower bound; waited: pods that retried their sandbox for an address; Assign: ipamd's \
-         AssignPrivateIpAddresses calls; held: addresses in the group's warm pools; unused: the share no pod uses)"
+         AssignPrivateIpAddresses calls; held: addresses in the group's warm pools; unused: the share no pod uses; ready: RunInstances → node \
+         Ready)"
     );
 
     let pods = &v["pods"];
@@ -148,6 +151,16 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         shown(launch, "p50"),
         shown(launch, "p99"),
         num(&pods["failed_add_attempts"]),
+    );
+    let nodes = &v["nodes"];
+    let _ = writeln!(
+        out,
+        "nodes: {} launched, {} never Ready; RunInstances → Ready p50 {} p99 {} max {}",
+        num(&nodes["launched"]),
+        num(&nodes["never_ready"]),
+        shown(&nodes["ready_latency_s"], "p50"),
+        shown(&nodes["ready_latency_s"], "p99"),
+        shown(&nodes["ready_latency_s"], "max"),
     );
     waited_line(
         &mut out,
