@@ -5,11 +5,24 @@
 
 use serde_json::{Value, json};
 
+use crate::sim::time::SimTime;
+
 /// How long something waited: `secs` exactly when it `ended`, else at least `secs` (right-censored).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Wait {
     pub secs: f64,
     pub ended: bool,
+}
+
+impl Wait {
+    /// The wait from `start` to `end` if it ended, else to `last_seen`, the last time it was seen waiting.
+    pub fn from(start: SimTime, end: Option<SimTime>, last_seen: SimTime) -> Wait {
+        let stop = end.unwrap_or(last_seen.max(start));
+        Wait {
+            secs: stop.since(start).as_secs_f64(),
+            ended: end.is_some(),
+        }
+    }
 }
 
 /// The quantiles reported for every wait: p50, p90, p99 and the maximum.

@@ -95,17 +95,7 @@ fn pod_waits(
     to: impl Fn(&Pod) -> Option<SimTime>,
 ) -> Vec<Wait> {
     pods.iter()
-        .filter_map(|p| {
-            let start = from(p)?;
-            let (stop, ended) = match to(p) {
-                Some(t) => (t, true),
-                None => (p.deleted.unwrap_or(end).max(start), false),
-            };
-            Some(Wait {
-                secs: stop.since(start).as_secs_f64(),
-                ended,
-            })
-        })
+        .filter_map(|p| Some(Wait::from(from(p)?, to(p), p.deleted.unwrap_or(end))))
         .collect()
 }
 
@@ -114,16 +104,7 @@ fn pod_waits(
 /// termination or at the run's `end`, like the pods' waits.
 fn node_start_figures(starts: impl Iterator<Item = NodeStart>, end: SimTime) -> (usize, Value) {
     let mut waits: Vec<Wait> = starts
-        .map(|s| {
-            let (stop, ended) = match s.ready {
-                Some(t) => (t, true),
-                None => (s.terminated.unwrap_or(end), false),
-            };
-            Wait {
-                secs: stop.since(s.launched).as_secs_f64(),
-                ended,
-            }
-        })
+        .map(|s| Wait::from(s.launched, s.ready, s.terminated.unwrap_or(end)))
         .collect();
     let never_ready = waits.iter().filter(|w| !w.ended).count();
     (never_ready, censored::quantiles(&mut waits))
