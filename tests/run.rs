@@ -248,7 +248,9 @@ fn the_table_warns_of_pods_that_never_started_and_shows_lower_bounds_as_such() {
     // The warning comes right under the title, before any figure.
     assert_eq!(
         stdout.lines().nth(1),
-        Some("WARNING: 60 of 120 pods (50 %) never started: latency figures are lower bounds"),
+        Some(
+            "WARNING: 60 of 120 pods (50 %) never started (still waiting at the end, or deleted first): latency figures marked ≥ are lower bounds"
+        ),
         "{stdout}"
     );
     let pods = stdout.lines().find(|l| l.starts_with("pods: ")).unwrap();

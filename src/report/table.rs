@@ -42,10 +42,20 @@ pub(crate) fn never_started_warning(pods: &Value) -> Option<String> {
     let (never, created) = (num(&pods["never_started"]), num(&pods["created"]));
     (never > 0.0).then(|| {
         format!(
-            "WARNING: {never} of {created} pods ({:.0} %) never started: latency figures are lower bounds",
-            never / created * 100.0
+            "WARNING: {never} of {created} pods ({} %) never started (still waiting at the end, or deleted \
+             first): latency figures marked ≥ are lower bounds",
+            share(never / created * 100.0)
         )
     })
+}
+
+/// A percentage for the warning: whole numbers, but never a "0 %" for a few pods of many.
+fn share(percent: f64) -> String {
+    if percent < 1.0 {
+        format!("{percent:.1}")
+    } else {
+        format!("{percent:.0}")
+    }
 }
 
 pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
@@ -203,4 +213,22 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         perf.simulated_s_per_wall_s()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_warning_is_for_runs_with_pods_that_never_started_and_shows_a_small_share() {
+        let none = json!({ "created": 1428, "never_started": 0 });
+        assert_eq!(never_started_warning(&none), None);
+        let few = json!({ "created": 1428, "never_started": 2 });
+        let w = never_started_warning(&few).unwrap();
+        assert!(
+            w.starts_with("WARNING: 2 of 1428 pods (0.1 %) never started"),
+            "{w}"
+        );
+    }
 }
