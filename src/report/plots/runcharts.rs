@@ -453,3 +453,29 @@ fn pools(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Figure {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cdf_legend_gives_the_share_of_pods_that_never_got_there() {
+        let stats = PodStats {
+            count: 4,
+            scheduled: 4,
+            ip_waits: vec![0.2, 0.3, 0.4],
+            launches: vec![1.0],
+        };
+        let pods = vec![("web".to_string(), &stats)];
+        let launch = launch_cdf(&pods, Naming::default());
+        assert_eq!(
+            launch.legend[0].label,
+            "web: 4 pods, 3 never reached running (75 %)"
+        );
+        let ip = ip_wait_cdf(&pods, Naming::default());
+        assert_eq!(
+            ip.legend[0].label,
+            "web: 4 pods, 1 never got an address (25 %)"
+        );
+    }
+}
