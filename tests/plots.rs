@@ -230,6 +230,7 @@ fn run_report_is_self_contained_with_the_group_table() {
         "no warning"
     );
     assert!(html.contains("<th>never started</th>"));
+    assert!(html.contains("<th>never Ready</th><th>node ready p99 (s)</th>"));
     assert!(html.contains("<td>≥ 480</td>"), "no lower-bound cell");
 }
 

@@ -160,6 +160,8 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
         "p99 (s)",
         "nodes launched",
         "failed launches",
+        "never Ready",
+        "node ready p99 (s)",
         "addresses allocated (mean)",
         "assigned (mean)",
         "waste ratio (mean)",
@@ -175,7 +177,8 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
     };
     for &(label, run) in runs {
         let s = &run.summary;
-        let mut row = |title: String, g: &Value, nodes: (&[&str], &[&str])| {
+        // `nodes`: where the node figures are, the group's own object or the summary's `nodes`.
+        let mut row = |title: String, g: &Value, nodes: &Value| {
             let mut r = vec![title];
             for p in [
                 &["pods", "created"][..],
@@ -195,10 +198,12 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
             ] {
                 r.push(quantile(g, p));
             }
+            for p in [&["launched"][..], &["failed_launches"], &["never_ready"]] {
+                r.push(num(nodes, p));
+            }
+            r.push(quantile(nodes, &["ready_latency_s", "p99"]));
             for p in [
-                nodes.0,
-                nodes.1,
-                &["ips", "allocated_mean"],
+                &["ips", "allocated_mean"][..],
                 &["ips", "assigned_mean"],
                 &["ips", "waste_ratio_mean"],
             ] {
@@ -210,7 +215,7 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
         };
         for g in &run.groups {
             if let Some(v) = at(s, &["node_groups", g]) {
-                row(name(label, g), v, (&["launched"], &["failed_launches"]));
+                row(name(label, g), v, v);
             }
         }
         // The run's totals; ipamd's calls and errors summed over the groups.
@@ -230,11 +235,8 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
             o.insert("ipamd_ec2_calls".into(), total("ipamd_ec2_calls"));
             o.insert("ipamd_api_errors".into(), total("ipamd_api_errors"));
         }
-        row(
-            name(label, "all groups"),
-            &all,
-            (&["nodes", "launched"], &["nodes", "failed_launches"]),
-        );
+        let nodes = at(s, &["nodes"]).unwrap_or(&Value::Null);
+        row(name(label, "all groups"), &all, nodes);
     }
     let _ = writeln!(out, "<h2>Pods and addresses by node group</h2>");
     table(out, &header, &rows);
