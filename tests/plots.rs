@@ -222,6 +222,16 @@ fn run_report_is_self_contained_with_the_group_table() {
         assert!(html.contains(row), "no row {row}");
     }
     assert!(html.contains("<td>RunInstances</td>"));
+    // Half the pods never started: said first, and their latencies shown as lower bounds.
+    assert!(
+        html.contains(
+            "WARNING: 60 of 120 pods (50 %) never started (still waiting at the end, or deleted first): latency figures marked ≥ are lower bounds"
+        ),
+        "no warning"
+    );
+    assert!(html.contains("<th>never started</th>"));
+    assert!(html.contains("<th>never Ready</th><th>node ready p99 (s)</th>"));
+    assert!(html.contains("<td>≥ 480</td>"), "no lower-bound cell");
 }
 
 #[test]

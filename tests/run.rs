@@ -191,6 +191,8 @@ fn summary_has_every_documented_key() {
     assert_eq!(at("duration_s"), 1500.0);
     for key in [
         "pods.started",
+        "pods.never_started",
+        "pods.deleted_before_running",
         "pods.failed_add_attempts",
         "subnets.pods.min_free_addresses",
         "subnets.pods.min_free_prefix_blocks",
@@ -200,6 +202,7 @@ fn summary_has_every_documented_key() {
         "ips.assigned_peak",
         "enis.peak",
         "nodes.peak",
+        "nodes.never_ready",
         "run.events",
         "ec2.calls.AttachNetworkInterface",
         "ec2.throttled.AttachNetworkInterface",
@@ -209,15 +212,63 @@ fn summary_has_every_documented_key() {
         assert!(at(key).is_u64(), "{key}: {}", at(key));
     }
     for q in ["p50", "p90", "p99", "max"] {
-        assert!(at(&format!("pods.ip_wait_s.{q}")).is_f64());
-        assert!(at(&format!("pods.launch_latency_s.{q}")).is_f64());
+        for wait in ["ip_wait_s", "launch_latency_s"] {
+            assert!(at(&format!("pods.{wait}.{q}")).is_f64());
+            assert!(at(&format!("pods.{wait}.{q}_censored")).is_boolean());
+            assert!(at(&format!("pods.started_only.{wait}.{q}")).is_f64());
+        }
+        assert!(at(&format!("nodes.ready_latency_s.{q}")).is_f64());
+        assert!(at(&format!("nodes.ready_latency_s.{q}_censored")).is_boolean());
     }
-    for key in ["ips.waste_ratio_mean", "run.events_per_sec", "run.wall_s"] {
+    for key in [
+        "pods.started_ratio",
+        "ips.waste_ratio_mean",
+        "run.events_per_sec",
+        "run.wall_s",
+    ] {
         assert!(at(key).is_f64(), "{key}");
     }
     assert!(at("ec2.errors").is_object());
     let p = at("pods.launch_latency_s");
     assert!(p["p50"].as_f64() <= p["p90"].as_f64() && p["p99"].as_f64() <= p["max"].as_f64());
+}
+
+#[test]
+fn the_table_warns_of_pods_that_never_started_and_shows_lower_bounds_as_such() {
+    let out = scratch("fragmented-table");
+    let o = vpcsim(&[
+        "run",
+        &root("scenarios/fragmented-subnet.toml"),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-plots",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    // The warning comes right under the title, before any figure.
+    assert_eq!(
+        stdout.lines().nth(1),
+        Some(
+            "WARNING: 60 of 120 pods (50 %) never started (still waiting at the end, or deleted first): latency figures marked ≥ are lower bounds"
+        ),
+        "{stdout}"
+    );
+    let pods = stdout.lines().find(|l| l.starts_with("pods: ")).unwrap();
+    assert!(
+        pods.contains("60 started, 60 never started (0 deleted before Running)"),
+        "{pods}"
+    );
+    assert!(pods.contains("IP wait p50 0.5s p99 ≥ 1680.0s"), "{pods}");
+    assert!(
+        pods.contains("launch latency p50 3.0s p99 ≥ 1680.0s"),
+        "{pods}"
+    );
+    let group = stdout
+        .lines()
+        .find(|l| l.starts_with("on-fragmented"))
+        .unwrap();
+    let cells: Vec<&str> = group.split_whitespace().collect();
+    assert_eq!(cells[1..5], ["4", "0", "60", "≥"], "{group}");
 }
 
 #[test]

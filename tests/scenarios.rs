@@ -102,6 +102,51 @@ fn a_fragmented_subnet_fails_prefixes_with_free_addresses_and_a_reservation_fixe
 }
 
 #[test]
+fn a_fragmented_subnet_counts_its_stranded_pods_and_its_p99_says_it_is_only_a_lower_bound() {
+    let v = run("fragmented-subnet", None);
+    let pods = &v["pods"];
+    assert_eq!(u(&pods["created"]), 120, "{pods}");
+    assert_eq!(u(&pods["never_started"]), 60, "{pods}");
+    assert_eq!(u(&pods["deleted_before_running"]), 0, "{pods}");
+    assert_eq!(pods["started_ratio"].as_f64(), Some(0.5), "{pods}");
+    let g = &v["node_groups"];
+    assert_eq!(u(&g["on-fragmented"]["pods"]["never_started"]), 60);
+    assert_eq!(
+        g["on-fragmented"]["pods"]["started_ratio"].as_f64(),
+        Some(0.0)
+    );
+    assert_eq!(u(&g["on-reserved"]["pods"]["never_started"]), 0);
+    // The stranded pods have waited since the scale-up at 2 m: the p99 is at least the 28 minutes left, and
+    // says it is a lower bound; the pods that started did so within seconds.
+    for wait in ["launch_latency_s", "ip_wait_s"] {
+        let q = &pods[wait];
+        assert!(q["p99"].as_f64().unwrap() >= 28.0 * 60.0, "{wait}: {q}");
+        assert_eq!(q["p99_censored"], true, "{wait}: {q}");
+        assert!(
+            pods["started_only"][wait]["p99"].as_f64().unwrap() < 10.0,
+            "{pods}"
+        );
+    }
+    assert_eq!(pods["ip_wait_s"]["p50_censored"], false, "{pods}");
+    // Node start-up is an outcome too: every node came up, in the order of a boot and aws-node's start.
+    let nodes = &v["nodes"];
+    assert_eq!(u(&nodes["never_ready"]), 0, "{nodes}");
+    let ready = &nodes["ready_latency_s"];
+    assert!(
+        (10.0..120.0).contains(&ready["p50"].as_f64().unwrap()),
+        "{ready}"
+    );
+    assert_eq!(ready["max_censored"], false, "{ready}");
+    for group in ["on-fragmented", "on-reserved"] {
+        assert_eq!(u(&g[group]["never_ready"]), 0, "{group}");
+        assert!(
+            g[group]["ready_latency_s"]["p99"].as_f64().unwrap() > 0.0,
+            "{group}"
+        );
+    }
+}
+
+#[test]
 fn a_scale_burst_meets_the_account_limits() {
     let v = run("scale-burst", Some(12));
     let throttled: u64 = v["ec2"]["throttled"]

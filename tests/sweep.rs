@@ -214,10 +214,22 @@ fn results_are_byte_identical_at_one_and_two_jobs() {
     );
     for col in [
         "pods.ip_wait_s.p99",
+        "pods.never_started",
+        "pods.started_ratio",
+        "node_groups.workers.pods.never_started",
         "ec2.calls_total",
         "ipamd.api_errors.InsufficientCidrBlocks",
     ] {
         assert!(header.contains(&col), "{col} missing");
+    }
+    // Every run has a lower-bound flag for each quantile, set or not, so the runs share one header.
+    let flag = header
+        .iter()
+        .position(|h| *h == "pods.launch_latency_s.p99_censored")
+        .expect("pods.launch_latency_s.p99_censored column");
+    for line in text.lines().skip(1) {
+        let cell = line.split(',').nth(flag).unwrap();
+        assert!(cell == "true" || cell == "false", "{cell:?} in {line}");
     }
     assert!(
         !header.iter().any(|h| h.contains("wall_s")),

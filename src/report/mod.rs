@@ -12,6 +12,7 @@
 //! interrupted run never leaves a result that looks finished; the previous run's `report.html` and `plots/`
 //! are removed before the first file is written, so they are never seen beside newer results.
 
+mod censored;
 pub mod explain;
 mod files;
 pub mod instance_table;

@@ -4,16 +4,18 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::censored::{self, Wait};
 use super::{Perf, by_name, quantiles};
 use crate::scenarios::Scenario;
 use crate::sim::ec2::Action;
 use crate::sim::ec2::api::ErrorCode;
 use crate::sim::ec2::record::ActionRecord;
 use crate::sim::ipamd::daemon::Counters;
-use crate::sim::kube::node_groups::NodeGroupStats;
+use crate::sim::kube::node_groups::{NodeGroupStats, NodeStart};
 use crate::sim::kube::nodes::Node;
 use crate::sim::kube::pods::{Pod, WaitReason};
 use crate::sim::metrics::{PoolTotals, Sample};
+use crate::sim::time::SimTime;
 use crate::sim::world::World;
 
 /// Which entries the summary's per-action, per-error-code and per-wait-reason maps have.
@@ -73,20 +75,50 @@ fn held_addresses<'a>(pools: impl Iterator<Item = &'a PoolTotals> + Clone) -> Va
     })
 }
 
-/// Seconds from `from` to `to` of each pod that has both.
+/// Seconds from `from` to `to` of each pod that has both: the waits that ended.
 fn pod_spans(
     pods: &[&Pod],
-    from: impl Fn(&Pod) -> Option<crate::sim::time::SimTime>,
-    to: impl Fn(&Pod) -> Option<crate::sim::time::SimTime>,
+    from: impl Fn(&Pod) -> Option<SimTime>,
+    to: impl Fn(&Pod) -> Option<SimTime>,
 ) -> Vec<f64> {
     pods.iter()
         .filter_map(|p| Some(to(p)?.since(from(p)?).as_secs_f64()))
         .collect()
 }
 
+/// The wait from `from` to `to` of each pod that has `from`: ended when it has `to`, else censored at its
+/// deletion or at the run's `end`, the last time it was seen waiting.
+fn pod_waits(
+    pods: &[&Pod],
+    end: SimTime,
+    from: impl Fn(&Pod) -> Option<SimTime>,
+    to: impl Fn(&Pod) -> Option<SimTime>,
+) -> Vec<Wait> {
+    pods.iter()
+        .filter_map(|p| Some(Wait::from(from(p)?, to(p), p.deleted.unwrap_or(end))))
+        .collect()
+}
+
+/// Node start-up as an outcome: `never_ready` (instances RunInstances returned whose node never turned Ready)
+/// and `ready_latency_s` (RunInstances answered → node Ready), an instance not yet Ready censored at its
+/// termination or at the run's `end`, like the pods' waits.
+fn node_start_figures(starts: impl Iterator<Item = NodeStart>, end: SimTime) -> (usize, Value) {
+    let mut waits: Vec<Wait> = starts
+        .map(|s| Wait::from(s.launched, s.ready, s.terminated.unwrap_or(end)))
+        .collect();
+    let never_ready = waits.iter().filter(|w| !w.ended).count();
+    (never_ready, censored::quantiles(&mut waits))
+}
+
 /// One node group's figures: its launches, its nodes' ipamd EC2 calls and errors, and its pods' waits, so that
 /// groups that differ only in their settings can be compared within one run.
-fn group_summary(world: &World, g: usize, stats: &NodeGroupStats, keys: Keys) -> Value {
+fn group_summary(
+    world: &World,
+    g: usize,
+    stats: &NodeGroupStats,
+    end: SimTime,
+    keys: Keys,
+) -> Value {
     let cluster = &world.cluster;
     let nodes: Vec<&Node> = cluster.nodes.iter().filter(|n| n.group == g).collect();
     let rec = world.ec2.record();
@@ -105,21 +137,29 @@ fn group_summary(world: &World, g: usize, stats: &NodeGroupStats, keys: Keys) ->
         counters.add(&n.ipamd.state().counters);
     }
     let errors = error_counts(&counters.api_errors, keys);
+    // A pod belongs to the group of its node, or, until it has one, to the group its selector names, so
+    // that pods that never got a node are counted where they wait.
     let pods: Vec<&Pod> = cluster
         .pods
         .all()
         .iter()
-        .filter(|p| p.node.is_some_and(|n| cluster.nodes[n as usize].group == g))
+        .filter(|p| match p.node {
+            Some(n) => cluster.nodes[n as usize].group == g,
+            None => p.node_group == Some(g),
+        })
         .collect();
+    let (never_ready, ready_latency) = node_start_figures(cluster.node_groups.starts(g), end);
     json!({
         "launched": stats.launched,
+        "never_ready": never_ready,
+        "ready_latency_s": ready_latency,
         "failed_launches": stats.failed_launches,
         "time_to_all_launched_s": stats.time_to_all_launched.map(|d| d.as_secs_f64()),
         "nodes_started": nodes.len(),
         "ipamd_ec2_calls": calls,
         "ipamd_api_errors": errors,
         "ips": held_addresses(world.timeseries.rows.iter().map(|r| &r.group_pools[g])),
-        "pods": pod_figures(&pods, keys),
+        "pods": pod_figures(&pods, end, keys),
     })
 }
 
@@ -147,19 +187,38 @@ fn reason_counts<'a>(
 /// `waited_for_an_address`), a pod that only waited to be scheduled under the scheduler's reason
 /// (`node_wait_reasons`, which sum to `waited_for_a_node`), so each pod is counted once and the two sums agree
 /// with the counts beside them.
-fn pod_figures(pods: &[&Pod], keys: Keys) -> Value {
+///
+/// Pods that never reached Running count in `never_started` (`deleted_before_running` of them were deleted
+/// first) and in the latency quantiles as censored waits ([`censored::quantiles`]); `started_only` keeps the
+/// quantiles over the pods that got there.
+fn pod_figures(pods: &[&Pod], end: SimTime, keys: Keys) -> Value {
     let (for_address, for_node): (Vec<&&Pod>, Vec<&&Pod>) = pods
         .iter()
         .filter(|p| p.wait_reason.is_some())
         .partition(|p| p.failed_adds > 0);
+    let started = pods.iter().filter(|p| p.running.is_some()).count();
+    let deleted_before_running = pods
+        .iter()
+        .filter(|p| p.running.is_none() && p.deleted.is_some())
+        .count();
+    let ip_wait = (|p: &Pod| p.scheduled, |p: &Pod| p.ip_assigned);
+    let launch = (|p: &Pod| Some(p.created), |p: &Pod| p.running);
     json!({
         "created": pods.len(),
-        "started": pods.iter().filter(|p| p.running.is_some()).count(),
+        "started": started,
+        "never_started": pods.len() - started,
+        "deleted_before_running": deleted_before_running,
+        // No pods: nothing to take a share of.
+        "started_ratio": (!pods.is_empty()).then(|| started as f64 / pods.len() as f64),
         "failed_add_attempts": pods.iter().map(|p| u64::from(p.failed_adds)).sum::<u64>(),
         "waited_for_an_address": pods.iter().filter(|p| p.failed_adds > 0).count(),
         "waited_for_a_node": for_node.len(),
-        "ip_wait_s": quantiles(&mut pod_spans(pods, |p| p.scheduled, |p| p.ip_assigned)),
-        "launch_latency_s": quantiles(&mut pod_spans(pods, |p| Some(p.created), |p| p.running)),
+        "ip_wait_s": censored::quantiles(&mut pod_waits(pods, end, ip_wait.0, ip_wait.1)),
+        "launch_latency_s": censored::quantiles(&mut pod_waits(pods, end, launch.0, launch.1)),
+        "started_only": {
+            "ip_wait_s": quantiles(&mut pod_spans(pods, ip_wait.0, ip_wait.1)),
+            "launch_latency_s": quantiles(&mut pod_spans(pods, launch.0, launch.1)),
+        },
         "address_wait_reasons": reason_counts(
             for_address.into_iter(),
             WaitReason::all().filter(|r| *r != WaitReason::Unschedulable),
@@ -213,16 +272,24 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         (t.name, json!({ "held": t.held, "refused": t.refused }))
     });
     let cluster = &world.cluster;
+    let end = SimTime::ZERO + scenario.duration;
     let groups = cluster.node_groups.stats();
     let node_groups = by_name(groups.iter().enumerate(), |(g, stats)| {
-        (stats.name.clone(), group_summary(world, g, stats, keys))
+        (
+            stats.name.clone(),
+            group_summary(world, g, stats, end, keys),
+        )
     });
+    let (never_ready, ready_latency) = node_start_figures(
+        (0..groups.len()).flat_map(|g| cluster.node_groups.starts(g)),
+        end,
+    );
     let rows = &world.timeseries.rows;
     let peak = |f: &dyn Fn(&Sample) -> u32| rows.iter().map(f).max().unwrap_or(0);
     let totals = ipamd_totals(world);
     let ipamd_errors = error_counts(&totals.api_errors, keys);
     let all: Vec<&Pod> = cluster.pods.all().iter().collect();
-    let mut pods = pod_figures(&all, keys);
+    let mut pods = pod_figures(&all, end, keys);
     pods["pending_peak"] = json!(peak(&|r| r.pods_pending));
     pods["running_peak"] = json!(peak(&|r| r.pods_running));
     json!({
@@ -251,6 +318,8 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         "tenants": tenants,
         "nodes": {
             "launched": groups.iter().map(|g| g.launched).sum::<u32>(),
+            "never_ready": never_ready,
+            "ready_latency_s": ready_latency,
             "failed_launches": groups.iter().map(|g| g.failed_launches).sum::<u64>(),
             "peak": peak(&|r| r.instances_running),
         },
@@ -272,4 +341,94 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
             "api_errors": ipamd_errors,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::kube::pods::Pods;
+    use crate::sim::kube::workloads::PodRequest;
+    use crate::sim::time::SimDuration;
+
+    fn at(s: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(s)
+    }
+
+    /// Four pods created at 0 s, in a run that ends at 100 s: one Running after 2 s, one still waiting for an
+    /// address, one deleted at 30 s before it ran, one never scheduled.
+    fn four_pods() -> Pods {
+        let req = PodRequest {
+            workload: 0,
+            node_group: Some(0),
+            shape: Default::default(),
+            lifetime: None,
+            trace_pod: None,
+        };
+        let mut pods = Pods::default();
+        for _ in 0..4 {
+            pods.create(&req, at(0), None);
+        }
+        let ran = pods.get_mut(0);
+        (ran.scheduled, ran.ip_assigned, ran.running) = (Some(at(1)), Some(at(2)), Some(at(2)));
+        pods.get_mut(1).scheduled = Some(at(1));
+        let deleted = pods.get_mut(2);
+        (deleted.scheduled, deleted.deleted) = (Some(at(1)), Some(at(30)));
+        pods
+    }
+
+    #[test]
+    fn pods_that_never_ran_are_counted_and_make_the_latencies_lower_bounds() {
+        let pods = four_pods();
+        let all: Vec<&Pod> = pods.all().iter().collect();
+        let v = pod_figures(&all, at(100), Keys::All);
+        assert_eq!(v["started"], json!(1));
+        assert_eq!(v["never_started"], json!(3));
+        assert_eq!(v["deleted_before_running"], json!(1));
+        assert_eq!(v["started_ratio"], json!(0.25));
+        // Launch latency: 2 s (ran), ≥ 100 s (waiting), ≥ 30 s (deleted), ≥ 100 s (never scheduled).
+        let launch = &v["launch_latency_s"];
+        assert_eq!(launch["p50"], json!(30.0));
+        assert_eq!(launch["p50_censored"], json!(true));
+        assert_eq!(launch["p99"], json!(100.0));
+        assert_eq!(launch["p99_censored"], json!(true));
+        // IP wait counts only the scheduled: 1 s, ≥ 29 s, ≥ 99 s.
+        let ip = &v["ip_wait_s"];
+        assert_eq!(ip["max"], json!(99.0));
+        assert_eq!(ip["max_censored"], json!(true));
+        // The figures over the pods that got there, under their own name.
+        assert_eq!(v["started_only"]["launch_latency_s"]["p99"], json!(2.0));
+        assert_eq!(v["started_only"]["ip_wait_s"]["p99"], json!(1.0));
+    }
+
+    #[test]
+    fn a_node_that_never_turned_ready_counts_and_bounds_the_ready_latency() {
+        let start = |launched, ready: Option<u64>, terminated: Option<u64>| NodeStart {
+            launched: at(launched),
+            ready: ready.map(at),
+            terminated: terminated.map(at),
+        };
+        let starts = [
+            start(10, Some(40), None),
+            start(10, None, Some(70)),
+            start(20, None, None),
+        ];
+        let (never_ready, q) = node_start_figures(starts.into_iter(), at(100));
+        assert_eq!(never_ready, 2);
+        // 30 s, ≥ 60 s (terminated first), ≥ 80 s (still booting at the end).
+        assert_eq!(q["p50"], json!(60.0));
+        assert_eq!(q["p50_censored"], json!(true));
+        assert_eq!(q["max"], json!(80.0));
+        let (never_ready, q) = node_start_figures(starts[..1].iter().copied(), at(100));
+        assert_eq!(never_ready, 0);
+        assert_eq!(q["max"], json!(30.0));
+        assert_eq!(q["max_censored"], json!(false));
+    }
+
+    #[test]
+    fn no_pods_have_no_started_ratio_but_every_key() {
+        let v = pod_figures(&[], at(100), Keys::All);
+        assert_eq!(v["never_started"], json!(0));
+        assert_eq!(v["started_ratio"], Value::Null);
+        assert_eq!(v["launch_latency_s"]["p99_censored"], json!(false));
+    }
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::censored::shown;
 use super::{Keys, Perf, summary};
 use crate::scenarios::Scenario;
 use crate::sim::world::World;
@@ -35,6 +36,28 @@ fn waited_line(out: &mut String, what: &str, count: &Value, reasons: &Value) {
     );
 }
 
+/// The warning a run in which pods never started gets, first thing on the table and the report page, so that
+/// nobody reads its latencies as those of a healthy run; none when every pod started.
+pub(crate) fn never_started_warning(pods: &Value) -> Option<String> {
+    let (never, created) = (num(&pods["never_started"]), num(&pods["created"]));
+    (never > 0.0).then(|| {
+        format!(
+            "WARNING: {never} of {created} pods ({} %) never started (still waiting at the end, or deleted \
+             first): latency figures marked ≥ are lower bounds",
+            share(never / created * 100.0)
+        )
+    })
+}
+
+/// A percentage for the warning: whole numbers, but never a "0 %" for a few pods of many.
+fn share(percent: f64) -> String {
+    if percent < 1.0 {
+        format!("{percent:.1}")
+    } else {
+        format!("{percent:.0}")
+    }
+}
+
 pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
     let v = summary(scenario, world, perf, Keys::Used);
     let mut out = String::new();
@@ -43,6 +66,9 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         "scenario {} (seed {}), {} simulated",
         scenario.name, scenario.seed, scenario.duration
     );
+    if let Some(warning) = never_started_warning(&v["pods"]) {
+        let _ = writeln!(out, "{warning}");
+    }
 
     let _ = writeln!(
         out,
@@ -81,49 +107,70 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
 
     let _ = writeln!(
         out,
-        "\n{:<20} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7}",
+        "\n{:<20} {:>6} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7} {:>10}",
         "node group",
         "nodes",
         "pods",
+        "never",
         "wait p50",
         "wait p99",
         "waited",
         "Assign",
         "held avg",
-        "unused"
+        "unused",
+        "ready p99"
     );
     for (name, g) in entries(&v["node_groups"]) {
         let pods = &g["pods"];
         let _ = writeln!(
             out,
-            "{name:<20} {:>6} {:>8} {:>8.1}s {:>8.1}s {:>9} {:>8} {:>9.0} {:>6.0}%",
+            "{name:<20} {:>6} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>9.0} {:>6.0}% {:>10}",
             num(&g["nodes_started"]),
             num(&pods["started"]),
-            num(&pods["ip_wait_s"]["p50"]),
-            num(&pods["ip_wait_s"]["p99"]),
+            num(&pods["never_started"]),
+            shown(&pods["ip_wait_s"], "p50"),
+            shown(&pods["ip_wait_s"], "p99"),
             num(&pods["waited_for_an_address"]),
             num(&g["ipamd_ec2_calls"]["AssignPrivateIpAddresses"]),
             num(&g["ips"]["allocated_mean"]),
-            num(&g["ips"]["waste_ratio_mean"]) * 100.0
+            num(&g["ips"]["waste_ratio_mean"]) * 100.0,
+            shown(&g["ready_latency_s"], "p99"),
         );
     }
     let _ = writeln!(
         out,
-        "(wait: scheduled → address; waited: pods that retried their sandbox for an address; Assign: ipamd's \
-         AssignPrivateIpAddresses calls; held: addresses in the group's warm pools; unused: the share no pod uses)"
+        "(pods: pods that started; never: pods that did not; wait: scheduled → address, ≥ where pods still \
+         waiting make it a lower bound; waited: pods that retried their sandbox for an address; Assign: ipamd's \
+         AssignPrivateIpAddresses calls; held: addresses in the group's warm pools; unused: the share no pod uses; ready: RunInstances → node \
+         Ready)"
     );
 
     let pods = &v["pods"];
-    let q = &pods["ip_wait_s"];
+    let (ip, launch) = (&pods["ip_wait_s"], &pods["launch_latency_s"]);
     let _ = writeln!(
         out,
-        "\npods: {} created, {} started; IP wait p50 {:.1}s p99 {:.1}s max {:.1}s; {} failed CNI ADDs",
+        "\npods: {} created, {} started, {} never started ({} deleted before Running); IP wait p50 {} p99 {} \
+         max {}; launch latency p50 {} p99 {}; {} failed CNI ADDs",
         num(&pods["created"]),
         num(&pods["started"]),
-        num(&q["p50"]),
-        num(&q["p99"]),
-        num(&q["max"]),
+        num(&pods["never_started"]),
+        num(&pods["deleted_before_running"]),
+        shown(ip, "p50"),
+        shown(ip, "p99"),
+        shown(ip, "max"),
+        shown(launch, "p50"),
+        shown(launch, "p99"),
         num(&pods["failed_add_attempts"]),
+    );
+    let nodes = &v["nodes"];
+    let _ = writeln!(
+        out,
+        "nodes: {} launched, {} never Ready; RunInstances → Ready p50 {} p99 {} max {}",
+        num(&nodes["launched"]),
+        num(&nodes["never_ready"]),
+        shown(&nodes["ready_latency_s"], "p50"),
+        shown(&nodes["ready_latency_s"], "p99"),
+        shown(&nodes["ready_latency_s"], "max"),
     );
     waited_line(
         &mut out,
@@ -166,4 +213,22 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         perf.simulated_s_per_wall_s()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_warning_is_for_runs_with_pods_that_never_started_and_shows_a_small_share() {
+        let none = json!({ "created": 1428, "never_started": 0 });
+        assert_eq!(never_started_warning(&none), None);
+        let few = json!({ "created": 1428, "never_started": 2 });
+        let w = never_started_warning(&few).unwrap();
+        assert!(
+            w.starts_with("WARNING: 2 of 1428 pods (0.1 %) never started"),
+            "{w}"
+        );
+    }
 }

@@ -31,7 +31,9 @@ use crate::sim::rng::{derive_seed, fnv1a};
 pub const DEFAULT_METRICS: &[&str] = &[
     "pods.ip_wait_s.p99",
     "pods.launch_latency_s.p99",
+    "pods.started_ratio",
     "pods.waited_for_an_address",
+    "nodes.ready_latency_s.p99",
     "ec2.calls_total",
     "ec2.throttled_total",
     "ipamd.api_errors.InsufficientCidrBlocks",

@@ -37,7 +37,7 @@ table{border-collapse:collapse;font-size:14px;margin:.6em 0}\
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}\
 th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}\
 .wide{overflow-x:auto}figure{margin:1.5em 0}svg{max-width:100%;height:auto}\
-figcaption{color:#555;font-size:14px}.note{color:#555}";
+figcaption{color:#555;font-size:14px}.note{color:#555}.warning{color:#a00;font-weight:bold}";
 
 /// The head of the page and its first heading.
 fn start(title: &str) -> String {
@@ -108,6 +108,33 @@ fn num(v: &Value, path: &[&str]) -> String {
     cell(at(v, path).and_then(Value::as_f64))
 }
 
+/// A quantile of a censored-quantiles object (`path` ends at it, e.g. `pods.ip_wait_s.p99`), shown `≥ x` when
+/// its `…_censored` flag says it is only a lower bound.
+fn quantile(v: &Value, path: &[&str]) -> String {
+    let (name, object) = path.split_last().expect("a quantile's path");
+    let censored = at(v, object)
+        .and_then(|q| q.get(format!("{name}_censored")))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let shown = num(v, path);
+    if censored {
+        format!("≥ {shown}")
+    } else {
+        shown
+    }
+}
+
+/// A paragraph warning that pods of the run never started, if any did not.
+fn never_started(out: &mut String, label: Option<&str>, run: &RunData) {
+    let pods = at(&run.summary, &["pods"]).unwrap_or(&Value::Null);
+    if let Some(w) = crate::report::table::never_started_warning(pods) {
+        let who = label
+            .map(|l| format!("{}: ", escape(l)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "<p class=\"warning\">{who}{}</p>", escape(&w));
+    }
+}
+
 /// The sum of a JSON object's numbers (a by-action or by-error map).
 fn sum(v: &Value, path: &[&str]) -> String {
     cell(
@@ -123,6 +150,7 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
         "node group",
         "pods created",
         "started",
+        "never started",
         "waited for an address",
         "IP wait p50 (s)",
         "p90 (s)",
@@ -132,6 +160,8 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
         "p99 (s)",
         "nodes launched",
         "failed launches",
+        "never Ready",
+        "node ready p99 (s)",
         "addresses allocated (mean)",
         "assigned (mean)",
         "waste ratio (mean)",
@@ -147,21 +177,33 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
     };
     for &(label, run) in runs {
         let s = &run.summary;
-        let mut row = |title: String, g: &Value, nodes: (&[&str], &[&str])| {
+        // `nodes`: where the node figures are, the group's own object or the summary's `nodes`.
+        let mut row = |title: String, g: &Value, nodes: &Value| {
             let mut r = vec![title];
             for p in [
                 &["pods", "created"][..],
                 &["pods", "started"],
+                &["pods", "never_started"],
                 &["pods", "waited_for_an_address"],
-                &["pods", "ip_wait_s", "p50"],
+            ] {
+                r.push(num(g, p));
+            }
+            for p in [
+                &["pods", "ip_wait_s", "p50"][..],
                 &["pods", "ip_wait_s", "p90"],
                 &["pods", "ip_wait_s", "p99"],
                 &["pods", "ip_wait_s", "max"],
                 &["pods", "launch_latency_s", "p50"],
                 &["pods", "launch_latency_s", "p99"],
-                nodes.0,
-                nodes.1,
-                &["ips", "allocated_mean"],
+            ] {
+                r.push(quantile(g, p));
+            }
+            for p in [&["launched"][..], &["failed_launches"], &["never_ready"]] {
+                r.push(num(nodes, p));
+            }
+            r.push(quantile(nodes, &["ready_latency_s", "p99"]));
+            for p in [
+                &["ips", "allocated_mean"][..],
                 &["ips", "assigned_mean"],
                 &["ips", "waste_ratio_mean"],
             ] {
@@ -173,7 +215,7 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
         };
         for g in &run.groups {
             if let Some(v) = at(s, &["node_groups", g]) {
-                row(name(label, g), v, (&["launched"], &["failed_launches"]));
+                row(name(label, g), v, v);
             }
         }
         // The run's totals; ipamd's calls and errors summed over the groups.
@@ -193,11 +235,8 @@ fn run_tables(out: &mut String, runs: &[(Option<&str>, &RunData)]) {
             o.insert("ipamd_ec2_calls".into(), total("ipamd_ec2_calls"));
             o.insert("ipamd_api_errors".into(), total("ipamd_api_errors"));
         }
-        row(
-            name(label, "all groups"),
-            &all,
-            (&["nodes", "launched"], &["nodes", "failed_launches"]),
-        );
+        let nodes = at(s, &["nodes"]).unwrap_or(&Value::Null);
+        row(name(label, "all groups"), &all, nodes);
     }
     let _ = writeln!(out, "<h2>Pods and addresses by node group</h2>");
     table(out, &header, &rows);
@@ -280,6 +319,7 @@ pub(super) fn run_page(run: &RunData, rendered: &[Rendered]) -> String {
         escape(&run.seed),
         cell(Some(run.duration_s)),
     );
+    never_started(&mut out, None, run);
     run_tables(&mut out, &[(None, run)]);
     charts(&mut out, rendered);
     out.push_str("</body>\n</html>\n");
@@ -305,6 +345,9 @@ pub(super) fn runs_page(runs: &[(String, RunData)], rendered: &[Rendered]) -> St
         );
     }
     let _ = writeln!(out, "</table>");
+    for (label, r) in runs {
+        never_started(&mut out, Some(label), r);
+    }
     let labelled: Vec<(Option<&str>, &RunData)> =
         runs.iter().map(|(l, r)| (Some(l.as_str()), r)).collect();
     run_tables(&mut out, &labelled);
@@ -368,10 +411,14 @@ pub(super) fn sweep_page(s: &SweepData, rendered: &[Rendered], missing: &[String
                     .map(|(a, &c)| a.labels[c].clone()),
             );
             r.push(p.runs.len().to_string());
-            r.extend(
-                cols.iter()
-                    .map(|&(_, c)| cell(stats(&p.values[c]).map(|(mean, _, _)| mean))),
-            );
+            r.extend(cols.iter().map(|&(_, c)| {
+                let mean = cell(stats(&p.values[c]).map(|(mean, _, _)| mean));
+                if p.censored[c] {
+                    format!("≥ {mean}")
+                } else {
+                    mean
+                }
+            }));
             r
         })
         .collect();
@@ -433,12 +480,15 @@ mod tests {
                     coords: vec![i],
                     runs: vec![(0, i as u64)],
                     values: vec![vec![1.5]],
+                    censored: vec![i == 0],
                 })
                 .collect(),
         };
         let html = sweep_page(&s, &[], &[]);
         assert_eq!(html.matches("<tr><td>").count(), MAX_TABLE_POINTS);
         assert!(html.contains("The first 500 of 507 points"));
+        // Point 0's value is a lower bound (a run's pods never started), the others' are not.
+        assert_eq!(html.matches("<td>≥ 1.5</td>").count(), 1);
         assert!(html.contains("big &lt;one&gt;") && !html.contains("<one>"));
         assert!(
             !html.contains("sweep</code>"),

@@ -113,7 +113,11 @@ fn cdf_figure(
             (0, _) => "no pods".to_string(),
             (n, g) if g == n => format!("{n} pods"),
             (n, 0) => format!("{n} pods, none {missing}"),
-            (n, g) => format!("{n} pods, {} never {missing}", n - g),
+            (n, g) => format!(
+                "{n} pods, {} never {missing} ({:.0} %)",
+                n - g,
+                (n - g) as f64 / n as f64 * 100.0
+            ),
         };
         legend.push(LegendEntry {
             label: format!("{label}: {note}"),
@@ -447,5 +451,31 @@ fn pools(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Figure {
                 swatch: Swatch::Line { dashed: false },
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cdf_legend_gives_the_share_of_pods_that_never_got_there() {
+        let stats = PodStats {
+            count: 4,
+            scheduled: 4,
+            ip_waits: vec![0.2, 0.3, 0.4],
+            launches: vec![1.0],
+        };
+        let pods = vec![("web".to_string(), &stats)];
+        let launch = launch_cdf(&pods, Naming::default());
+        assert_eq!(
+            launch.legend[0].label,
+            "web: 4 pods, 3 never reached running (75 %)"
+        );
+        let ip = ip_wait_cdf(&pods, Naming::default());
+        assert_eq!(
+            ip.legend[0].label,
+            "web: 4 pods, 1 never got an address (25 %)"
+        );
     }
 }

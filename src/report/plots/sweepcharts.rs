@@ -181,6 +181,11 @@ fn metric_by_axis(s: &SweepData, metric: &str, col: usize, a: usize) -> Figure {
         "Mean of {} replicates per point; shaded band: lowest to highest replicate",
         s.replicates
     );
+    if s.points.iter().any(|p| p.censored[col]) {
+        subtitle = format!(
+            "{subtitle}. Some runs' values are only lower bounds (pods that never started): read them as ≥"
+        );
+    }
     if groups.len() > MAX_LINES {
         subtitle = format!(
             "{subtitle}. First {shown} of {} combinations of the other axes shown",
@@ -341,6 +346,7 @@ mod tests {
                     coords,
                     runs: vec![(0, p as u64)],
                     values: vec![vec![p as f64]],
+                    censored: vec![false],
                 }
             })
             .collect();
@@ -381,6 +387,26 @@ mod tests {
         assert_eq!(p.lines.len(), MAX_LINES);
         assert!(
             figs[0].subtitle.contains("First 10 of 16 combinations"),
+            "{}",
+            figs[0].subtitle
+        );
+    }
+
+    #[test]
+    fn a_chart_of_lower_bounds_says_so_and_one_of_exact_values_does_not() {
+        let mut s = sweep(&[3]);
+        let (figs, _) = figures(&s);
+        assert!(
+            !figs[0].subtitle.contains("lower bounds"),
+            "{}",
+            figs[0].subtitle
+        );
+        s.points[2].censored[0] = true;
+        let (figs, _) = figures(&s);
+        assert!(
+            figs[0]
+                .subtitle
+                .contains("Some runs' values are only lower bounds"),
             "{}",
             figs[0].subtitle
         );

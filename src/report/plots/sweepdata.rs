@@ -32,6 +32,9 @@ pub(super) struct Point {
     pub runs: Vec<(u64, u64)>,
     /// For each metric column, the values of the replicates that have one.
     pub values: Vec<Vec<f64>>,
+    /// For each metric column, whether a replicate's value is only a lower bound: its `…_censored` column
+    /// (a latency quantile's, where pods never started) says `true`.
+    pub censored: Vec<bool>,
 }
 
 /// A sweep folder, read.
@@ -176,6 +179,13 @@ fn read_results(
             metric_cols.push(c);
         }
     }
+    let censored_cols: Vec<Option<usize>> = columns
+        .iter()
+        .map(|name| {
+            let flag = format!("{name}_censored");
+            t.header.iter().rposition(|h| *h == flag)
+        })
+        .collect();
     let mut points: BTreeMap<u64, Point> = BTreeMap::new();
     for r in 0..t.rows.len() {
         let need = |col: usize, what: &'static str| -> Result<u64, PlotError> {
@@ -200,6 +210,7 @@ fn read_results(
             coords: coords.clone(),
             runs: Vec::new(),
             values: vec![Vec::new(); metric_cols.len()],
+            censored: vec![false; metric_cols.len()],
         });
         if p.coords != coords {
             return Err(t.bad(r, point, "a point whose axis labels match its other rows"));
@@ -209,6 +220,9 @@ fn read_results(
             if let Some(v) = metric_value(&t, r, c)? {
                 p.values[k].push(v);
             }
+        }
+        for (k, flag) in censored_cols.iter().enumerate() {
+            p.censored[k] |= flag.is_some_and(|f| t.text(r, f).trim() == "true");
         }
     }
     Ok((columns, points.into_values().collect()))

@@ -56,6 +56,16 @@ enum MemberState {
 struct Member {
     instance: InstanceId,
     state: MemberState,
+    start: NodeStart,
+}
+
+/// How one instance of a group came up: when RunInstances returned it, when its node turned Ready and when
+/// the group terminated it, so that node start-up reads as an outcome beside the pods' latencies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeStart {
+    pub launched: SimTime,
+    pub ready: Option<SimTime>,
+    pub terminated: Option<SimTime>,
 }
 
 /// A rollout in progress: old members still to replace and new nodes of the current surge not yet Ready.
@@ -409,6 +419,11 @@ impl NodeGroups {
                     g.members.push(Member {
                         instance: d.id,
                         state: MemberState::Launching,
+                        start: NodeStart {
+                            launched: ctx.now(),
+                            ready: None,
+                            terminated: None,
+                        },
                     });
                     let i = d.id.0 as usize;
                     if self.by_instance.len() <= i {
@@ -459,6 +474,8 @@ impl NodeGroups {
         let Some((g, m)) = self.member_mut(instance) else {
             return;
         };
+        // Ready is when it came up, even if a rollout has already chosen to drain it.
+        m.start.ready = Some(ctx.now());
         if m.state != MemberState::Launching {
             return;
         }
@@ -517,6 +534,7 @@ impl NodeGroups {
             return;
         };
         m.state = MemberState::Terminated;
+        m.start.terminated = Some(ctx.now());
         let grp = &mut self.groups[g];
         let call = ec2.submit(ctx, grp.client, Request::TerminateInstances { instance });
         grp.terminations.push((call, instance));
@@ -560,6 +578,11 @@ impl NodeGroups {
 
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
+    }
+
+    /// How each instance group `g` launched came up, in launch order.
+    pub fn starts(&self, g: usize) -> impl Iterator<Item = NodeStart> + '_ {
+        self.groups[g].members.iter().map(|m| m.start)
     }
 
     pub fn stats(&self) -> Vec<NodeGroupStats> {
