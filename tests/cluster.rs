@@ -59,6 +59,10 @@ fn running(world: &World) -> usize {
     in_state(world, PodState::Running).len()
 }
 
+fn wait_reasons(pods: &[&Pod]) -> Vec<Option<WaitReason>> {
+    pods.iter().map(|p| p.wait_reason).collect()
+}
+
 fn pods_per_node(world: &World) -> Vec<u32> {
     world.cluster.nodes.iter().map(|n| n.pods).collect()
 }
@@ -219,13 +223,7 @@ fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
     let stuck = in_state(&w, PodState::Starting);
     assert_eq!(stuck.len(), 3);
     // They are still waiting because every ENI is full.
-    assert!(
-        stuck
-            .iter()
-            .all(|p| p.wait_reason == Some(WaitReason::MaxEnis)),
-        "{:?}",
-        stuck.iter().map(|p| p.wait_reason).collect::<Vec<_>>()
-    );
+    assert_eq!(wait_reasons(&stuck), [Some(WaitReason::MaxEnis); 3]);
 }
 
 #[test]
@@ -244,14 +242,9 @@ fn pods_beyond_the_minimum_wait_as_targets_met_and_never_start() {
     assert_eq!(running(&w), 16);
     let stuck = in_state(&w, PodState::Starting);
     assert_eq!(stuck.len(), 4);
-    // Not "awaiting-tick": the tick comes and does nothing, because the warm targets say the pool is enough.
-    assert!(
-        stuck
-            .iter()
-            .all(|p| p.wait_reason == Some(WaitReason::TargetsMet) && p.failed_adds > 1),
-        "{:?}",
-        stuck.iter().map(|p| p.wait_reason).collect::<Vec<_>>()
-    );
+    // Not "awaiting-tick": the ticks come and do nothing, because the warm targets say the pool is enough.
+    assert_eq!(wait_reasons(&stuck), [Some(WaitReason::TargetsMet); 4]);
+    assert!(stuck.iter().all(|p| p.failed_adds > 1));
 }
 
 #[test]
