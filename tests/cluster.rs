@@ -59,6 +59,10 @@ fn running(world: &World) -> usize {
     in_state(world, PodState::Running).len()
 }
 
+fn wait_reasons(pods: &[&Pod]) -> Vec<Option<WaitReason>> {
+    pods.iter().map(|p| p.wait_reason).collect()
+}
+
 fn pods_per_node(world: &World) -> Vec<u32> {
     world.cluster.nodes.iter().map(|n| n.pods).collect()
 }
@@ -219,13 +223,28 @@ fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
     let stuck = in_state(&w, PodState::Starting);
     assert_eq!(stuck.len(), 3);
     // They are still waiting because every ENI is full.
-    assert!(
-        stuck
-            .iter()
-            .all(|p| p.wait_reason == Some(WaitReason::MaxEnis)),
-        "{:?}",
-        stuck.iter().map(|p| p.wait_reason).collect::<Vec<_>>()
+    assert_eq!(wait_reasons(&stuck), [Some(WaitReason::MaxEnis); 3]);
+}
+
+#[test]
+fn pods_beyond_the_minimum_wait_as_targets_met_and_never_start() {
+    // docs/reference/ipamd.md §8.7: in prefix mode, MINIMUM_IP_TARGET = 16 with WARM_IP_TARGET = 0 is met by
+    // one /28, so ipamd never asks for a second although max-pods (110) allows it: 4 of 20 pods wait forever.
+    let s = scenario(
+        "5m",
+        &format!(
+            "{ONE_NODE}[node_groups.ipamd]\nENABLE_PREFIX_DELEGATION = true\nWARM_PREFIX_TARGET = 0\n\
+             WARM_IP_TARGET = 0\nMINIMUM_IP_TARGET = 16\n{}",
+            web(0, 20)
+        ),
     );
+    let w = run(&s);
+    assert_eq!(running(&w), 16);
+    let stuck = in_state(&w, PodState::Starting);
+    assert_eq!(stuck.len(), 4);
+    // Not "awaiting-tick": the ticks come and do nothing, because the warm targets say the pool is enough.
+    assert_eq!(wait_reasons(&stuck), [Some(WaitReason::TargetsMet); 4]);
+    assert!(stuck.iter().all(|p| p.failed_adds > 1));
 }
 
 #[test]

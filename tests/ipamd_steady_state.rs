@@ -18,6 +18,8 @@ use vpcsim::sim::ec2::{Action, AddressCount, ErrorCode};
 use vpcsim::sim::ipamd::Task;
 use vpcsim::sim::ipamd::config::IpamdConfig;
 use vpcsim::sim::ipamd::daemon::{CallTrace, HALF_TICK};
+use vpcsim::sim::kube::diagnosis::why_no_address;
+use vpcsim::sim::kube::pods::WaitReason;
 use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::vpc::SubnetId;
 
@@ -576,6 +578,20 @@ fn surprise_8_7_minimum_ip_target_alone_stops_growth() {
     rig.run_for(SETTLE);
     assert!(!rig.add_pod(2), "still no address");
     assert_eq!(rig.call_summary(), calls, "no growth");
+}
+
+/// §8.7 as a pod's wait reason: the pool has no free address, nothing is in flight, and the next tick will not
+/// grow it either, so the diagnosis says the targets are met rather than "awaiting the tick", before and after
+/// many ticks.
+#[test]
+fn surprise_8_7_a_pod_without_an_address_waits_as_targets_met() {
+    let mut rig = steady("m5.xlarge", warm_ip(0, 2), 2);
+    assert!(!rig.add_pod(2));
+    let reason = |rig: &Rig| why_no_address(rig.d(), &rig.node.ec2, rig.now());
+    assert_eq!(reason(&rig), WaitReason::TargetsMet);
+    rig.run_for(SETTLE);
+    assert!(!rig.add_pod(2));
+    assert_eq!(reason(&rig), WaitReason::TargetsMet);
 }
 
 #[test]

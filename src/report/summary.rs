@@ -431,4 +431,20 @@ mod tests {
         assert_eq!(v["started_ratio"], Value::Null);
         assert_eq!(v["launch_latency_s"]["p99_censored"], json!(false));
     }
+
+    /// Sweep columns come from `Keys::All`: a reason no pod had still gets its column, at 0, so every point's
+    /// `results.csv` row has the same header.
+    #[test]
+    fn every_address_wait_reason_has_a_key_at_zero() {
+        let v = pod_figures(&[], at(100), Keys::All);
+        let reasons = v["address_wait_reasons"].as_object().unwrap();
+        for r in [
+            "pool-empty:awaiting-tick",
+            "pool-empty:targets-met",
+            "cooldown-only",
+        ] {
+            assert_eq!(reasons.get(r), Some(&json!(0)), "{r}");
+        }
+        assert!(!reasons.contains_key("unschedulable"));
+    }
 }

@@ -10,8 +10,10 @@ use crate::sim::time::SimTime;
 /// The reason an ADD on `ipamd`'s node failed at `now`. Checked in order: free addresses that are all cooling;
 /// a pool at max-pods or at max ENIs (it cannot grow); the subnet's lack of room (within the 120 s freeze
 /// after an insufficient-address error, or after it with no growth since: a new attempt is likely to fail
-/// the same way); the EC2 call the pool manager waits for (throttled first); an ENI not yet in IMDS;
-/// otherwise the pool manager has not acted yet.
+/// the same way); the EC2 call the pool manager waits for (throttled first); an ENI not yet in IMDS; a pool
+/// its warm targets call big enough, so that the next tick will not grow it (ipamd.md §8.7: `MINIMUM_IP_TARGET`
+/// met with `WARM_IP_TARGET=0`); otherwise the pool manager has not acted yet. The last test asks the
+/// policy the tick itself asks, so the diagnosis cannot disagree with what the daemon then does.
 pub fn why_no_address(ipamd: &Ipamd, ec2: &ControlPlane, now: SimTime) -> WaitReason {
     let st = ipamd.state();
     let s = st.ds.stats(now);
@@ -45,6 +47,9 @@ pub fn why_no_address(ipamd: &Ipamd, ec2: &ControlPlane, now: SimTime) -> WaitRe
     }
     if st.waiting_for_eni {
         return WaitReason::EniAttaching;
+    }
+    if !st.policy().too_low(&s) {
+        return WaitReason::TargetsMet;
     }
     WaitReason::PoolEmpty
 }

@@ -41,6 +41,9 @@ pub enum WaitReason {
     InsufficientCidrFreeze,
     /// Its node's pool was empty and ipamd had not yet acted on it (it acts on its next 5 s tick).
     PoolEmpty,
+    /// Its node's pool was empty, yet by its warm targets big enough: ipamd's next tick will not grow it (e.g.
+    /// `MINIMUM_IP_TARGET` met with `WARM_IP_TARGET=0`), so the pod waits until another pod frees an address.
+    TargetsMet,
     /// Its node had free addresses, but all were in their cooldown.
     CooldownOnly,
     /// Its node had every ENI it may have, all full.
@@ -59,6 +62,7 @@ impl WaitReason {
             WaitReason::Assigning,
             WaitReason::InsufficientCidrFreeze,
             WaitReason::PoolEmpty,
+            WaitReason::TargetsMet,
             WaitReason::CooldownOnly,
             WaitReason::MaxEnis,
             WaitReason::MaxPods,
@@ -79,6 +83,7 @@ impl WaitReason {
             WaitReason::Throttled(a) => format!("pool-empty:throttled:{}", a.name()),
             WaitReason::InsufficientCidrFreeze => "pool-empty:insufficient-cidr-freeze".into(),
             WaitReason::PoolEmpty => "pool-empty:awaiting-tick".into(),
+            WaitReason::TargetsMet => "pool-empty:targets-met".into(),
             WaitReason::CooldownOnly => "cooldown-only".into(),
             WaitReason::MaxEnis => "max-enis".into(),
             WaitReason::MaxPods => "max-pods".into(),
