@@ -208,10 +208,10 @@ fn warm_targets_trade_held_addresses_for_api_calls() {
 }
 
 #[test]
-fn compare_modes_prefix_delegation_makes_fewer_calls_at_every_size() {
+fn compare_modes_prefix_delegation_makes_fewer_calls_at_every_size_in_a_roomy_subnet() {
     for size in ["16 × m5.large", "4 × m5.2xlarge", "1 × m5.8xlarge"] {
-        let sip = sweep_point("compare-modes", &["secondary IPs", size]);
-        let pd = sweep_point("compare-modes", &["prefix delegation", size]);
+        let sip = sweep_point("compare-modes", &["secondary IPs", size, "/21"]);
+        let pd = sweep_point("compare-modes", &["prefix delegation", size, "/21"]);
         let calls = |v: &Value| u(&v["ec2"]["calls_total"]);
         assert!(
             calls(&pd) < calls(&sip),
@@ -232,6 +232,28 @@ fn compare_modes_prefix_delegation_makes_fewer_calls_at_every_size() {
 }
 
 #[test]
+fn compare_modes_flips_to_secondary_ips_in_a_small_shared_subnet() {
+    let at =
+        |mode: &str, subnet: &str| sweep_point("compare-modes", &[mode, "16 × m5.large", subnet]);
+    let icb = |v: &Value| u(&v["ipamd"]["api_errors"]["InsufficientCidrBlocks"]);
+    let started = |v: &Value| v["pods"]["started_ratio"].as_f64().unwrap();
+    // A /23 that other users hold 160 addresses of, at random, has no whole /28 left: prefix nodes fail and
+    // their pods never start, while secondary IPs start them all but the last few created.
+    let (sip, pd) = (at("secondary IPs", "/23"), at("prefix delegation", "/23"));
+    assert!(icb(&pd) > 0, "{}", pd["ipamd"]);
+    assert!(u(&pd["pods"]["never_started"]) > 100, "{}", pd["pods"]);
+    assert!(started(&pd) < 0.5, "{}", pd["pods"]);
+    assert_eq!(icb(&sip), 0, "{}", sip["ipamd"]);
+    assert!(started(&sip) > 0.99, "{}", sip["pods"]);
+    assert_eq!(sip["pods"]["created"], pd["pods"]["created"]);
+    // In a /21 the same tenants leave whole blocks: prefix mode starts the pods too, with fewer calls and
+    // shorter waits (compare_modes_prefix_delegation_makes_fewer_calls_at_every_size_in_a_roomy_subnet).
+    let pd = at("prefix delegation", "/21");
+    assert_eq!(icb(&pd), 0, "{}", pd["ipamd"]);
+    assert!(started(&pd) > 0.99, "{}", pd["pods"]);
+}
+
+#[test]
 fn reservation_strategies_keep_blocks_whole_for_prefixes() {
     let icb = |size: &str, strategy: &str| {
         u(
@@ -246,6 +268,22 @@ fn reservation_strategies_keep_blocks_whole_for_prefixes() {
     // A /23 is too small for the burst unless the pods have most of it.
     assert!(icb("/23", "dedicated subnet") < icb("/23", "none"));
     assert_eq!(icb("/20", "none"), 0);
+    // Without prefixes the nodes need no whole block: no InsufficientCidrBlocks at any size, and in a /23
+    // every pod starts where prefix mode without a reservation leaves some waiting.
+    for size in ["/24", "/23", "/22", "/21", "/20"] {
+        assert_eq!(icb(size, "secondary IPs"), 0, "{size}");
+    }
+    let started = |strategy: &str| {
+        sweep_point("reservation-strategies", &["/23", strategy])["pods"]["started_ratio"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        started("none") < started("secondary IPs"),
+        "{} vs {}",
+        started("none"),
+        started("secondary IPs")
+    );
 }
 
 #[test]

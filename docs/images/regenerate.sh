@@ -11,8 +11,7 @@ out=output/docs-images
 images=docs/images
 
 vpcsim run scenarios/quickstart.toml --out "$out/quickstart" > /dev/null
-vpcsim sweep scenarios/compare-modes.toml --out "$out/compare-modes" --keep-runs > /dev/null
-for s in reservation-strategies warm-targets throttling; do
+for s in compare-modes reservation-strategies warm-targets throttling; do
     vpcsim sweep "scenarios/$s.toml" --out "$out/$s" > /dev/null
 done
 
@@ -20,9 +19,9 @@ copy() { cp "$out/$1/plots/$2.png" "$images/$1--$2.png"; }
 copy quickstart ip-wait-cdf
 copy quickstart ec2-calls
 copy quickstart ip-pools
-copy compare-modes runs-ip-wait-cdf
 copy compare-modes sweep-pods.ip_wait_s.p99-by-instance_size
 copy compare-modes sweep-ec2.calls_total-by-instance_size
+copy compare-modes sweep-pods.started_ratio-by-subnets.pods.cidr
 copy reservation-strategies sweep-insufficient-cidr-blocks
 copy reservation-strategies sweep-pods.ip_wait_s.p99-by-subnet_size
 copy warm-targets sweep-ips.allocated_mean-by-setting
