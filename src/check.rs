@@ -39,11 +39,9 @@ pub fn check_file(path: &Path, force: bool, budget: &Budget) -> Result<(), Check
     match scenarios::sweep::load_if_sweep(path)? {
         Some((sweep, text)) => Ok(sweep::check(&sweep, &text, force, budget)?),
         None => {
-            let (scenario, text) = scenarios::read(path)?;
-            let file = path.display().to_string();
-            scenarios::check_size(&scenario, &text, &file, budget)?;
+            let scenario = scenarios::load_within(path, budget)?;
             World::build(&scenario, true, false).map_err(|e| CheckError::Build {
-                file,
+                file: path.display().to_string(),
                 message: e.to_string(),
             })?;
             Ok(())

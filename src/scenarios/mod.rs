@@ -167,13 +167,13 @@ impl ScenarioError {
 /// Reads and validates the scenario at `path`, and refuses a run that would not fit the default [`Budget`].
 /// Errors name the path as given.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_within(path, &Budget::default())
+}
+
+/// [`load`] with the run's size checked against `budget` (`--max-memory`).
+pub fn load_within(path: &Path, budget: &Budget) -> Result<Scenario, ScenarioError> {
     let (scenario, text) = read(path)?;
-    check_size(
-        &scenario,
-        &text,
-        &path.display().to_string(),
-        &Budget::default(),
-    )?;
+    check_size(&scenario, &text, &path.display().to_string(), budget)?;
     Ok(scenario)
 }
 
