@@ -29,6 +29,7 @@ pub(crate) struct RawScenario {
     pub kubelet: Option<RawKubelet>,
     pub node_lifecycle: Option<RawNodeLifecycle>,
     pub scheduler: Option<RawScheduler>,
+    pub api_server: Option<RawApiServer>,
     pub workloads: Option<Vec<Spanned<RawWorkload>>>,
     /// A sweep's axes (read by `scenarios::sweep`); a single run ignores them and runs the base scenario.
     #[allow(dead_code)]
@@ -318,6 +319,12 @@ pub(crate) struct RawSandboxRetry {
 pub(crate) struct RawNodeLifecycle {
     pub boot: Option<DurationDist>,
     pub cni_ready: Option<DurationDist>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApiServer {
+    pub latency: Option<DurationDist>,
 }
 
 #[derive(Deserialize)]

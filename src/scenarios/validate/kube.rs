@@ -1,4 +1,4 @@
-//! `[kubelet]`, `[node_lifecycle]` and `[scheduler]`.
+//! `[kubelet]`, `[node_lifecycle]`, `[scheduler]` and `[api_server]`.
 
 use super::*;
 
@@ -7,8 +7,12 @@ pub(super) fn resolve_kube(
     kubelet: Option<RawKubelet>,
     lifecycle: Option<RawNodeLifecycle>,
     scheduler: Option<RawScheduler>,
+    api_server: Option<RawApiServer>,
 ) -> R<KubeSpec> {
     let mut k = KubeSpec::default();
+    if let Some(latency) = api_server.and_then(|a| a.latency) {
+        k.api_server.latency = latency;
+    }
     if let Some(r) = kubelet {
         let kl = &mut k.kubelet;
         let pairs = [

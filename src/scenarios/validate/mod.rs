@@ -36,9 +36,9 @@ use toml::Spanned;
 
 use super::location::join;
 use super::raw::{
-    RawAccount, RawAllocatable, RawBucket, RawCpu, RawEc2, RawEniConfig, RawInUse, RawIpamd,
-    RawKubelet, RawNodeGroup, RawNodeLifecycle, RawProvisioner, RawReservation, RawSandboxRetry,
-    RawScheduler, RawSubnet, RawTenant, RawWorkload,
+    RawAccount, RawAllocatable, RawApiServer, RawBucket, RawCpu, RawEc2, RawEniConfig, RawInUse,
+    RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle, RawProvisioner, RawReservation,
+    RawSandboxRetry, RawScheduler, RawSubnet, RawTenant, RawWorkload,
 };
 use super::{
     Allocatable, Ctx, DayCurve, KubeSpec, NodeGroupSpec, PodShape, ProvisionerSpec, RolloutSpec,
@@ -122,7 +122,13 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         node_groups.push(spec);
     }
 
-    let kube = resolve_kube(cx, raw.kubelet, raw.node_lifecycle, raw.scheduler)?;
+    let kube = resolve_kube(
+        cx,
+        raw.kubelet,
+        raw.node_lifecycle,
+        raw.scheduler,
+        raw.api_server,
+    )?;
 
     // After the node groups, which workloads refer to.
     let mut workloads: Vec<WorkloadSpec> = Vec::new();

@@ -1,6 +1,7 @@
 //! The Kubernetes side of the world: node groups whose instances are launched through EC2, nodes with their
 //! ipamd, pods, the scheduler, kubelet's sandbox handling, workloads and the Karpenter-like provisioner.
 
+pub mod api;
 pub mod cluster;
 pub mod diagnosis;
 pub mod kubelet;
