@@ -186,14 +186,18 @@ pub(super) fn nodes_csv(scenario: &Scenario, world: &World, end: SimTime) -> io:
 }
 
 /// The columns of `pods.csv`, in order (`vpcsim explain` reads them by name).
-pub const POD_COLUMNS: [&str; 17] = [
+pub const POD_COLUMNS: [&str; 21] = [
     "pod",
     "workload",
     "node_group",
     "created_s",
     "scheduled_s",
+    "bound_s",
+    "sandbox_s",
     "ip_assigned_s",
+    "image_pulled_s",
     "running_s",
+    "ready_s",
     "deleted_s",
     "ip_released_s",
     "node",
@@ -222,8 +226,12 @@ pub(super) fn pods_csv(scenario: &Scenario, world: &World) -> io::Result<Vec<u8>
             opt(p.node_group.map(|g| &scenario.node_groups[g].name)),
             secs(p.created),
             opt(p.scheduled.map(secs)),
+            opt(p.bound.map(secs)),
+            opt(p.sandbox.map(secs)),
             opt(p.ip_assigned.map(secs)),
+            opt(p.image_pulled.map(secs)),
             opt(p.running.map(secs)),
+            opt(p.ready.map(secs)),
             opt(p.deleted.map(secs)),
             opt(p.ip_released.map(secs)),
             opt(p.node),
