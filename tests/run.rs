@@ -332,6 +332,32 @@ fn explain_tells_a_waiting_pods_story_from_the_trace() {
     assert!(text.contains(&waited[col("wait_reason")]), "{text}");
     assert!(text.contains("CNI ADD failed"), "{text}");
     assert!(text.contains("CNI ADD ok"), "{text}");
+    // Where its start-up time went: each phase with how long it took after the one before; the binding is
+    // not modelled yet, so its phase is empty and the sandbox's time counts from the scheduler's decision.
+    let phase = |name: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} line: {text}"));
+        line.split_whitespace().skip(1).map(String::from).collect()
+    };
+    assert_eq!(phase("bound"), ["-"]);
+    let secs = |s: &str| s.parse::<f64>().unwrap();
+    let sandbox = phase("sandbox");
+    let scheduled = secs(&waited[col("scheduled_s")]);
+    let took = secs(&sandbox[1]);
+    assert!(
+        (took - (secs(&sandbox[0]) - scheduled)).abs() < 1e-3,
+        "{text}"
+    );
+    let address = phase("address");
+    assert!(
+        secs(&address[1]) >= 10.0,
+        "a retried ADD waited kubelet's back-off: {text}"
+    );
+    for name in ["image", "Running", "Ready"] {
+        assert_eq!(phase(name).len(), 2, "{name}: {text}");
+    }
     assert!(
         text.contains("ipamd"),
         "the node's EC2 calls are shown: {text}"
