@@ -180,7 +180,7 @@ fn run_svgs_hold_their_titles_and_axis_labels_as_text() {
     };
     has(
         "ip-wait-cdf",
-        "Pod IP wait: scheduled to address assigned (CDF)",
+        "Pod IP wait: first CNI ADD to address assigned (CDF)",
     );
     has("ip-wait-cdf", "IP wait (s");
     has("ip-wait-cdf", "fraction of scheduled pods");

@@ -1,5 +1,5 @@
-//! `vpcsim explain DIR POD`: one pod's story from a run's output folder: its timestamps and wait reason from
-//! `pods.csv`, then, if the run was traced (`vpcsim run --trace`), every decision about the pod and every
+//! `vpcsim explain DIR POD`: one pod's story from a run's output folder: where its start-up time went (each
+//! phase of `pods.csv` and how long it took after the one before), its end and its wait reason, then, if the run was traced (`vpcsim run --trace`), every decision about the pod and every
 //! decision of its node's ipamd from 30 s before it was scheduled until it had its address, one line each, in
 //! simulated time.
 
@@ -58,6 +58,34 @@ fn seconds(s: &str) -> Option<f64> {
     s.parse().ok()
 }
 
+/// The phases of a pod's start, in order, with their `pods.csv` columns (README, "Where a pod's launch time
+/// goes"). A phase the run did not reach, or does not model, is empty.
+const START_PHASES: [(&str, &str); 8] = [
+    ("created", "created_s"),
+    ("scheduled", "scheduled_s"),
+    ("bound", "bound_s"),
+    ("sandbox", "sandbox_s"),
+    ("address", "ip_assigned_s"),
+    ("image", "image_pulled_s"),
+    ("Running", "running_s"),
+    ("Ready", "ready_s"),
+];
+
+fn shown_or_dash(v: &str) -> &str {
+    if v.is_empty() { "-" } else { v }
+}
+
+/// How long the phase at `at` took after the last one reached (`last`, which becomes `at`): empty for the
+/// first phase and for a phase not reached.
+fn phase_took(last: &mut Option<f64>, at: &str) -> String {
+    let Some(t) = seconds(at) else {
+        return String::new();
+    };
+    let took = last.map_or_else(String::new, |l| format!("{:.3}", t - l));
+    *last = Some(t);
+    took
+}
+
 /// The explanation of pod `pod` of the run in `dir`.
 pub fn explain(dir: &Path, pod: u32) -> Result<String, ExplainError> {
     let pods = Table::read(dir.join("pods.csv"))?;
@@ -76,17 +104,23 @@ pub fn explain(dir: &Path, pod: u32) -> Result<String, ExplainError> {
     };
     let mut out = String::new();
     let _ = writeln!(out, "pod {pod} of workload {}", field("workload")?);
-    for (label, key) in [
-        ("created", "created_s"),
-        ("scheduled", "scheduled_s"),
-        ("address assigned", "ip_assigned_s"),
-        ("running", "running_s"),
-        ("deleted", "deleted_s"),
-        ("address released", "ip_released_s"),
-    ] {
-        let v = field(key)?;
-        let _ = writeln!(out, "  {label:<17} {}", if v.is_empty() { "-" } else { v });
+    let _ = writeln!(out, "  {:<17} {:>14} {:>12}", "phase", "at (s)", "took (s)");
+    let mut last = None;
+    for (label, key) in START_PHASES {
+        let at = field(key)?;
+        let took = phase_took(&mut last, at);
+        let _ = writeln!(out, "  {label:<17} {:>14} {took:>12}", shown_or_dash(at));
     }
+    let (deleted, released) = (field("deleted_s")?, field("ip_released_s")?);
+    let _ = writeln!(out, "  {:<17} {:>14}", "deleted", shown_or_dash(deleted));
+    let mut since_deleted = seconds(deleted);
+    let took = phase_took(&mut since_deleted, released);
+    let _ = writeln!(
+        out,
+        "  {:<17} {:>14} {took:>12}",
+        "address released",
+        shown_or_dash(released)
+    );
     let node = field("node")?;
     if !node.is_empty() {
         let _ = writeln!(

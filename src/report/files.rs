@@ -210,12 +210,13 @@ pub const POD_COLUMNS: [&str; 21] = [
     "replaces",
 ];
 
-pub(super) fn pods_csv(scenario: &Scenario, world: &World) -> io::Result<Vec<u8>> {
+/// One row per pod. A pull still under way at `end` has no `image_pulled_s` yet.
+pub(super) fn pods_csv(scenario: &Scenario, world: &World, end: SimTime) -> io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(POD_COLUMNS)?;
     let cluster = &world.cluster;
     for (i, p) in cluster.pods.all().iter().enumerate() {
-        let ip_wait = match (p.scheduled, p.ip_assigned) {
+        let ip_wait = match (p.sandbox, p.ip_assigned) {
             (Some(s), Some(a)) => format!("{:.6}", a.since(s).as_secs_f64()),
             _ => String::new(),
         };
@@ -229,7 +230,7 @@ pub(super) fn pods_csv(scenario: &Scenario, world: &World) -> io::Result<Vec<u8>
             opt(p.bound.map(secs)),
             opt(p.sandbox.map(secs)),
             opt(p.ip_assigned.map(secs)),
-            opt(p.image_pulled.map(secs)),
+            opt(p.image_pulled.filter(|&t| t <= end).map(secs)),
             opt(p.running.map(secs)),
             opt(p.ready.map(secs)),
             opt(p.deleted.map(secs)),

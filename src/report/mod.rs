@@ -131,7 +131,7 @@ pub fn write_run(
         write("timeseries.csv", files::timeseries_csv(world))?,
         write("api_calls.csv", files::api_calls_csv(scenario, world))?,
         write("nodes.csv", files::nodes_csv(scenario, world, end))?,
-        write("pods.csv", files::pods_csv(scenario, world))?,
+        write("pods.csv", files::pods_csv(scenario, world, end))?,
     ];
     let trace = dir.join("trace.csv");
     match files::trace_csv(world).map_err(FileError::at(&trace))? {

@@ -13,7 +13,7 @@ use crate::sim::ec2::record::ActionRecord;
 use crate::sim::ipamd::daemon::Counters;
 use crate::sim::kube::node_groups::{NodeGroupStats, NodeStart};
 use crate::sim::kube::nodes::Node;
-use crate::sim::kube::pods::{Pod, WaitReason};
+use crate::sim::kube::pods::{Pod, WaitReason, Waited};
 use crate::sim::metrics::{PoolTotals, Sample};
 use crate::sim::time::SimTime;
 use crate::sim::world::World;
@@ -182,27 +182,32 @@ fn reason_counts<'a>(
     counts
 }
 
-/// Figures over a set of pods (the whole run's, or one node group's). A pod's wait reason is its last: a pod
-/// that failed a CNI ADD is counted under what that ADD waited for (`address_wait_reasons`, which sum to
-/// `waited_for_an_address`), a pod that only waited to be scheduled under the scheduler's reason
-/// (`node_wait_reasons`, which sum to `waited_for_a_node`), so each pod is counted once and the two sums agree
-/// with the counts beside them.
+/// Figures over a set of pods (the whole run's, or one node group's). A pod's wait reason is its last
+/// ([`Pod::waited`]): a pod whose image pull failed or was refused is counted under the image's reason
+/// (`image_wait_reasons`, which sum to `waited_for_an_image`), else a pod that failed a CNI ADD under what that
+/// ADD waited for (`address_wait_reasons`, which sum to `waited_for_an_address`), else a pod that only waited
+/// to be scheduled under the scheduler's reason (`node_wait_reasons`, which sum to `waited_for_a_node`), so
+/// each pod is counted once and each sum agrees with the count beside it.
 ///
 /// Pods that never reached Running count in `never_started` (`deleted_before_running` of them were deleted
 /// first) and in the latency quantiles as censored waits ([`censored::quantiles`]); `started_only` keeps the
 /// quantiles over the pods that got there.
 fn pod_figures(pods: &[&Pod], end: SimTime, keys: Keys) -> Value {
-    let (for_address, for_node): (Vec<&&Pod>, Vec<&&Pod>) = pods
-        .iter()
-        .filter(|p| p.wait_reason.is_some())
-        .partition(|p| p.failed_adds > 0);
+    let waited =
+        |what: Waited| -> Vec<&&Pod> { pods.iter().filter(|p| p.waited() == Some(what)).collect() };
+    let (for_address, for_node, for_image) = (
+        waited(Waited::Address),
+        waited(Waited::Node),
+        waited(Waited::Image),
+    );
     let started = pods.iter().filter(|p| p.running.is_some()).count();
     let deleted_before_running = pods
         .iter()
         .filter(|p| p.running.is_none() && p.deleted.is_some())
         .count();
-    let ip_wait = (|p: &Pod| p.scheduled, |p: &Pod| p.ip_assigned);
+    let ip_wait = (|p: &Pod| p.sandbox, |p: &Pod| p.ip_assigned);
     let launch = (|p: &Pod| Some(p.created), |p: &Pod| p.running);
+    let ready = (|p: &Pod| Some(p.created), |p: &Pod| p.ready);
     json!({
         "created": pods.len(),
         "started": started,
@@ -211,20 +216,29 @@ fn pod_figures(pods: &[&Pod], end: SimTime, keys: Keys) -> Value {
         // No pods: nothing to take a share of.
         "started_ratio": (!pods.is_empty()).then(|| started as f64 / pods.len() as f64),
         "failed_add_attempts": pods.iter().map(|p| u64::from(p.failed_adds)).sum::<u64>(),
-        "waited_for_an_address": pods.iter().filter(|p| p.failed_adds > 0).count(),
+        "failed_pull_attempts": pods.iter().map(|p| u64::from(p.failed_pulls)).sum::<u64>(),
+        "waited_for_an_address": for_address.len(),
         "waited_for_a_node": for_node.len(),
+        "waited_for_an_image": for_image.len(),
         "ip_wait_s": censored::quantiles(&mut pod_waits(pods, end, ip_wait.0, ip_wait.1)),
         "launch_latency_s": censored::quantiles(&mut pod_waits(pods, end, launch.0, launch.1)),
+        "ready_latency_s": censored::quantiles(&mut pod_waits(pods, end, ready.0, ready.1)),
         "started_only": {
             "ip_wait_s": quantiles(&mut pod_spans(pods, ip_wait.0, ip_wait.1)),
             "launch_latency_s": quantiles(&mut pod_spans(pods, launch.0, launch.1)),
+            "ready_latency_s": quantiles(&mut pod_spans(pods, ready.0, ready.1)),
         },
         "address_wait_reasons": reason_counts(
             for_address.into_iter(),
-            WaitReason::all().filter(|r| *r != WaitReason::Unschedulable),
+            WaitReason::all().filter(|r| *r != WaitReason::Unschedulable && !r.is_image()),
             keys,
         ),
         "node_wait_reasons": reason_counts(for_node.into_iter(), NODE_WAIT_REASONS.into_iter(), keys),
+        "image_wait_reasons": reason_counts(
+            for_image.into_iter(),
+            WaitReason::all().filter(WaitReason::is_image),
+            keys,
+        ),
     })
 }
 
@@ -354,8 +368,9 @@ mod tests {
         SimTime::ZERO + SimDuration::from_secs(s)
     }
 
-    /// Four pods created at 0 s, in a run that ends at 100 s: one Running after 2 s, one still waiting for an
-    /// address, one deleted at 30 s before it ran, one never scheduled.
+    /// Four pods created at 0 s, in a run that ends at 100 s: one Running after 2 s and Ready after 5 s, one
+    /// still waiting for an address, one deleted at 30 s before it ran, one never scheduled. The three
+    /// scheduled ones made their first CNI ADD at 1 s.
     fn four_pods() -> Pods {
         let req = PodRequest {
             workload: 0,
@@ -368,11 +383,13 @@ mod tests {
         for _ in 0..4 {
             pods.create(&req, at(0), None);
         }
+        for p in 0..3 {
+            let pod = pods.get_mut(p);
+            (pod.scheduled, pod.sandbox) = (Some(at(0)), Some(at(1)));
+        }
         let ran = pods.get_mut(0);
-        (ran.scheduled, ran.ip_assigned, ran.running) = (Some(at(1)), Some(at(2)), Some(at(2)));
-        pods.get_mut(1).scheduled = Some(at(1));
-        let deleted = pods.get_mut(2);
-        (deleted.scheduled, deleted.deleted) = (Some(at(1)), Some(at(30)));
+        (ran.ip_assigned, ran.running, ran.ready) = (Some(at(2)), Some(at(2)), Some(at(5)));
+        pods.get_mut(2).deleted = Some(at(30));
         pods
     }
 
@@ -391,7 +408,10 @@ mod tests {
         assert_eq!(launch["p50_censored"], json!(true));
         assert_eq!(launch["p99"], json!(100.0));
         assert_eq!(launch["p99_censored"], json!(true));
-        // IP wait counts only the scheduled: 1 s, ≥ 29 s, ≥ 99 s.
+        // Ready latency: 5 s, then the same lower bounds.
+        assert_eq!(v["ready_latency_s"]["p50"], json!(30.0));
+        assert_eq!(v["started_only"]["ready_latency_s"]["max"], json!(5.0));
+        // IP wait counts only the pods with a sandbox: 1 s, ≥ 29 s, ≥ 99 s.
         let ip = &v["ip_wait_s"];
         assert_eq!(ip["max"], json!(99.0));
         assert_eq!(ip["max_censored"], json!(true));
@@ -446,5 +466,9 @@ mod tests {
             assert_eq!(reasons.get(r), Some(&json!(0)), "{r}");
         }
         assert!(!reasons.contains_key("unschedulable"));
+        assert!(!reasons.contains_key("image-pull-backoff"));
+        let image = v["image_wait_reasons"].as_object().unwrap();
+        assert_eq!(image.len(), 2);
+        assert_eq!(image.get("image-never-pull"), Some(&json!(0)));
     }
 }

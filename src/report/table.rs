@@ -139,18 +139,22 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
     }
     let _ = writeln!(
         out,
-        "(pods: pods that started; never: pods that did not; wait: scheduled → address, ≥ where pods still \
-         waiting make it a lower bound; waited: pods that retried their sandbox for an address; Assign: ipamd's \
+        "(pods: pods that started; never: pods that did not; wait: first CNI ADD → address, ≥ where pods \
+         still waiting make it a lower bound; waited: pods that retried their sandbox for an address; Assign: ipamd's \
          AssignPrivateIpAddresses calls; held: addresses in the group's warm pools; unused: the share no pod uses; ready: RunInstances → node \
          Ready)"
     );
 
     let pods = &v["pods"];
-    let (ip, launch) = (&pods["ip_wait_s"], &pods["launch_latency_s"]);
+    let (ip, launch, ready) = (
+        &pods["ip_wait_s"],
+        &pods["launch_latency_s"],
+        &pods["ready_latency_s"],
+    );
     let _ = writeln!(
         out,
         "\npods: {} created, {} started, {} never started ({} deleted before Running); IP wait p50 {} p99 {} \
-         max {}; launch latency p50 {} p99 {}; {} failed CNI ADDs",
+         max {}; launch latency p50 {} p99 {}; Ready p50 {} p99 {}; {} failed CNI ADDs, {} failed pulls",
         num(&pods["created"]),
         num(&pods["started"]),
         num(&pods["never_started"]),
@@ -160,7 +164,10 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         shown(ip, "max"),
         shown(launch, "p50"),
         shown(launch, "p99"),
+        shown(ready, "p50"),
+        shown(ready, "p99"),
         num(&pods["failed_add_attempts"]),
+        num(&pods["failed_pull_attempts"]),
     );
     let nodes = &v["nodes"];
     let _ = writeln!(
@@ -183,6 +190,12 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         "a node",
         &pods["waited_for_a_node"],
         &pods["node_wait_reasons"],
+    );
+    waited_line(
+        &mut out,
+        "an image",
+        &pods["waited_for_an_image"],
+        &pods["image_wait_reasons"],
     );
     let errors: Vec<String> = entries(&v["ipamd"]["api_errors"])
         .map(|(code, n)| format!("{code} {}", num(n)))

@@ -5,7 +5,8 @@
 //!
 //! The figures are estimates, calibrated on `scenarios/large-day.toml` (542,542 pods on 1,000 nodes for
 //! 24 simulated hours: 38 M events, 213 MB): about 7 events and 350 bytes per pod (its record, its
-//! `pods.csv` row, its share of the EC2 attempt log), 0.4 events per node and simulated second (ipamd's two
+//! `pods.csv` row, its share of the EC2 attempt log), and one event more since kubelet's PLEG sighting and the
+//! API's showing Running are events of their own (8; a readiness probe adds two), 0.4 events per node and simulated second (ipamd's two
 //! wake-ups every 5 s) and 20 kB per node (its ipamd, its EC2 state). They err on the generous side: a run
 //! the estimate lets through at the default limit uses a fraction of it.
 
@@ -21,7 +22,7 @@ pub const DEFAULT_MAX_MEMORY: u64 = 8 << 30;
 
 const BYTES_PER_POD: f64 = 350.0;
 const BYTES_PER_NODE: f64 = 20_000.0;
-const EVENTS_PER_POD: f64 = 7.0;
+const EVENTS_PER_POD: f64 = 8.0;
 const EVENTS_PER_NODE_SECOND: f64 = 0.4;
 /// A time-series row: its fixed fields, then per subnet and per node group, in memory and in the CSV text.
 const BYTES_PER_SAMPLE: f64 = 160.0;

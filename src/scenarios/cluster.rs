@@ -1,8 +1,10 @@
 //! The Kubernetes side of a validated scenario: kubelet and node-lifecycle timings, the scheduler's policy,
 //! workloads, and each node group's scaling plan (timed scale steps, rollouts, an optional Karpenter-like
-//! provisioner). Defaults follow docs/reference/ec2.md §7 and the kubelet's own constants.
+//! provisioner). Defaults follow docs/reference/ec2.md §7 and docs/reference/kube.md §4 (kubelet's own
+//! constants and configuration defaults).
 
 use crate::sim::dist::DurationDist;
+use crate::sim::kube::api::ClientRate;
 use crate::sim::time::SimDuration;
 
 /// Cluster-wide Kubernetes settings (`[kubelet]`, `[node_lifecycle]`, `[scheduler]`).
@@ -32,27 +34,44 @@ impl Default for ApiServerSpec {
     }
 }
 
-/// How kubelet starts and stops pods (`[kubelet]`).
+/// How kubelet starts and stops pods (`[kubelet]`). docs/reference/kube.md §4.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KubeletSpec {
-    /// Pod bound to the node → the sandbox's CNI ADD (kubelet sync, runtime creating the sandbox).
+    /// kubelet's API client (`kubeAPIQPS` / `kubeAPIBurst`): 50 / 100 from v1.27 (§4.1).
+    pub api: ClientRate,
+    /// Volumes mounted → the sandbox's CNI ADD (the runtime creating the sandbox's network namespace).
     pub sandbox_setup: DurationDist,
-    /// Successful CNI ADD → pod Running (containers created and started).
+    /// Images present → the containers started (created and started by the runtime).
     pub container_start: DurationDist,
-    /// Pod deleted → CNI DEL (containers stopped, sandbox torn down). The address stays assigned until then.
+    /// The containers exited → the CNI DEL: the runtime stopping the sandbox (`StopPodSandbox`). The address
+    /// stays assigned until then.
     pub teardown: DurationDist,
-    /// Wait before retrying a sandbox whose CNI ADD failed.
-    pub sandbox_retry: SandboxRetry,
+    /// Wait before retrying a sandbox whose CNI ADD failed (§4.2).
+    pub sandbox_retry: Backoff,
+    /// One image pull at a time per node (`serializeImagePulls`, true upstream; §4.4).
+    pub serialize_image_pulls: bool,
+    /// At most this many pulls at once when pulls are not serialised (`maxParallelImagePulls`); `None`: no
+    /// limit.
+    pub max_parallel_image_pulls: Option<u32>,
+    /// The node's registry limiter (`registryPullQPS` / `registryBurst`, 5 / 10); `None`: no limit
+    /// (`registryPullQPS = 0`). A pull that finds no token fails at once.
+    pub registry: Option<ClientRate>,
+    /// Wait before retrying a pull that failed (`imageBackOffPeriod` 10 s, doubling, `MaxImageBackOff` 300 s).
+    pub image_backoff: Backoff,
+    /// An `Always` pull of an image the node holds: the registry's manifest check (a modelling choice).
+    pub manifest_check: DurationDist,
+    /// PLEG's relist period: containers that started or exited are seen at the node's next relist.
+    pub pleg_period: SimDuration,
     /// Pods on every node that use the host's network (aws-node, kube-proxy): they take pod slots but no
     /// address. The EKS max-pods formula's "+ 2" is for them.
     pub host_network_pods: u32,
 }
 
-/// kubelet's retry of a failed sandbox: the n-th retry (n from 0) waits
-/// `min(initial · factor^n, max) · (1 + jitter · U[0,1))`. The default is kubelet's pod-worker back-off: a
-/// fixed 10 s with up to 50 % jitter (`backOffPeriod`, `workerBackOffPeriodJitterFactor`).
+/// A retry back-off: the n-th retry (n from 0) waits `min(initial · factor^n, max) · (1 + jitter · U[0,1))`.
+/// kubelet's sandbox retry is its pod-worker back-off, a fixed 10 s with up to 50 % jitter (`backOffPeriod`,
+/// `workerBackOffPeriodJitterFactor`); its image back-off doubles from 10 s to 300 s without jitter.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SandboxRetry {
+pub struct Backoff {
     pub initial: SimDuration,
     /// ≥ 1.
     pub factor: f64,
@@ -90,15 +109,27 @@ pub struct SchedulerSpec {
 impl Default for KubeletSpec {
     fn default() -> Self {
         KubeletSpec {
+            api: ClientRate::new(50.0, 100),
             sandbox_setup: DurationDist::lognormal_ms(300, 0.3),
-            container_start: DurationDist::lognormal_ms(1_500, 0.4),
-            teardown: DurationDist::uniform_ms(500, 2_000),
-            sandbox_retry: SandboxRetry {
+            container_start: DurationDist::lognormal_ms(1_000, 0.4),
+            teardown: DurationDist::uniform_ms(100, 400),
+            sandbox_retry: Backoff {
                 initial: SimDuration::from_secs(10),
                 factor: 1.0,
                 max: SimDuration::from_secs(10),
                 jitter: 0.5,
             },
+            serialize_image_pulls: true,
+            max_parallel_image_pulls: None,
+            registry: Some(ClientRate::new(5.0, 10)),
+            image_backoff: Backoff {
+                initial: SimDuration::from_secs(10),
+                factor: 2.0,
+                max: SimDuration::from_secs(300),
+                jitter: 0.0,
+            },
+            manifest_check: DurationDist::uniform_ms(100, 300),
+            pleg_period: SimDuration::from_secs(1),
             host_network_pods: 2,
         }
     }
@@ -133,7 +164,105 @@ pub struct WorkloadSpec {
     /// Index into `Scenario::node_groups` its pods are bound to (a node selector), or `None` for any node.
     pub node_group: Option<usize>,
     pub pod: PodShape,
+    /// The image its pods run; `None`: an image every node holds (like the pause image), never pulled.
+    pub image: Option<ImageSpec>,
+    /// Its readiness probe; `None`: Ready as soon as Running.
+    pub readiness: Option<ReadinessSpec>,
+    pub termination: TerminationSpec,
     pub kind: WorkloadKind,
+}
+
+/// An image's index among the scenario's distinct image names, in order of first appearance.
+pub type ImageId = u32;
+
+/// A workload's image (`image = { name, pull, policy }`); docs/reference/kube.md §4.4.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageSpec {
+    /// Workloads naming the same image share it: a node that pulled it for one holds it for all.
+    pub id: ImageId,
+    pub name: String,
+    pub policy: PullPolicy,
+    /// How long one pull takes; never drawn for `Never`.
+    pub pull: DurationDist,
+}
+
+/// `imagePullPolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Ask the registry every time: a manifest check (and a registry token) even when the node holds it.
+    Always,
+    /// Pull only when the node does not hold it.
+    IfNotPresent,
+    /// Never pull: a pod whose image is absent never starts (`ErrImageNeverPull`).
+    Never,
+}
+
+impl PullPolicy {
+    /// Kubernetes' default for an image reference (`SetDefaults_Container`): `Always` when its tag is `latest`
+    /// or it has neither tag nor digest (which means `latest`), else `IfNotPresent`.
+    pub fn default_for(image: &str) -> PullPolicy {
+        let (name, digest) = match image.split_once('@') {
+            Some((name, _)) => (name, true),
+            None => (image, false),
+        };
+        // A tag follows the last `:` after the last `/` (a `:` before it is a registry's port).
+        let last = name.rsplit('/').next().unwrap_or(name);
+        match last.split_once(':') {
+            Some((_, "latest")) => PullPolicy::Always,
+            Some(_) => PullPolicy::IfNotPresent,
+            None if digest => PullPolicy::IfNotPresent,
+            None => PullPolicy::Always,
+        }
+    }
+}
+
+/// A readiness probe (`readiness = { initial_delay, period, success_threshold, warmup }`); the defaults are
+/// `SetDefaults_Probe`'s. docs/reference/kube.md §4.5.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadinessSpec {
+    /// No probe runs until the container has run this long (`initialDelaySeconds`, 0).
+    pub initial_delay: SimDuration,
+    /// Between probes (`periodSeconds`, 10 s).
+    pub period: SimDuration,
+    /// Consecutive successes that make the pod Ready (`successThreshold`, 1).
+    pub success_threshold: u32,
+    /// The application's time from its start until it answers the probe (a modelling input; 0).
+    pub warmup: DurationDist,
+}
+
+impl Default for ReadinessSpec {
+    fn default() -> Self {
+        ReadinessSpec {
+            initial_delay: SimDuration::ZERO,
+            period: SimDuration::from_secs(10),
+            success_threshold: 1,
+            warmup: DurationDist::fixed(SimDuration::ZERO),
+        }
+    }
+}
+
+/// How a workload's pods stop when deleted (`termination = { grace_period, pre_stop, shutdown }`);
+/// docs/reference/kube.md §4.6.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TerminationSpec {
+    /// `terminationGracePeriodSeconds` (`DefaultTerminationGracePeriodSeconds`, 30 s).
+    pub grace_period: SimDuration,
+    /// The preStop hook's run time; `None`: no hook.
+    pub pre_stop: Option<DurationDist>,
+    /// The application's exit after SIGTERM (a modelling choice: U[0.4 s, 1.6 s), with `teardown` and the
+    /// API's latency about the U[0.5 s, 2 s) from deletion to CNI DEL that vpcsim used before it modelled
+    /// termination).
+    pub shutdown: DurationDist,
+}
+
+impl Default for TerminationSpec {
+    fn default() -> Self {
+        TerminationSpec {
+            grace_period: SimDuration::from_secs(30),
+            pre_stop: None,
+            shutdown: DurationDist::uniform_ms(400, 1_600),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{SchedulingPolicy, SubnetPolicy};
+use super::{PullPolicy, SchedulingPolicy, SubnetPolicy};
 use crate::sim::dist::DurationDist;
 use crate::sim::ipamd::config::{Choice, EnvValue};
 use crate::sim::time::SimDuration;
@@ -298,16 +298,25 @@ impl<'de> Deserialize<'de> for RawConsolidateAfter {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawKubelet {
+    pub api_qps: Option<Spanned<f64>>,
+    pub api_burst: Option<Spanned<u32>>,
     pub sandbox_setup: Option<DurationDist>,
     pub container_start: Option<DurationDist>,
     pub teardown: Option<DurationDist>,
-    pub sandbox_retry: Option<RawSandboxRetry>,
+    pub sandbox_retry: Option<RawBackoff>,
+    pub serialize_image_pulls: Option<bool>,
+    pub max_parallel_image_pulls: Option<Spanned<u32>>,
+    pub registry_pull_qps: Option<Spanned<f64>>,
+    pub registry_burst: Option<Spanned<u32>>,
+    pub image_backoff: Option<RawBackoff>,
+    pub manifest_check: Option<DurationDist>,
+    pub pleg_period: Option<Spanned<SimDuration>>,
     pub host_network_pods: Option<u32>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RawSandboxRetry {
+pub(crate) struct RawBackoff {
     pub initial: Option<Spanned<SimDuration>>,
     pub factor: Option<Spanned<f64>>,
     pub max: Option<Spanned<SimDuration>>,
@@ -361,6 +370,9 @@ pub(crate) struct RawWorkload {
     pub cpu: Option<Spanned<RawCpu>>,
     pub memory: Option<Spanned<String>>,
     pub stream: Option<Spanned<String>>,
+    pub image: Option<Spanned<RawImage>>,
+    pub readiness: Option<RawReadiness>,
+    pub termination: Option<RawTermination>,
     // steady, diurnal
     pub lifetime: Option<Spanned<DurationDist>>,
     // steady
@@ -390,4 +402,47 @@ pub(crate) struct RawWorkload {
 pub(crate) struct RawReplicaStep {
     pub at: SimDuration,
     pub replicas: Spanned<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawImage {
+    pub name: Spanned<String>,
+    pub pull: Option<Spanned<DurationDist>>,
+    pub policy: Option<Spanned<RawPullPolicy>>,
+}
+
+/// `imagePullPolicy`, spelt as in a pod spec.
+#[derive(Clone, Copy, Deserialize)]
+pub(crate) enum RawPullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl From<RawPullPolicy> for PullPolicy {
+    fn from(p: RawPullPolicy) -> Self {
+        match p {
+            RawPullPolicy::Always => PullPolicy::Always,
+            RawPullPolicy::IfNotPresent => PullPolicy::IfNotPresent,
+            RawPullPolicy::Never => PullPolicy::Never,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReadiness {
+    pub initial_delay: Option<SimDuration>,
+    pub period: Option<Spanned<SimDuration>>,
+    pub success_threshold: Option<Spanned<u32>>,
+    pub warmup: Option<DurationDist>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTermination {
+    pub grace_period: Option<SimDuration>,
+    pub pre_stop: Option<DurationDist>,
+    pub shutdown: Option<DurationDist>,
 }

@@ -6,6 +6,7 @@ use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, BucketSpec};
 use crate::sim::ec2::config::AccountConfig;
 use crate::sim::ipamd::config::{Choice, EniConfig};
+use crate::sim::kube::api::ClientRate;
 use crate::sim::vpc::SubnetId;
 use crate::sim::vpc::{InitialPlacement, ReservationKind, ReservationRange};
 
@@ -933,6 +934,16 @@ fn documented_example_parses() {
         .collect();
     assert_eq!(kinds, ["steady", "deployment", "cronjob", "diurnal"]);
     assert_eq!(s.workloads[2].node_group, Some(2));
+    let web = &s.workloads[0];
+    let image = web.image.as_ref().expect("web has an image");
+    assert_eq!((image.id, image.policy), (0, PullPolicy::IfNotPresent));
+    let readiness = web.readiness.as_ref().expect("web has a probe");
+    assert_eq!(readiness.period, SimDuration::from_secs(5));
+    assert_eq!(
+        web.termination.pre_stop,
+        Some(DurationDist::fixed(SimDuration::from_secs(5)))
+    );
+    assert!(s.workloads[1].image.is_none() && s.workloads[1].readiness.is_none());
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -978,7 +989,7 @@ policy = "pack"
     assert_eq!(k.teardown, DurationDist::uniform_ms(1000, 2000));
     assert_eq!(
         k.sandbox_retry,
-        SandboxRetry {
+        Backoff {
             initial: SimDuration::from_secs(1),
             factor: 2.0,
             max: SimDuration::from_secs(60),
@@ -1041,6 +1052,75 @@ fn kube_errors() {
         "[node_lifecycle]\nboot = 5\n",
         2,
         &["node_lifecycle.boot", "invalid type"],
+    );
+}
+
+#[test]
+fn spec_4_1_kubelet_api_and_image_settings_resolve() {
+    let s = ok(r#"[kubelet]
+api_qps = 5
+api_burst = 10
+serialize_image_pulls = false
+max_parallel_image_pulls = 4
+registry_pull_qps = 0
+image_backoff = { initial = "5s", max = "1m" }
+pleg_period = "500ms"
+"#);
+    let k = &s.kube.kubelet;
+    assert_eq!(k.api, ClientRate::new(5.0, 10));
+    assert!(!k.serialize_image_pulls);
+    assert_eq!(k.max_parallel_image_pulls, Some(4));
+    // registryPullQPS 0 is no limit.
+    assert_eq!(k.registry, None);
+    assert_eq!(k.image_backoff.initial, SimDuration::from_secs(5));
+    assert_eq!(k.image_backoff.factor, 2.0);
+    assert_eq!(k.pleg_period, SimDuration::from_millis(500));
+    let d = KubeletSpec::default();
+    assert_eq!(d.api, ClientRate::new(50.0, 100));
+    assert_eq!(d.registry, Some(ClientRate::new(5.0, 10)));
+    assert!(d.serialize_image_pulls);
+}
+
+#[test]
+fn spec_4_kubelet_errors_point_at_the_key() {
+    let kubelet = |body: &str| format!("[kubelet]\n{body}\n");
+    err_extra(
+        &kubelet("api_qps = 0"),
+        2,
+        &["kubelet.api_qps", "from 0.001 to 1000000, got 0"],
+    );
+    err_extra(
+        &kubelet("api_burst = 0"),
+        2,
+        &["kubelet.api_burst", "positive integer"],
+    );
+    err_extra(
+        &kubelet("max_parallel_image_pulls = 3"),
+        2,
+        &[
+            "kubelet.max_parallel_image_pulls",
+            "3 parallel pulls need serialize_image_pulls = false",
+        ],
+    );
+    err_extra(
+        &kubelet("serialize_image_pulls = true\nmax_parallel_image_pulls = 2"),
+        3,
+        &["kubelet.max_parallel_image_pulls", "serialize_image_pulls"],
+    );
+    err_extra(
+        &kubelet("registry_pull_qps = -1"),
+        2,
+        &["kubelet.registry_pull_qps", "got -1"],
+    );
+    err_extra(
+        &kubelet("image_backoff = { factor = 0.5 }"),
+        2,
+        &["kubelet.image_backoff.factor", "≥ 1, got 0.5"],
+    );
+    err_extra(
+        &kubelet("pleg_period = \"0s\""),
+        2,
+        &["kubelet.pleg_period", "positive"],
     );
 }
 
@@ -1722,6 +1802,121 @@ fn trace_workload_file_errors_point_at_the_file_key() {
         "{shown}"
     );
     assert!(shown.contains("traces/missing.csv"), "{shown}");
+}
+
+#[test]
+fn spec_4_4_image_policies_default_by_tag() {
+    use PullPolicy::*;
+    for (image, policy) in [
+        ("registry/app:1.2", IfNotPresent),
+        ("registry/app:latest", Always),
+        ("registry/app", Always),
+        ("registry:5000/app", Always),
+        ("registry:5000/app:2", IfNotPresent),
+        ("app@sha256:0123", IfNotPresent),
+        ("app:latest@sha256:0123", Always),
+    ] {
+        assert_eq!(PullPolicy::default_for(image), policy, "{image}");
+    }
+}
+
+#[test]
+fn a_workload_resolves_its_image_probe_and_termination() {
+    let text = with_workloads(
+        r#"[[workloads]]
+name = "a"
+type = "deployment"
+replicas = 1
+image = { name = "registry/app:1.2", pull = "4s" }
+readiness = { warmup = "3s" }
+termination = { grace_period = "10s", pre_stop = "1s" }
+[[workloads]]
+name = "b"
+type = "deployment"
+replicas = 1
+image = { name = "registry/other", pull = "1s" }
+[[workloads]]
+name = "c"
+type = "deployment"
+replicas = 1
+image = { name = "registry/app:1.2", policy = "Never" }
+"#,
+    );
+    let s = ok(&text);
+    let ids: Vec<(u32, PullPolicy)> = s
+        .workloads
+        .iter()
+        .map(|w| w.image.as_ref().map(|i| (i.id, i.policy)).unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (0, PullPolicy::IfNotPresent),
+            (1, PullPolicy::Always),
+            (0, PullPolicy::Never)
+        ]
+    );
+    let a = &s.workloads[0];
+    let r = a.readiness.as_ref().unwrap();
+    assert_eq!(r.period, SimDuration::from_secs(10));
+    assert_eq!(r.success_threshold, 1);
+    assert_eq!(r.warmup, DurationDist::fixed(SimDuration::from_secs(3)));
+    assert_eq!(a.termination.grace_period, SimDuration::from_secs(10));
+    assert_eq!(a.termination.shutdown, TerminationSpec::default().shutdown);
+    assert_eq!(s.workloads[1].termination, TerminationSpec::default());
+}
+
+#[test]
+fn spec_4_workload_container_errors_point_at_the_key() {
+    let base = MINIMAL.lines().count() + with_workloads("").lines().count();
+    let err = |body: &str, parts: &[&str]| {
+        let text = format!(
+            "{MINIMAL}{}",
+            with_workloads(&format!(
+                "[[workloads]]\nname = \"w\"\ntype = \"deployment\"\nreplicas = 1\n{body}\n"
+            ))
+        );
+        err_at(&text, base + 5, parts)
+    };
+    err(
+        "image = { name = \"app:1\" }",
+        &[
+            "workloads[0].image",
+            "missing required key `pull`",
+            "\"IfNotPresent\" by default",
+        ],
+    );
+    err(
+        "image = { name = \"app:1\", policy = \"Never\", pull = \"1s\" }",
+        &["workloads[0].image.pull", "never pulls"],
+    );
+    err(
+        "image = { name = \"\", pull = \"1s\" }",
+        &["workloads[0].image.name", "must not be empty"],
+    );
+    err(
+        "image = { name = \"a b\", pull = \"1s\" }",
+        &["workloads[0].image.name", "not an image reference"],
+    );
+    err(
+        "image = { name = \"app\", pull = \"1s\", policy = \"Sometimes\" }",
+        &["workloads[0].image.policy", "unknown variant `Sometimes`"],
+    );
+    err(
+        "readiness = { period = \"0s\" }",
+        &["workloads[0].readiness.period", "positive"],
+    );
+    err(
+        "readiness = { success_threshold = 0 }",
+        &[
+            "workloads[0].readiness.success_threshold",
+            "positive integer",
+        ],
+    );
+    err(
+        "termination = { grace = \"1s\" }",
+        &["workloads[0].termination.grace", "unknown key `grace`"],
+    );
 }
 
 #[test]

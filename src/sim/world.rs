@@ -159,7 +159,11 @@ impl Model for World {
             Event::Kube(KubeEvent::Schedule) => "scheduling cycle",
             Event::Kube(
                 KubeEvent::SandboxAdd(_)
-                | KubeEvent::Started(_)
+                | KubeEvent::PullRetry(_)
+                | KubeEvent::ContainersSeen(_)
+                | KubeEvent::RunningShown(_)
+                | KubeEvent::ProbeReady(_)
+                | KubeEvent::ReadyShown(_)
                 | KubeEvent::LifetimeOver(_)
                 | KubeEvent::TornDown(_),
             ) => "pod",

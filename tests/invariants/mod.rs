@@ -14,7 +14,16 @@ pub fn check_invariants(world: &World, end: SimTime) {
     assert!(rows.last().is_none_or(|r| r.time <= end));
     let mut by_address: BTreeMap<Ipv4Addr, Vec<(SimTime, SimTime)>> = BTreeMap::new();
     for (i, p) in world.cluster.pods.all().iter().enumerate() {
-        let steps = [Some(p.created), p.scheduled, p.ip_assigned, p.running];
+        let steps = [
+            Some(p.created),
+            p.scheduled,
+            p.bound,
+            p.sandbox,
+            p.ip_assigned,
+            p.image_pulled,
+            p.running,
+            p.ready,
+        ];
         let mut last = SimTime::ZERO;
         for t in steps.into_iter().flatten() {
             assert!(t >= last, "pod {i}: timestamps out of order: {p:?}");

@@ -163,7 +163,7 @@ fn ip_wait_cdf(pods: &[(String, &PodStats)], naming: Naming) -> Figure {
         naming,
         (
             "ip-wait-cdf",
-            "Pod IP wait: scheduled to address assigned (CDF)",
+            "Pod IP wait: first CNI ADD to address assigned (CDF)",
             "IP wait",
             "fraction of scheduled pods",
         ),

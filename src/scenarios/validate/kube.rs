@@ -14,23 +14,7 @@ pub(super) fn resolve_kube(
         k.api_server.latency = latency;
     }
     if let Some(r) = kubelet {
-        let kl = &mut k.kubelet;
-        let pairs = [
-            (r.sandbox_setup, &mut kl.sandbox_setup),
-            (r.container_start, &mut kl.container_start),
-            (r.teardown, &mut kl.teardown),
-        ];
-        for (v, slot) in pairs {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
-        if let Some(sr) = &r.sandbox_retry {
-            kl.sandbox_retry = resolve_sandbox_retry(cx, sr, kl.sandbox_retry)?;
-        }
-        if let Some(n) = r.host_network_pods {
-            kl.host_network_pods = n;
-        }
+        resolve_kubelet(cx, r, &mut k.kubelet)?;
     }
     if let Some(r) = lifecycle {
         let lc = &mut k.node_lifecycle;
@@ -46,14 +30,89 @@ pub(super) fn resolve_kube(
     Ok(k)
 }
 
-pub(super) fn resolve_sandbox_retry(
-    cx: &Ctx<'_>,
-    r: &RawSandboxRetry,
-    d: SandboxRetry,
-) -> R<SandboxRetry> {
-    const KEY: &str = "kubelet.sandbox_retry";
+/// The slowest and fastest client rates: client-go's limiter counts thousandths of a token (`sim::kube::api`),
+/// and a million calls a second is beyond any API server.
+const MIN_QPS: f64 = 0.001;
+const MAX_QPS: f64 = 1e6;
+
+fn resolve_kubelet(cx: &Ctx<'_>, r: RawKubelet, kl: &mut KubeletSpec) -> R<()> {
+    let pairs = [
+        (r.sandbox_setup, &mut kl.sandbox_setup),
+        (r.container_start, &mut kl.container_start),
+        (r.teardown, &mut kl.teardown),
+        (r.manifest_check, &mut kl.manifest_check),
+    ];
+    for (v, slot) in pairs {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    }
+    if let Some(q) = &r.api_qps {
+        kl.api.qps = qps(cx, q, "kubelet.api_qps")?;
+    }
+    if let Some(b) = &r.api_burst {
+        kl.api.burst = positive_u32(cx, b, "kubelet.api_burst")?;
+    }
+    if let Some(sr) = &r.sandbox_retry {
+        kl.sandbox_retry = resolve_backoff(cx, "kubelet.sandbox_retry", sr, kl.sandbox_retry)?;
+    }
+    if let Some(b) = &r.image_backoff {
+        kl.image_backoff = resolve_backoff(cx, "kubelet.image_backoff", b, kl.image_backoff)?;
+    }
+    if let Some(s) = r.serialize_image_pulls {
+        kl.serialize_image_pulls = s;
+    }
+    if let Some(m) = &r.max_parallel_image_pulls {
+        let n = positive_u32(cx, m, "kubelet.max_parallel_image_pulls")?;
+        // kubelet's configuration validation refuses the same combination.
+        if kl.serialize_image_pulls && n > 1 {
+            return Err(cx.error(
+                m.span(),
+                "kubelet.max_parallel_image_pulls",
+                format!(
+                    "{n} parallel pulls need serialize_image_pulls = false (serialised pulls go one at a time; \
+                     serialize_image_pulls is true unless set)"
+                ),
+            ));
+        }
+        kl.max_parallel_image_pulls = Some(n);
+    }
+    let registry_qps = match &r.registry_pull_qps {
+        Some(q) if *q.get_ref() == 0.0 => None,
+        Some(q) => Some(qps(cx, q, "kubelet.registry_pull_qps")?),
+        None => kl.registry.map(|c| c.qps),
+    };
+    let burst = match &r.registry_burst {
+        Some(b) => positive_u32(cx, b, "kubelet.registry_burst")?,
+        None => kl.registry.map_or(10, |c| c.burst),
+    };
+    kl.registry = registry_qps.map(|q| ClientRate::new(q, burst));
+    if let Some(p) = &r.pleg_period {
+        kl.pleg_period = positive_duration(cx, p, "kubelet.pleg_period")?;
+    }
+    if let Some(n) = r.host_network_pods {
+        kl.host_network_pods = n;
+    }
+    Ok(())
+}
+
+/// A client's calls per second, from [`MIN_QPS`] to [`MAX_QPS`].
+fn qps(cx: &Ctx<'_>, v: &Spanned<f64>, key: &str) -> R<f64> {
+    let x = *v.get_ref();
+    if (MIN_QPS..=MAX_QPS).contains(&x) {
+        Ok(x)
+    } else {
+        Err(cx.error(
+            v.span(),
+            key,
+            format!("must be a number of calls per second from {MIN_QPS} to {MAX_QPS}, got {x}"),
+        ))
+    }
+}
+
+pub(super) fn resolve_backoff(cx: &Ctx<'_>, key: &str, r: &RawBackoff, d: Backoff) -> R<Backoff> {
     let initial = match &r.initial {
-        Some(v) => positive_duration(cx, v, &join(KEY, "initial"))?,
+        Some(v) => positive_duration(cx, v, &join(key, "initial"))?,
         None => d.initial,
     };
     let factor = match &r.factor {
@@ -62,7 +121,7 @@ pub(super) fn resolve_sandbox_retry(
             if !(x.is_finite() && x >= 1.0) {
                 return Err(cx.error(
                     v.span(),
-                    join(KEY, "factor"),
+                    join(key, "factor"),
                     format!("must be a finite number ≥ 1, got {x}"),
                 ));
             }
@@ -85,13 +144,13 @@ pub(super) fn resolve_sandbox_retry(
             ),
             (None, None) => unreachable!("the defaults are in order"),
         };
-        return Err(cx.error(span, join(KEY, name), message));
+        return Err(cx.error(span, join(key, name), message));
     }
     let jitter = match &r.jitter {
-        Some(v) => unit_interval(cx, v, &join(KEY, "jitter"))?,
+        Some(v) => unit_interval(cx, v, &join(key, "jitter"))?,
         None => d.jitter,
     };
-    Ok(SandboxRetry {
+    Ok(Backoff {
         initial,
         factor,
         max,

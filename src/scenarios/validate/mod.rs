@@ -4,6 +4,7 @@
 mod accounts;
 mod checks;
 mod cidr;
+mod containers;
 mod ipamd;
 mod kube;
 mod node_groups;
@@ -14,6 +15,7 @@ mod workloads;
 use accounts::*;
 use checks::*;
 use cidr::*;
+use containers::*;
 use ipamd::*;
 use kube::*;
 use node_groups::*;
@@ -36,14 +38,14 @@ use toml::Spanned;
 
 use super::location::join;
 use super::raw::{
-    RawAccount, RawAllocatable, RawApiServer, RawBucket, RawCpu, RawEc2, RawEniConfig, RawInUse,
-    RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle, RawProvisioner, RawReservation,
-    RawSandboxRetry, RawScheduler, RawSubnet, RawTenant, RawWorkload,
+    RawAccount, RawAllocatable, RawApiServer, RawBackoff, RawBucket, RawCpu, RawEc2, RawEniConfig,
+    RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle, RawProvisioner,
+    RawReadiness, RawReservation, RawScheduler, RawSubnet, RawTenant, RawTermination, RawWorkload,
 };
 use super::{
-    Allocatable, Ctx, DayCurve, KubeSpec, NodeGroupSpec, PodShape, ProvisionerSpec, RolloutSpec,
-    SandboxRetry, ScaleStep, Scenario, ScenarioError, SubnetSpec, VpcSpec, WorkloadKind,
-    WorkloadSpec, trace,
+    Allocatable, Backoff, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec, NodeGroupSpec, PodShape,
+    ProvisionerSpec, PullPolicy, ReadinessSpec, RolloutSpec, ScaleStep, Scenario, ScenarioError,
+    SubnetSpec, TerminationSpec, VpcSpec, WorkloadKind, WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
@@ -54,6 +56,7 @@ use crate::sim::ipamd::config::{
     EniConfig, EnvValue, IpamdConfig, MANIFEST_WARM_PREFIX_TARGET, parse_bool, parse_cooldown,
     parse_ip_target, parse_max_eni, parse_target_or_default,
 };
+use crate::sim::kube::api::ClientRate;
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{
     InUseSpec, ReservationKind, ReservationRange, ReservationSpec, SubnetId, TenantSpec,

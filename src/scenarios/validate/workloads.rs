@@ -222,6 +222,19 @@ pub(super) fn resolve_workload(
             pod_memory_mib(m.get_ref()).map_err(|e| cx.error(m.span(), wc.key("memory"), e))?;
     }
 
+    let image = match &w.image {
+        Some(i) => Some(resolve_image(cx, &wc.base, i, earlier)?),
+        None => None,
+    };
+    let readiness = match &w.readiness {
+        Some(r) => Some(resolve_readiness(cx, &wc.base, r)?),
+        None => None,
+    };
+    let termination = w
+        .termination
+        .as_ref()
+        .map_or_else(TerminationSpec::default, resolve_termination);
+
     let kind = match kind {
         "steady" => {
             let rate_per_s = wc.rate(
@@ -324,6 +337,9 @@ pub(super) fn resolve_workload(
         stream,
         node_group,
         pod,
+        image,
+        readiness,
+        termination,
         kind,
     })
 }

@@ -6,6 +6,8 @@
 //! Tokens are counted in nano-tokens and time in microseconds, as in EC2's bucket (`sim::ec2::token_bucket`),
 //! so the refill is exact for rates written with up to three decimals. Unlike EC2's bucket the level may go
 //! below zero: a waiting call has reserved a token that has not been refilled yet (`rate.Limiter.Reserve`).
+//! kubelet's registry limiter is the same bucket asked the other way (`TryAccept`): a pull that finds no token
+//! fails instead of waiting ([`ClientLimiter::try_accept`]).
 
 use crate::sim::time::{SimDuration, SimTime};
 
@@ -67,16 +69,40 @@ impl ClientLimiter {
         if self.refill_per_us == 0 {
             return at;
         }
-        let now = at.max(self.updated);
-        let gained = ((now.0 - self.updated.0) as i64).saturating_mul(self.refill_per_us);
-        self.level = self.level.saturating_add(gained).min(self.capacity);
-        self.updated = now;
+        let now = self.refill(at);
         self.level -= i64::from(n) * NANO;
         if self.level >= 0 {
             return at;
         }
         let wait_us = (-self.level + self.refill_per_us - 1) / self.refill_per_us;
         now + SimDuration(wait_us as u64)
+    }
+}
+
+impl ClientLimiter {
+    /// Takes a token for a call made at `at` if the bucket holds one, else refuses it (client-go's
+    /// `TryAccept`). An unthrottled client always accepts. Calls are counted no earlier than the latest, as in
+    /// [`ClientLimiter::reserve`].
+    pub fn try_accept(&mut self, at: SimTime) -> bool {
+        if self.refill_per_us == 0 {
+            return true;
+        }
+        self.refill(at);
+        if self.level >= NANO {
+            self.level -= NANO;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Refills the bucket up to `at`, or the latest instant it was asked at if later, and returns that instant.
+    fn refill(&mut self, at: SimTime) -> SimTime {
+        let now = at.max(self.updated);
+        let gained = ((now.0 - self.updated.0) as i64).saturating_mul(self.refill_per_us);
+        self.level = self.level.saturating_add(gained).min(self.capacity);
+        self.updated = now;
+        now
     }
 }
 
@@ -125,6 +151,19 @@ mod tests {
         // Dated 5 s: counted at 10 s, when the bucket is empty, so it waits for the next token.
         let t5 = SimTime::ZERO + SimDuration::from_secs(5);
         assert_eq!(secs(l.reserve(t5, 1)), 11.0);
+    }
+
+    /// kube.md §4.4: the registry limiter's burst is taken at once, then one pull per 1/qps; the rest fail.
+    #[test]
+    fn spec_4_4_try_accept_refuses_once_the_burst_is_spent() {
+        let mut l = ClientLimiter::new(Some(ClientRate::new(5.0, 10)));
+        let accepted = (0..15).filter(|_| l.try_accept(SimTime::ZERO)).count();
+        assert_eq!(accepted, 10);
+        let t = |ms| SimTime::ZERO + SimDuration::from_millis(ms);
+        assert!(!l.try_accept(t(199)));
+        assert!(l.try_accept(t(200)));
+        assert!(!l.try_accept(t(200)));
+        assert!(ClientLimiter::new(None).try_accept(SimTime::ZERO));
     }
 
     #[test]

@@ -1,11 +1,19 @@
 //! The cluster: pods, nodes, the scheduler, kubelet's sandbox handling, node groups and workloads, and the
 //! routing of each node's ipamd and each group's EC2 calls.
 //!
-//! A pod's life: a workload creates it (Pending) → the scheduler binds it to a Ready node (Starting) → after
-//! `sandbox_setup` kubelet's CNI ADD asks the node's ipamd for an address; when the pool is empty the ADD fails
-//! and kubelet retries the sandbox after its back-off → with an address, containers start after
-//! `container_start` (Running) → on deletion (lifetime over, scale-down, eviction) the pod tears down for
-//! `teardown` (Terminating), then the CNI DEL returns its address to the pool, which keeps it in cooldown.
+//! A pod's life (docs/reference/kube.md §4, §7): a workload creates it (Pending) → the scheduler binds it to a
+//! Ready node (Starting) → kubelet's pod worker starts on it: a status update and the service-account
+//! TokenRequest through the node's API client, the volume mount waiting for the token → after
+//! `sandbox_setup` the CNI ADD asks the node's ipamd for an address; when the pool is empty the ADD fails and
+//! kubelet retries the sandbox after its back-off → with an address, its image (the node's puller and cache;
+//! a refused pull retried after the image back-off) → the containers start after `container_start` → PLEG
+//! sees them at its next relist → the Running status update, through the API client and the API's latency
+//! (Running) → with a readiness probe, another update when the probe first succeeds (Ready).
+//!
+//! Its end: deleted through the API (scale-down, eviction, a trace), kubelet sees the deletion after the API's
+//! latency and stops the containers gracefully (preStop, SIGTERM, SIGKILL at the grace period's end); or its
+//! containers complete (its lifetime), seen at the next relist. Either way the pod is Terminating until the
+//! sandbox stops (`teardown`) and the CNI DEL returns its address to the pool, which keeps it in cooldown.
 //!
 //! A node's life: its group's RunInstances → EC2's `instance_start` → `boot` (kubelet registers, aws-node
 //! starts) → ipamd's init with its pre-scaling (simulated, EC2 calls and all) → `cni_ready` → Ready. Drained
@@ -17,15 +25,17 @@ use crate::sim::ec2::{Completion, ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::Context;
 use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
 use crate::sim::kube::diagnosis::why_no_address;
-use crate::sim::kube::kubelet::backoff;
+use crate::sim::kube::images::PullOutcome;
+use crate::sim::kube::kubelet::{Kubelet, backoff};
+use crate::sim::kube::lifecycle::{exited_at, ready_at};
 use crate::sim::kube::node_groups::{GroupAction, NodeGroupEvent, NodeGroups, Packing};
 use crate::sim::kube::nodes::{Node, NodePhase};
-use crate::sim::kube::pods::{PodId, PodState, Pods};
+use crate::sim::kube::pods::{PodId, PodState, Pods, WaitReason};
 use crate::sim::kube::scheduler::Scheduler;
 use crate::sim::kube::trace::DecisionLog;
 use crate::sim::kube::workloads::{PodRequest, WorkloadAction, WorkloadEvent, Workloads};
 use crate::sim::rng::Stream;
-use crate::sim::time::SimDuration;
+use crate::sim::time::{SimDuration, SimTime};
 
 const KUBELET: Stream = Stream("kube.kubelet");
 const NODES: Stream = Stream("kube.nodes");
@@ -41,11 +51,19 @@ pub enum KubeEvent {
     NodeReady(u32),
     /// kubelet creates the pod's sandbox: CNI ADD.
     SandboxAdd(PodId),
-    /// The pod's containers are up.
-    Started(PodId),
-    /// The pod's lifetime is over: it deletes itself.
+    /// kubelet asks again for the pod's image, its back-off after a failed pull over.
+    PullRetry(PodId),
+    /// kubelet's PLEG sees the pod's containers running: kubelet sends the Running status.
+    ContainersSeen(PodId),
+    /// The API shows the pod Running (and Ready, if it has no readiness probe).
+    RunningShown(PodId),
+    /// The pod's readiness probe succeeds: kubelet sends the Ready status.
+    ProbeReady(PodId),
+    /// The API shows the pod Ready.
+    ReadyShown(PodId),
+    /// The pod's containers complete: its lifetime is over.
     LifetimeOver(PodId),
-    /// The pod is torn down: CNI DEL, and it is gone.
+    /// The pod's sandbox is stopped: CNI DEL, and it is gone.
     TornDown(PodId),
     /// Check whether empty node `.0` should be consolidated away.
     Consolidate(u32),
@@ -158,13 +176,16 @@ impl Cluster {
             KubeEvent::Booted(instance) => self.boot(ctx, ec2, instance),
             KubeEvent::NodeReady(n) => self.node_ready(ctx, ec2, n),
             KubeEvent::SandboxAdd(pod) => self.sandbox_add(ctx, ec2, pod),
-            KubeEvent::Started(pod) => self.started(ctx, pod),
-            KubeEvent::LifetimeOver(pod) => {
-                if self.pods.get(pod).state == PodState::Running {
-                    self.log_pod(ctx, pod, || "lifetime over: pod deleted".to_string());
-                    self.delete_pod(ctx, pod, false);
+            KubeEvent::PullRetry(pod) => {
+                if self.pods.get(pod).state == PodState::Starting {
+                    self.pull_image(ctx, pod);
                 }
             }
+            KubeEvent::ContainersSeen(pod) => self.containers_seen(ctx, pod),
+            KubeEvent::RunningShown(pod) => self.running_shown(ctx, pod),
+            KubeEvent::ProbeReady(pod) => self.probe_ready(ctx, pod),
+            KubeEvent::ReadyShown(pod) => self.ready_shown(ctx, pod),
+            KubeEvent::LifetimeOver(pod) => self.completed(ctx, pod),
             KubeEvent::TornDown(pod) => self.torn_down(ctx, ec2, pod),
             KubeEvent::Consolidate(n) => self.consolidate(ctx, ec2, n),
             KubeEvent::Workload(e) => {
@@ -299,6 +320,7 @@ impl Cluster {
             instance,
             group,
             ipamd,
+            kubelet: Kubelet::new(&self.spec.kubelet, ctx.now()),
             phase: NodePhase::Initializing,
             booted: ctx.now(),
             ready_at: None,
@@ -567,14 +589,8 @@ impl Cluster {
                 self.scheduler.withdraw(&mut self.pods, p);
             }
             PodState::Starting | PodState::Running => {
-                if pod.state == PodState::Starting {
-                    self.counts.starting -= 1;
-                } else {
-                    self.counts.running -= 1;
-                }
-                pod.state = PodState::Terminating;
-                let d = self.spec.kubelet.teardown.sample(ctx.rng(KUBELET));
-                ctx.schedule_in(d, KubeEvent::TornDown(p));
+                self.stop_counting(p);
+                self.pod_worker_kill(ctx, p);
             }
             PodState::Terminating | PodState::Gone => return,
         }
@@ -601,9 +617,8 @@ impl Cluster {
             self.counts.starting += 1;
             let n = self.pods.get(p).node.expect("bound");
             self.node_pods[n as usize].push(p);
-            let d = self.spec.kubelet.sandbox_setup.sample(ctx.rng(KUBELET));
-            ctx.schedule_in(d, KubeEvent::SandboxAdd(p));
             self.log_pod(ctx, p, || format!("scheduled on node {n}"));
+            self.pod_worker_start(ctx, p);
         }
         bound.clear();
         self.bound = bound;
@@ -662,7 +677,9 @@ impl Cluster {
         if self.pods.get(p).state != PodState::Starting {
             return;
         }
-        let n = self.pods.get(p).node.expect("a starting pod is bound");
+        let pod = self.pods.get_mut(p);
+        pod.sandbox.get_or_insert(now);
+        let n = pod.node.expect("a starting pod is bound");
         let node = &mut self.nodes[n as usize];
         match node.ipamd.add(u64::from(p), now) {
             Ok(a) => {
@@ -670,9 +687,8 @@ impl Cluster {
                 pod.ip_assigned = Some(now);
                 pod.address = Some(a.address);
                 pod.eni = Some(a.eni);
-                let d = self.spec.kubelet.container_start.sample(ctx.rng(KUBELET));
-                ctx.schedule_in(d, KubeEvent::Started(p));
                 self.log_pod(ctx, p, || format!("CNI ADD ok: {} on {}", a.address, a.eni));
+                self.pull_image(ctx, p);
             }
             Err(_) => {
                 let reason = why_no_address(&node.ipamd, ec2, now);
@@ -693,19 +709,228 @@ impl Cluster {
         }
     }
 
-    fn started<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+    /// kubelet's pod worker starts on pod `p`, which it has just seen bound to its node (docs/reference/kube.md
+    /// §4.1): the status update that shows the pod's containers creating goes out asynchronously but takes a
+    /// token of the node's API client first; the TokenRequest for the pod's service-account token volume
+    /// follows, and the volume mount, hence the sandbox, waits for its answer.
+    pub fn pod_worker_start<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+        let now = ctx.now();
+        let n = self.pods.get(p).node.expect("a pod worker's pod is bound");
+        let api = &mut self.nodes[n as usize].kubelet.api;
+        api.reserve(now, 1);
+        let token_sent = api.reserve(now, 1);
+        let rng = ctx.rng(KUBELET);
+        let mounted = token_sent + self.spec.api_server.latency.sample(rng);
+        let sandbox = mounted + self.spec.kubelet.sandbox_setup.sample(rng);
+        ctx.schedule_at(sandbox, KubeEvent::SandboxAdd(p));
+        if token_sent > now {
+            self.log_pod(ctx, p, || {
+                format!(
+                    "kubelet's API client throttled: TokenRequest waits {:.3}s",
+                    token_sent.since(now).as_secs_f64()
+                )
+            });
+        }
+    }
+
+    /// kubelet asks for the pod's image, its sandbox up (§4.4). A pod of a workload without an image has it.
+    fn pull_image<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+        let now = ctx.now();
+        let pod = self.pods.get(p);
+        let n = pod.node.expect("a starting pod is bound") as usize;
+        let Some(image) = &self.workload_specs[pod.workload as usize].image else {
+            return self.containers_start(ctx, p, now);
+        };
+        let check = &self.spec.kubelet.manifest_check;
+        let outcome = self.nodes[n]
+            .kubelet
+            .images
+            .request(now, image, check, ctx.rng(KUBELET));
+        match outcome {
+            PullOutcome::Present(at) => self.containers_start(ctx, p, at),
+            PullOutcome::Throttled(at) => {
+                let pod = self.pods.get_mut(p);
+                pod.failed_pulls += 1;
+                pod.wait_reason = Some(WaitReason::ImagePullBackOff);
+                let retry = pod.failed_pulls - 1;
+                let d = backoff(&self.spec.kubelet.image_backoff, retry, ctx.rng(KUBELET));
+                ctx.schedule_at(at + d, KubeEvent::PullRetry(p));
+                self.log_pod(ctx, p, || {
+                    format!(
+                        "image pull at {:.3}s failed (pull QPS exceeded): retried after {:.3}s",
+                        at.as_secs_f64(),
+                        d.as_secs_f64()
+                    )
+                });
+            }
+            PullOutcome::NeverPull => {
+                self.pods.get_mut(p).wait_reason = Some(WaitReason::ImageNeverPull);
+                self.log_pod(ctx, p, || {
+                    "image absent and its policy is Never (ErrImageNeverPull): the pod never starts"
+                        .to_string()
+                });
+            }
+        }
+    }
+
+    /// The pod's image is present at `image_at`: its containers start after `container_start`, PLEG sees them
+    /// at the node's next relist, its readiness probe first succeeds when the application has warmed up
+    /// (§4.5), and its containers complete after its lifetime, counted from their start.
+    fn containers_start<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        p: PodId,
+        image_at: SimTime,
+    ) {
+        let pod = self.pods.get_mut(p);
+        pod.image_pulled = Some(image_at);
+        let n = pod.node.expect("a starting pod is bound") as usize;
+        let lifetime = pod.lifetime;
+        let w = &self.workload_specs[pod.workload as usize];
+        let rng = ctx.rng(KUBELET);
+        let started = image_at + self.spec.kubelet.container_start.sample(rng);
+        let seen = self.nodes[n].kubelet.sees(started);
+        let ready = w
+            .readiness
+            .as_ref()
+            .map(|r| ready_at(r, started, seen, r.warmup.sample(rng)));
+        ctx.schedule_at(seen, KubeEvent::ContainersSeen(p));
+        if let Some(ready) = ready {
+            ctx.schedule_at(ready, KubeEvent::ProbeReady(p));
+        }
+        if let Some(l) = lifetime {
+            ctx.schedule_at(started + l, KubeEvent::LifetimeOver(p));
+        }
+        if image_at > ctx.now() {
+            self.log_pod(ctx, p, || {
+                format!("image present at {:.3}s", image_at.as_secs_f64())
+            });
+        }
+    }
+
+    /// PLEG saw the containers: kubelet sends the Running status through its API client; the API shows it
+    /// after its latency.
+    fn containers_seen<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+        if self.pods.get(p).state == PodState::Starting {
+            let shown = self.status_update(ctx, p);
+            ctx.schedule_at(shown, KubeEvent::RunningShown(p));
+        }
+    }
+
+    /// The readiness probe succeeded: kubelet sends the Ready status.
+    fn probe_ready<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+        if matches!(
+            self.pods.get(p).state,
+            PodState::Starting | PodState::Running
+        ) {
+            let shown = self.status_update(ctx, p);
+            ctx.schedule_at(shown, KubeEvent::ReadyShown(p));
+        }
+    }
+
+    /// One status update of pod `p` sent now: when the API shows it (a token of the node's API client, then
+    /// the API's latency).
+    fn status_update<E>(&mut self, ctx: &mut Context<'_, E>, p: PodId) -> SimTime {
+        let n = self.pods.get(p).node.expect("a starting pod is bound") as usize;
+        let sent = self.nodes[n].kubelet.api.reserve(ctx.now(), 1);
+        sent + self.spec.api_server.latency.sample(ctx.rng(KUBELET))
+    }
+
+    /// The API shows the pod Running: the start-up SLI's "observed" start. Without a readiness probe it is
+    /// Ready too.
+    fn running_shown<E>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
         let pod = self.pods.get_mut(p);
         if pod.state != PodState::Starting {
             return;
         }
         pod.state = PodState::Running;
         pod.running = Some(ctx.now());
+        if self.workload_specs[pod.workload as usize]
+            .readiness
+            .is_none()
+        {
+            pod.ready = Some(ctx.now());
+        }
         self.counts.starting -= 1;
         self.counts.running += 1;
-        if let Some(l) = pod.lifetime {
-            ctx.schedule_in(l, KubeEvent::LifetimeOver(p));
-        }
         self.log_pod(ctx, p, || "Running".to_string());
+    }
+
+    /// The API shows the pod Ready. kubelet's status carries everything it knows, so a Ready update that lands
+    /// before the Running one shows the pod Running as well.
+    fn ready_shown<E>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+        self.running_shown(ctx, p);
+        let pod = self.pods.get_mut(p);
+        if pod.state == PodState::Running && pod.ready.is_none() {
+            pod.ready = Some(ctx.now());
+            self.log_pod(ctx, p, || "Ready".to_string());
+        }
+    }
+
+    /// The pod's containers completed (a steady, diurnal, cron or trace pod's lifetime is over): it is not
+    /// deleted through the API, so there is no grace period; PLEG sees the exit at its next relist and kubelet
+    /// stops the sandbox (§4.6, "Completed pods"). The pod stops counting as its workload's at its exit.
+    fn completed<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+        let now = ctx.now();
+        let pod = self.pods.get(p);
+        if !matches!(pod.state, PodState::Starting | PodState::Running) {
+            return;
+        }
+        let n = pod.node.expect("a started pod is bound") as usize;
+        self.stop_counting(p);
+        let pod = self.pods.get_mut(p);
+        pod.deleted = Some(now);
+        self.live[pod.workload as usize] -= 1;
+        let seen = self.nodes[n].kubelet.sees(now);
+        let stopped = seen + self.spec.kubelet.teardown.sample(ctx.rng(KUBELET));
+        ctx.schedule_at(stopped, KubeEvent::TornDown(p));
+        self.log_pod(ctx, p, || {
+            format!(
+                "containers completed: exit seen at {:.3}s, sandbox stopped at {:.3}s",
+                seen.as_secs_f64(),
+                stopped.as_secs_f64()
+            )
+        });
+    }
+
+    /// A bound pod stops counting as starting or running: it is Terminating.
+    fn stop_counting(&mut self, p: PodId) {
+        let pod = self.pods.get_mut(p);
+        if pod.state == PodState::Starting {
+            self.counts.starting -= 1;
+        } else {
+            self.counts.running -= 1;
+        }
+        pod.state = PodState::Terminating;
+    }
+
+    /// kubelet's side of a pod deleted through the API (§4.6): it sees the deletion after the API's latency;
+    /// containers that exist stop gracefully (preStop, then SIGTERM, SIGKILL at the grace period's end);
+    /// then the runtime stops the sandbox (`teardown`), whose CNI DEL frees the address. A pod whose image was
+    /// not yet present has no containers to stop.
+    fn pod_worker_kill<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+        let now = ctx.now();
+        let pod = self.pods.get(p);
+        let term = &self.workload_specs[pod.workload as usize].termination;
+        let has_containers = pod.image_pulled.is_some_and(|t| t <= now);
+        let rng = ctx.rng(KUBELET);
+        let seen = now + self.spec.api_server.latency.sample(rng);
+        let exited = if has_containers {
+            let pre_stop = term.pre_stop.map(|d| d.sample(rng));
+            exited_at(term, seen, pre_stop, term.shutdown.sample(rng))
+        } else {
+            seen
+        };
+        let stopped = exited + self.spec.kubelet.teardown.sample(rng);
+        ctx.schedule_at(stopped, KubeEvent::TornDown(p));
+        self.log_pod(ctx, p, || {
+            format!(
+                "deleted: kubelet sees it at {:.3}s, containers exit at {:.3}s, sandbox stopped at {:.3}s",
+                seen.as_secs_f64(),
+                exited.as_secs_f64(),
+                stopped.as_secs_f64()
+            )
+        });
     }
 
     /// The pod's sandbox is gone: CNI DEL (its address goes into cooldown), its slot is free.
@@ -715,6 +940,8 @@ impl Cluster {
     {
         let now = ctx.now();
         let n = self.pods.get(p).node.expect("a terminating pod was bound");
+        // The status manager's last update before the API object goes takes a token like any other.
+        self.nodes[n as usize].kubelet.api.reserve(now, 1);
         let released = self.nodes[n as usize].ipamd.del(ctx, ec2, u64::from(p));
         let pod = self.pods.get_mut(p);
         pod.state = PodState::Gone;

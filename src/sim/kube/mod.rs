@@ -1,10 +1,12 @@
 //! The Kubernetes side of the world: node groups whose instances are launched through EC2, nodes with their
-//! ipamd, pods, the scheduler, kubelet's sandbox handling, workloads and the Karpenter-like provisioner.
+//! ipamd, pods, the scheduler, kubelet (its API calls, sandboxes, images, probes and termination), workloads and the Karpenter-like provisioner.
 
 pub mod api;
 pub mod cluster;
 pub mod diagnosis;
+pub mod images;
 pub mod kubelet;
+pub mod lifecycle;
 pub mod node_groups;
 pub mod nodes;
 pub mod pending;

@@ -1,9 +1,10 @@
-//! Nodes as Kubernetes sees them: an instance of a node group that has booted, with its ipamd, its phase, its
-//! pod slots (kubelet's `--max-pods`) and the CPU and memory its pods requested.
+//! Nodes as Kubernetes sees them: an instance of a node group that has booted, with its ipamd and kubelet, its
+//! phase, its pod slots (kubelet's `--max-pods`) and the CPU and memory its pods requested.
 
 use crate::scenarios::{Allocatable, PodShape};
 use crate::sim::ec2::InstanceId;
 use crate::sim::ipamd::Ipamd;
+use crate::sim::kube::kubelet::Kubelet;
 use crate::sim::time::SimTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +24,7 @@ pub struct Node {
     pub instance: InstanceId,
     pub group: usize,
     pub ipamd: Ipamd,
+    pub kubelet: Kubelet,
     pub phase: NodePhase,
     /// kubelet registered and aws-node started.
     pub booted: SimTime,

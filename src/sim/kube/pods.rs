@@ -17,17 +17,21 @@ pub type PodId = u32;
 pub enum PodState {
     /// Not bound to a node.
     Pending,
-    /// Bound; kubelet is creating its sandbox (CNI ADD, retried until it gets an address).
+    /// Bound; kubelet is starting it: its API calls, its sandbox (CNI ADD, retried until it gets an
+    /// address), its images, its containers, until the API shows it Running.
     Starting,
+    /// The API shows it Running.
     Running,
-    /// Deleted; kubelet is tearing it down (its address is still assigned until the CNI DEL).
+    /// Deleted, or its containers completed; kubelet is stopping it (its address is still assigned until the
+    /// CNI DEL).
     Terminating,
     /// Gone from the API server.
     Gone,
 }
 
-/// Why a pod waited: for an address (what ipamd was doing at its last failed ADD, i.e. what the pod was still
-/// waiting for), or, if it never failed an ADD, for a node.
+/// Why a pod waited, by its last failure: for an address (what ipamd was doing at its last failed ADD, i.e.
+/// what the pod was still waiting for), for its image (a failed or refused pull), or, if neither failed, for a
+/// node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitReason {
     /// Its node's pool was empty while ipamd was creating, attaching or waiting for an ENI to show in IMDS.
@@ -52,6 +56,11 @@ pub enum WaitReason {
     MaxPods,
     /// It waited to be scheduled: every node it could run on had max-pods pods.
     Unschedulable,
+    /// Its image pull failed (the node's registry limiter had no token: "pull QPS exceeded") and it waited
+    /// out the image back-off.
+    ImagePullBackOff,
+    /// Its image's policy is `Never` and its node does not hold the image: it never starts.
+    ImageNeverPull,
 }
 
 impl WaitReason {
@@ -67,6 +76,8 @@ impl WaitReason {
             WaitReason::MaxEnis,
             WaitReason::MaxPods,
             WaitReason::Unschedulable,
+            WaitReason::ImagePullBackOff,
+            WaitReason::ImageNeverPull,
         ]
         .into_iter()
         .chain(
@@ -88,8 +99,26 @@ impl WaitReason {
             WaitReason::MaxEnis => "max-enis".into(),
             WaitReason::MaxPods => "max-pods".into(),
             WaitReason::Unschedulable => "unschedulable".into(),
+            WaitReason::ImagePullBackOff => "image-pull-backoff".into(),
+            WaitReason::ImageNeverPull => "image-never-pull".into(),
         }
     }
+
+    /// Whether it is an image's reason (the others are a failed CNI ADD's or the scheduler's).
+    pub fn is_image(&self) -> bool {
+        matches!(
+            self,
+            WaitReason::ImagePullBackOff | WaitReason::ImageNeverPull
+        )
+    }
+}
+
+/// What a pod is counted as having waited for, by its last wait reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    Address,
+    Node,
+    Image,
 }
 
 impl fmt::Display for WaitReason {
@@ -104,7 +133,7 @@ pub struct Pod {
     pub workload: u32,
     pub node_group: Option<usize>,
     pub shape: PodShape,
-    /// Time it runs before deleting itself, from Running.
+    /// Time its containers run before they complete, from their start.
     pub lifetime: Option<SimDuration>,
     pub trace_pod: Option<u32>,
     pub state: PodState,
@@ -116,6 +145,7 @@ pub struct Pod {
     pub bound: Option<SimTime>,
     pub sandbox: Option<SimTime>,
     pub ip_assigned: Option<SimTime>,
+    /// Known when the pull is queued, so it may lie ahead of the clock.
     pub image_pulled: Option<SimTime>,
     pub running: Option<SimTime>,
     pub ready: Option<SimTime>,
@@ -127,6 +157,8 @@ pub struct Pod {
     pub eni: Option<EniId>,
     pub address: Option<Ipv4Addr>,
     pub failed_adds: u32,
+    /// Image pulls that failed (no registry token); the image back-off grows with them.
+    pub failed_pulls: u32,
     /// While the pod is pending the scheduler keeps this for its whole class, and writes it here when the pod
     /// is bound or deleted, or when a run stops.
     pub wait_reason: Option<WaitReason>,
@@ -164,6 +196,7 @@ impl Pods {
             eni: None,
             address: None,
             failed_adds: 0,
+            failed_pulls: 0,
             wait_reason: None,
             replaces,
         });
@@ -184,6 +217,19 @@ impl Pods {
 }
 
 impl Pod {
+    /// What it waited for, by its last wait reason: its image, else an address if a CNI ADD failed (max-pods
+    /// is then ipamd's reason), else a node (the scheduler's reason). `None`: it did not wait.
+    pub fn waited(&self) -> Option<Waited> {
+        let reason = self.wait_reason?;
+        Some(if reason.is_image() {
+            Waited::Image
+        } else if self.failed_adds > 0 {
+            Waited::Address
+        } else {
+            Waited::Node
+        })
+    }
+
     /// Not yet deleted: it counts towards its workload's replicas.
     pub fn is_live(&self) -> bool {
         matches!(

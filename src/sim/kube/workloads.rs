@@ -305,6 +305,9 @@ mod tests {
                 cpu_milli: 250,
                 memory_mib: 128,
             },
+            image: None,
+            readiness: None,
+            termination: Default::default(),
             kind,
         }
     }
