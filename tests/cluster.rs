@@ -339,7 +339,7 @@ scale = [{ at = "1m", replicas = 50 }, { at = "6m", replicas = 0 }]
         .cluster
         .nodes
         .iter()
-        .map(|n| n.booted.as_secs_f64())
+        .map(|n| n.registered.as_secs_f64())
         .collect();
     assert!((launched[0] - launched[1]).abs() < 5.0, "{launched:?}");
     assert_eq!(pods(&w).iter().filter(|p| p.running.is_some()).count(), 50);
@@ -463,7 +463,7 @@ fn a_trace_replays_pods_and_node_group_changes_at_their_times() {
     assert_eq!(p[2].state, PodState::Running);
     // The group grew to two nodes at 90 s.
     assert_eq!(w.cluster.nodes.len(), 2);
-    assert!(w.cluster.nodes[1].booted.as_secs_f64() > 90.0);
+    assert!(w.cluster.nodes[1].registered.as_secs_f64() > 90.0);
 }
 
 #[test]

@@ -62,12 +62,17 @@ pub struct SandboxRetry {
     pub jitter: f64,
 }
 
-/// Node start-up after EC2's `running` (`[node_lifecycle]`). EC2's pending → running time is
-/// `[ec2.lifecycle] instance_start`.
+/// A node's start-up after EC2's `running` (`[node_lifecycle]`, or a node group's `lifecycle` over it), in the
+/// phases the measured timelines show (docs/reference/kube.md §5.3). EC2's pending → running time is
+/// `[ec2.lifecycle] instance_start`; ipamd's own start-up between `aws_node_start` and `cni_ready` is simulated.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeLifecycleSpec {
-    /// Instance running → kubelet registered and aws-node started (ipamd's init begins).
+    /// Instance running → kubelet registered (OS boot, the AMI's bootstrap, kubelet's start): the Node object
+    /// exists, NotReady.
     pub boot: DurationDist,
+    /// kubelet registered → aws-node's ipamd starts (the DaemonSet pod created for the new Node, its image
+    /// pulled and its container started).
+    pub aws_node_start: DurationDist,
     /// ipamd ready → node Ready (CNI config written, kubelet's network condition true).
     pub cni_ready: DurationDist,
 }
@@ -105,12 +110,14 @@ impl Default for KubeletSpec {
 }
 
 impl Default for NodeLifecycleSpec {
-    /// docs/reference/ec2.md §7 (lean AMI): VM initialised 11–13 s, kubelet registered 19–20 s, CNI initialised 23–25
-    /// s, Node Ready 24–30 s after the request. EC2's default `instance_start` is 10–12 s, kubelet registers 8–9 s
-    /// later and aws-node's container starts ipamd 2–3 s after that; ipamd's own init (simulated) follows.
+    /// docs/reference/kube.md §5.3 (lean AMI): kubelet registers 7–9 s after the VM initialised and aws-node
+    /// starts 1–3 s after registration. With EC2's default `instance_start` of 10–12 s, `boot` U[8 s, 9 s) and
+    /// `aws_node_start` U[1 s, 3 s) put registration 18–21 s and ipamd's start 19–24 s after RunInstances, as
+    /// in docs/reference/ec2.md §7.
     fn default() -> Self {
         NodeLifecycleSpec {
-            boot: DurationDist::uniform_ms(10_000, 12_000),
+            boot: DurationDist::uniform_ms(8_000, 9_000),
+            aws_node_start: DurationDist::uniform_ms(1_000, 3_000),
             cni_ready: DurationDist::uniform_ms(1_000, 5_000),
         }
     }

@@ -318,6 +318,7 @@ pub(crate) struct RawSandboxRetry {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNodeLifecycle {
     pub boot: Option<DurationDist>,
+    pub aws_node_start: Option<DurationDist>,
     pub cni_ready: Option<DurationDist>,
 }
 

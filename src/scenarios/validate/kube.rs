@@ -34,7 +34,12 @@ pub(super) fn resolve_kube(
     }
     if let Some(r) = lifecycle {
         let lc = &mut k.node_lifecycle;
-        for (v, slot) in [(r.boot, &mut lc.boot), (r.cni_ready, &mut lc.cni_ready)] {
+        let pairs = [
+            (r.boot, &mut lc.boot),
+            (r.aws_node_start, &mut lc.aws_node_start),
+            (r.cni_ready, &mut lc.cni_ready),
+        ];
+        for (v, slot) in pairs {
             if let Some(v) = v {
                 *slot = v;
             }

@@ -1,5 +1,5 @@
-//! Nodes as Kubernetes sees them: an instance of a node group that has booted, with its ipamd, its phase, its
-//! pod slots (kubelet's `--max-pods`) and the CPU and memory its pods requested.
+//! Nodes as Kubernetes sees them: an instance of a node group that kubelet registered, with its ipamd, its
+//! phase, its pod slots (kubelet's `--max-pods`) and the CPU and memory its pods requested.
 
 use crate::scenarios::{Allocatable, PodShape};
 use crate::sim::ec2::InstanceId;
@@ -8,7 +8,7 @@ use crate::sim::time::SimTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodePhase {
-    /// kubelet registered, aws-node starting (ipamd's init, pre-scaling).
+    /// kubelet registered; aws-node starting, then ipamd's init and pre-scaling.
     Initializing,
     /// Schedulable.
     Ready,
@@ -24,8 +24,10 @@ pub struct Node {
     pub group: usize,
     pub ipamd: Ipamd,
     pub phase: NodePhase,
-    /// kubelet registered and aws-node started.
-    pub booted: SimTime,
+    /// kubelet registered the Node.
+    pub registered: SimTime,
+    /// aws-node's container started ipamd (`None` until then).
+    pub aws_node_started: Option<SimTime>,
     pub ready_at: Option<SimTime>,
     pub max_pods: u32,
     pub allocatable: Allocatable,
