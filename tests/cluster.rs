@@ -10,7 +10,7 @@ use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::engine::Engine;
 use vpcsim::sim::kube::nodes::NodePhase;
 use vpcsim::sim::kube::pods::{Pod, PodState, WaitReason};
-use vpcsim::sim::time::SimTime;
+use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::world::{Event, World};
 
 /// A VPC with two /20 subnets and the given node groups, workloads and extra tables.
@@ -508,4 +508,34 @@ scale = [{ at = "2m", count = 0 }]
         .action(vpcsim::sim::ec2::Action::TerminateInstances);
     assert!(calls.throttled > 0);
     assert_eq!(w.timeseries.rows.last().unwrap().instances_running, 0);
+}
+
+#[test]
+fn a_group_without_its_own_lifecycle_starts_exactly_as_node_lifecycle_says() {
+    let lifecycle = r#"boot = { dist = "uniform", min = "30s", max = "40s" }
+aws_node_start = "5s"
+cni_ready = { dist = "uniform", min = "1s", max = "2s" }
+"#;
+    let group = "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.large\"\ncount = 3\nsubnets = [\"a\"]\n";
+    let global = scenario("3m", &format!("[node_lifecycle]\n{lifecycle}{group}"));
+    let own = scenario(
+        "3m",
+        &format!("{group}[node_groups.lifecycle]\n{lifecycle}"),
+    );
+    let phases = |w: &World| -> Vec<_> {
+        w.cluster
+            .nodes
+            .iter()
+            .map(|n| (n.registered, n.aws_node_started, n.ready_at))
+            .collect()
+    };
+    let (a, b) = (phases(&run(&global)), phases(&run(&own)));
+    assert_eq!(a.len(), 3);
+    assert_eq!(a, b);
+    // And the setting took: registration after EC2's 10–12 s and the 30–40 s boot, aws-node 5 s later.
+    for (registered, aws_node, ready) in a {
+        assert!(registered.as_secs_f64() >= 40.0, "{registered:?}");
+        assert_eq!(aws_node.unwrap() - registered, SimDuration::from_secs(5));
+        assert!(ready.unwrap() > aws_node.unwrap());
+    }
 }

@@ -1,15 +1,15 @@
-//! The Kubernetes side of a validated scenario: kubelet and node-lifecycle timings, the scheduler's policy,
-//! workloads, and each node group's scaling plan (timed scale steps, rollouts, an optional Karpenter-like
+//! The Kubernetes side of a validated scenario: kubelet timings, node start-up (each node group's own), the
+//! scheduler's policy, workloads, and each node group's scaling plan (timed scale steps, rollouts, an optional Karpenter-like
 //! provisioner). Defaults follow docs/reference/ec2.md §7 and the kubelet's own constants.
 
 use crate::sim::dist::DurationDist;
 use crate::sim::time::SimDuration;
 
-/// Cluster-wide Kubernetes settings (`[kubelet]`, `[node_lifecycle]`, `[scheduler]`).
+/// Cluster-wide Kubernetes settings (`[kubelet]`, `[scheduler]`, `[api_server]`). `[node_lifecycle]` is in
+/// each node group's spec, over which the group's own `lifecycle` is laid.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KubeSpec {
     pub kubelet: KubeletSpec,
-    pub node_lifecycle: NodeLifecycleSpec,
     pub scheduler: SchedulerSpec,
     pub api_server: ApiServerSpec,
 }
@@ -62,7 +62,7 @@ pub struct SandboxRetry {
     pub jitter: f64,
 }
 
-/// A node's start-up after EC2's `running` (`[node_lifecycle]`, or a node group's `lifecycle` over it), in the
+/// A node's start-up after EC2's `running` (`[node_lifecycle]`, with a node group's `lifecycle` over it), in the
 /// phases the measured timelines show (docs/reference/kube.md §5.3). EC2's pending → running time is
 /// `[ec2.lifecycle] instance_start`; ipamd's own start-up between `aws_node_start` and `cni_ready` is simulated.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,10 +110,10 @@ impl Default for KubeletSpec {
 }
 
 impl Default for NodeLifecycleSpec {
-    /// docs/reference/kube.md §5.3 (lean AMI): kubelet registers 7–9 s after the VM initialised and aws-node
-    /// starts 1–3 s after registration. With EC2's default `instance_start` of 10–12 s, `boot` U[8 s, 9 s) and
-    /// `aws_node_start` U[1 s, 3 s) put registration 18–21 s and ipamd's start 19–24 s after RunInstances, as
-    /// in docs/reference/ec2.md §7.
+    /// docs/reference/kube.md §5.3, §5.4 (lean AMI): kubelet registers 7–8 s after the VM initialised, 19–20 s
+    /// after the request, and aws-node starts 1–3 s after registration. With EC2's default `instance_start` of
+    /// 10–12 s, `boot` U[8 s, 9 s) puts registration 18–21 s after RunInstances answered and `aws_node_start`
+    /// U[1 s, 3 s) ipamd's start 19–24 s after it.
     fn default() -> Self {
         NodeLifecycleSpec {
             boot: DurationDist::uniform_ms(8_000, 9_000),

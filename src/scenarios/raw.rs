@@ -144,6 +144,7 @@ pub(crate) struct RawNodeGroup {
     pub scale: Option<Vec<Spanned<RawScaleStep>>>,
     pub rollouts: Option<Vec<Spanned<RawRollout>>>,
     pub provisioner: Option<RawProvisioner>,
+    pub lifecycle: Option<RawNodeLifecycle>,
 }
 
 #[derive(Deserialize)]
@@ -314,6 +315,7 @@ pub(crate) struct RawSandboxRetry {
     pub jitter: Option<Spanned<f64>>,
 }
 
+/// `[node_lifecycle]`, or a node group's `lifecycle` over it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNodeLifecycle {

@@ -1,11 +1,10 @@
-//! `[kubelet]`, `[node_lifecycle]`, `[scheduler]` and `[api_server]`.
+//! `[kubelet]`, `[node_lifecycle]` (and a node group's `lifecycle` over it), `[scheduler]` and `[api_server]`.
 
 use super::*;
 
 pub(super) fn resolve_kube(
     cx: &Ctx<'_>,
     kubelet: Option<RawKubelet>,
-    lifecycle: Option<RawNodeLifecycle>,
     scheduler: Option<RawScheduler>,
     api_server: Option<RawApiServer>,
 ) -> R<KubeSpec> {
@@ -32,23 +31,32 @@ pub(super) fn resolve_kube(
             kl.host_network_pods = n;
         }
     }
-    if let Some(r) = lifecycle {
-        let lc = &mut k.node_lifecycle;
-        let pairs = [
-            (r.boot, &mut lc.boot),
-            (r.aws_node_start, &mut lc.aws_node_start),
-            (r.cni_ready, &mut lc.cni_ready),
-        ];
-        for (v, slot) in pairs {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
-    }
     if let Some(p) = scheduler.and_then(|s| s.policy) {
         k.scheduler.policy = p.into();
     }
     Ok(k)
+}
+
+/// `under` with the keys `raw` gives laid over it: the defaults under `[node_lifecycle]`, that under a node
+/// group's `lifecycle`. The distributions were checked when they were read.
+pub(super) fn resolve_node_lifecycle(
+    under: &NodeLifecycleSpec,
+    raw: Option<&RawNodeLifecycle>,
+) -> NodeLifecycleSpec {
+    let mut lc = under.clone();
+    if let Some(r) = raw {
+        let pairs = [
+            (&r.boot, &mut lc.boot),
+            (&r.aws_node_start, &mut lc.aws_node_start),
+            (&r.cni_ready, &mut lc.cni_ready),
+        ];
+        for (v, slot) in pairs {
+            if let Some(v) = v {
+                *slot = *v;
+            }
+        }
+    }
+    lc
 }
 
 pub(super) fn resolve_sandbox_retry(

@@ -41,9 +41,9 @@ use super::raw::{
     RawSandboxRetry, RawScheduler, RawSubnet, RawTenant, RawWorkload,
 };
 use super::{
-    Allocatable, Ctx, DayCurve, KubeSpec, NodeGroupSpec, PodShape, ProvisionerSpec, RolloutSpec,
-    SandboxRetry, ScaleStep, Scenario, ScenarioError, SubnetSpec, VpcSpec, WorkloadKind,
-    WorkloadSpec, trace,
+    Allocatable, Ctx, DayCurve, KubeSpec, NodeGroupSpec, NodeLifecycleSpec, PodShape,
+    ProvisionerSpec, RolloutSpec, SandboxRetry, ScaleStep, Scenario, ScenarioError, SubnetSpec,
+    VpcSpec, WorkloadKind, WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
@@ -116,19 +116,20 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         subnets.push(spec);
     }
 
+    let cluster = ClusterDefaults {
+        ipamd: raw.ipamd.as_ref(),
+        lifecycle: resolve_node_lifecycle(
+            &NodeLifecycleSpec::default(),
+            raw.node_lifecycle.as_ref(),
+        ),
+    };
     let mut node_groups: Vec<NodeGroupSpec> = Vec::new();
     for (i, g) in raw.node_groups.unwrap_or_default().into_iter().enumerate() {
-        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, raw.ipamd.as_ref())?;
+        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, &cluster)?;
         node_groups.push(spec);
     }
 
-    let kube = resolve_kube(
-        cx,
-        raw.kubelet,
-        raw.node_lifecycle,
-        raw.scheduler,
-        raw.api_server,
-    )?;
+    let kube = resolve_kube(cx, raw.kubelet, raw.scheduler, raw.api_server)?;
 
     // After the node groups, which workloads refer to.
     let mut workloads: Vec<WorkloadSpec> = Vec::new();

@@ -201,8 +201,9 @@ impl Cluster {
         ctx: &mut Context<'_, E>,
         instance: InstanceId,
     ) {
-        if self.node_groups.group_of(instance).is_some() {
-            let d = self.spec.node_lifecycle.boot.sample(ctx.rng(NODES));
+        if let Some(group) = self.node_groups.group_of(instance) {
+            let boot = &self.node_groups.spec(group).lifecycle.boot;
+            let d = boot.sample(ctx.rng(NODES));
             ctx.schedule_in(d, KubeEvent::Registered(instance));
         }
     }
@@ -326,11 +327,8 @@ impl Cluster {
         self.log_node(ctx, index as u32, || {
             format!("{instance} registered: Node NotReady, aws-node's pod starting")
         });
-        let d = self
-            .spec
-            .node_lifecycle
-            .aws_node_start
-            .sample(ctx.rng(NODES));
+        let aws_node_start = &self.node_groups.spec(group).lifecycle.aws_node_start;
+        let d = aws_node_start.sample(ctx.rng(NODES));
         ctx.schedule_in(d, KubeEvent::AwsNodeStarts(index as u32));
     }
 
@@ -346,7 +344,7 @@ impl Cluster {
         self.check_ready(ctx, n);
     }
 
-    /// Once ipamd has finished its start-up, the node turns Ready after `cni_ready`.
+    /// Once ipamd has finished its start-up, the node turns Ready after its group's `cni_ready`.
     fn check_ready<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, n: u32) {
         let node = &mut self.nodes[n as usize];
         if node.phase != NodePhase::Initializing
@@ -355,7 +353,8 @@ impl Cluster {
         {
             return;
         }
-        let d = self.spec.node_lifecycle.cni_ready.sample(ctx.rng(NODES));
+        let cni_ready = &self.node_groups.spec(node.group).lifecycle.cni_ready;
+        let d = cni_ready.sample(ctx.rng(NODES));
         node.ready_at = Some(ctx.now() + d);
         ctx.schedule_in(d, KubeEvent::NodeReady(n));
     }
