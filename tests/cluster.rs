@@ -10,7 +10,7 @@ use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::engine::Engine;
 use vpcsim::sim::kube::nodes::NodePhase;
 use vpcsim::sim::kube::pods::{Pod, PodState, WaitReason};
-use vpcsim::sim::time::SimTime;
+use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::world::{Event, World};
 
 /// A VPC with two /20 subnets and the given node groups, workloads and extra tables.
@@ -339,7 +339,7 @@ scale = [{ at = "1m", replicas = 50 }, { at = "6m", replicas = 0 }]
         .cluster
         .nodes
         .iter()
-        .map(|n| n.booted.as_secs_f64())
+        .map(|n| n.registered.as_secs_f64())
         .collect();
     assert!((launched[0] - launched[1]).abs() < 5.0, "{launched:?}");
     assert_eq!(pods(&w).iter().filter(|p| p.running.is_some()).count(), 50);
@@ -466,7 +466,7 @@ fn a_trace_replays_pods_and_node_group_changes_at_their_times() {
     assert_eq!(p[2].state, PodState::Running);
     // The group grew to two nodes at 90 s.
     assert_eq!(w.cluster.nodes.len(), 2);
-    assert!(w.cluster.nodes[1].booted.as_secs_f64() > 90.0);
+    assert!(w.cluster.nodes[1].registered.as_secs_f64() > 90.0);
 }
 
 #[test]
@@ -795,5 +795,35 @@ fn spec_4_6_a_completed_pod_frees_its_address_with_no_grace_period() {
         // The exit, seen at PLEG's next relist (≤ 1 s), then the sandbox's stop (≤ 0.4 s).
         let held = secs_between(p.deleted, p.ip_released);
         assert!(held <= 1.4, "{held}");
+    }
+}
+
+#[test]
+fn a_group_without_its_own_lifecycle_starts_exactly_as_node_lifecycle_says() {
+    let lifecycle = r#"boot = { dist = "uniform", min = "30s", max = "40s" }
+aws_node_start = "5s"
+cni_ready = { dist = "uniform", min = "1s", max = "2s" }
+"#;
+    let group = "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.large\"\ncount = 3\nsubnets = [\"a\"]\n";
+    let global = scenario("3m", &format!("[node_lifecycle]\n{lifecycle}{group}"));
+    let own = scenario(
+        "3m",
+        &format!("{group}[node_groups.lifecycle]\n{lifecycle}"),
+    );
+    let phases = |w: &World| -> Vec<_> {
+        w.cluster
+            .nodes
+            .iter()
+            .map(|n| (n.registered, n.aws_node_started, n.ready_at))
+            .collect()
+    };
+    let (a, b) = (phases(&run(&global)), phases(&run(&own)));
+    assert_eq!(a.len(), 3);
+    assert_eq!(a, b);
+    // And the setting took: registration after EC2's 10–12 s and the 30–40 s boot, aws-node 5 s later.
+    for (registered, aws_node, ready) in a {
+        assert!(registered.as_secs_f64() >= 40.0, "{registered:?}");
+        assert_eq!(aws_node.unwrap() - registered, SimDuration::from_secs(5));
+        assert!(ready.unwrap() > aws_node.unwrap());
     }
 }

@@ -114,6 +114,9 @@ pub struct NodeGroupSpec {
     pub rollouts: Vec<RolloutSpec>,
     /// Launch nodes for pending pods (Karpenter-like) instead of keeping a fixed count.
     pub provisioner: Option<ProvisionerSpec>,
+    /// Its nodes' start-up: `[node_lifecycle]` with the group's `lifecycle` table over it, so that groups on
+    /// different AMIs start at their own pace.
+    pub lifecycle: NodeLifecycleSpec,
 }
 
 /// Why a scenario could not be loaded.

@@ -144,6 +144,7 @@ pub(crate) struct RawNodeGroup {
     pub scale: Option<Vec<Spanned<RawScaleStep>>>,
     pub rollouts: Option<Vec<Spanned<RawRollout>>>,
     pub provisioner: Option<RawProvisioner>,
+    pub lifecycle: Option<RawNodeLifecycle>,
 }
 
 #[derive(Deserialize)]
@@ -323,10 +324,12 @@ pub(crate) struct RawBackoff {
     pub jitter: Option<Spanned<f64>>,
 }
 
+/// `[node_lifecycle]`, or a node group's `lifecycle` over it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawNodeLifecycle {
     pub boot: Option<DurationDist>,
+    pub aws_node_start: Option<DurationDist>,
     pub cni_ready: Option<DurationDist>,
 }
 

@@ -594,6 +594,33 @@ fn node_group_errors() {
         6,
         &["node_groups[0].launch_at", "no unit"],
     );
+    let lifecycle = |table: &str| {
+        g(&format!(
+            "instance_type = \"m5.large\"\ncount = 1\nsubnets = [\"a\"]\nlifecycle = {{ {table} }}\n"
+        ))
+    };
+    err_extra(
+        &lifecycle("boot = \"-5s\""),
+        6,
+        &["node_groups[0].lifecycle.boot"],
+    );
+    err_extra(
+        &lifecycle("cni_ready = { dist = \"gamma\", mean = \"1s\" }"),
+        6,
+        &["node_groups[0].lifecycle.cni_ready", "unknown distribution"],
+    );
+    err_extra(
+        &lifecycle("instance_boot = \"30s\""),
+        6,
+        &["node_groups[0].lifecycle.instance_boot", "unknown key"],
+    );
+    err_extra(
+        &g(
+            "instance_type = \"m5.large\"\ncount = 1\nsubnets = [\"a\"]\n[node_groups.lifecycle]\nboot = 40\n",
+        ),
+        7,
+        &["node_groups[0].lifecycle.boot", "invalid type"],
+    );
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -919,8 +946,17 @@ fn documented_example_parses() {
             ..ProvisionerSpec::default()
         })
     );
-    // The example's kube tables spell out the defaults.
+    // The example's kube tables spell out the defaults; one group starts at the pace of its own AMI.
     assert_eq!(s.kube, KubeSpec::default());
+    assert_eq!(workers.lifecycle, NodeLifecycleSpec::default());
+    assert_eq!(
+        custom.lifecycle.boot,
+        DurationDist::uniform_ms(40_000, 60_000)
+    );
+    assert_eq!(
+        custom.lifecycle.cni_ready,
+        NodeLifecycleSpec::default().cni_ready
+    );
     let kinds: Vec<&str> = s
         .workloads
         .iter()
@@ -974,8 +1010,6 @@ fn kube_tables_override_key_by_key() {
 sandbox_setup = "1s"
 teardown = { dist = "uniform", min = "1s", max = "2s" }
 sandbox_retry = { initial = "1s", factor = 2, max = "1m" }
-[node_lifecycle]
-boot = "20s"
 [scheduler]
 policy = "pack"
 "#);
@@ -996,12 +1030,56 @@ policy = "pack"
             jitter: 0.5,
         }
     );
-    assert_eq!(
-        s.kube.node_lifecycle.boot,
-        DurationDist::Fixed(SimDuration::from_secs(20))
-    );
-    assert_eq!(s.kube.node_lifecycle.cni_ready, d.node_lifecycle.cni_ready);
     assert_eq!(s.kube.scheduler.policy, SchedulingPolicy::Pack);
+}
+
+#[test]
+fn node_lifecycle_lays_each_group_over_the_cluster_over_the_defaults() {
+    let group = |name: &str, lifecycle: &str| {
+        format!(
+            "[[node_groups]]\nname = \"{name}\"\ninstance_type = \"m5.large\"\ncount = 1\nsubnets = [\"a\"]\n{lifecycle}"
+        )
+    };
+    let s = ok(&format!(
+        "[node_lifecycle]\nboot = \"20s\"\n{}{}{}",
+        group("plain", ""),
+        group(
+            "heavy",
+            "lifecycle = { boot = \"90s\", cni_ready = \"2s\" }\n"
+        ),
+        group(
+            "table",
+            "[node_groups.lifecycle]\naws_node_start = \"10s\"\n"
+        ),
+    ));
+    let d = NodeLifecycleSpec::default();
+    let secs = |n| DurationDist::Fixed(SimDuration::from_secs(n));
+    let [plain, heavy, table] = [0, 1, 2].map(|i| &s.node_groups[i].lifecycle);
+    assert_eq!(
+        *plain,
+        NodeLifecycleSpec {
+            boot: secs(20),
+            ..d.clone()
+        }
+    );
+    assert_eq!(
+        *heavy,
+        NodeLifecycleSpec {
+            boot: secs(90),
+            cni_ready: secs(2),
+            ..d.clone()
+        }
+    );
+    assert_eq!(
+        *table,
+        NodeLifecycleSpec {
+            boot: secs(20),
+            aws_node_start: secs(10),
+            ..d.clone()
+        }
+    );
+    // Without [node_lifecycle], a group without its own table takes the defaults.
+    assert_eq!(ok(&group("plain", "")).node_groups[0].lifecycle, d);
 }
 
 #[test]
@@ -1052,6 +1130,16 @@ fn kube_errors() {
         "[node_lifecycle]\nboot = 5\n",
         2,
         &["node_lifecycle.boot", "invalid type"],
+    );
+    err_extra(
+        "[node_lifecycle]\naws_node_start = { dist = \"uniform\", min = \"3s\", max = \"1s\" }\n",
+        2,
+        &["node_lifecycle.aws_node_start", "below min"],
+    );
+    err_extra(
+        "[node_lifecycle]\nregister = \"9s\"\n",
+        2,
+        &["node_lifecycle.register", "unknown key", "aws_node_start"],
     );
 }
 

@@ -1,11 +1,10 @@
-//! `[kubelet]`, `[node_lifecycle]`, `[scheduler]` and `[api_server]`.
+//! `[kubelet]`, `[node_lifecycle]` (and a node group's `lifecycle` over it), `[scheduler]` and `[api_server]`.
 
 use super::*;
 
 pub(super) fn resolve_kube(
     cx: &Ctx<'_>,
     kubelet: Option<RawKubelet>,
-    lifecycle: Option<RawNodeLifecycle>,
     scheduler: Option<RawScheduler>,
     api_server: Option<RawApiServer>,
 ) -> R<KubeSpec> {
@@ -15,14 +14,6 @@ pub(super) fn resolve_kube(
     }
     if let Some(r) = kubelet {
         resolve_kubelet(cx, r, &mut k.kubelet)?;
-    }
-    if let Some(r) = lifecycle {
-        let lc = &mut k.node_lifecycle;
-        for (v, slot) in [(r.boot, &mut lc.boot), (r.cni_ready, &mut lc.cni_ready)] {
-            if let Some(v) = v {
-                *slot = v;
-            }
-        }
     }
     if let Some(p) = scheduler.and_then(|s| s.policy) {
         k.scheduler.policy = p.into();
@@ -108,6 +99,28 @@ fn qps(cx: &Ctx<'_>, v: &Spanned<f64>, key: &str) -> R<f64> {
             format!("must be a number of calls per second from {MIN_QPS} to {MAX_QPS}, got {x}"),
         ))
     }
+}
+
+/// `under` with the keys `raw` gives laid over it: the defaults under `[node_lifecycle]`, that under a node
+/// group's `lifecycle`. The distributions were checked when they were read.
+pub(super) fn resolve_node_lifecycle(
+    under: &NodeLifecycleSpec,
+    raw: Option<&RawNodeLifecycle>,
+) -> NodeLifecycleSpec {
+    let mut lc = under.clone();
+    if let Some(r) = raw {
+        let pairs = [
+            (&r.boot, &mut lc.boot),
+            (&r.aws_node_start, &mut lc.aws_node_start),
+            (&r.cni_ready, &mut lc.cni_ready),
+        ];
+        for (v, slot) in pairs {
+            if let Some(v) = v {
+                *slot = *v;
+            }
+        }
+    }
+    lc
 }
 
 pub(super) fn resolve_backoff(cx: &Ctx<'_>, key: &str, r: &RawBackoff, d: Backoff) -> R<Backoff> {

@@ -43,9 +43,9 @@ use super::raw::{
     RawReadiness, RawReservation, RawScheduler, RawSubnet, RawTenant, RawTermination, RawWorkload,
 };
 use super::{
-    Allocatable, Backoff, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec, NodeGroupSpec, PodShape,
-    ProvisionerSpec, PullPolicy, ReadinessSpec, RolloutSpec, ScaleStep, Scenario, ScenarioError,
-    SubnetSpec, TerminationSpec, VpcSpec, WorkloadKind, WorkloadSpec, trace,
+    Allocatable, Backoff, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec, NodeGroupSpec,
+    NodeLifecycleSpec, PodShape, ProvisionerSpec, PullPolicy, ReadinessSpec, RolloutSpec, ScaleStep,
+    Scenario, ScenarioError, SubnetSpec, TerminationSpec, VpcSpec, WorkloadKind, WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
@@ -119,19 +119,20 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         subnets.push(spec);
     }
 
+    let cluster = ClusterDefaults {
+        ipamd: raw.ipamd.as_ref(),
+        lifecycle: resolve_node_lifecycle(
+            &NodeLifecycleSpec::default(),
+            raw.node_lifecycle.as_ref(),
+        ),
+    };
     let mut node_groups: Vec<NodeGroupSpec> = Vec::new();
     for (i, g) in raw.node_groups.unwrap_or_default().into_iter().enumerate() {
-        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, raw.ipamd.as_ref())?;
+        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, &cluster)?;
         node_groups.push(spec);
     }
 
-    let kube = resolve_kube(
-        cx,
-        raw.kubelet,
-        raw.node_lifecycle,
-        raw.scheduler,
-        raw.api_server,
-    )?;
+    let kube = resolve_kube(cx, raw.kubelet, raw.scheduler, raw.api_server)?;
 
     // After the node groups, which workloads refer to.
     let mut workloads: Vec<WorkloadSpec> = Vec::new();

@@ -1,6 +1,15 @@
-//! `[[node_groups]]`: instance types, counts, scale steps, rollouts, allocatable resources, provisioners, max pods.
+//! `[[node_groups]]`: instance types, counts, scale steps, rollouts, allocatable resources, provisioners, max
+//! pods, node start-up.
 
 use super::*;
+
+/// The cluster-wide tables a node group's own settings are laid over.
+pub(super) struct ClusterDefaults<'a> {
+    /// `[ipamd]`: the aws-node DaemonSet's environment.
+    pub ipamd: Option<&'a RawIpamd>,
+    /// `[node_lifecycle]` over the defaults.
+    pub lifecycle: NodeLifecycleSpec,
+}
 
 pub(super) fn resolve_node_group(
     cx: &Ctx<'_>,
@@ -9,7 +18,7 @@ pub(super) fn resolve_node_group(
     earlier: &[NodeGroupSpec],
     subnets: &[SubnetSpec],
     ec2: &Ec2Config,
-    cluster_ipamd: Option<&RawIpamd>,
+    cluster: &ClusterDefaults<'_>,
 ) -> R<NodeGroupSpec> {
     let base = format!("node_groups[{i}]");
     let group_span = g.span();
@@ -78,7 +87,7 @@ pub(super) fn resolve_node_group(
 
     let account = account_index(cx, g.account.as_ref(), &join(&base, "account"), ec2)?;
 
-    let env = Layers::new(&base, g.ipamd.as_ref(), cluster_ipamd);
+    let env = Layers::new(&base, g.ipamd.as_ref(), cluster.ipamd);
     let custom_network = resolve_custom_network(cx, &base, &env, g.eni_config, subnets, &idx)?;
     let ipamd = resolve_ipamd(cx, &name, &env, custom_network)?;
     let max_pods = match &g.max_pods {
@@ -99,6 +108,7 @@ pub(super) fn resolve_node_group(
         scale,
         rollouts,
         provisioner,
+        lifecycle: resolve_node_lifecycle(&cluster.lifecycle, g.lifecycle.as_ref()),
     })
 }
 

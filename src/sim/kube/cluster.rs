@@ -15,8 +15,9 @@
 //! containers complete (its lifetime), seen at the next relist. Either way the pod is Terminating until the
 //! sandbox stops (`teardown`) and the CNI DEL returns its address to the pool, which keeps it in cooldown.
 //!
-//! A node's life: its group's RunInstances → EC2's `instance_start` → `boot` (kubelet registers, aws-node
-//! starts) → ipamd's init with its pre-scaling (simulated, EC2 calls and all) → `cni_ready` → Ready. Drained
+//! A node's life: its group's RunInstances → EC2's `instance_start` → `boot` (kubelet registers the Node) →
+//! `aws_node_start` (aws-node's pod starts ipamd) → ipamd's init with its pre-scaling (simulated, EC2 calls and
+//! all) → `cni_ready` → Ready, each delay from the node's group. Drained
 //! nodes are cordoned, their pods evicted (controllers replace them), and the instance is terminated once the
 //! last pod is gone; EC2 deletes its ENIs (DeleteOnTermination).
 
@@ -45,8 +46,10 @@ const NODES: Stream = Stream("kube.nodes");
 pub enum KubeEvent {
     /// Run a scheduling cycle.
     Schedule,
-    /// kubelet registered and aws-node starts on this instance.
-    Booted(InstanceId),
+    /// kubelet registers this instance's Node.
+    Registered(InstanceId),
+    /// aws-node starts on node `.0`: its ipamd begins its init.
+    AwsNodeStarts(u32),
     /// Node `.0` turns Ready.
     NodeReady(u32),
     /// kubelet creates the pod's sandbox: CNI ADD.
@@ -173,7 +176,8 @@ impl Cluster {
     {
         match event {
             KubeEvent::Schedule => self.schedule(ctx),
-            KubeEvent::Booted(instance) => self.boot(ctx, ec2, instance),
+            KubeEvent::Registered(instance) => self.register(ctx, ec2, instance),
+            KubeEvent::AwsNodeStarts(n) => self.start_aws_node(ctx, ec2, n),
             KubeEvent::NodeReady(n) => self.node_ready(ctx, ec2, n),
             KubeEvent::SandboxAdd(pod) => self.sandbox_add(ctx, ec2, pod),
             KubeEvent::PullRetry(pod) => {
@@ -212,15 +216,16 @@ impl Cluster {
         self.apply_group_actions(ctx, ec2);
     }
 
-    /// EC2 says an instance is running: a group's node boots.
+    /// EC2 says an instance is running: a group's node boots until kubelet registers it.
     pub fn instance_running<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         instance: InstanceId,
     ) {
-        if self.node_groups.group_of(instance).is_some() {
-            let d = self.spec.node_lifecycle.boot.sample(ctx.rng(NODES));
-            ctx.schedule_in(d, KubeEvent::Booted(instance));
+        if let Some(group) = self.node_groups.group_of(instance) {
+            let boot = &self.node_groups.spec(group).lifecycle.boot;
+            let d = boot.sample(ctx.rng(NODES));
+            ctx.schedule_in(d, KubeEvent::Registered(instance));
         }
     }
 
@@ -277,21 +282,24 @@ impl Cluster {
     // -----------------------------------------------------------------------------------------------------
     // Nodes
 
-    /// kubelet registered: aws-node starts, with its own EC2 client (its own SDK retry quota) in the group's
-    /// account.
-    fn boot<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, instance: InstanceId)
-    where
-        E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent>,
-    {
+    /// kubelet registered: the Node exists, NotReady, and aws-node's pod starts after `aws_node_start`. Its
+    /// ipamd is built now, with its own EC2 client (its own SDK retry quota) in the group's account, and runs
+    /// once aws-node has started.
+    fn register<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        instance: InstanceId,
+    ) {
         let group = self
             .node_groups
             .group_of(instance)
-            .expect("only group instances boot");
+            .expect("only group instances register");
         let spec = self.node_groups.spec(group);
         let inst = ec2
             .inventory()
             .instance(instance)
-            .expect("a booting instance is in the inventory");
+            .expect("a registering instance is in the inventory");
         let az = ec2.inventory().subnet(inst.subnet).az().to_string();
         let instance_type = inst.instance_type;
         let (cfg, max_pods, allocatable) = (spec.ipamd.clone(), spec.max_pods, spec.allocatable);
@@ -299,7 +307,7 @@ impl Cluster {
         debug_assert_eq!(client.0 as usize, self.owners.len());
         let index = self.nodes.len();
         self.owners.push(ClientOwner::Ipamd(index));
-        let mut ipamd = Ipamd::new(
+        let ipamd = Ipamd::new(
             index as u32,
             client,
             instance,
@@ -315,14 +323,14 @@ impl Cluster {
             st.call_trace = Some(Vec::new());
             st.decisions = Some(Vec::new());
         }
-        ipamd.start(ctx, ec2);
         self.nodes.push(Node {
             instance,
             group,
             ipamd,
             kubelet: Kubelet::new(&self.spec.kubelet, ctx.now()),
             phase: NodePhase::Initializing,
-            booted: ctx.now(),
+            registered: ctx.now(),
+            aws_node_started: None,
             ready_at: None,
             max_pods,
             allocatable,
@@ -339,12 +347,26 @@ impl Cluster {
         }
         self.node_by_instance[i] = Some(index as u32);
         self.log_node(ctx, index as u32, || {
-            format!("{instance} booted: aws-node starts (ipamd init)")
+            format!("{instance} registered: Node NotReady, aws-node's pod starting")
         });
-        self.check_ready(ctx, index as u32);
+        let aws_node_start = &self.node_groups.spec(group).lifecycle.aws_node_start;
+        let d = aws_node_start.sample(ctx.rng(NODES));
+        ctx.schedule_in(d, KubeEvent::AwsNodeStarts(index as u32));
     }
 
-    /// Once ipamd has finished its start-up, the node turns Ready after `cni_ready`.
+    /// aws-node's container is up: ipamd starts its init and pre-scaling (simulated, EC2 calls and all).
+    fn start_aws_node<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, n: u32)
+    where
+        E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent>,
+    {
+        let node = &mut self.nodes[n as usize];
+        node.aws_node_started = Some(ctx.now());
+        node.ipamd.start(ctx, ec2);
+        self.log_node(ctx, n, || "aws-node started: ipamd init".to_string());
+        self.check_ready(ctx, n);
+    }
+
+    /// Once ipamd has finished its start-up, the node turns Ready after its group's `cni_ready`.
     fn check_ready<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, n: u32) {
         let node = &mut self.nodes[n as usize];
         if node.phase != NodePhase::Initializing
@@ -353,7 +375,8 @@ impl Cluster {
         {
             return;
         }
-        let d = self.spec.node_lifecycle.cni_ready.sample(ctx.rng(NODES));
+        let cni_ready = &self.node_groups.spec(node.group).lifecycle.cni_ready;
+        let d = cni_ready.sample(ctx.rng(NODES));
         node.ready_at = Some(ctx.now() + d);
         ctx.schedule_in(d, KubeEvent::NodeReady(n));
     }

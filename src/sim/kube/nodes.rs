@@ -1,4 +1,4 @@
-//! Nodes as Kubernetes sees them: an instance of a node group that has booted, with its ipamd and kubelet, its
+//! Nodes as Kubernetes sees them: an instance of a node group that kubelet registered, with its ipamd and kubelet, its
 //! phase, its pod slots (kubelet's `--max-pods`) and the CPU and memory its pods requested.
 
 use crate::scenarios::{Allocatable, PodShape};
@@ -9,7 +9,7 @@ use crate::sim::time::SimTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodePhase {
-    /// kubelet registered, aws-node starting (ipamd's init, pre-scaling).
+    /// kubelet registered; aws-node starting, then ipamd's init and pre-scaling.
     Initializing,
     /// Schedulable.
     Ready,
@@ -26,8 +26,10 @@ pub struct Node {
     pub ipamd: Ipamd,
     pub kubelet: Kubelet,
     pub phase: NodePhase,
-    /// kubelet registered and aws-node started.
-    pub booted: SimTime,
+    /// kubelet registered the Node.
+    pub registered: SimTime,
+    /// aws-node's container started ipamd (`None` until then).
+    pub aws_node_started: Option<SimTime>,
     pub ready_at: Option<SimTime>,
     pub max_pods: u32,
     pub allocatable: Allocatable,
