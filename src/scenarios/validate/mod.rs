@@ -44,8 +44,9 @@ use super::raw::{
 };
 use super::{
     Allocatable, Backoff, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec, NodeGroupSpec,
-    NodeLifecycleSpec, PodShape, ProvisionerSpec, PullPolicy, ReadinessSpec, RolloutSpec, ScaleStep,
-    Scenario, ScenarioError, SubnetSpec, TerminationSpec, VpcSpec, WorkloadKind, WorkloadSpec, trace,
+    NodeLifecycleSpec, PodShape, ProvisionerSpec, PullPolicy, ReadinessSpec, RolloutSpec,
+    ScaleStep, Scenario, ScenarioError, SubnetSpec, TerminationSpec, VpcSpec, WorkloadKind,
+    WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
