@@ -36,14 +36,14 @@ use toml::Spanned;
 
 use super::location::join;
 use super::raw::{
-    RawAccount, RawAllocatable, RawApiServer, RawBucket, RawCpu, RawEc2, RawEniConfig, RawInUse,
-    RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle, RawProvisioner, RawReservation,
-    RawSandboxRetry, RawScheduler, RawSubnet, RawTenant, RawWorkload,
+    RawAccount, RawAllocatable, RawApiServer, RawBucket, RawControllers, RawCpu, RawEc2,
+    RawEniConfig, RawInUse, RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle, RawProvisioner,
+    RawReservation, RawSandboxRetry, RawScheduler, RawSubnet, RawTenant, RawWorkload,
 };
 use super::{
-    Allocatable, Ctx, DayCurve, KubeSpec, NodeGroupSpec, PodShape, ProvisionerSpec, RolloutSpec,
-    SandboxRetry, ScaleStep, Scenario, ScenarioError, SubnetSpec, VpcSpec, WorkloadKind,
-    WorkloadSpec, trace,
+    Allocatable, ControllerSpec, Ctx, DayCurve, KubeSpec, NodeGroupSpec, PodShape, ProvisionerSpec,
+    RolloutSpec, SandboxRetry, ScaleStep, Scenario, ScenarioError, SubnetSpec, VpcSpec,
+    WorkloadKind, WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
@@ -54,6 +54,7 @@ use crate::sim::ipamd::config::{
     EniConfig, EnvValue, IpamdConfig, MANIFEST_WARM_PREFIX_TARGET, parse_bool, parse_cooldown,
     parse_ip_target, parse_max_eni, parse_target_or_default,
 };
+use crate::sim::kube::api::ClientRate;
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{
     InUseSpec, ReservationKind, ReservationRange, ReservationSpec, SubnetId, TenantSpec,
@@ -128,6 +129,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         raw.node_lifecycle,
         raw.scheduler,
         raw.api_server,
+        raw.controllers,
     )?;
 
     // After the node groups, which workloads refer to.
