@@ -116,11 +116,16 @@ fn a_fragmented_subnet_counts_its_stranded_pods_and_its_p99_says_it_is_only_a_lo
         Some(0.0)
     );
     assert_eq!(u(&g["on-reserved"]["pods"]["never_started"]), 0);
-    // The stranded pods have waited since the scale-up at 2 m: the p99 is at least the 28 minutes left, and
-    // says it is a lower bound; the pods that started did so within seconds.
+    // The stranded pods have waited since their creation just after the scale-up at 2 m (the ReplicaSet
+    // controller's 60 creates, 30 beyond its client's burst at 20 a second, take 1.5 s and an API latency):
+    // the p99 is at least the 28 minutes left less those 2 s, and says it is a lower bound; the pods that
+    // started did so within seconds.
     for wait in ["launch_latency_s", "ip_wait_s"] {
         let q = &pods[wait];
-        assert!(q["p99"].as_f64().unwrap() >= 28.0 * 60.0, "{wait}: {q}");
+        assert!(
+            q["p99"].as_f64().unwrap() >= 28.0 * 60.0 - 2.0,
+            "{wait}: {q}"
+        );
         assert_eq!(q["p99_censored"], true, "{wait}: {q}");
         assert!(
             pods["started_only"][wait]["p99"].as_f64().unwrap() < 10.0,

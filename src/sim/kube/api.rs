@@ -7,9 +7,27 @@
 //! so the refill is exact for rates written with up to three decimals. Unlike EC2's bucket the level may go
 //! below zero: a waiting call has reserved a token that has not been refilled yet (`rate.Limiter.Reserve`).
 
+use crate::sim::dist::DurationDist;
+use crate::sim::engine::Context;
+use crate::sim::rng::Stream;
 use crate::sim::time::{SimDuration, SimTime};
 
 const NANO: i64 = 1_000_000_000;
+
+/// The API server's latencies are drawn from this stream, whoever calls.
+const API: Stream = Stream("kube.api");
+
+/// A write made now through `client`: it waits for its token, then takes the API server's `latency` (its round
+/// trip and its delivery to the watchers, `[api_server] latency`). Returns when the caller has its answer and
+/// the watchers have seen the change.
+pub fn write<E>(
+    ctx: &mut Context<'_, E>,
+    client: &mut ClientLimiter,
+    latency: &DurationDist,
+) -> SimTime {
+    let go = client.reserve(ctx.now(), 1);
+    go + latency.sample(ctx.rng(API))
+}
 
 /// A client's limit: `qps` tokens a second, at most `burst` saved. `None` in a setting means unthrottled
 /// (client-go's negative QPS, used by kubelet's heartbeat client).

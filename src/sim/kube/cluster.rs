@@ -1,8 +1,9 @@
 //! The cluster: pods, nodes, the scheduler, kubelet's sandbox handling, node groups and workloads, and the
 //! routing of each node's ipamd and each group's EC2 calls.
 //!
-//! A pod's life: a workload creates it (Pending) → the scheduler binds it to a Ready node (Starting) → after
-//! `sandbox_setup` kubelet's CNI ADD asks the node's ipamd for an address; when the pool is empty the ADD fails
+//! A pod's life: a workload or its controller creates it (Pending) → the scheduler places it on a Ready node
+//! (Starting), one pod a cycle, and posts its binding through its client → kubelet sees the binding and, after
+//! `sandbox_setup`, its CNI ADD asks the node's ipamd for an address; when the pool is empty the ADD fails
 //! and kubelet retries the sandbox after its back-off → with an address, containers start after
 //! `container_start` (Running) → on deletion (lifetime over, scale-down, eviction) the pod tears down for
 //! `teardown` (Terminating), then the CNI DEL returns its address to the pool, which keeps it in cooldown.
@@ -16,6 +17,8 @@ use crate::scenarios::{KubeSpec, WorkloadKind, WorkloadSpec};
 use crate::sim::ec2::{Completion, ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::Context;
 use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
+use crate::sim::kube::api::{ClientLimiter, write};
+use crate::sim::kube::controllers::{ControllerEvent, Controllers};
 use crate::sim::kube::diagnosis::why_no_address;
 use crate::sim::kube::kubelet::backoff;
 use crate::sim::kube::node_groups::{GroupAction, NodeGroupEvent, NodeGroups, Packing};
@@ -25,7 +28,6 @@ use crate::sim::kube::scheduler::Scheduler;
 use crate::sim::kube::trace::DecisionLog;
 use crate::sim::kube::workloads::{PodRequest, WorkloadAction, WorkloadEvent, Workloads};
 use crate::sim::rng::Stream;
-use crate::sim::time::SimDuration;
 
 const KUBELET: Stream = Stream("kube.kubelet");
 const NODES: Stream = Stream("kube.nodes");
@@ -33,8 +35,10 @@ const NODES: Stream = Stream("kube.nodes");
 /// Kubernetes events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KubeEvent {
-    /// Run a scheduling cycle.
+    /// A scheduling cycle ends: it places one pod.
     Schedule,
+    /// kubelet sees the pod's binding.
+    Bound(PodId),
     /// kubelet registered and aws-node starts on this instance.
     Booted(InstanceId),
     /// Node `.0` turns Ready.
@@ -50,6 +54,7 @@ pub enum KubeEvent {
     /// Check whether empty node `.0` should be consolidated away.
     Consolidate(u32),
     Workload(WorkloadEvent),
+    Controller(ControllerEvent),
 }
 
 /// Whose EC2 client made a call, so that finished calls go back to it.
@@ -91,8 +96,9 @@ pub struct Cluster {
     workload_specs: Vec<WorkloadSpec>,
     /// Pods of each workload not yet deleted.
     live: Vec<u32>,
-    /// Each deployment's pods, oldest first (deleted ones are dropped lazily).
-    deployment_pods: Vec<Vec<PodId>>,
+    controllers: Controllers,
+    /// The scheduler's API client, for its bindings.
+    binder: ClientLimiter,
     /// Each trace workload's pods by trace pod number.
     trace_pods: Vec<Vec<Option<PodId>>>,
     pub counts: PodCounts,
@@ -101,7 +107,6 @@ pub struct Cluster {
     pub log: Option<DecisionLog>,
     actions: Vec<WorkloadAction>,
     group_actions: Vec<GroupAction>,
-    bound: Vec<PodId>,
 }
 
 impl Cluster {
@@ -119,14 +124,18 @@ impl Cluster {
             workloads: Workloads::new(setup.workloads, setup.seed),
             workload_specs: setup.workloads.to_vec(),
             live: vec![0; n],
-            deployment_pods: vec![Vec::new(); n],
+            controllers: Controllers::new(
+                &setup.kube.controllers,
+                &setup.kube.api_server.latency,
+                setup.workloads,
+            ),
+            binder: ClientLimiter::new(Some(setup.kube.scheduler.client)),
             trace_pods: vec![Vec::new(); n],
             counts: PodCounts::default(),
             owners,
             log: setup.trace.then(DecisionLog::default),
             actions: Vec::new(),
             group_actions: Vec::new(),
-            bound: Vec::new(),
             node_groups,
         }
     }
@@ -155,6 +164,13 @@ impl Cluster {
     {
         match event {
             KubeEvent::Schedule => self.schedule(ctx),
+            KubeEvent::Bound(pod) => {
+                let p = self.pods.get_mut(pod);
+                if p.state == PodState::Starting && p.bound.is_none() {
+                    p.bound = Some(ctx.now());
+                    self.pod_worker_start(ctx, pod);
+                }
+            }
             KubeEvent::Booted(instance) => self.boot(ctx, ec2, instance),
             KubeEvent::NodeReady(n) => self.node_ready(ctx, ec2, n),
             KubeEvent::SandboxAdd(pod) => self.sandbox_add(ctx, ec2, pod),
@@ -175,6 +191,24 @@ impl Cluster {
                 }
                 self.actions = actions;
             }
+            KubeEvent::Controller(e) => self.on_controller(ctx, e),
+        }
+    }
+
+    fn on_controller<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, e: ControllerEvent) {
+        match e {
+            ControllerEvent::Created(kind, slot) => {
+                let c = self.controllers.take_create(slot);
+                self.create_pod(ctx, &c.req, c.replaces);
+                self.controllers.observed_create(ctx, kind, c.req.workload);
+            }
+            ControllerEvent::Deleted(p) => {
+                if self.pods.get(p).is_live() {
+                    self.log_pod(ctx, p, || "deleted by its ReplicaSet".to_string());
+                    self.delete_pod(ctx, p, false);
+                }
+            }
+            _ => self.controllers.handle(ctx, e, &self.pods, &self.live),
         }
     }
 
@@ -246,10 +280,11 @@ impl Cluster {
         self.scheduler.settle(&mut self.pods);
     }
 
+    /// Starts a scheduling cycle unless one is running: it ends `cycle` from now.
     fn request_cycle<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         if !self.scheduler.cycle_queued {
             self.scheduler.cycle_queued = true;
-            ctx.schedule_in(SimDuration::ZERO, KubeEvent::Schedule);
+            ctx.schedule_in(self.spec.scheduler.cycle, KubeEvent::Schedule);
         }
     }
 
@@ -459,6 +494,14 @@ impl Cluster {
         E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent> + From<NodeGroupEvent>,
     {
         match action {
+            WorkloadAction::CreatePod(req)
+                if matches!(
+                    self.workload_specs[req.workload as usize].kind,
+                    WorkloadKind::CronJob { .. }
+                ) =>
+            {
+                self.controllers.jobs.run(ctx, req)
+            }
             WorkloadAction::CreatePod(req) => {
                 let id = self.create_pod(ctx, &req, None);
                 if let Some(t) = req.trace_pod {
@@ -470,7 +513,7 @@ impl Cluster {
                 }
             }
             WorkloadAction::ScaleDeployment { workload, replicas } => {
-                self.scale_deployment(ctx, workload, replicas)
+                self.controllers.replicasets.scale(ctx, workload, replicas)
             }
             WorkloadAction::DeleteTracePod { workload, pod } => {
                 let id = self.trace_pods[workload as usize]
@@ -494,34 +537,6 @@ impl Cluster {
         }
     }
 
-    fn scale_deployment<E: From<KubeEvent>>(
-        &mut self,
-        ctx: &mut Context<'_, E>,
-        workload: u32,
-        replicas: u32,
-    ) {
-        let w = workload as usize;
-        while self.live[w] < replicas {
-            let spec = &self.workload_specs[w];
-            let req = PodRequest {
-                workload,
-                node_group: spec.node_group,
-                shape: spec.pod,
-                lifetime: None,
-                trace_pod: None,
-            };
-            self.create_pod(ctx, &req, None);
-        }
-        while self.live[w] > replicas {
-            let Some(p) = self.deployment_pods[w].pop() else {
-                break;
-            };
-            if self.pods.get(p).is_live() {
-                self.delete_pod(ctx, p, false);
-            }
-        }
-    }
-
     fn create_pod<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
@@ -532,13 +547,9 @@ impl Cluster {
         let w = req.workload as usize;
         self.live[w] += 1;
         if matches!(self.workload_specs[w].kind, WorkloadKind::Deployment { .. }) {
-            let list = &mut self.deployment_pods[w];
-            list.push(id);
-            // Evicted pods stay listed until a scale-down meets them; drop them once they are half the list.
-            if list.len() > 2 * self.live[w] as usize + 16 {
-                let pods = &self.pods;
-                list.retain(|&p| pods.get(p).is_live());
-            }
+            self.controllers
+                .replicasets
+                .adopt(req.workload, id, &self.pods, self.live[w]);
         }
         self.counts.pending += 1;
         self.scheduler.enqueue(&self.pods, id);
@@ -550,8 +561,8 @@ impl Cluster {
         id
     }
 
-    /// Deletes a pod. An evicted pod of a controller (every workload but a trace) is replaced by a new pod with
-    /// the lifetime it had left.
+    /// Deletes a pod. Its controller (every workload but a trace has one) hears of it: an evicted pod is
+    /// replaced through the controller's API calls.
     fn delete_pod<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
@@ -582,32 +593,39 @@ impl Cluster {
         pod.deleted = Some(now);
         let w = pod.workload as usize;
         self.live[w] -= 1;
-        if evicted && !matches!(self.workload_specs[w].kind, WorkloadKind::Trace { .. }) {
-            let req = self.pods.get(p).replacement(now);
-            self.create_pod(ctx, &req, Some(p));
-        }
+        let kind = &self.workload_specs[w].kind;
+        self.controllers
+            .pod_deleted(ctx, kind, p, self.pods.get(p), evicted);
     }
 
+    /// A scheduling cycle ends with its decision: the pod it placed takes its node's slot at once (the
+    /// scheduler's assume) and its binding goes through the scheduler's client; the next cycle starts now.
+    /// A cycle that places nothing leaves the scheduler idle until a pod or a node changes.
     fn schedule<E>(&mut self, ctx: &mut Context<'_, E>)
     where
         E: From<KubeEvent> + From<NodeGroupEvent>,
     {
         let now = ctx.now();
-        let mut bound = std::mem::take(&mut self.bound);
-        self.scheduler
-            .cycle(&mut self.pods, &mut self.nodes, now, &mut bound);
-        for &p in &bound {
+        self.scheduler.cycle_queued = false;
+        if let Some(p) = self.scheduler.cycle(&mut self.pods, &mut self.nodes, now) {
             self.counts.pending -= 1;
             self.counts.starting += 1;
-            let n = self.pods.get(p).node.expect("bound");
+            let n = self.pods.get(p).node.expect("placed");
             self.node_pods[n as usize].push(p);
-            let d = self.spec.kubelet.sandbox_setup.sample(ctx.rng(KUBELET));
-            ctx.schedule_in(d, KubeEvent::SandboxAdd(p));
+            let at = write(ctx, &mut self.binder, &self.spec.api_server.latency);
+            ctx.schedule_at(at, KubeEvent::Bound(p));
             self.log_pod(ctx, p, || format!("scheduled on node {n}"));
+            self.request_cycle(ctx);
         }
-        bound.clear();
-        self.bound = bound;
         self.feed_provisioners(ctx);
+    }
+
+    /// kubelet has seen the pod bound to its node: its pod worker starts the pod, creating the sandbox after
+    /// `sandbox_setup`.
+    fn pod_worker_start<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+        let d = self.spec.kubelet.sandbox_setup.sample(ctx.rng(KUBELET));
+        ctx.schedule_in(d, KubeEvent::SandboxAdd(p));
+        self.log_pod(ctx, p, || "kubelet sees the binding".to_string());
     }
 
     /// Tells each provisioned group how many pending pods it could serve (pods bound to it, and pods bound to

@@ -1,8 +1,9 @@
 //! The Kubernetes side of the world: node groups whose instances are launched through EC2, nodes with their
-//! ipamd, pods, the scheduler, kubelet's sandbox handling, workloads and the Karpenter-like provisioner.
+//! ipamd, pods, the controllers, the scheduler, kubelet's sandbox handling, workloads and the Karpenter-like provisioner.
 
 pub mod api;
 pub mod cluster;
+pub mod controllers;
 pub mod diagnosis;
 pub mod kubelet;
 pub mod node_groups;
