@@ -52,6 +52,9 @@ name = "arrivals"
 type = "steady"
 pods_per_minute = 60
 lifetime = "10s"
+# The Job controller creates the whole backlog in one sync, within a second or two.
+[controllers]
+job = {{ qps = 1000000, burst = 1000000, burst_replicas = {pods} }}
 "#
             ),
         );

@@ -116,10 +116,12 @@ fn a_fragmented_subnet_counts_its_stranded_pods_and_its_p99_says_it_is_only_a_lo
         Some(0.0)
     );
     assert_eq!(u(&g["on-reserved"]["pods"]["never_started"]), 0);
-    // The stranded pods have waited since the scale-up at 2 m: the p99 is at least the 28 minutes left (less
-    // the second before their first CNI ADD, where the IP wait starts), and says it is a lower bound; the pods
-    // that started did so within seconds.
-    for (wait, since) in [("launch_latency_s", 0.0), ("ip_wait_s", 1.0)] {
+    // The stranded pods have waited since their creation just after the scale-up at 2 m (the ReplicaSet
+    // controller's 60 creates, 30 beyond its client's burst at 20 a second, take 1.5 s and an API latency):
+    // the p99 is at least the 28 minutes left less those 2 s (and, for the IP wait, less the second before
+    // their first CNI ADD, where it starts), and says it is a lower bound; the pods that started did so
+    // within seconds.
+    for (wait, since) in [("launch_latency_s", 2.0), ("ip_wait_s", 3.0)] {
         let q = &pods[wait];
         assert!(
             q["p99"].as_f64().unwrap() >= 28.0 * 60.0 - since,
@@ -301,7 +303,21 @@ fn throttling_grows_with_the_scale_up_and_raised_limits_remove_it_for_100_nodes(
         throttled("200", "default (5/s)"),
     );
     assert!(0 < at100 && at100 < at200, "{at100} then {at200}");
-    assert_eq!(throttled("100", "raised (20/s)"), 0);
+    // Raised, the three limits throttle nothing at 100 nodes; what is left, if anything, is a stray
+    // Describe call of nodes starting together, whose limits stay as they were.
+    let raised = sweep_point("throttling", &["100", "raised (20/s)"]);
+    let by_action = &raised["ec2"]["throttled"];
+    for action in [
+        "CreateNetworkInterface",
+        "AttachNetworkInterface",
+        "AssignPrivateIpAddresses",
+    ] {
+        assert_eq!(u(&by_action[action]), 0, "{action}");
+    }
+    assert!(
+        u(&raised["ec2"]["throttled_total"]) * 10 < at100,
+        "{by_action}"
+    );
 }
 
 #[test]

@@ -7,13 +7,69 @@ use crate::sim::dist::DurationDist;
 use crate::sim::kube::api::ClientRate;
 use crate::sim::time::SimDuration;
 
-/// Cluster-wide Kubernetes settings (`[kubelet]`, `[scheduler]`, `[api_server]`). `[node_lifecycle]` is in
-/// each node group's spec, over which the group's own `lifecycle` is laid.
+/// Cluster-wide Kubernetes settings (`[kubelet]`, `[scheduler]`, `[api_server]`, `[controllers]`).
+/// `[node_lifecycle]` is in each node group's spec, over which the group's own `lifecycle` is laid.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KubeSpec {
     pub kubelet: KubeletSpec,
     pub scheduler: SchedulerSpec,
     pub api_server: ApiServerSpec,
+    pub controllers: ControllersSpec,
+}
+
+/// kube-controller-manager's client: `--kube-api-qps` 20, `--kube-api-burst` 30, one client per controller
+/// (docs/reference/kube.md §2.1).
+pub const CONTROLLER_CLIENT: ClientRate = ClientRate::new(20.0, 30);
+
+/// The controllers that create pods (`[controllers]`), each with its own client and workers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControllersSpec {
+    /// Creates and deletes the pods of `deployment` workloads.
+    pub replicaset: ControllerSpec,
+    /// Creates the pods of `cronjob` workloads, and the replacements of evicted `cronjob`, `steady` and
+    /// `diurnal` pods.
+    pub job: ControllerSpec,
+}
+
+/// One controller's throughput (docs/reference/kube.md §2).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ControllerSpec {
+    /// Its API client's token bucket.
+    pub client: ClientRate,
+    /// Objects synced at once (`--concurrent-replicaset-syncs`, `--concurrent-job-syncs`: 5).
+    pub workers: u32,
+    /// Pod creates or deletes one sync makes at most (ReplicaSet `BurstReplicas`, Job
+    /// `MaxPodCreateDeletePerSync`: 500).
+    pub burst_replicas: u32,
+    /// How long after a pod event the object is synced: 0 for the ReplicaSet controller, which syncs at once,
+    /// and the Job controller's `syncJobBatchPeriod` (1 s), which coalesces pod events.
+    pub sync_batch: SimDuration,
+}
+
+impl ControllerSpec {
+    /// kube-controller-manager's defaults for the ReplicaSet controller (docs/reference/kube.md §2.1–§2.3).
+    pub const REPLICASET: ControllerSpec = ControllerSpec {
+        client: CONTROLLER_CLIENT,
+        workers: 5,
+        burst_replicas: 500,
+        sync_batch: SimDuration::ZERO,
+    };
+    /// kube-controller-manager's defaults for the Job controller (docs/reference/kube.md §2.4).
+    pub const JOB: ControllerSpec = ControllerSpec {
+        client: CONTROLLER_CLIENT,
+        workers: 5,
+        burst_replicas: 500,
+        sync_batch: SimDuration::from_secs(1),
+    };
+}
+
+impl Default for ControllersSpec {
+    fn default() -> Self {
+        ControllersSpec {
+            replicaset: ControllerSpec::REPLICASET,
+            job: ControllerSpec::JOB,
+        }
+    }
 }
 
 /// The API server as its clients see it (`[api_server]`).
@@ -107,9 +163,25 @@ pub enum SchedulingPolicy {
     Pack,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+/// kube-scheduler (`[scheduler]`, docs/reference/kube.md §3).
+#[derive(Clone, Debug, PartialEq)]
 pub struct SchedulerSpec {
     pub policy: SchedulingPolicy,
+    /// The serial time of one scheduling cycle, which places one pod: 2.5 ms, the inverse of the 400 pods/s
+    /// upstream's scheduler-throughput test requires (a modelling choice, docs/reference/kube.md §3).
+    pub cycle: SimDuration,
+    /// Its API client, through which each placement's `pods/binding` POST goes: 50 / 100.
+    pub client: ClientRate,
+}
+
+impl Default for SchedulerSpec {
+    fn default() -> Self {
+        SchedulerSpec {
+            policy: SchedulingPolicy::default(),
+            cycle: SimDuration::from_micros(2_500),
+            client: ClientRate::new(50.0, 100),
+        }
+    }
 }
 
 impl Default for KubeletSpec {

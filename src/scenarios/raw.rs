@@ -30,6 +30,7 @@ pub(crate) struct RawScenario {
     pub node_lifecycle: Option<RawNodeLifecycle>,
     pub scheduler: Option<RawScheduler>,
     pub api_server: Option<RawApiServer>,
+    pub controllers: Option<RawControllers>,
     pub workloads: Option<Vec<Spanned<RawWorkload>>>,
     /// A sweep's axes (read by `scenarios::sweep`); a single run ignores them and runs the base scenario.
     #[allow(dead_code)]
@@ -343,6 +344,35 @@ pub(crate) struct RawApiServer {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawScheduler {
     pub policy: Option<RawPolicy>,
+    pub cycle: Option<Spanned<SimDuration>>,
+    pub qps: Option<Spanned<f64>>,
+    pub burst: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawControllers {
+    pub replicaset: Option<RawReplicaSetController>,
+    pub job: Option<RawJobController>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReplicaSetController {
+    pub qps: Option<Spanned<f64>>,
+    pub burst: Option<Spanned<u32>>,
+    pub workers: Option<Spanned<u32>>,
+    pub burst_replicas: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawJobController {
+    pub qps: Option<Spanned<f64>>,
+    pub burst: Option<Spanned<u32>>,
+    pub workers: Option<Spanned<u32>>,
+    pub burst_replicas: Option<Spanned<u32>>,
+    pub sync_batch: Option<SimDuration>,
 }
 
 #[derive(Clone, Copy, Deserialize)]

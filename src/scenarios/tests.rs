@@ -1212,6 +1212,112 @@ fn spec_4_kubelet_errors_point_at_the_key() {
     );
 }
 
+#[test]
+fn controllers_and_scheduler_default_to_kube_controller_manager_and_kube_scheduler() {
+    let k = ok("").kube;
+    // docs/reference/kube.md §2.1–§2.4, §3.
+    let rs = k.controllers.replicaset;
+    assert_eq!((rs.client.qps, rs.client.burst), (20.0, 30));
+    assert_eq!((rs.workers, rs.burst_replicas), (5, 500));
+    assert_eq!(rs.sync_batch, SimDuration::ZERO);
+    let job = k.controllers.job;
+    assert_eq!((job.client.qps, job.client.burst), (20.0, 30));
+    assert_eq!((job.workers, job.burst_replicas), (5, 500));
+    assert_eq!(job.sync_batch, SimDuration::from_secs(1));
+    assert_eq!(
+        (k.scheduler.client.qps, k.scheduler.client.burst),
+        (50.0, 100)
+    );
+    assert_eq!(k.scheduler.cycle, SimDuration::from_micros(2_500));
+}
+
+#[test]
+fn controllers_and_scheduler_override_key_by_key() {
+    let k = ok(r#"[controllers]
+replicaset = { qps = 100, workers = 2 }
+job = { burst = 50, burst_replicas = 10, sync_batch = "0s" }
+[scheduler]
+cycle = "10ms"
+qps = 12.5
+"#)
+    .kube;
+    let (rs, job) = (k.controllers.replicaset, k.controllers.job);
+    assert_eq!((rs.client.qps, rs.client.burst, rs.workers), (100.0, 30, 2));
+    assert_eq!(rs.burst_replicas, 500);
+    assert_eq!((job.client.qps, job.client.burst), (20.0, 50));
+    assert_eq!((job.burst_replicas, job.workers), (10, 5));
+    assert_eq!(job.sync_batch, SimDuration::ZERO);
+    assert_eq!(k.scheduler.cycle, SimDuration::from_millis(10));
+    assert_eq!(
+        (k.scheduler.client.qps, k.scheduler.client.burst),
+        (12.5, 100)
+    );
+    assert_eq!(k.scheduler.policy, SchedulingPolicy::Spread);
+}
+
+#[test]
+fn controller_and_scheduler_errors_point_at_the_value() {
+    let line = MINIMAL.lines().count() + 2;
+    let e = err_extra(
+        "[controllers]\nreplicaset = { qps = 0 }\n",
+        2,
+        &[
+            "controllers.replicaset.qps",
+            "from 0.001 to 1000000",
+            "got 0",
+        ],
+    );
+    assert!(
+        e.to_string().starts_with(&format!("t.toml:{line}:22:")),
+        "{e}"
+    );
+    let e = err_extra(
+        "[controllers]\njob = { burst = 0 }\n",
+        2,
+        &["controllers.job.burst", "positive integer, got 0"],
+    );
+    assert!(
+        e.to_string().starts_with(&format!("t.toml:{line}:17:")),
+        "{e}"
+    );
+    err_extra(
+        "[controllers]\nreplicaset = { workers = 0 }\n",
+        2,
+        &["controllers.replicaset.workers", "positive integer, got 0"],
+    );
+    err_extra(
+        "[controllers]\njob = { burst_replicas = 0 }\n",
+        2,
+        &["controllers.job.burst_replicas", "positive integer, got 0"],
+    );
+    err_extra(
+        "[controllers]\nreplicaset = { sync_batch = \"1s\" }\n",
+        2,
+        &["controllers.replicaset.sync_batch", "unknown key"],
+    );
+    err_extra(
+        "[controllers]\ndeployment = {}\n",
+        2,
+        &["controllers.deployment", "unknown key"],
+    );
+    err_extra("[scheduler]\nqps = -1\n", 2, &["scheduler.qps", "got -1"]);
+    err_extra(
+        "[scheduler]\nqps = 2e6\n",
+        2,
+        &["scheduler.qps", "from 0.001 to 1000000"],
+    );
+    err_extra(
+        "[scheduler]\nburst = 0\n",
+        2,
+        &["scheduler.burst", "positive integer, got 0"],
+    );
+    err_extra(
+        "[scheduler]\ncycle = \"0s\"\n",
+        2,
+        &["scheduler.cycle", "positive duration"],
+    );
+}
+
 // ----------------------------------------------------------------------------------------------
 // Quantities
 

@@ -157,8 +157,10 @@ impl Model for World {
             Event::Ipamd(_) => "ipamd wake-up",
             Event::Kube(KubeEvent::Workload(_)) => "workload arrival",
             Event::Kube(KubeEvent::Schedule) => "scheduling cycle",
+            Event::Kube(KubeEvent::Controller(_)) => "controller",
             Event::Kube(
-                KubeEvent::SandboxAdd(_)
+                KubeEvent::Bound(_)
+                | KubeEvent::SandboxAdd(_)
                 | KubeEvent::PullRetry(_)
                 | KubeEvent::ContainersSeen(_)
                 | KubeEvent::RunningShown(_)

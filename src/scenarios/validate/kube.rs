@@ -1,4 +1,5 @@
-//! `[kubelet]`, `[node_lifecycle]` (and a node group's `lifecycle` over it), `[scheduler]` and `[api_server]`.
+//! `[kubelet]`, `[node_lifecycle]` (and a node group's `lifecycle` over it), `[scheduler]`, `[api_server]` and
+//! `[controllers]`.
 
 use super::*;
 
@@ -7,6 +8,7 @@ pub(super) fn resolve_kube(
     kubelet: Option<RawKubelet>,
     scheduler: Option<RawScheduler>,
     api_server: Option<RawApiServer>,
+    controllers: Option<RawControllers>,
 ) -> R<KubeSpec> {
     let mut k = KubeSpec::default();
     if let Some(latency) = api_server.and_then(|a| a.latency) {
@@ -15,8 +17,48 @@ pub(super) fn resolve_kube(
     if let Some(r) = kubelet {
         resolve_kubelet(cx, r, &mut k.kubelet)?;
     }
-    if let Some(p) = scheduler.and_then(|s| s.policy) {
-        k.scheduler.policy = p.into();
+    if let Some(r) = scheduler {
+        let sc = &mut k.scheduler;
+        if let Some(p) = r.policy {
+            sc.policy = p.into();
+        }
+        if let Some(c) = &r.cycle {
+            sc.cycle = positive_duration(cx, c, "scheduler.cycle")?;
+        }
+        sc.client = resolve_client(cx, "scheduler", &r.qps, &r.burst, sc.client)?;
+    }
+    if let Some(r) = controllers {
+        let c = &mut k.controllers;
+        if let Some(rs) = r.replicaset {
+            let key = "controllers.replicaset";
+            c.replicaset = ControllerSpec {
+                client: resolve_client(cx, key, &rs.qps, &rs.burst, c.replicaset.client)?,
+                workers: optional_positive(cx, key, "workers", &rs.workers, c.replicaset.workers)?,
+                burst_replicas: optional_positive(
+                    cx,
+                    key,
+                    "burst_replicas",
+                    &rs.burst_replicas,
+                    c.replicaset.burst_replicas,
+                )?,
+                sync_batch: c.replicaset.sync_batch,
+            };
+        }
+        if let Some(job) = r.job {
+            let key = "controllers.job";
+            c.job = ControllerSpec {
+                client: resolve_client(cx, key, &job.qps, &job.burst, c.job.client)?,
+                workers: optional_positive(cx, key, "workers", &job.workers, c.job.workers)?,
+                burst_replicas: optional_positive(
+                    cx,
+                    key,
+                    "burst_replicas",
+                    &job.burst_replicas,
+                    c.job.burst_replicas,
+                )?,
+                sync_batch: job.sync_batch.unwrap_or(c.job.sync_batch),
+            };
+        }
     }
     Ok(k)
 }
@@ -121,6 +163,36 @@ pub(super) fn resolve_node_lifecycle(
         }
     }
     lc
+}
+
+/// A Kubernetes client's `qps` and `burst` under the table `key`, each defaulting to `default`'s.
+fn resolve_client(
+    cx: &Ctx<'_>,
+    key: &str,
+    qps: &Option<Spanned<f64>>,
+    burst: &Option<Spanned<u32>>,
+    default: ClientRate,
+) -> R<ClientRate> {
+    let qps = match qps {
+        Some(v) => self::qps(cx, v, &join(key, "qps"))?,
+        None => default.qps,
+    };
+    let burst = optional_positive(cx, key, "burst", burst, default.burst)?;
+    Ok(ClientRate::new(qps, burst))
+}
+
+/// `table.name`, a positive integer, or `default` when absent.
+fn optional_positive(
+    cx: &Ctx<'_>,
+    table: &str,
+    name: &str,
+    v: &Option<Spanned<u32>>,
+    default: u32,
+) -> R<u32> {
+    match v {
+        Some(v) => positive_u32(cx, v, &join(table, name)),
+        None => Ok(default),
+    }
 }
 
 pub(super) fn resolve_backoff(cx: &Ctx<'_>, key: &str, r: &RawBackoff, d: Backoff) -> R<Backoff> {

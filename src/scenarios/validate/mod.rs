@@ -38,15 +38,16 @@ use toml::Spanned;
 
 use super::location::join;
 use super::raw::{
-    RawAccount, RawAllocatable, RawApiServer, RawBackoff, RawBucket, RawCpu, RawEc2, RawEniConfig,
-    RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle, RawProvisioner,
-    RawReadiness, RawReservation, RawScheduler, RawSubnet, RawTenant, RawTermination, RawWorkload,
+    RawAccount, RawAllocatable, RawApiServer, RawBackoff, RawBucket, RawControllers, RawCpu,
+    RawEc2, RawEniConfig, RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle,
+    RawProvisioner, RawReadiness, RawReservation, RawScheduler, RawSubnet, RawTenant,
+    RawTermination, RawWorkload,
 };
 use super::{
-    Allocatable, Backoff, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec, NodeGroupSpec,
-    NodeLifecycleSpec, PodShape, ProvisionerSpec, PullPolicy, ReadinessSpec, RolloutSpec,
-    ScaleStep, Scenario, ScenarioError, SubnetSpec, TerminationSpec, VpcSpec, WorkloadKind,
-    WorkloadSpec, trace,
+    Allocatable, Backoff, ControllerSpec, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec,
+    NodeGroupSpec, NodeLifecycleSpec, PodShape, ProvisionerSpec, PullPolicy, ReadinessSpec,
+    RolloutSpec, ScaleStep, Scenario, ScenarioError, SubnetSpec, TerminationSpec, VpcSpec,
+    WorkloadKind, WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
@@ -133,7 +134,13 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         node_groups.push(spec);
     }
 
-    let kube = resolve_kube(cx, raw.kubelet, raw.scheduler, raw.api_server)?;
+    let kube = resolve_kube(
+        cx,
+        raw.kubelet,
+        raw.scheduler,
+        raw.api_server,
+        raw.controllers,
+    )?;
 
     // After the node groups, which workloads refer to.
     let mut workloads: Vec<WorkloadSpec> = Vec::new();

@@ -9,9 +9,32 @@
 //! kubelet's registry limiter is the same bucket asked the other way (`TryAccept`): a pull that finds no token
 //! fails instead of waiting ([`ClientLimiter::try_accept`]).
 
+use crate::sim::dist::DurationDist;
+use crate::sim::engine::Context;
+use crate::sim::rng::Stream;
 use crate::sim::time::{SimDuration, SimTime};
 
 const NANO: i64 = 1_000_000_000;
+
+/// The API server's latencies are drawn from this stream, whoever calls.
+const API: Stream = Stream("kube.api");
+
+/// A write made now through `client`: it waits for its token, then takes the API server's `latency` (its round
+/// trip and its delivery to the watchers, `[api_server] latency`). Returns when the caller has its answer and
+/// the watchers have seen the change.
+pub fn write<E>(
+    ctx: &mut Context<'_, E>,
+    client: &mut ClientLimiter,
+    latency: &DurationDist,
+) -> SimTime {
+    let go = client.reserve(ctx.now(), 1);
+    answered(ctx, go, latency)
+}
+
+/// When a call that went at `sent` (its token in hand) is answered and its watchers have seen it.
+pub fn answered<E>(ctx: &mut Context<'_, E>, sent: SimTime, latency: &DurationDist) -> SimTime {
+    sent + latency.sample(ctx.rng(API))
+}
 
 /// A client's limit: `qps` tokens a second, at most `burst` saved. `None` in a setting means unthrottled
 /// (client-go's negative QPS, used by kubelet's heartbeat client).

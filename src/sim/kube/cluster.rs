@@ -1,8 +1,9 @@
 //! The cluster: pods, nodes, the scheduler, kubelet's sandbox handling, node groups and workloads, and the
 //! routing of each node's ipamd and each group's EC2 calls.
 //!
-//! A pod's life (docs/reference/kube.md §4, §7): a workload creates it (Pending) → the scheduler binds it to a
-//! Ready node (Starting) → kubelet's pod worker starts on it: a status update and the service-account
+//! A pod's life (docs/reference/kube.md §2–§4, §7): a workload or its controller creates it (Pending) → the
+//! scheduler places it on a Ready node (Starting), one pod a cycle, and posts its binding through its client →
+//! kubelet sees the binding and its pod worker starts on the pod: a status update and the service-account
 //! TokenRequest through the node's API client, the volume mount waiting for the token → after
 //! `sandbox_setup` the CNI ADD asks the node's ipamd for an address; when the pool is empty the ADD fails and
 //! kubelet retries the sandbox after its back-off → with an address, its image (the node's puller and cache;
@@ -25,6 +26,8 @@ use crate::scenarios::{KubeSpec, WorkloadKind, WorkloadSpec};
 use crate::sim::ec2::{Completion, ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::Context;
 use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
+use crate::sim::kube::api::{ClientLimiter, answered, write};
+use crate::sim::kube::controllers::{ControllerEvent, Controllers};
 use crate::sim::kube::diagnosis::why_no_address;
 use crate::sim::kube::images::PullOutcome;
 use crate::sim::kube::kubelet::{Kubelet, backoff};
@@ -36,7 +39,7 @@ use crate::sim::kube::scheduler::Scheduler;
 use crate::sim::kube::trace::DecisionLog;
 use crate::sim::kube::workloads::{PodRequest, WorkloadAction, WorkloadEvent, Workloads};
 use crate::sim::rng::Stream;
-use crate::sim::time::{SimDuration, SimTime};
+use crate::sim::time::SimTime;
 
 const KUBELET: Stream = Stream("kube.kubelet");
 const NODES: Stream = Stream("kube.nodes");
@@ -44,12 +47,14 @@ const NODES: Stream = Stream("kube.nodes");
 /// Kubernetes events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KubeEvent {
-    /// Run a scheduling cycle.
+    /// A scheduling cycle ends: it places one pod.
     Schedule,
     /// kubelet registers this instance's Node.
     Registered(InstanceId),
     /// aws-node starts on node `.0`: its ipamd begins its init.
     AwsNodeStarts(u32),
+    /// kubelet sees the pod's binding.
+    Bound(PodId),
     /// Node `.0` turns Ready.
     NodeReady(u32),
     /// kubelet creates the pod's sandbox: CNI ADD.
@@ -71,6 +76,7 @@ pub enum KubeEvent {
     /// Check whether empty node `.0` should be consolidated away.
     Consolidate(u32),
     Workload(WorkloadEvent),
+    Controller(ControllerEvent),
 }
 
 /// Whose EC2 client made a call, so that finished calls go back to it.
@@ -112,8 +118,9 @@ pub struct Cluster {
     workload_specs: Vec<WorkloadSpec>,
     /// Pods of each workload not yet deleted.
     live: Vec<u32>,
-    /// Each deployment's pods, oldest first (deleted ones are dropped lazily).
-    deployment_pods: Vec<Vec<PodId>>,
+    controllers: Controllers,
+    /// The scheduler's API client, for its bindings.
+    binder: ClientLimiter,
     /// Each trace workload's pods by trace pod number.
     trace_pods: Vec<Vec<Option<PodId>>>,
     pub counts: PodCounts,
@@ -122,7 +129,6 @@ pub struct Cluster {
     pub log: Option<DecisionLog>,
     actions: Vec<WorkloadAction>,
     group_actions: Vec<GroupAction>,
-    bound: Vec<PodId>,
 }
 
 impl Cluster {
@@ -140,14 +146,18 @@ impl Cluster {
             workloads: Workloads::new(setup.workloads, setup.seed),
             workload_specs: setup.workloads.to_vec(),
             live: vec![0; n],
-            deployment_pods: vec![Vec::new(); n],
+            controllers: Controllers::new(
+                &setup.kube.controllers,
+                &setup.kube.api_server.latency,
+                setup.workloads,
+            ),
+            binder: ClientLimiter::new(Some(setup.kube.scheduler.client)),
             trace_pods: vec![Vec::new(); n],
             counts: PodCounts::default(),
             owners,
             log: setup.trace.then(DecisionLog::default),
             actions: Vec::new(),
             group_actions: Vec::new(),
-            bound: Vec::new(),
             node_groups,
         }
     }
@@ -178,6 +188,13 @@ impl Cluster {
             KubeEvent::Schedule => self.schedule(ctx),
             KubeEvent::Registered(instance) => self.register(ctx, ec2, instance),
             KubeEvent::AwsNodeStarts(n) => self.start_aws_node(ctx, ec2, n),
+            KubeEvent::Bound(pod) => {
+                let p = self.pods.get_mut(pod);
+                if p.state == PodState::Starting && p.bound.is_none() {
+                    p.bound = Some(ctx.now());
+                    self.pod_worker_start(ctx, pod);
+                }
+            }
             KubeEvent::NodeReady(n) => self.node_ready(ctx, ec2, n),
             KubeEvent::SandboxAdd(pod) => self.sandbox_add(ctx, ec2, pod),
             KubeEvent::PullRetry(pod) => {
@@ -200,6 +217,24 @@ impl Cluster {
                 }
                 self.actions = actions;
             }
+            KubeEvent::Controller(e) => self.on_controller(ctx, e),
+        }
+    }
+
+    fn on_controller<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, e: ControllerEvent) {
+        match e {
+            ControllerEvent::Created(kind, slot) => {
+                let c = self.controllers.take_create(slot);
+                self.create_pod(ctx, &c.req, c.replaces);
+                self.controllers.observed_create(ctx, kind, c.req.workload);
+            }
+            ControllerEvent::Deleted(p) => {
+                if self.pods.get(p).is_live() {
+                    self.log_pod(ctx, p, || "deleted by its ReplicaSet".to_string());
+                    self.delete_pod(ctx, p, false);
+                }
+            }
+            _ => self.controllers.handle(ctx, e, &self.pods, &self.live),
         }
     }
 
@@ -272,10 +307,11 @@ impl Cluster {
         self.scheduler.settle(&mut self.pods);
     }
 
+    /// Starts a scheduling cycle unless one is running: it ends `cycle` from now.
     fn request_cycle<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         if !self.scheduler.cycle_queued {
             self.scheduler.cycle_queued = true;
-            ctx.schedule_in(SimDuration::ZERO, KubeEvent::Schedule);
+            ctx.schedule_in(self.spec.scheduler.cycle, KubeEvent::Schedule);
         }
     }
 
@@ -504,6 +540,14 @@ impl Cluster {
         E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent> + From<NodeGroupEvent>,
     {
         match action {
+            WorkloadAction::CreatePod(req)
+                if matches!(
+                    self.workload_specs[req.workload as usize].kind,
+                    WorkloadKind::CronJob { .. }
+                ) =>
+            {
+                self.controllers.jobs.run(ctx, req)
+            }
             WorkloadAction::CreatePod(req) => {
                 let id = self.create_pod(ctx, &req, None);
                 if let Some(t) = req.trace_pod {
@@ -515,7 +559,7 @@ impl Cluster {
                 }
             }
             WorkloadAction::ScaleDeployment { workload, replicas } => {
-                self.scale_deployment(ctx, workload, replicas)
+                self.controllers.replicasets.scale(ctx, workload, replicas)
             }
             WorkloadAction::DeleteTracePod { workload, pod } => {
                 let id = self.trace_pods[workload as usize]
@@ -539,34 +583,6 @@ impl Cluster {
         }
     }
 
-    fn scale_deployment<E: From<KubeEvent>>(
-        &mut self,
-        ctx: &mut Context<'_, E>,
-        workload: u32,
-        replicas: u32,
-    ) {
-        let w = workload as usize;
-        while self.live[w] < replicas {
-            let spec = &self.workload_specs[w];
-            let req = PodRequest {
-                workload,
-                node_group: spec.node_group,
-                shape: spec.pod,
-                lifetime: None,
-                trace_pod: None,
-            };
-            self.create_pod(ctx, &req, None);
-        }
-        while self.live[w] > replicas {
-            let Some(p) = self.deployment_pods[w].pop() else {
-                break;
-            };
-            if self.pods.get(p).is_live() {
-                self.delete_pod(ctx, p, false);
-            }
-        }
-    }
-
     fn create_pod<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
@@ -577,13 +593,9 @@ impl Cluster {
         let w = req.workload as usize;
         self.live[w] += 1;
         if matches!(self.workload_specs[w].kind, WorkloadKind::Deployment { .. }) {
-            let list = &mut self.deployment_pods[w];
-            list.push(id);
-            // Evicted pods stay listed until a scale-down meets them; drop them once they are half the list.
-            if list.len() > 2 * self.live[w] as usize + 16 {
-                let pods = &self.pods;
-                list.retain(|&p| pods.get(p).is_live());
-            }
+            self.controllers
+                .replicasets
+                .adopt(req.workload, id, &self.pods, self.live[w]);
         }
         self.counts.pending += 1;
         self.scheduler.enqueue(&self.pods, id);
@@ -595,8 +607,8 @@ impl Cluster {
         id
     }
 
-    /// Deletes a pod. An evicted pod of a controller (every workload but a trace) is replaced by a new pod with
-    /// the lifetime it had left.
+    /// Deletes a pod. Its controller (every workload but a trace has one) hears of it: an evicted pod is
+    /// replaced through the controller's API calls.
     fn delete_pod<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
@@ -621,30 +633,30 @@ impl Cluster {
         pod.deleted = Some(now);
         let w = pod.workload as usize;
         self.live[w] -= 1;
-        if evicted && !matches!(self.workload_specs[w].kind, WorkloadKind::Trace { .. }) {
-            let req = self.pods.get(p).replacement(now);
-            self.create_pod(ctx, &req, Some(p));
-        }
+        let kind = &self.workload_specs[w].kind;
+        self.controllers
+            .pod_deleted(ctx, kind, p, self.pods.get(p), evicted);
     }
 
+    /// A scheduling cycle ends with its decision: the pod it placed takes its node's slot at once (the
+    /// scheduler's assume) and its binding goes through the scheduler's client; the next cycle starts now.
+    /// A cycle that places nothing leaves the scheduler idle until a pod or a node changes.
     fn schedule<E>(&mut self, ctx: &mut Context<'_, E>)
     where
         E: From<KubeEvent> + From<NodeGroupEvent>,
     {
         let now = ctx.now();
-        let mut bound = std::mem::take(&mut self.bound);
-        self.scheduler
-            .cycle(&mut self.pods, &mut self.nodes, now, &mut bound);
-        for &p in &bound {
+        self.scheduler.cycle_queued = false;
+        if let Some(p) = self.scheduler.cycle(&mut self.pods, &mut self.nodes, now) {
             self.counts.pending -= 1;
             self.counts.starting += 1;
-            let n = self.pods.get(p).node.expect("bound");
+            let n = self.pods.get(p).node.expect("placed");
             self.node_pods[n as usize].push(p);
+            let at = write(ctx, &mut self.binder, &self.spec.api_server.latency);
+            ctx.schedule_at(at, KubeEvent::Bound(p));
             self.log_pod(ctx, p, || format!("scheduled on node {n}"));
-            self.pod_worker_start(ctx, p);
+            self.request_cycle(ctx);
         }
-        bound.clear();
-        self.bound = bound;
         self.feed_provisioners(ctx);
     }
 
@@ -736,15 +748,15 @@ impl Cluster {
     /// §4.1): the status update that shows the pod's containers creating goes out asynchronously but takes a
     /// token of the node's API client first; the TokenRequest for the pod's service-account token volume
     /// follows, and the volume mount, hence the sandbox, waits for its answer.
-    pub fn pod_worker_start<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
+    fn pod_worker_start<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
         let now = ctx.now();
+        self.log_pod(ctx, p, || "kubelet sees the binding".to_string());
         let n = self.pods.get(p).node.expect("a pod worker's pod is bound");
         let api = &mut self.nodes[n as usize].kubelet.api;
         api.reserve(now, 1);
         let token_sent = api.reserve(now, 1);
-        let rng = ctx.rng(KUBELET);
-        let mounted = token_sent + self.spec.api_server.latency.sample(rng);
-        let sandbox = mounted + self.spec.kubelet.sandbox_setup.sample(rng);
+        let mounted = answered(ctx, token_sent, &self.spec.api_server.latency);
+        let sandbox = mounted + self.spec.kubelet.sandbox_setup.sample(ctx.rng(KUBELET));
         ctx.schedule_at(sandbox, KubeEvent::SandboxAdd(p));
         if token_sent > now {
             self.log_pod(ctx, p, || {
@@ -855,8 +867,11 @@ impl Cluster {
     /// the API's latency).
     fn status_update<E>(&mut self, ctx: &mut Context<'_, E>, p: PodId) -> SimTime {
         let n = self.pods.get(p).node.expect("a starting pod is bound") as usize;
-        let sent = self.nodes[n].kubelet.api.reserve(ctx.now(), 1);
-        sent + self.spec.api_server.latency.sample(ctx.rng(KUBELET))
+        write(
+            ctx,
+            &mut self.nodes[n].kubelet.api,
+            &self.spec.api_server.latency,
+        )
     }
 
     /// The API shows the pod Running: the start-up SLI's "observed" start. Without a readiness probe it is
@@ -936,8 +951,8 @@ impl Cluster {
         let pod = self.pods.get(p);
         let term = &self.workload_specs[pod.workload as usize].termination;
         let has_containers = pod.image_pulled.is_some_and(|t| t <= now);
+        let seen = answered(ctx, now, &self.spec.api_server.latency);
         let rng = ctx.rng(KUBELET);
-        let seen = now + self.spec.api_server.latency.sample(rng);
         let exited = if has_containers {
             let pre_stop = term.pre_stop.map(|d| d.sample(rng));
             exited_at(term, seen, pre_stop, term.shutdown.sample(rng))

@@ -1,8 +1,10 @@
 //! The Kubernetes side of the world: node groups whose instances are launched through EC2, nodes with their
-//! ipamd, pods, the scheduler, kubelet (its API calls, sandboxes, images, probes and termination), workloads and the Karpenter-like provisioner.
+//! ipamd, pods, the controllers, the scheduler, kubelet (its API calls, sandboxes, images, probes and
+//! termination), workloads and the Karpenter-like provisioner.
 
 pub mod api;
 pub mod cluster;
+pub mod controllers;
 pub mod diagnosis;
 pub mod images;
 pub mod kubelet;

@@ -3,10 +3,12 @@
 //! fit), so once a class's oldest pod finds no node in a cycle, none of its younger pods would either: a
 //! cycle tries the oldest pods of each class only, and a pod left pending waits for its class's reason.
 //!
-//! That reason is kept per class and written onto a pod lazily: when it leaves the queue (bound, or deleted
-//! while pending) and when a run stops ([`PendingPods::settle`]). A pod that has been through a cycle gets the
-//! reason its class had at the last cycle it went through, exactly as if every cycle had written it onto every
-//! pod it left waiting, but a cycle costs nothing for the pods it leaves waiting.
+//! That reason is kept per class, with the last cycle that found the class unable to place its oldest pod
+//! (by trying it, or by skipping it because nothing changed on its nodes), and written onto a pod lazily: when
+//! it leaves the queue (bound, or deleted while pending) and when a run stops ([`PendingPods::settle`]). A
+//! pod that was queued when such a cycle ran gets the reason its class had then, exactly as if every cycle
+//! had written it onto every pod it left waiting, but a cycle costs nothing for the pods it leaves waiting. A
+//! pod that only waited for the scheduler's turn (cycles placing older pods) has no reason.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -56,6 +58,8 @@ struct Class {
     /// Pods of the queue still pending.
     pending: u32,
     blocked: Option<Blocked>,
+    /// The last cycle that found the class blocked (cycles are numbered from 1).
+    seen_blocked: u64,
     /// Entries ever taken from the front: the position of `queue[0]` counted from the class's first pod.
     taken: u64,
     /// The reason [`PendingPods::settle`] last wrote, and the position up to which it wrote it.
@@ -82,6 +86,7 @@ impl PendingPods {
                 queue: VecDeque::new(),
                 pending: 0,
                 blocked: None,
+                seen_blocked: 0,
                 taken: 0,
                 settled: (None, 0),
             });
@@ -105,7 +110,7 @@ impl PendingPods {
             .binary_search_by_key(&id, |w| w.pod)
             .expect("a pending pod is queued");
         self.visited += 1;
-        if class.queue[k].queued_after < self.cycles {
+        if class.queue[k].queued_after < class.seen_blocked {
             pods.get_mut(id).wait_reason = class.blocked.map(|b| b.reason);
         }
         class.pending -= 1;
@@ -133,9 +138,11 @@ impl PendingPods {
         self.classes[c].blocked
     }
 
-    /// Class `c`'s oldest pod found no node.
+    /// Class `c`'s oldest pod found no node in this cycle (or the class was skipped, as it would find none).
     pub fn block(&mut self, c: ClassId, blocked: Blocked) {
-        self.classes[c].blocked = Some(blocked);
+        let class = &mut self.classes[c];
+        class.blocked = Some(blocked);
+        class.seen_blocked = self.cycles;
     }
 
     /// Class `c`'s oldest pending pod, dropping the deleted ones before it.
@@ -153,14 +160,14 @@ impl PendingPods {
     }
 
     /// Takes class `c`'s oldest pod (its [`PendingPods::head`]) out of the queue to bind it. A pod that waited
-    /// through an earlier cycle keeps the reason its class had then.
+    /// through a cycle that found its class blocked keeps the reason its class had then.
     pub fn take_head(&mut self, c: ClassId, pods: &mut Pods) -> PodId {
         let class = &mut self.classes[c];
         let w = class.queue.pop_front().expect("a head was found");
         class.taken += 1;
         class.pending -= 1;
         self.visited += 1;
-        if w.queued_after + 1 < self.cycles {
+        if w.queued_after < class.seen_blocked {
             pods.get_mut(w.pod).wait_reason = class.blocked.map(|b| b.reason);
         }
         w.pod
@@ -197,8 +204,8 @@ impl PendingPods {
         }
     }
 
-    /// Writes onto every pending pod that has been through a cycle the reason its class had at the last one.
-    /// Only the pods queued since the last call are visited, unless their class's reason has changed.
+    /// Writes onto every pending pod that was queued when a cycle found its class blocked the reason its class
+    /// had then. Only the pods queued since the last call are visited, unless their class's reason has changed.
     pub fn settle(&mut self, pods: &mut Pods) {
         for class in &mut self.classes {
             let reason = class.blocked.map(|b| b.reason);
@@ -209,7 +216,7 @@ impl PendingPods {
             };
             let mut at = from;
             for w in class.queue.range((from - class.taken) as usize..) {
-                if w.queued_after >= self.cycles {
+                if w.queued_after >= class.seen_blocked {
                     break;
                 }
                 let pod = pods.get_mut(w.pod);

@@ -6,12 +6,14 @@
 //! cluster), so a placement walks from the best-scored node and stops at the first that fits, rather than
 //! scoring every node for every pod.
 //!
-//! Pending pods are queued by class ([`PendingPods`]): a cycle merges the classes' oldest pods through a heap,
-//! so pods are still tried oldest first, and stops trying a class at its first pod that finds no node (nodes
-//! only fill during a cycle). Each node set has a version, bumped whenever one of its nodes joins, leaves,
-//! takes or frees a pod; a class that found no node at some version would find none again, for the same
-//! reason, while its set stays at that version, so it is skipped without walking the nodes. A cycle thus costs
-//! one heap step per class with pending pods and per pod bound, whatever the number of pods left waiting.
+//! kube-scheduler places one pod per scheduling cycle (docs/reference/kube.md §3): a cycle takes the oldest
+//! pending pod that some node can take. Pending pods are queued by class ([`PendingPods`]): a cycle merges
+//! the classes' oldest pods through a heap, so pods are tried oldest first, and a class whose oldest pod
+//! finds no node waits. Each node set has a version, bumped whenever one of its nodes joins, leaves or frees a
+//! pod (taking a pod never makes room, so it does not bump it); a class that found no node at some version
+//! would find none again, for the same reason, while its set stays at that version, so it is skipped without
+//! walking the nodes. A cycle thus costs one heap step per class with pending pods, whatever the number of
+//! pods left waiting.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -43,6 +45,12 @@ impl NodeSet {
         self.keys.remove(k);
         self.version += 1;
     }
+
+    /// A node's key changes because it took a pod: it has no more room than before, so the version stays.
+    fn rekey(&mut self, old: &Key, new: Key) {
+        self.keys.remove(old);
+        self.keys.insert(new);
+    }
 }
 
 pub struct Scheduler {
@@ -54,7 +62,7 @@ pub struct Scheduler {
     pub pending: PendingPods,
     /// The classes' oldest pods during a cycle (kept to reuse its allocation).
     heads: BinaryHeap<Reverse<(PodId, ClassId)>>,
-    /// A cycle is scheduled and has not run yet.
+    /// A cycle is running: its end is scheduled.
     pub cycle_queued: bool,
 }
 
@@ -116,9 +124,12 @@ impl Scheduler {
     }
 
     fn bind(&mut self, nodes: &mut [Node], n: u32, shape: PodShape) {
-        self.remove_node(nodes, n);
+        let old = self.key(&nodes[n as usize], n);
         nodes[n as usize].bind(shape);
-        self.add_node(nodes, n);
+        let node = &nodes[n as usize];
+        let new = self.key(node, n);
+        self.by_group[node.group].rekey(&old, new);
+        self.all.rekey(&old, new);
     }
 
     /// Queues a new pending pod.
@@ -145,15 +156,8 @@ impl Scheduler {
         }
     }
 
-    /// Binds every pending pod that fits somewhere; pushes the bound pods onto `bound`.
-    pub fn cycle(
-        &mut self,
-        pods: &mut Pods,
-        nodes: &mut [Node],
-        now: SimTime,
-        bound: &mut Vec<PodId>,
-    ) {
-        self.cycle_queued = false;
+    /// One scheduling cycle: places the oldest pending pod that fits somewhere, if any, and returns it.
+    pub fn cycle(&mut self, pods: &mut Pods, nodes: &mut [Node], now: SimTime) -> Option<PodId> {
         self.pending.start_cycle();
         let mut heads = std::mem::take(&mut self.heads);
         for c in 0..self.pending.classes() {
@@ -161,14 +165,12 @@ impl Scheduler {
                 heads.push(Reverse((p, c)));
             }
         }
+        let mut placed = None;
         while let Some(Reverse((_, c))) = heads.pop() {
             let key = self.pending.key(c);
             let version = self.version(key.group);
-            if self
-                .pending
-                .blocked(c)
-                .is_some_and(|b| b.version == version)
-            {
+            if let Some(b) = self.pending.blocked(c).filter(|b| b.version == version) {
+                self.pending.block(c, b);
                 continue;
             }
             match self.pick(nodes, key.group, key.shape) {
@@ -179,10 +181,8 @@ impl Scheduler {
                     pod.node = Some(n);
                     pod.scheduled = Some(now);
                     pod.state = PodState::Starting;
-                    bound.push(id);
-                    if let Some(next) = self.pending.head(c, pods) {
-                        heads.push(Reverse((next, c)));
-                    }
+                    placed = Some(id);
+                    break;
                 }
                 Err(why) => {
                     let reason = match why {
@@ -193,7 +193,9 @@ impl Scheduler {
                 }
             }
         }
+        heads.clear();
         self.heads = heads;
+        placed
     }
 
     /// Writes onto pods left pending why they wait (see [`PendingPods::settle`]).
