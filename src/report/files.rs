@@ -15,8 +15,17 @@ fn finish(w: Csv) -> io::Result<Vec<u8>> {
     w.into_inner().map_err(|e| e.into_error())
 }
 
+/// A time as seconds with six decimals. Integer arithmetic gives the digits `{:.6}` of the float would (any
+/// run's microseconds are far inside f64's exact range) without float formatting, which dominated writing
+/// pods.csv.
 fn secs(t: SimTime) -> String {
-    format!("{:.6}", t.as_secs_f64())
+    micros(t.0, 1_000_000)
+}
+
+/// `us` microseconds in units of `per` microseconds (10^k), with k decimals.
+fn micros(us: u64, per: u64) -> String {
+    let decimals = per.ilog10() as usize;
+    format!("{}.{:0decimals$}", us / per, us % per)
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -118,7 +127,7 @@ pub(super) fn api_calls_csv(scenario: &Scenario, world: &World) -> io::Result<Ve
             a.action.to_string(),
             a.attempt.to_string(),
             a.outcome.label().to_string(),
-            format!("{:.3}", a.latency.as_secs_f64() * 1e3),
+            micros(a.latency.0, 1_000),
         ])?;
     }
     finish(w)
@@ -219,7 +228,7 @@ pub(super) fn pods_csv(scenario: &Scenario, world: &World, end: SimTime) -> io::
     let cluster = &world.cluster;
     for (i, p) in cluster.pods.all().iter().enumerate() {
         let ip_wait = match (p.sandbox, p.ip_assigned) {
-            (Some(s), Some(a)) => format!("{:.6}", a.since(s).as_secs_f64()),
+            (Some(s), Some(a)) => micros(a.since(s).0, 1_000_000),
             _ => String::new(),
         };
         let node = p.node.map(|n| &cluster.nodes[n as usize]);
