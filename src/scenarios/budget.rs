@@ -3,12 +3,12 @@
 //! refused up front, naming the key that drives it and the estimate, rather than aborting out of memory (or
 //! running out of the engine's event numbers) after hours of work.
 //!
-//! The figures are estimates, calibrated on `scenarios/large-day.toml` (542,542 pods on 1,000 nodes for
-//! 24 simulated hours: 38 M events, 213 MB): about 7 events and 350 bytes per pod (its record, its
-//! `pods.csv` row, its share of the EC2 attempt log), and one event more since kubelet's PLEG sighting and the
-//! API's showing Running are events of their own (8; a readiness probe adds two), 0.4 events per node and simulated second (ipamd's two
-//! wake-ups every 5 s) and 20 kB per node (its ipamd, its EC2 state). They err on the generous side: a run
-//! the estimate lets through at the default limit uses a fraction of it.
+//! The figures are estimates, calibrated on `scenarios/large-day.toml` (540,715 pods on 1,000 nodes, 2,000
+//! over the day, for 24 simulated hours: 39.7 M events, 290 MB): about 10 events and 480 bytes per pod (its
+//! record with the phases of its start, its `pods.csv` row, its share of the EC2 attempt log; its events from
+//! the controller's create to the CNI DEL; a readiness probe adds two), 0.4 events per node and simulated
+//! second (ipamd's two wake-ups every 5 s) and 20 kB per node (its ipamd, its kubelet, its EC2 state). They
+//! err on the generous side: a run the estimate lets through at the default limit uses a fraction of it.
 
 use std::fmt;
 
@@ -20,18 +20,19 @@ use crate::sim::time::{SimDuration, SimTime};
 /// rather than a share of the machine's memory, so that whether a file runs does not depend on where.
 pub const DEFAULT_MAX_MEMORY: u64 = 8 << 30;
 
-const BYTES_PER_POD: f64 = 350.0;
+const BYTES_PER_POD: f64 = 480.0;
 const BYTES_PER_NODE: f64 = 20_000.0;
-const EVENTS_PER_POD: f64 = 8.0;
+const EVENTS_PER_POD: f64 = 10.0;
 const EVENTS_PER_NODE_SECOND: f64 = 0.4;
 /// A time-series row: its fixed fields, then per subnet and per node group, in memory and in the CSV text.
 const BYTES_PER_SAMPLE: f64 = 160.0;
 const BYTES_PER_SAMPLE_SUBNET: f64 = 24.0;
 const BYTES_PER_SAMPLE_GROUP: f64 = 44.0;
-/// Events one pod or one node can cause at a single instant: its own chain (created, scheduled, sandbox,
-/// started, …) when every delay is zero, plus its EC2 calls' answers and lifecycle steps. Retries and
-/// back-offs are positive, so nothing repeats at one instant.
-const INSTANT_EVENTS_PER_POD_OR_NODE: f64 = 16.0;
+/// Events one pod or one node can cause at a single instant: its own chain (its controller's sync and create,
+/// the scheduler's cycle, the binding, the sandbox, PLEG's sighting, the status updates, …) when every delay
+/// is zero, plus its EC2 calls' answers and lifecycle steps. Retries and back-offs are positive, so nothing
+/// repeats at one instant.
+const INSTANT_EVENTS_PER_POD_OR_NODE: f64 = 24.0;
 /// The least events an instant may see before a run is declared stalled, however small the run.
 const MIN_INSTANT_LIMIT: u64 = 1_000_000;
 
