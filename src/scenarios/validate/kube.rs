@@ -30,33 +30,14 @@ pub(super) fn resolve_kube(
     if let Some(r) = controllers {
         let c = &mut k.controllers;
         if let Some(rs) = r.replicaset {
-            let key = "controllers.replicaset";
-            c.replicaset = ControllerSpec {
-                client: resolve_client(cx, key, &rs.qps, &rs.burst, c.replicaset.client)?,
-                workers: optional_positive(cx, key, "workers", &rs.workers, c.replicaset.workers)?,
-                burst_replicas: optional_positive(
-                    cx,
-                    key,
-                    "burst_replicas",
-                    &rs.burst_replicas,
-                    c.replicaset.burst_replicas,
-                )?,
-                sync_batch: c.replicaset.sync_batch,
-            };
+            let counts = (&rs.qps, &rs.burst, &rs.workers, &rs.burst_replicas);
+            c.replicaset = resolve_controller(cx, "controllers.replicaset", counts, c.replicaset)?;
         }
         if let Some(job) = r.job {
-            let key = "controllers.job";
+            let counts = (&job.qps, &job.burst, &job.workers, &job.burst_replicas);
             c.job = ControllerSpec {
-                client: resolve_client(cx, key, &job.qps, &job.burst, c.job.client)?,
-                workers: optional_positive(cx, key, "workers", &job.workers, c.job.workers)?,
-                burst_replicas: optional_positive(
-                    cx,
-                    key,
-                    "burst_replicas",
-                    &job.burst_replicas,
-                    c.job.burst_replicas,
-                )?,
                 sync_batch: job.sync_batch.unwrap_or(c.job.sync_batch),
+                ..resolve_controller(cx, "controllers.job", counts, c.job)?
             };
         }
     }
@@ -179,6 +160,33 @@ fn resolve_client(
     };
     let burst = optional_positive(cx, key, "burst", burst, default.burst)?;
     Ok(ClientRate::new(qps, burst))
+}
+
+/// A controller's client and counts under `key` (`qps`, `burst`, `workers`, `burst_replicas`), each defaulting
+/// to `default`'s.
+fn resolve_controller(
+    cx: &Ctx<'_>,
+    key: &str,
+    (qps, burst, workers, burst_replicas): (
+        &Option<Spanned<f64>>,
+        &Option<Spanned<u32>>,
+        &Option<Spanned<u32>>,
+        &Option<Spanned<u32>>,
+    ),
+    default: ControllerSpec,
+) -> R<ControllerSpec> {
+    Ok(ControllerSpec {
+        client: resolve_client(cx, key, qps, burst, default.client)?,
+        workers: optional_positive(cx, key, "workers", workers, default.workers)?,
+        burst_replicas: optional_positive(
+            cx,
+            key,
+            "burst_replicas",
+            burst_replicas,
+            default.burst_replicas,
+        )?,
+        sync_batch: default.sync_batch,
+    })
 }
 
 /// `table.name`, a positive integer, or `default` when absent.
