@@ -162,17 +162,19 @@ fn resolve_client(
     Ok(ClientRate::new(qps, burst))
 }
 
-/// A controller's client and counts under `key` (`qps`, `burst`, `workers`, `burst_replicas`), each defaulting
-/// to `default`'s.
+/// The keys every controller's table has, as written: `qps`, `burst`, `workers`, `burst_replicas`.
+type ControllerKeys<'a> = (
+    &'a Option<Spanned<f64>>,
+    &'a Option<Spanned<u32>>,
+    &'a Option<Spanned<u32>>,
+    &'a Option<Spanned<u32>>,
+);
+
+/// A controller's client and counts under `key`, each defaulting to `default`'s.
 fn resolve_controller(
     cx: &Ctx<'_>,
     key: &str,
-    (qps, burst, workers, burst_replicas): (
-        &Option<Spanned<f64>>,
-        &Option<Spanned<u32>>,
-        &Option<Spanned<u32>>,
-        &Option<Spanned<u32>>,
-    ),
+    (qps, burst, workers, burst_replicas): ControllerKeys<'_>,
     default: ControllerSpec,
 ) -> R<ControllerSpec> {
     Ok(ControllerSpec {
