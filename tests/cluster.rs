@@ -831,3 +831,28 @@ cni_ready = { dist = "uniform", min = "1s", max = "2s" }
         assert!(ready.unwrap() > aws_node.unwrap());
     }
 }
+
+/// A pod whose containers complete before kubelet's status update shows them Running still ran: it counts
+/// as started (at its completion), not as a pod that never started.
+#[test]
+fn spec_4_2_a_pod_that_completes_before_it_shows_running_counts_as_started() {
+    let s = scenario(
+        "3m",
+        &format!(
+            "{ONE_NODE}[[workloads]]\nname = \"blink\"\ntype = \"steady\"\npods_per_minute = 30\n\
+             lifetime = \"100ms\"\nstart = \"1m\"\n"
+        ),
+    );
+    let w = run(&s);
+    let done: Vec<&Pod> = pods(&w).iter().filter(|p| p.deleted.is_some()).collect();
+    assert!(done.len() > 20, "{}", done.len());
+    let mut unseen = 0;
+    for p in &done {
+        let (running, deleted) = (p.running.expect("started"), p.deleted.unwrap());
+        assert!(running <= deleted, "{p:?}");
+        assert_eq!(p.ready, Some(running));
+        unseen += usize::from(running == deleted);
+    }
+    // Most complete before PLEG's next relist and the status update could show them Running.
+    assert!(unseen * 2 > done.len(), "{unseen} of {}", done.len());
+}

@@ -915,8 +915,19 @@ impl Cluster {
             return;
         }
         let n = pod.node.expect("a started pod is bound") as usize;
+        let probed = self.workload_specs[pod.workload as usize]
+            .readiness
+            .is_some();
         self.stop_counting(p);
         let pod = self.pods.get_mut(p);
+        // Containers that complete before the API has shown them Running still ran (their status goes
+        // straight to Succeeded): the pod counts as started, at their completion.
+        if pod.running.is_none() {
+            pod.running = Some(now);
+            if !probed {
+                pod.ready = Some(now);
+            }
+        }
         pod.deleted = Some(now);
         self.live[pod.workload as usize] -= 1;
         let seen = self.nodes[n].kubelet.sees(now);
