@@ -8,8 +8,9 @@ mod invariants;
 use std::path::Path;
 
 use invariants::check_invariants;
+use vpcsim::report::{self, Perf};
 use vpcsim::scenarios::{self, Scenario};
-use vpcsim::sim::engine::Engine;
+use vpcsim::sim::engine::{Engine, RunStats};
 use vpcsim::sim::kube::pods::Pod;
 use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::world::{Event, World};
@@ -71,14 +72,26 @@ fn within_2x(scenario: &str, figures: &[(&str, f64, f64)]) {
     }
 }
 
-/// Seconds from the scale-up at 1 minute to the first and to the last of the 100 pods Ready.
+/// Seconds from the scale-up at 1 minute to the first and to the last of the 100 pods Ready. The last is
+/// also the summary's `deployments.inflate.scale_up_s`.
 fn dense_node(name: &str) -> (f64, f64) {
     let (s, w) = run(name);
     let pods = started(&s, &w, "inflate");
     assert_eq!(pods.len(), 100);
     let scale_up = SimTime::ZERO + SimDuration::from_secs(60);
     let ready: Vec<f64> = pods.iter().map(|p| secs(scale_up, p.ready)).collect();
-    (quantile(&ready, 0.0), quantile(&ready, 1.0))
+    let all = quantile(&ready, 1.0);
+    let perf = Perf {
+        wall_s: 1.0,
+        stats: RunStats::default(),
+        simulated_s: s.duration.as_secs_f64(),
+    };
+    let summary = report::summary(&s, &w, perf, report::Keys::Used);
+    let up = &summary["deployments"]["inflate"];
+    assert_eq!(up["scale_ups"], 1, "{up}");
+    assert_eq!(up["scale_up_s"]["max"].as_f64(), Some(all), "{up}");
+    assert_eq!(up["scale_up_s"]["max_censored"], false, "{up}");
+    (quantile(&ready, 0.0), all)
 }
 
 /// awslabs/amazon-eks-ami PR #1030: 100 pods on one node Ready after 67.5 s at kubelet QPS 5/10 (the first

@@ -169,6 +169,13 @@ fn a_scale_burst_meets_the_account_limits() {
         reasons.keys().any(|r| r.starts_with("pool-empty:")),
         "{reasons:?}"
     );
+    // The 3,800 new replicas come at the ReplicaSet controller's 20 creates a second (its burst of 30 first):
+    // the scale-up takes at least those 188.5 s, which no pod's own launch latency shows.
+    let up = &v["deployments"]["web"];
+    assert_eq!(up["scale_ups"], 2, "{up}");
+    let max = up["scale_up_s"]["max"].as_f64().unwrap();
+    assert!(max >= (3800.0 - 30.0) / 20.0, "{up}");
+    assert!(v["pods"]["launch_latency_s"]["p50"].as_f64().unwrap() < 10.0);
 }
 
 /// Runs replicate 0 of the point of sweep `scenarios/NAME.toml` whose axis labels are `labels`, and returns its

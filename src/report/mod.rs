@@ -17,6 +17,7 @@ pub mod explain;
 mod files;
 pub mod instance_table;
 pub mod plots;
+mod scale_ups;
 mod summary;
 mod table;
 

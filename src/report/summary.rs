@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::censored::{self, Wait};
+use super::scale_ups;
 use super::{Perf, by_name, quantiles};
 use crate::scenarios::Scenario;
 use crate::sim::ec2::Action;
@@ -338,6 +339,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
             "peak": peak(&|r| r.instances_running),
         },
         "node_groups": node_groups,
+        "deployments": scale_ups::deployments(scenario, cluster.pods.all(), end),
         "enis": { "peak": peak(&|r| r.enis) },
         "ips": held_addresses(rows.iter().map(|r| &r.pools)),
         "ipamd": {
