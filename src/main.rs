@@ -343,7 +343,8 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
     // Before the simulation: a folder that cannot take the results is found before the time is spent.
     let _claim = folder::claim(&dir).map_err(|e| Failure::new(EXIT_FAILURE, e))?;
-    let (world, perf) = report::simulate(&scenario, true, a.trace).map_err(|e| {
+    let bar = report::run_progress_bar();
+    let (world, perf) = report::simulate_showing(&scenario, true, a.trace, &bar).map_err(|e| {
         // A scenario that cannot be built is bad input; a run that stalls is a failure of the run.
         let code = match e {
             SimulateError::Build(_) => EXIT_USAGE,

@@ -355,3 +355,31 @@ fn a_provisioner_launches_for_a_burst_and_consolidates_after_it() {
         v["ec2"]
     );
 }
+
+/// `vpcsim run` cuts a run into steps for its progress bar (`report::simulate`); stopping at each step's
+/// instant changes nothing: every pod's record and the whole summary are those of an unbroken run.
+#[test]
+fn a_run_cut_into_progress_steps_gives_what_an_unbroken_run_gives() {
+    for name in ["quickstart", "fragmented-subnet", "karpenter-burst"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(format!("{name}.toml"));
+        let s = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let (stepped, _) = report::simulate(&s, true, false).expect("runs");
+        let (mut whole, mut engine): (World, Engine<Event>) =
+            World::build(&s, true, false).expect("builds");
+        engine.run_until(&mut whole, SimTime::ZERO + s.duration);
+        let pods = |w: &World| format!("{:?}", w.cluster.pods.all());
+        assert!(pods(&stepped) == pods(&whole), "{name}: pods differ");
+        let perf = || Perf {
+            wall_s: 1.0,
+            stats: RunStats::default(),
+            simulated_s: s.duration.as_secs_f64(),
+        };
+        assert_eq!(
+            report::summary(&s, &stepped, perf(), report::Keys::All),
+            report::summary(&s, &whole, perf(), report::Keys::All),
+            "{name}"
+        );
+    }
+}

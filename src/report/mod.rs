@@ -26,13 +26,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value};
 
 use crate::folder::{self, FileError};
 use crate::scenarios::Scenario;
 use crate::scenarios::budget;
 use crate::sim::engine::{RunStats, Stall};
-use crate::sim::time::SimTime;
+use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::world::{BuildError, World};
 
 pub use summary::{Keys, summary};
@@ -77,17 +78,62 @@ pub fn simulate(
     keep_call_log: bool,
     trace: bool,
 ) -> Result<(World, Perf), SimulateError> {
+    simulate_showing(scenario, keep_call_log, trace, &ProgressBar::hidden())
+}
+
+/// Steps a run is cut into for its progress bar. Stopping at a step's instant changes nothing: the events
+/// are handled in the same order either way, and what the models keep lazily is brought up to date there as
+/// it would be at any instant (`tests/run.rs` compares a stepped run with an unbroken one).
+const PROGRESS_STEPS: u64 = 200;
+
+/// [`simulate`], moving `bar` through the simulated time as the run goes (its length is the run's duration in
+/// microseconds; its message the time reached and the events' rate) and clearing it at the end.
+pub fn simulate_showing(
+    scenario: &Scenario,
+    keep_call_log: bool,
+    trace: bool,
+    bar: &ProgressBar,
+) -> Result<(World, Perf), SimulateError> {
     let (mut world, mut engine) = World::build(scenario, keep_call_log, trace)?;
     engine.set_instant_limit(budget::estimate(scenario).instant_limit());
-    // Wall-clock time only measures the run (`run.wall_s`, timings.csv); the models never see it.
+    // Wall-clock time only measures the run (`run.wall_s`, timings.csv) and feeds the bar; the models never
+    // see it.
     let started = Instant::now();
-    engine.try_run_until(&mut world, SimTime::ZERO + scenario.duration)?;
+    let total = scenario.duration.0;
+    bar.set_length(total.max(1));
+    for step in 1..=PROGRESS_STEPS {
+        let at =
+            SimTime((u128::from(total) * u128::from(step) / u128::from(PROGRESS_STEPS)) as u64);
+        engine.try_run_until(&mut world, at)?;
+        let events = engine.stats().events;
+        let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "{}/{} simulated, {:.2} M events/s",
+            SimDuration(at.0),
+            scenario.duration,
+            rate / 1e6
+        ));
+        bar.set_position(at.0);
+    }
+    bar.finish_and_clear();
     let perf = Perf {
         wall_s: started.elapsed().as_secs_f64(),
         stats: engine.stats(),
         simulated_s: scenario.duration.as_secs_f64(),
     };
     Ok((world, perf))
+}
+
+/// A bar for one run on stderr: simulated time reached, events a second, ETA. Like every indicatif bar
+/// it draws nothing when stderr is not a terminal.
+pub fn run_progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(1);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:20}] {msg}, ETA {eta}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar
 }
 
 /// A JSON object with one entry per item, keyed by the item's name as given (names may contain dots).
