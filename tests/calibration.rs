@@ -7,24 +7,20 @@ mod invariants;
 
 use std::path::Path;
 
-use invariants::check_invariants;
+use invariants::run_checked;
 use vpcsim::report::{self, Perf};
 use vpcsim::scenarios::{self, Scenario};
-use vpcsim::sim::engine::{Engine, RunStats};
+use vpcsim::sim::engine::RunStats;
 use vpcsim::sim::kube::pods::Pod;
 use vpcsim::sim::time::{SimDuration, SimTime};
-use vpcsim::sim::world::{Event, World};
+use vpcsim::sim::world::World;
 
 fn run(name: &str) -> (Scenario, World) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios/calibration")
         .join(format!("{name}.toml"));
     let s = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let (mut world, mut engine): (World, Engine<Event>) =
-        World::build(&s, false, false).expect("builds");
-    let end = SimTime::ZERO + s.duration;
-    engine.run_until(&mut world, end);
-    check_invariants(&world, end);
+    let world = run_checked(&s);
     (s, world)
 }
 

@@ -5,13 +5,12 @@
 
 mod invariants;
 
-use invariants::check_invariants;
+use invariants::run_checked;
 use vpcsim::scenarios::{self, Scenario};
-use vpcsim::sim::engine::Engine;
 use vpcsim::sim::kube::nodes::NodePhase;
 use vpcsim::sim::kube::pods::{Pod, PodState, WaitReason};
 use vpcsim::sim::time::{SimDuration, SimTime};
-use vpcsim::sim::world::{Event, World};
+use vpcsim::sim::world::World;
 
 /// A VPC with two /20 subnets and the given node groups, workloads and extra tables.
 fn scenario(duration: &str, rest: &str) -> Scenario {
@@ -37,14 +36,6 @@ az = "us-east-1a"
 {rest}"#
     );
     scenarios::parse(&text, file).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(s: &Scenario) -> World {
-    let (mut world, mut engine): (World, Engine<Event>) =
-        World::build(s, false, false).expect("builds");
-    engine.run_until(&mut world, SimTime::ZERO + s.duration);
-    check_invariants(&world, SimTime::ZERO + s.duration);
-    world
 }
 
 fn pods(world: &World) -> &[Pod] {
@@ -86,7 +77,7 @@ subnets = ["a"]
 #[test]
 fn a_deployment_runs_on_a_node_and_its_pods_get_distinct_addresses() {
     let s = scenario("5m", &format!("{ONE_NODE}{}", web(20, 20)));
-    let w = run(&s);
+    let w = run_checked(&s);
     assert_eq!(running(&w), 20);
     assert_eq!(pods_per_node(&w), vec![20]);
     let node = &w.cluster.nodes[0];
@@ -100,7 +91,7 @@ fn a_deployment_runs_on_a_node_and_its_pods_get_distinct_addresses() {
 fn pods_that_outgrow_the_warm_pool_wait_for_an_eni_and_say_why() {
     // The pool starts with one ENI's 9 addresses plus a warm ENI; 25 pods at once need a third ENI.
     let s = scenario("5m", &format!("{ONE_NODE}{}", web(0, 25)));
-    let w = run(&s);
+    let w = run_checked(&s);
     assert_eq!(running(&w), 25);
     let waited: Vec<&Pod> = pods(&w).iter().filter(|p| p.failed_adds > 0).collect();
     assert!(!waited.is_empty(), "some pods retried their sandbox");
@@ -138,9 +129,9 @@ fn spread_balances_nodes_and_pack_fills_one() {
         "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.large\"\ncount = 2\nsubnets = [\"a\"]\n{}",
         web(0, 6)
     );
-    let spread = run(&scenario("4m", &two));
+    let spread = run_checked(&scenario("4m", &two));
     assert_eq!(pods_per_node(&spread), vec![3, 3]);
-    let pack = run(&scenario(
+    let pack = run_checked(&scenario(
         "4m",
         &format!("{two}\n[scheduler]\npolicy = \"pack\"\n"),
     ));
@@ -152,7 +143,7 @@ fn spread_balances_nodes_and_pack_fills_one() {
 #[test]
 fn pods_beyond_max_pods_stay_pending_as_max_pods() {
     let s = scenario("3m", &format!("{ONE_NODE}{}", web(0, 35)));
-    let w = run(&s);
+    let w = run_checked(&s);
     // m5.large: max-pods 29 (3 ENIs × 9 + 2), of which aws-node and kube-proxy (host network) take two.
     assert_eq!(pods_per_node(&w), vec![27]);
     let pending = in_state(&w, PodState::Pending);
@@ -171,7 +162,7 @@ fn an_overloaded_node_costs_the_scheduler_work_in_its_pods_not_in_their_square()
     // waiting at the end, and every arrival and every freed slot runs a scheduling cycle.
     let flood = "[[workloads]]\nname = \"flood\"\ntype = \"steady\"\npods_per_minute = 1000\n\
                  lifetime = { dist = \"exponential\", mean = \"1m\" }\n";
-    let w = run(&scenario("60m", &format!("{ONE_NODE}{flood}")));
+    let w = run_checked(&scenario("60m", &format!("{ONE_NODE}{flood}")));
     let created = pods(&w).len() as u64;
     let waiting = in_state(&w, PodState::Pending);
     assert!(waiting.len() > 55_000, "{} pending", waiting.len());
@@ -197,7 +188,7 @@ fn pods_keep_the_reason_they_waited_for_when_bound_or_deleted() {
          [[workloads]]\nname = \"late\"\ntype = \"deployment\"\nreplicas = 0\n\
          scale = [{{ at = \"3m\", replicas = 2 }}]\n"
     );
-    let w = run(&scenario("5m", &rest));
+    let w = run_checked(&scenario("5m", &rest));
     let of = |workload: u32| pods(&w).iter().filter(move |p| p.workload == workload);
     // Created before the node was Ready, bound once it was.
     assert!(
@@ -218,7 +209,7 @@ fn pods_keep_the_reason_they_waited_for_when_bound_or_deleted() {
 fn pods_beyond_the_enis_addresses_wait_as_max_enis() {
     // kubelet allows 40 pods, but 3 ENIs × 9 secondary addresses hold only 27.
     let s = scenario("4m", &format!("{ONE_NODE}max_pods = 40\n{}", web(0, 30)));
-    let w = run(&s);
+    let w = run_checked(&s);
     assert_eq!(running(&w), 27);
     let stuck = in_state(&w, PodState::Starting);
     assert_eq!(stuck.len(), 3);
@@ -238,7 +229,7 @@ fn pods_beyond_the_minimum_wait_as_targets_met_and_never_start() {
             web(0, 20)
         ),
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     assert_eq!(running(&w), 16);
     let stuck = in_state(&w, PodState::Starting);
     assert_eq!(stuck.len(), 4);
@@ -260,7 +251,7 @@ subnets = ["a", "b"]
 scale = [{ at = "2m", count = 4 }, { at = "6m", count = 1 }]
 "#,
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let phases: Vec<NodePhase> = w.cluster.nodes.iter().map(|n| n.phase).collect();
     assert_eq!(phases.len(), 4);
     assert_eq!(phases.iter().filter(|&&p| p == NodePhase::Ready).count(), 1);
@@ -300,7 +291,7 @@ type = "deployment"
 replicas = 12
 "#,
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let nodes = &w.cluster.nodes;
     assert_eq!(nodes.len(), 6);
     for n in &nodes[..3] {
@@ -332,7 +323,7 @@ replicas = 0
 scale = [{ at = "1m", replicas = 50 }, { at = "6m", replicas = 0 }]
 "#,
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     // 50 pods at 29 per node: two nodes, launched together in one batch.
     assert_eq!(w.cluster.nodes.len(), 2);
     let launched: Vec<f64> = w
@@ -372,7 +363,7 @@ duration = \"1m\"
 "
         ),
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let api = pods(&w).iter().filter(|p| p.workload == 0).count();
     assert!(
         (120..=240).contains(&api),
@@ -425,7 +416,7 @@ replicas = 5
 node_group = "two"
 "#,
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     for p in pods(&w) {
         let n = p.node.expect("scheduled");
         assert_eq!(w.cluster.nodes[n as usize].group, 1);
@@ -453,7 +444,7 @@ fn a_trace_replays_pods_and_node_group_changes_at_their_times() {
         "8m",
         &format!("{ONE_NODE}{workload}"),
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let p = pods(&w);
     assert_eq!(p.len(), 3);
     let secs = |t: Option<SimTime>| t.map(|t| t.as_secs_f64());
@@ -481,7 +472,7 @@ fn a_rollout_asked_for_during_another_waits_and_the_group_keeps_its_size() {
             web(10, 10)
         ),
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let phases: Vec<NodePhase> = w.cluster.nodes.iter().map(|n| n.phase).collect();
     // Two nodes replaced one at a time, then those two replaced together.
     assert_eq!(phases.len(), 6, "{phases:?}");
@@ -506,7 +497,7 @@ subnets = ["a"]
 scale = [{ at = "2m", count = 0 }]
 "#,
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let calls = w
         .ec2
         .record()
@@ -551,7 +542,7 @@ fn spec_4_4_serialised_pulls_of_different_images_queue_and_of_one_image_end_toge
     let different = one_pod_each(4, |i| {
         format!("{{ name = \"r/app{i}:1\", pull = \"10s\" }}")
     });
-    let w = run(&scenario("3m", &format!("{ONE_NODE}{different}")));
+    let w = run_checked(&scenario("3m", &format!("{ONE_NODE}{different}")));
     let t = images_present(&w);
     let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(gaps, [10.0, 10.0, 10.0], "{t:?}");
@@ -563,7 +554,7 @@ fn spec_4_4_serialised_pulls_of_different_images_queue_and_of_one_image_end_toge
     assert_eq!(first, 10.0);
 
     let same = one_pod_each(4, |_| "{ name = \"r/app:1\", pull = \"10s\" }".to_string());
-    let w = run(&scenario("3m", &format!("{ONE_NODE}{same}")));
+    let w = run_checked(&scenario("3m", &format!("{ONE_NODE}{same}")));
     let t = images_present(&w);
     assert!(t.iter().all(|&x| x == t[0]), "{t:?}");
 }
@@ -573,7 +564,7 @@ fn spec_4_4_unserialised_pulls_overlap() {
     let different = one_pod_each(4, |i| {
         format!("{{ name = \"r/app{i}:1\", pull = \"10s\" }}")
     });
-    let w = run(&scenario(
+    let w = run_checked(&scenario(
         "3m",
         &format!("{ONE_NODE}[kubelet]\nserialize_image_pulls = false\n{different}"),
     ));
@@ -603,7 +594,7 @@ fn two_then_four(image: &str) -> String {
 
 #[test]
 fn spec_4_4_a_node_pulls_an_image_once_and_another_node_pulls_it_again() {
-    let w = run(&scenario(
+    let w = run_checked(&scenario(
         "4m",
         &two_then_four("{ name = \"r/app:1.2\", pull = \"10s\" }"),
     ));
@@ -622,7 +613,7 @@ fn spec_4_4_a_node_pulls_an_image_once_and_another_node_pulls_it_again() {
 
 #[test]
 fn spec_4_4_always_pays_the_manifest_check_on_a_node_that_holds_the_image() {
-    let w = run(&scenario(
+    let w = run_checked(&scenario(
         "4m",
         &two_then_four("{ name = \"r/app:1.2\", pull = \"10s\", policy = \"Always\" }"),
     ));
@@ -635,7 +626,7 @@ fn spec_4_4_always_pays_the_manifest_check_on_a_node_that_holds_the_image() {
 /// One m5.xlarge node; a deployment of one pod of an `Always` image, scaled to 13 at one minute: twelve
 /// manifest checks at once, unserialised, against a registry limiter of `registry`.
 fn twelve_checks(registry: &str, duration: &str) -> World {
-    run(&scenario(
+    run_checked(&scenario(
         duration,
         &format!(
             "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.xlarge\"\ncount = 1\nsubnets = [\"a\"]\n\
@@ -680,7 +671,7 @@ fn spec_4_4_the_registry_limiter_fails_pulls_at_once_and_they_back_off() {
 fn spec_4_4_a_never_pulled_image_the_node_lacks_keeps_its_pod_from_starting() {
     let never = "[[workloads]]\nname = \"w\"\ntype = \"deployment\"\nreplicas = 2\n\
                  image = { name = \"r/app:1\", policy = \"Never\" }\n";
-    let w = run(&scenario("2m", &format!("{ONE_NODE}{never}")));
+    let w = run_checked(&scenario("2m", &format!("{ONE_NODE}{never}")));
     for p in pods(&w) {
         assert_eq!(p.wait_reason, Some(WaitReason::ImageNeverPull));
         assert!(p.ip_assigned.is_some() && p.running.is_none());
@@ -689,7 +680,7 @@ fn spec_4_4_a_never_pulled_image_the_node_lacks_keeps_its_pod_from_starting() {
 
 /// One m5.4xlarge node that holds 110 addresses by the time 100 pods are bound to it at once, at 2 minutes.
 fn hundred_pods(api: &str) -> World {
-    run(&scenario(
+    run_checked(&scenario(
         "5m",
         &format!(
             "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.4xlarge\"\ncount = 1\nsubnets = [\"a\"]\n\
@@ -727,7 +718,7 @@ fn spec_4_1_kubelet_qps_paces_a_dense_nodes_start() {
 
 /// A deployment "web" of one pod on one node, with the given extra keys, scaled to 0 at `delete_at`.
 fn one_web_pod(extra: &str, delete_at: &str) -> World {
-    run(&scenario(
+    run_checked(&scenario(
         "5m",
         &format!(
             "{ONE_NODE}[[workloads]]\nname = \"web\"\ntype = \"deployment\"\nreplicas = 1\n\
@@ -789,7 +780,7 @@ fn spec_4_6_a_completed_pod_frees_its_address_with_no_grace_period() {
              duration = \"20s\"\ntermination = {{ grace_period = \"1m\", pre_stop = \"30s\", shutdown = \"30s\" }}\n"
         ),
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let done: Vec<&Pod> = pods(&w)
         .iter()
         .filter(|p| p.ip_released.is_some())
@@ -821,7 +812,7 @@ cni_ready = { dist = "uniform", min = "1s", max = "2s" }
             .map(|n| (n.registered, n.aws_node_started, n.ready_at))
             .collect()
     };
-    let (a, b) = (phases(&run(&global)), phases(&run(&own)));
+    let (a, b) = (phases(&run_checked(&global)), phases(&run_checked(&own)));
     assert_eq!(a.len(), 3);
     assert_eq!(a, b);
     // And the setting took: registration after EC2's 10–12 s and the 30–40 s boot, aws-node 5 s later.
@@ -843,7 +834,7 @@ fn spec_4_2_a_pod_that_completes_before_it_shows_running_counts_as_started() {
              lifetime = \"100ms\"\nstart = \"1m\"\n"
         ),
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let done: Vec<&Pod> = pods(&w).iter().filter(|p| p.deleted.is_some()).collect();
     assert!(done.len() > 20, "{}", done.len());
     let mut unseen = 0;

@@ -5,14 +5,11 @@
 
 mod invariants;
 
-use invariants::check_invariants;
+use invariants::run_checked;
 use proptest::prelude::*;
 use vpcsim::scenarios;
-use vpcsim::sim::engine::Engine;
 use vpcsim::sim::kube::nodes::NodePhase;
 use vpcsim::sim::kube::pods::PodState;
-use vpcsim::sim::time::SimTime;
-use vpcsim::sim::world::{Event, World};
 
 const TYPES: [&str; 3] = ["m5.large", "t3.medium", "c5.xlarge"];
 const WARM: [&str; 4] = [
@@ -113,11 +110,7 @@ proptest! {
     ) {
         let text = scenario_text(&groups, pack, rate, replicas, seed);
         let s = scenarios::parse(&text, "p.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let (mut world, mut engine): (World, Engine<Event>) =
-            World::build(&s, false, false).expect("builds");
-        let end = SimTime::ZERO + s.duration;
-        engine.run_until(&mut world, end);
-        check_invariants(&world, end);
+        let world = run_checked(&s);
 
         let cluster = &world.cluster;
         for (n, node) in cluster.nodes.iter().enumerate() {

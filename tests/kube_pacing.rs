@@ -4,12 +4,11 @@
 
 mod invariants;
 
-use invariants::check_invariants;
+use invariants::run_checked;
 use vpcsim::scenarios::{self, Scenario};
-use vpcsim::sim::engine::Engine;
 use vpcsim::sim::kube::pods::{Pod, PodState};
 use vpcsim::sim::time::{SimDuration, SimTime};
-use vpcsim::sim::world::{Event, World};
+use vpcsim::sim::world::World;
 
 /// A VPC with one /16 subnet and the given node groups, workloads and extra tables.
 fn scenario(duration: &str, rest: &str) -> Scenario {
@@ -26,14 +25,6 @@ az = "us-east-1a"
 {rest}"#
     );
     scenarios::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn run(s: &Scenario) -> World {
-    let (mut world, mut engine): (World, Engine<Event>) =
-        World::build(s, false, false).expect("builds");
-    engine.run_until(&mut world, SimTime::ZERO + s.duration);
-    check_invariants(&world, SimTime::ZERO + s.duration);
-    world
 }
 
 fn pods(world: &World) -> &[Pod] {
@@ -68,7 +59,7 @@ fn runs_of_equal_times(created: &[SimTime]) -> Vec<usize> {
 /// after the first, and never sooner than the bucket allows.
 #[test]
 fn spec_2_1_a_5000_replica_deployment_is_created_at_the_replicaset_clients_qps() {
-    let w = run(&scenario("6m", &deployment(5_000)));
+    let w = run_checked(&scenario("6m", &deployment(5_000)));
     let created = times(&w, |p| Some(p.created));
     assert_eq!(created.len(), 5_000);
     let first = created[0];
@@ -95,7 +86,7 @@ fn spec_2_1_a_5000_replica_deployment_is_created_at_the_replicaset_clients_qps()
             deployment(5_000)
         ),
     );
-    let w = run(&fast);
+    let w = run_checked(&fast);
     let created = times(&w, |p| Some(p.created));
     assert_eq!(created.len(), 5_000);
     let span = secs(created[4_999]) - secs(created[0]);
@@ -110,7 +101,7 @@ fn spec_2_1_a_5000_replica_deployment_is_created_at_the_replicaset_clients_qps()
 fn spec_2_3_creates_go_in_slow_start_batches_at_most_burst_replicas_a_sync() {
     let quick = "[api_server]\nlatency = \"100ms\"\n\
                  [controllers]\nreplicaset = { qps = 100000, burst = 100000";
-    let w = run(&scenario(
+    let w = run_checked(&scenario(
         "1m",
         &format!("{quick} }}\n{}", deployment(1_200)),
     ));
@@ -138,7 +129,7 @@ fn spec_2_3_creates_go_in_slow_start_batches_at_most_burst_replicas_a_sync() {
         );
     }
     // kube.md §2.3's example: 100 creates a sync go as 1, 2, 4, 8, 16, 32, 37.
-    let w = run(&scenario(
+    let w = run_checked(&scenario(
         "1m",
         &format!("{quick}, burst_replicas = 100 }}\n{}", deployment(200)),
     ));
@@ -158,7 +149,7 @@ fn spec_2_3_scale_down_deletes_pending_pods_before_running_ones() {
          [[workloads]]\nname = \"web\"\ntype = \"deployment\"\nreplicas = 40\n\
          scale = [{ at = \"4m\", replicas = 20 }]\n",
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let all = pods(&w);
     assert_eq!(all.len(), 40, "a scale-down creates nothing");
     let never_scheduled: Vec<&Pod> = all.iter().filter(|p| p.scheduled.is_none()).collect();
@@ -200,7 +191,7 @@ fn spec_3_the_scheduler_places_one_pod_a_cycle_and_binds_at_its_clients_qps() {
             deployment(1_000)
         ),
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let ready = w
         .cluster
         .nodes
@@ -242,7 +233,7 @@ fn spec_2_3_evicted_deployment_pods_are_replaced_through_the_replicaset() {
          rollouts = [{ at = \"3m\", batch = 1 }]\n\
          [[workloads]]\nname = \"web\"\ntype = \"deployment\"\nreplicas = 12\n",
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let all = pods(&w);
     let replacements: Vec<&Pod> = all.iter().filter(|p| p.replaces.is_some()).collect();
     assert!(
@@ -274,7 +265,7 @@ fn spec_2_4_evicted_steady_pods_are_replaced_after_the_job_controllers_sync_batc
          rollouts = [{ at = \"3m\", batch = 1 }]\n\
          [[workloads]]\nname = \"api\"\ntype = \"steady\"\npods_per_minute = 30\nlifetime = \"1h\"\n",
     );
-    let w = run(&s);
+    let w = run_checked(&s);
     let all = pods(&w);
     let replacements: Vec<&Pod> = all.iter().filter(|p| p.replaces.is_some()).collect();
     assert!(!replacements.is_empty());

@@ -6,7 +6,7 @@ mod invariants;
 
 use std::path::Path;
 
-use invariants::check_invariants;
+use invariants::{check_invariants, run_checked};
 
 use serde_json::Value;
 use vpcsim::report::{self, Perf};
@@ -24,10 +24,7 @@ fn run(name: &str, minutes: Option<u64>) -> Value {
     if let Some(m) = minutes {
         s.duration = SimDuration::from_secs(m * 60);
     }
-    let (mut world, mut engine): (World, Engine<Event>) =
-        World::build(&s, false, false).expect("builds");
-    engine.run_until(&mut world, SimTime::ZERO + s.duration);
-    check_invariants(&world, SimTime::ZERO + s.duration);
+    let world = run_checked(&s);
     let perf = Perf {
         wall_s: 1.0,
         stats: RunStats::default(),

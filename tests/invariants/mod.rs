@@ -4,8 +4,20 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use vpcsim::scenarios::Scenario;
+use vpcsim::sim::engine::Engine;
 use vpcsim::sim::time::SimTime;
-use vpcsim::sim::world::World;
+use vpcsim::sim::world::{Event, World};
+
+/// Builds `s`'s world (no call log, no trace), runs it to its horizon in one go and checks the invariants.
+pub fn run_checked(s: &Scenario) -> World {
+    let (mut world, mut engine): (World, Engine<Event>) =
+        World::build(s, false, false).expect("builds");
+    let end = SimTime::ZERO + s.duration;
+    engine.run_until(&mut world, end);
+    check_invariants(&world, end);
+    world
+}
 
 /// No address is held by two pods at once, each pod's timestamps are in order, and samples are in time order.
 pub fn check_invariants(world: &World, end: SimTime) {
