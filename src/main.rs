@@ -324,17 +324,9 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
             scenario.seed = seed;
         }
         if let Some(d) = a.duration {
-            if d.0 / scenario.sample_interval.0 > scenarios::MAX_SAMPLES {
-                return Err(Failure::new(
-                    EXIT_USAGE,
-                    anyhow!(
-                        "--duration {d} sampled every {} is more than {} samples",
-                        scenario.sample_interval,
-                        scenarios::MAX_SAMPLES
-                    ),
-                ));
-            }
-            scenario.duration = d;
+            scenario
+                .set_duration(d)
+                .map_err(|m| Failure::new(EXIT_USAGE, anyhow!("--duration: {m}")))?;
         }
         Ok(())
     })?;

@@ -157,6 +157,18 @@ impl fmt::Display for Keyed<'_> {
     }
 }
 
+impl Scenario {
+    /// Replaces the run's duration (`vpcsim run --duration`), refused as a file's own duration would be when
+    /// it takes more than [`MAX_SAMPLES`] samples.
+    pub fn set_duration(&mut self, duration: SimDuration) -> Result<(), String> {
+        if let Some(message) = validate::too_many_samples(duration, self.sample_interval) {
+            return Err(message);
+        }
+        self.duration = duration;
+        Ok(())
+    }
+}
+
 impl ScenarioError {
     /// The 1-based line the error points at, if it points into the file.
     pub fn line(&self) -> Option<usize> {

@@ -2271,3 +2271,20 @@ fn name_must_be_a_plain_file_name() {
         parse(&with_name(good), "t.toml").unwrap_or_else(|e| panic!("{good}: {e}"));
     }
 }
+
+#[test]
+fn a_duration_set_from_the_command_line_is_held_to_the_samples_a_file_may_have() {
+    let mut s = ok("");
+    let interval = s.sample_interval;
+    s.set_duration(SimDuration(interval.0 * MAX_SAMPLES))
+        .expect("a million samples");
+    assert_eq!(s.duration, SimDuration(interval.0 * MAX_SAMPLES));
+    let e = s
+        .set_duration(SimDuration(interval.0 * (MAX_SAMPLES + 1)))
+        .unwrap_err();
+    assert!(
+        e.contains("more than 1000000") && e.contains("make sample_interval longer"),
+        "{e}"
+    );
+    assert_eq!(s.duration, SimDuration(interval.0 * MAX_SAMPLES));
+}

@@ -75,6 +75,20 @@ const DEFAULT_ACCOUNT: &str = "default";
 /// Time-series rows a run may have: a day at 0.1 s, a year at 40 s. Keeps timeseries.csv and memory sane.
 pub const MAX_SAMPLES: u64 = 1_000_000;
 
+/// Why a run of `duration` sampled every `sample_interval` is refused: more than [`MAX_SAMPLES`] samples.
+pub(crate) fn too_many_samples(
+    duration: SimDuration,
+    sample_interval: SimDuration,
+) -> Option<String> {
+    let samples = duration.0 / sample_interval.0;
+    (samples > MAX_SAMPLES).then(|| {
+        format!(
+            "{duration} sampled every {sample_interval} is {samples} samples, more than {MAX_SAMPLES}; \
+             make sample_interval longer"
+        )
+    })
+}
+
 pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario> {
     let name = folder_name(cx, &raw.name, "name")?;
     let duration = positive_duration(cx, &raw.duration, "duration")?;
@@ -82,20 +96,12 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         Some(d) => positive_duration(cx, d, "sample_interval")?,
         None => SimDuration::from_secs(10),
     };
-    let samples = duration.0 / sample_interval.0;
-    if samples > MAX_SAMPLES {
+    if let Some(message) = too_many_samples(duration, sample_interval) {
         let (span, key) = match &raw.sample_interval {
             Some(d) => (d.span(), "sample_interval"),
             None => (raw.duration.span(), "duration"),
         };
-        return Err(cx.error(
-            span,
-            key,
-            format!(
-                "{duration} sampled every {sample_interval} is {samples} samples, more than {MAX_SAMPLES}; \
-                 make sample_interval longer"
-            ),
-        ));
+        return Err(cx.error(span, key, message));
     }
     let vpc_cidr = canonical_cidr(cx, &raw.vpc.cidr, "vpc.cidr", "VPC")?;
     check_prefix_len(cx, &raw.vpc.cidr, "vpc.cidr", vpc_cidr, "VPC")?;
