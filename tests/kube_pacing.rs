@@ -58,7 +58,7 @@ fn runs_of_equal_times(created: &[SimTime]) -> Vec<usize> {
 /// deployment: after the burst, one create every 50 ms, so the last pod appears (5000 − 30) / 20 = 248.5 s
 /// after the first, and never sooner than the bucket allows.
 #[test]
-fn spec_2_1_a_5000_replica_deployment_is_created_at_the_replicaset_clients_qps() {
+fn kube_2_1_a_5000_replica_deployment_is_created_at_the_replicaset_clients_qps() {
     let w = run_checked(&scenario("6m", &deployment(5_000)));
     let created = times(&w, |p| Some(p.created));
     assert_eq!(created.len(), 5_000);
@@ -98,7 +98,7 @@ fn spec_2_1_a_5000_replica_deployment_is_created_at_the_replicaset_clients_qps()
 /// seen them. With a fixed 100 ms API latency and a client that never throttles, each batch appears 100 ms
 /// after the one before.
 #[test]
-fn spec_2_3_creates_go_in_slow_start_batches_at_most_burst_replicas_a_sync() {
+fn kube_2_3_creates_go_in_slow_start_batches_at_most_burst_replicas_a_sync() {
     let quick = "[api_server]\nlatency = \"100ms\"\n\
                  [controllers]\nreplicaset = { qps = 100000, burst = 100000";
     let w = run_checked(&scenario(
@@ -141,7 +141,7 @@ fn spec_2_3_creates_go_in_slow_start_batches_at_most_burst_replicas_a_sync() {
 /// docs/reference/kube.md §2.3 (`getPodsToDelete`): a scale-down deletes the pods not yet on a node before
 /// running ones, and the newest running ones first.
 #[test]
-fn spec_2_3_scale_down_deletes_pending_pods_before_running_ones() {
+fn kube_2_3_scale_down_deletes_pending_pods_before_running_ones() {
     // One m5.large: 27 pod slots beside the 2 host-network pods; 40 replicas leave 13 pending.
     let s = scenario(
         "6m",
@@ -180,7 +180,7 @@ fn spec_2_3_scale_down_deletes_pending_pods_before_running_ones() {
 /// scheduler's client (50 qps, burst 100): 1,000 pods waiting for nodes are placed 2.5 ms apart, but kubelet
 /// sees the bindings beyond the first 100 at 50 a second.
 #[test]
-fn spec_3_the_scheduler_places_one_pod_a_cycle_and_binds_at_its_clients_qps() {
+fn kube_3_the_scheduler_places_one_pod_a_cycle_and_binds_at_its_clients_qps() {
     // The pods are all created (at 1,000 qps) before the node, with a slot for each, is Ready.
     let s = scenario(
         "2m",
@@ -225,7 +225,7 @@ fn spec_3_the_scheduler_places_one_pod_a_cycle_and_binds_at_its_clients_qps() {
 /// its client: a replacement exists only once the controller's create has returned, at least an API latency
 /// after the eviction.
 #[test]
-fn spec_2_3_evicted_deployment_pods_are_replaced_through_the_replicaset() {
+fn kube_2_3_evicted_deployment_pods_are_replaced_through_the_replicaset() {
     let s = scenario(
         "12m",
         "[api_server]\nlatency = \"50ms\"\n\
@@ -258,7 +258,7 @@ fn spec_2_3_evicted_deployment_pods_are_replaced_through_the_replicaset() {
 /// docs/reference/kube.md §2.4: evicted pods of a steady workload are replaced by the Job controller, which
 /// coalesces pod events for `sync_batch` (1 s) before it syncs.
 #[test]
-fn spec_2_4_evicted_steady_pods_are_replaced_after_the_job_controllers_sync_batch() {
+fn kube_2_4_evicted_steady_pods_are_replaced_after_the_job_controllers_sync_batch() {
     let s = scenario(
         "12m",
         "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.large\"\ncount = 2\nsubnets = [\"a\"]\n\

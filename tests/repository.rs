@@ -122,11 +122,16 @@ fn every_cited_section_exists_in_its_reference_doc() {
         }
     }
     assert!(checked > 100, "only {checked} citations found");
-    // Test names `spec_X_Y_…` cite ipamd.md §X.Y.
-    let ipamd = sections("ipamd");
-    for (name, text) in &files {
-        for n in numbers_after(text, "fn spec_") {
-            assert!(ipamd.contains(&n), "{name}: spec_{n}… has no ipamd.md §{n}");
+    // Test names `spec_X_Y_…` cite ipamd.md §X.Y, `kube_X_Y_…` kube.md and `ec2_X_Y_…` ec2.md.
+    for (prefix, doc) in [("spec", "ipamd"), ("kube", "kube"), ("ec2", "ec2")] {
+        let known = sections(doc);
+        for (name, text) in &files {
+            for n in numbers_after(text, &format!("fn {prefix}_")).filter(|n| !n.is_empty()) {
+                assert!(
+                    known.contains(&n),
+                    "{name}: {prefix}_{n}… has no {doc}.md §{n}"
+                );
+            }
         }
     }
 }

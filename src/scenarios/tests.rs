@@ -1144,7 +1144,7 @@ fn kube_errors() {
 }
 
 #[test]
-fn spec_4_1_kubelet_api_and_image_settings_resolve() {
+fn kube_4_1_kubelet_api_and_image_settings_resolve() {
     let s = ok(r#"[kubelet]
 api_qps = 5
 api_burst = 10
@@ -1170,7 +1170,7 @@ pleg_period = "500ms"
 }
 
 #[test]
-fn spec_4_kubelet_errors_point_at_the_key() {
+fn kube_4_kubelet_errors_point_at_the_key() {
     let kubelet = |body: &str| format!("[kubelet]\n{body}\n");
     err_extra(
         &kubelet("api_qps = 0"),
@@ -1999,7 +1999,7 @@ fn trace_workload_file_errors_point_at_the_file_key() {
 }
 
 #[test]
-fn spec_4_4_image_policies_default_by_tag() {
+fn kube_4_4_image_policies_default_by_tag() {
     use PullPolicy::*;
     for (image, policy) in [
         ("registry/app:1.2", IfNotPresent),
@@ -2061,7 +2061,7 @@ image = { name = "registry/app:1.2", policy = "Never" }
 }
 
 #[test]
-fn spec_4_workload_container_errors_point_at_the_key() {
+fn kube_4_workload_container_errors_point_at_the_key() {
     let base = MINIMAL.lines().count() + with_workloads("").lines().count();
     let err = |body: &str, parts: &[&str]| {
         let text = format!(

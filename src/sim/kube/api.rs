@@ -139,7 +139,7 @@ mod tests {
 
     /// kube.md §1: the burst goes at once, then one call every 1/qps; nothing is refused.
     #[test]
-    fn spec_1_burst_first_then_calls_wait_their_turn() {
+    fn kube_1_burst_first_then_calls_wait_their_turn() {
         let mut l = ClientLimiter::new(Some(ClientRate::new(5.0, 10)));
         let t0 = SimTime::ZERO;
         let times: Vec<f64> = (0..15).map(|_| secs(l.reserve(t0, 1))).collect();
@@ -149,7 +149,7 @@ mod tests {
 
     /// kube.md §4.1: 100 pods × 3 calls at 5/10 take (300 − 10) / 5 = 58 s to get through.
     #[test]
-    fn spec_4_1_a_backlog_drains_at_the_refill_rate() {
+    fn kube_4_1_a_backlog_drains_at_the_refill_rate() {
         let mut l = ClientLimiter::new(Some(ClientRate::new(5.0, 10)));
         let last = (0..300).map(|_| l.reserve(SimTime::ZERO, 1)).last();
         assert_eq!(secs(last.expect("calls")), 58.0);
@@ -178,7 +178,7 @@ mod tests {
 
     /// kube.md §4.4: the registry limiter's burst is taken at once, then one pull per 1/qps; the rest fail.
     #[test]
-    fn spec_4_4_try_accept_refuses_once_the_burst_is_spent() {
+    fn kube_4_4_try_accept_refuses_once_the_burst_is_spent() {
         let mut l = ClientLimiter::new(Some(ClientRate::new(5.0, 10)));
         let accepted = (0..15).filter(|_| l.try_accept(SimTime::ZERO)).count();
         assert_eq!(accepted, 10);

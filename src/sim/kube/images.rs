@@ -148,7 +148,7 @@ mod tests {
 
     /// kube.md §4.4: serialised pulls of different images queue, one after the other.
     #[test]
-    fn spec_4_4_serialised_pulls_queue_on_one_server() {
+    fn kube_4_4_serialised_pulls_queue_on_one_server() {
         let mut n = NodeImages::new(&KubeletSpec::default());
         let ends: Vec<f64> = (0..4)
             .map(|i| present(ask(&mut n, 0, &image(i, PullPolicy::IfNotPresent))))
@@ -157,7 +157,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_4_4_parallel_pulls_overlap_up_to_their_limit() {
+    fn kube_4_4_parallel_pulls_overlap_up_to_their_limit() {
         let unlimited = KubeletSpec {
             serialize_image_pulls: false,
             ..KubeletSpec::default()
@@ -179,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_4_4_a_held_or_pulling_image_is_not_pulled_again() {
+    fn kube_4_4_a_held_or_pulling_image_is_not_pulled_again() {
         let mut n = NodeImages::new(&KubeletSpec::default());
         let img = image(0, PullPolicy::IfNotPresent);
         assert_eq!(present(ask(&mut n, 0, &img)), 10.0);
@@ -200,7 +200,7 @@ mod tests {
 
     /// kube.md §4.4: with no token left, a pull fails at once; the 11th of 11 unserialised pulls does.
     #[test]
-    fn spec_4_4_the_registry_limiter_fails_pulls_beyond_its_burst() {
+    fn kube_4_4_the_registry_limiter_fails_pulls_beyond_its_burst() {
         let spec = KubeletSpec {
             serialize_image_pulls: false,
             ..KubeletSpec::default()

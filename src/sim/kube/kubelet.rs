@@ -69,7 +69,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_4_4_the_image_back_off_doubles_from_10_s_to_300_s() {
+    fn kube_4_4_the_image_back_off_doubles_from_10_s_to_300_s() {
         let r = KubeSpec::default().kubelet.image_backoff;
         let mut rng = stream(1, "t", 0);
         let waits: Vec<f64> = (0..7)

@@ -63,7 +63,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_4_2_pleg_sees_a_change_at_the_next_relist_of_its_phase() {
+    fn kube_4_2_pleg_sees_a_change_at_the_next_relist_of_its_phase() {
         let from = at(300);
         let p = ms(1000);
         assert_eq!(secs(relist_after(from, p, at(300))), 0.3);
@@ -75,7 +75,7 @@ mod tests {
     /// kube.md §4.5: the first probe is immediate; an application that needs T is Ready at the first probe
     /// at or after T, later ones coming every period.
     #[test]
-    fn spec_4_5_ready_at_the_first_probe_at_or_after_warm_up() {
+    fn kube_4_5_ready_at_the_first_probe_at_or_after_warm_up() {
         let spec = ReadinessSpec::default();
         let started = at(1_000);
         let seen = at(1_400);
@@ -95,7 +95,7 @@ mod tests {
     /// kube.md §4.6: an early exit ends the wait; a slow one is killed at the grace's end; a preStop that
     /// outlasts the grace still leaves SIGTERM its 2 s.
     #[test]
-    fn spec_4_6_exit_after_prestop_and_sigterm_within_the_grace_period() {
+    fn kube_4_6_exit_after_prestop_and_sigterm_within_the_grace_period() {
         let spec = TerminationSpec::default();
         let seen = at(0);
         assert_eq!(secs(exited_at(&spec, seen, None, ms(800))), 0.8);
