@@ -538,7 +538,7 @@ fn images_present(world: &World) -> Vec<f64> {
 }
 
 #[test]
-fn spec_4_4_serialised_pulls_of_different_images_queue_and_of_one_image_end_together() {
+fn kube_4_4_serialised_pulls_of_different_images_queue_and_of_one_image_end_together() {
     let different = one_pod_each(4, |i| {
         format!("{{ name = \"r/app{i}:1\", pull = \"10s\" }}")
     });
@@ -560,7 +560,7 @@ fn spec_4_4_serialised_pulls_of_different_images_queue_and_of_one_image_end_toge
 }
 
 #[test]
-fn spec_4_4_unserialised_pulls_overlap() {
+fn kube_4_4_unserialised_pulls_overlap() {
     let different = one_pod_each(4, |i| {
         format!("{{ name = \"r/app{i}:1\", pull = \"10s\" }}")
     });
@@ -593,7 +593,7 @@ fn two_then_four(image: &str) -> String {
 }
 
 #[test]
-fn spec_4_4_a_node_pulls_an_image_once_and_another_node_pulls_it_again() {
+fn kube_4_4_a_node_pulls_an_image_once_and_another_node_pulls_it_again() {
     let w = run_checked(&scenario(
         "4m",
         &two_then_four("{ name = \"r/app:1.2\", pull = \"10s\" }"),
@@ -612,7 +612,7 @@ fn spec_4_4_a_node_pulls_an_image_once_and_another_node_pulls_it_again() {
 }
 
 #[test]
-fn spec_4_4_always_pays_the_manifest_check_on_a_node_that_holds_the_image() {
+fn kube_4_4_always_pays_the_manifest_check_on_a_node_that_holds_the_image() {
     let w = run_checked(&scenario(
         "4m",
         &two_then_four("{ name = \"r/app:1.2\", pull = \"10s\", policy = \"Always\" }"),
@@ -639,7 +639,7 @@ fn twelve_checks(registry: &str, duration: &str) -> World {
 }
 
 #[test]
-fn spec_4_4_the_registry_limiter_fails_pulls_at_once_and_they_back_off() {
+fn kube_4_4_the_registry_limiter_fails_pulls_at_once_and_they_back_off() {
     // Ten tokens and almost no refill (one token each 1,000 s): the first pod's pull took one, so three of
     // the twelve checks fail, and fail again after 10, 20, 40 and 80 s; the next retry, 160 s later, is past
     // the end.
@@ -668,7 +668,7 @@ fn spec_4_4_the_registry_limiter_fails_pulls_at_once_and_they_back_off() {
 }
 
 #[test]
-fn spec_4_4_a_never_pulled_image_the_node_lacks_keeps_its_pod_from_starting() {
+fn kube_4_4_a_never_pulled_image_the_node_lacks_keeps_its_pod_from_starting() {
     let never = "[[workloads]]\nname = \"w\"\ntype = \"deployment\"\nreplicas = 2\n\
                  image = { name = \"r/app:1\", policy = \"Never\" }\n";
     let w = run_checked(&scenario("2m", &format!("{ONE_NODE}{never}")));
@@ -708,7 +708,7 @@ fn all_running_after_binding(w: &World) -> f64 {
 /// kube.md §4.1: 100 pods on one node at kubelet's old 5/10 take about a minute (PR #1030 measured 67.5 s
 /// to all Ready); at 50/100 a few seconds.
 #[test]
-fn spec_4_1_kubelet_qps_paces_a_dense_nodes_start() {
+fn kube_4_1_kubelet_qps_paces_a_dense_nodes_start() {
     let slow = all_running_after_binding(&hundred_pods("api_qps = 5\napi_burst = 10"));
     let fast = all_running_after_binding(&hundred_pods(""));
     // 300 calls at 5 a second after a burst of 10: (300 − 10) / 5 = 58 s.
@@ -728,7 +728,7 @@ fn one_web_pod(extra: &str, delete_at: &str) -> World {
 }
 
 #[test]
-fn spec_4_5_ready_at_the_first_probe_at_or_after_warm_up() {
+fn kube_4_5_ready_at_the_first_probe_at_or_after_warm_up() {
     // Warm after 25 s: probes when PLEG sees the container (within 1 s of its start), then 10 and 20 s
     // later, are too early; the one 30 s later succeeds.
     let w = one_web_pod("readiness = { warmup = \"25s\" }", "4m");
@@ -745,7 +745,7 @@ fn spec_4_5_ready_at_the_first_probe_at_or_after_warm_up() {
 }
 
 #[test]
-fn spec_4_6_a_grace_period_delays_the_cni_del_until_the_app_exits() {
+fn kube_4_6_a_grace_period_delays_the_cni_del_until_the_app_exits() {
     let w = one_web_pod("termination = { shutdown = \"5s\" }", "2m");
     let p = &pods(&w)[0];
     let held = secs_between(p.deleted, p.ip_released);
@@ -762,7 +762,7 @@ fn spec_4_6_a_grace_period_delays_the_cni_del_until_the_app_exits() {
 }
 
 #[test]
-fn spec_4_6_a_prestop_beyond_the_grace_still_leaves_sigterm_two_seconds() {
+fn kube_4_6_a_prestop_beyond_the_grace_still_leaves_sigterm_two_seconds() {
     let w = one_web_pod(
         "termination = { grace_period = \"10s\", pre_stop = \"1m\", shutdown = \"30s\" }",
         "2m",
@@ -772,7 +772,7 @@ fn spec_4_6_a_prestop_beyond_the_grace_still_leaves_sigterm_two_seconds() {
 }
 
 #[test]
-fn spec_4_6_a_completed_pod_frees_its_address_with_no_grace_period() {
+fn kube_4_6_a_completed_pod_frees_its_address_with_no_grace_period() {
     let s = scenario(
         "5m",
         &format!(
@@ -826,7 +826,7 @@ cni_ready = { dist = "uniform", min = "1s", max = "2s" }
 /// A pod whose containers complete before kubelet's status update shows them Running still ran: it counts
 /// as started (at its completion), not as a pod that never started.
 #[test]
-fn spec_4_2_a_pod_that_completes_before_it_shows_running_counts_as_started() {
+fn kube_4_2_a_pod_that_completes_before_it_shows_running_counts_as_started() {
     let s = scenario(
         "3m",
         &format!(
@@ -846,4 +846,44 @@ fn spec_4_2_a_pod_that_completes_before_it_shows_running_counts_as_started() {
     }
     // Most complete before PLEG's next relist and the status update could show them Running.
     assert!(unseen * 2 > done.len(), "{unseen} of {}", done.len());
+}
+
+/// docs/reference/ec2.md §3.6: a VPC with a secondary block from 100.64.0.0/10 for custom networking, as the
+/// EKS guide advises: the nodes in the primary block, their pods' ENIs and addresses in the secondary one.
+#[test]
+fn ec2_3_6_custom_networking_puts_pods_in_a_secondary_100_64_block() {
+    let text = r#"name = "t"
+duration = "3m"
+[vpc]
+cidr = "10.0.0.0/16"
+secondary_cidrs = ["100.64.0.0/16"]
+[[subnets]]
+name = "nodes"
+cidr = "10.0.0.0/24"
+az = "us-east-1a"
+[[subnets]]
+name = "pods"
+cidr = "100.64.0.0/18"
+az = "us-east-1a"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 2
+subnets = ["nodes"]
+ipamd = { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG = true }
+eni_config = { subnet = "pods" }
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 20
+"#;
+    let s = scenarios::parse(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.vpc.secondary_cidrs, ["100.64.0.0/16".parse().unwrap()]);
+    let w = run_checked(&s);
+    let block: ipnet::Ipv4Net = "100.64.0.0/18".parse().unwrap();
+    let started: Vec<&Pod> = pods(&w).iter().filter(|p| p.running.is_some()).collect();
+    assert_eq!(started.len(), 20);
+    for p in started {
+        assert!(block.contains(&p.address.expect("an address")), "{p:?}");
+    }
 }

@@ -69,8 +69,18 @@ pub struct Input {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct VpcSpec {
-    /// Canonical, /16 to /28.
+    /// The primary block: canonical, /16 to /28.
     pub cidr: Ipv4Net,
+    /// Blocks associated with it, in file order: each canonical, /16 to /28, overlapping no other block, of a
+    /// range EC2 lets the primary block's range take (docs/reference/ec2.md §3.6).
+    pub secondary_cidrs: Vec<Ipv4Net>,
+}
+
+impl VpcSpec {
+    /// Every block, the primary first: subnets lie in one of them.
+    pub fn blocks(&self) -> impl Iterator<Item = Ipv4Net> + '_ {
+        std::iter::once(self.cidr).chain(self.secondary_cidrs.iter().copied())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -41,6 +41,8 @@ pub(crate) struct RawScenario {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawVpc {
     pub cidr: Spanned<String>,
+    pub secondary_cidrs: Option<Vec<Spanned<String>>>,
+    pub cidr_quota: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]

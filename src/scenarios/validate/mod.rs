@@ -10,6 +10,7 @@ mod kube;
 mod node_groups;
 mod quantities;
 mod subnets;
+mod vpc;
 mod workloads;
 
 use accounts::*;
@@ -20,6 +21,7 @@ use ipamd::*;
 use kube::*;
 use node_groups::*;
 use subnets::*;
+use vpc::*;
 use workloads::*;
 
 pub(crate) use checks::MAX_NODES_PER_GROUP;
@@ -41,7 +43,7 @@ use super::raw::{
     RawAccount, RawAllocatable, RawApiServer, RawBackoff, RawBucket, RawControllers, RawCpu,
     RawEc2, RawEniConfig, RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle,
     RawProvisioner, RawReadiness, RawReservation, RawScheduler, RawSubnet, RawTenant,
-    RawTermination, RawWorkload,
+    RawTermination, RawVpc, RawWorkload,
 };
 use super::{
     Allocatable, Backoff, ControllerSpec, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec,
@@ -103,8 +105,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         };
         return Err(cx.error(span, key, message));
     }
-    let vpc_cidr = canonical_cidr(cx, &raw.vpc.cidr, "vpc.cidr", "VPC")?;
-    check_prefix_len(cx, &raw.vpc.cidr, "vpc.cidr", vpc_cidr, "VPC")?;
+    let vpc = resolve_vpc(cx, &raw.vpc)?;
 
     let mut ec2 = Ec2Config {
         accounts: resolve_accounts(cx, raw.accounts)?,
@@ -123,7 +124,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
     }
     let mut subnets: Vec<SubnetSpec> = Vec::new();
     for (i, s) in raw.subnets.into_inner().into_iter().enumerate() {
-        let spec = resolve_subnet(cx, i, s, vpc_cidr, &subnets)?;
+        let spec = resolve_subnet(cx, i, s, &vpc, &subnets)?;
         subnets.push(spec);
     }
 
@@ -160,7 +161,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         seed: raw.seed.unwrap_or(1),
         duration,
         sample_interval,
-        vpc: VpcSpec { cidr: vpc_cidr },
+        vpc,
         subnets,
         ec2,
         node_groups,

@@ -6,7 +6,7 @@ pub(super) fn resolve_subnet(
     cx: &Ctx<'_>,
     i: usize,
     s: Spanned<RawSubnet>,
-    vpc: Ipv4Net,
+    vpc: &VpcSpec,
     earlier: &[SubnetSpec],
 ) -> R<SubnetSpec> {
     let base = format!("subnets[{i}]");
@@ -19,11 +19,15 @@ pub(super) fn resolve_subnet(
     let cidr_key = join(&base, "cidr");
     let cidr = canonical_cidr(cx, &s.cidr, &cidr_key, "subnet")?;
     check_prefix_len(cx, &s.cidr, &cidr_key, cidr, "subnet")?;
-    if !vpc.contains(&cidr) {
+    if !vpc.blocks().any(|b| b.contains(&cidr)) {
+        let blocks: Vec<String> = vpc.blocks().map(|b| b.to_string()).collect();
         return Err(cx.error(
             s.cidr.span(),
             cidr_key,
-            format!("subnet {cidr} lies outside the VPC CIDR {vpc}"),
+            format!(
+                "subnet {cidr} lies outside the VPC's CIDR blocks ({})",
+                blocks.join(", ")
+            ),
         ));
     }
     if let Some((j, o)) = earlier
