@@ -11,6 +11,7 @@ use invariants::{check_invariants, run_checked};
 use serde_json::Value;
 use vpcsim::report::{self, Perf};
 use vpcsim::scenarios;
+use vpcsim::sim::ec2::record::{CallLog, Outcome};
 use vpcsim::sim::engine::{Engine, RunStats};
 use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::world::{Event, World};
@@ -379,4 +380,40 @@ fn a_run_cut_into_progress_steps_gives_what_an_unbroken_run_gives() {
             "{name}"
         );
     }
+}
+
+/// `[ec2] api_calls_csv = "failures"` keeps only the throttled and failed attempts for `api_calls.csv`; the
+/// summary, counted from every attempt, is the same as with the whole log.
+#[test]
+fn an_attempt_log_of_failures_only_leaves_the_summary_exact() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/scale-burst.toml");
+    let mut all = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    all.duration = SimDuration::from_secs(12 * 60);
+    let mut failures = all.clone();
+    failures.ec2.call_log = CallLog::Failures;
+    let (whole, _) = report::simulate(&all, true, false).expect("runs");
+    let (kept, _) = report::simulate(&failures, true, false).expect("runs");
+    let perf = || Perf {
+        wall_s: 1.0,
+        stats: RunStats::default(),
+        simulated_s: all.duration.as_secs_f64(),
+    };
+    let summary = report::summary(&all, &whole, perf(), report::Keys::All);
+    assert_eq!(
+        summary,
+        report::summary(&failures, &kept, perf(), report::Keys::All)
+    );
+    let log = kept.ec2.record().log();
+    assert!(log.iter().all(|a| a.outcome != Outcome::Ok));
+    let throttled = u(&summary["ec2"]["throttled_total"]);
+    assert!(throttled > 0);
+    let failed = whole
+        .ec2
+        .record()
+        .log()
+        .iter()
+        .filter(|a| a.outcome != Outcome::Ok)
+        .count();
+    assert_eq!(log.len(), failed);
+    assert!(log.len() < whole.ec2.record().log().len() / 2);
 }

@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::{PullPolicy, SchedulingPolicy, SubnetPolicy};
 use crate::sim::dist::DurationDist;
+use crate::sim::ec2::record::CallLog;
 use crate::sim::ipamd::config::{Choice, EnvValue};
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{InitialPlacement, Placement, ReservationKind};
@@ -103,11 +104,31 @@ pub(crate) struct RawBucket {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawEc2 {
+    pub api_calls_csv: Option<RawCallLog>,
     pub throttle_latency: Option<DurationDist>,
     pub id_list_is_unfiltered: Option<bool>,
     pub latency: Option<BTreeMap<Spanned<String>, DurationDist>>,
     pub lifecycle: Option<RawLifecycle>,
     pub retry: Option<RawRetry>,
+}
+
+/// `[ec2] api_calls_csv`.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawCallLog {
+    All,
+    Failures,
+    None,
+}
+
+impl From<RawCallLog> for CallLog {
+    fn from(l: RawCallLog) -> Self {
+        match l {
+            RawCallLog::All => CallLog::All,
+            RawCallLog::Failures => CallLog::Failures,
+            RawCallLog::None => CallLog::None,
+        }
+    }
 }
 
 #[derive(Deserialize)]

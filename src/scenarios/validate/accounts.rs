@@ -110,6 +110,9 @@ impl BucketTable {
 }
 
 pub(super) fn apply_ec2(cx: &Ctx<'_>, e: RawEc2, ec2: &mut Ec2Config) -> R<()> {
+    if let Some(l) = e.api_calls_csv {
+        ec2.call_log = l.into();
+    }
     if let Some(d) = e.throttle_latency {
         ec2.throttle_latency = d;
     }

@@ -2,6 +2,7 @@
 //! `Default` gives the values of docs/reference/ec2.md; scenario files override them key by key.
 
 use super::action::{ACTION_COUNT, Action, ActionLimits};
+use super::record::CallLog;
 use crate::sim::dist::DurationDist;
 use crate::sim::time::SimDuration;
 
@@ -97,6 +98,8 @@ pub struct Ec2Config {
     pub id_list_is_unfiltered: bool,
     pub lifecycle: LifecycleConfig,
     pub retry: RetryConfig,
+    /// Which attempts `api_calls.csv` gets.
+    pub call_log: CallLog,
 }
 
 impl Default for Ec2Config {
@@ -108,6 +111,7 @@ impl Default for Ec2Config {
             id_list_is_unfiltered: true,
             lifecycle: LifecycleConfig::default(),
             retry: RetryConfig::default(),
+            call_log: CallLog::All,
         }
     }
 }

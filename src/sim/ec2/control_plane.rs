@@ -11,7 +11,7 @@ use super::action::{ACTION_COUNT, Action};
 use super::api::*;
 use super::config::Ec2Config;
 use super::inventory::Inventory;
-use super::record::{AttemptRecord, CallRecorder, Outcome};
+use super::record::{AttemptRecord, CallLog, CallRecorder, Outcome};
 use super::retry::{RetryDecision, RetryQuota};
 use super::token_bucket::TokenBucket;
 use crate::sim::engine::Context;
@@ -91,8 +91,13 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// `keep_call_log` keeps every attempt for `api_calls.csv`.
+    /// `keep_call_log` keeps the attempts `cfg.call_log` names for `api_calls.csv`; without it, none.
     pub fn new(cfg: Ec2Config, subnets: Vec<Subnet>, keep_call_log: bool) -> Self {
+        let call_log = if keep_call_log {
+            cfg.call_log
+        } else {
+            CallLog::None
+        };
         let accounts = cfg
             .accounts
             .iter()
@@ -121,7 +126,7 @@ impl ControlPlane {
             clients: Vec::new(),
             calls: Vec::new(),
             free_calls: Vec::new(),
-            record: CallRecorder::new(keep_call_log),
+            record: CallRecorder::new(call_log),
         }
     }
 

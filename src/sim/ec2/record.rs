@@ -151,20 +151,36 @@ pub struct AttemptRecord {
     pub attempt: u32,
 }
 
+/// Which attempts the log behind `api_calls.csv` keeps (`[ec2] api_calls_csv`). The summary's counts and
+/// latencies come from [`ActionRecord`]s, which count every attempt whatever the log keeps; the log is what
+/// grows with a run's attempts, so a large run may keep only its failures, or nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallLog {
+    /// Every attempt.
+    #[default]
+    All,
+    /// Attempts that were throttled or answered with an error.
+    Failures,
+    /// None.
+    None,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallRecorder {
     actions: Vec<ActionRecord>,
     /// Attempts by client and action, so that results can be split by node group.
     by_client: Vec<[u64; ACTION_COUNT]>,
-    log: Option<Vec<AttemptRecord>>,
+    log: Vec<AttemptRecord>,
+    keep: CallLog,
 }
 
 impl CallRecorder {
-    pub fn new(keep_log: bool) -> Self {
+    pub fn new(keep: CallLog) -> Self {
         CallRecorder {
             actions: (0..ACTION_COUNT).map(|_| ActionRecord::new()).collect(),
             by_client: Vec::new(),
-            log: keep_log.then(Vec::new),
+            log: Vec::new(),
+            keep,
         }
     }
 
@@ -190,8 +206,13 @@ impl CallRecorder {
         if rec.attempt > 1 {
             r.retries += 1;
         }
-        if let Some(log) = &mut self.log {
-            log.push(rec);
+        let kept = match self.keep {
+            CallLog::All => true,
+            CallLog::Failures => rec.outcome != Outcome::Ok,
+            CallLog::None => false,
+        };
+        if kept {
+            self.log.push(rec);
         }
     }
 
@@ -211,9 +232,9 @@ impl CallRecorder {
         }
     }
 
-    /// Every attempt so far, in the order they were answered; empty unless the log was asked for.
+    /// The attempts the log keeps ([`CallLog`]), in the order they were answered.
     pub fn log(&self) -> &[AttemptRecord] {
-        self.log.as_deref().unwrap_or(&[])
+        &self.log
     }
 
     /// Throttled attempts over all actions.
@@ -264,7 +285,7 @@ mod tests {
 
     #[test]
     fn counts_by_outcome() {
-        let mut r = CallRecorder::new(true);
+        let mut r = CallRecorder::new(CallLog::All);
         let rec = |outcome, attempt| AttemptRecord {
             sent: SimTime::ZERO,
             client: ClientId(0),
@@ -290,5 +311,39 @@ mod tests {
         assert_eq!(a.latency.count(), 2);
         assert_eq!(r.log().len(), 3);
         assert_eq!(r.total_throttled(), 1);
+    }
+
+    /// The log keeps what `[ec2] api_calls_csv` names; the counts are the same whatever it keeps.
+    #[test]
+    fn the_log_keeps_every_attempt_the_failures_or_none_and_the_counts_all() {
+        let kept = |keep| {
+            let mut r = CallRecorder::new(keep);
+            for outcome in [
+                Outcome::Ok,
+                Outcome::Throttled,
+                Outcome::Error(ErrorCode::InsufficientCidrBlocks),
+                Outcome::Ok,
+            ] {
+                r.attempt(AttemptRecord {
+                    sent: SimTime::ZERO,
+                    client: ClientId(0),
+                    action: Action::AssignPrivateIpAddresses,
+                    outcome,
+                    latency: SimDuration::from_millis(100),
+                    attempt: 1,
+                });
+            }
+            assert_eq!(r.action(Action::AssignPrivateIpAddresses).attempts(), 4);
+            r.log().iter().map(|a| a.outcome).collect::<Vec<_>>()
+        };
+        assert_eq!(kept(CallLog::All).len(), 4);
+        assert_eq!(
+            kept(CallLog::Failures),
+            [
+                Outcome::Throttled,
+                Outcome::Error(ErrorCode::InsufficientCidrBlocks)
+            ]
+        );
+        assert!(kept(CallLog::None).is_empty());
     }
 }
