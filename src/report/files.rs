@@ -104,6 +104,8 @@ fn caller(scenario: &Scenario, world: &World, client: u32) -> (String, String) {
             String::new(),
             format!("node-group:{}", scenario.node_groups[g].name),
         ),
+        // Their attempts are not logged (sim::ec2::external).
+        ClientOwner::External => (String::new(), "external".to_string()),
     }
 }
 

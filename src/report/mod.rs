@@ -18,6 +18,7 @@ mod files;
 pub mod instance_table;
 pub mod plots;
 mod scale_ups;
+mod scripted;
 mod summary;
 mod table;
 

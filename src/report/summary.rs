@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::censored::{self, Wait};
-use super::scale_ups;
 use super::{Perf, by_name, quantiles};
+use super::{scale_ups, scripted};
 use crate::scenarios::Scenario;
 use crate::sim::ec2::Action;
 use crate::sim::ec2::api::ErrorCode;
@@ -340,6 +340,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         },
         "node_groups": node_groups,
         "deployments": scale_ups::deployments(scenario, cluster.pods.all(), end),
+        "events": scripted::events(scenario, world),
         "enis": { "peak": peak(&|r| r.enis) },
         "ips": held_addresses(rows.iter().map(|r| &r.pools)),
         "ipamd": {

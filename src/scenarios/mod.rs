@@ -29,8 +29,10 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 use crate::sim::ec2::config::Ec2Config;
+use crate::sim::ec2::external::ExternalCallerSpec;
 use crate::sim::ec2::instance_types::InstanceType;
 use crate::sim::ipamd::config::IpamdConfig;
+use crate::sim::script::Script;
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{InUseSpec, Placement, ReservationSpec, TenantSpec};
 
@@ -54,6 +56,10 @@ pub struct Scenario {
     pub kube: KubeSpec,
     /// In file order.
     pub workloads: Vec<WorkloadSpec>,
+    /// Changes and faults during the run (`[[events]]`), by time.
+    pub script: Script,
+    /// The callers outside the cluster that `api-load` events start, in file order.
+    pub external_callers: Vec<ExternalCallerSpec>,
     /// The files the scenario read besides itself (trace CSVs), in the order read: results depend on them.
     pub inputs: Vec<Input>,
 }

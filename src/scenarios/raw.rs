@@ -33,6 +33,7 @@ pub(crate) struct RawScenario {
     pub api_server: Option<RawApiServer>,
     pub controllers: Option<RawControllers>,
     pub workloads: Option<Vec<Spanned<RawWorkload>>>,
+    pub events: Option<Vec<Spanned<RawEvent>>>,
     /// A sweep's axes (read by `scenarios::sweep`); a single run ignores them and runs the base scenario.
     #[allow(dead_code)]
     pub sweep: Option<serde::de::IgnoredAny>,
@@ -501,4 +502,25 @@ pub(crate) struct RawTermination {
     pub grace_period: Option<SimDuration>,
     pub pre_stop: Option<DurationDist>,
     pub shutdown: Option<DurationDist>,
+}
+
+/// One `[[events]]` table: `at`, `do` and the keys its kind takes (checked per kind by `validate::events`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEvent {
+    pub name: Option<Spanned<String>>,
+    pub at: Spanned<SimDuration>,
+    #[serde(rename = "do")]
+    pub kind: Spanned<String>,
+    pub workload: Option<Spanned<String>>,
+    pub node_group: Option<Spanned<String>>,
+    pub replicas: Option<Spanned<u32>>,
+    pub count: Option<Spanned<u32>>,
+    pub notice: Option<Spanned<SimDuration>>,
+    pub max_pods: Option<Spanned<u32>>,
+    pub caller: Option<Spanned<String>>,
+    pub account: Option<Spanned<String>>,
+    #[serde(rename = "for")]
+    pub lasting: Option<Spanned<SimDuration>>,
+    pub calls_per_second: Option<Spanned<BTreeMap<Spanned<String>, Spanned<f64>>>>,
 }

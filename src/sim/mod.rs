@@ -7,6 +7,7 @@ pub mod ipamd;
 pub mod kube;
 pub mod metrics;
 pub mod rng;
+pub mod script;
 pub mod time;
 pub mod vpc;
 pub mod world;

@@ -3,6 +3,7 @@
 //! model whose client made it.
 
 use crate::scenarios::Scenario;
+use crate::sim::ec2::external::{ExternalCallers, ExternalEvent};
 use crate::sim::ec2::{ControlPlane, Ec2Event};
 use crate::sim::engine::{Context, Engine, Model};
 use crate::sim::ipamd::IpamdEvent;
@@ -11,6 +12,7 @@ use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroups};
 use crate::sim::kube::workloads::WorkloadEvent;
 use crate::sim::metrics::Timeseries;
 use crate::sim::rng::stream;
+use crate::sim::script::{Change, Script};
 use crate::sim::time::SimTime;
 use crate::sim::vpc::tenants::{TenantEvent, Tenants};
 use crate::sim::vpc::{AllocError, Subnet, SubnetError, SubnetId};
@@ -23,8 +25,18 @@ pub enum Event {
     NodeGroup(NodeGroupEvent),
     Ipamd(IpamdEvent),
     Kube(KubeEvent),
+    /// A call of a caller outside the cluster is due.
+    External(ExternalEvent),
+    /// Scripted event `.0` of the scenario's script fires.
+    Script(u32),
     /// Take a time-series sample.
     Sample,
+}
+
+impl From<ExternalEvent> for Event {
+    fn from(e: ExternalEvent) -> Self {
+        Event::External(e)
+    }
 }
 
 impl From<Ec2Event> for Event {
@@ -76,6 +88,8 @@ pub struct World {
     pub ec2: ControlPlane,
     pub tenants: Tenants,
     pub cluster: Cluster,
+    pub external: ExternalCallers,
+    pub script: Script,
     pub timeseries: Timeseries,
 }
 
@@ -120,16 +134,21 @@ impl World {
             scenario.seed,
         );
         let node_groups = NodeGroups::new(&scenario.node_groups, &mut ec2);
+        let external = ExternalCallers::new(&scenario.external_callers, scenario.seed, &mut ec2);
         let setup = ClusterSetup {
             kube: &scenario.kube,
             workloads: &scenario.workloads,
             seed: scenario.seed,
             trace,
         };
+        let mut cluster = Cluster::new(setup, node_groups);
+        cluster.add_external_clients(external.clients());
         let mut world = World {
             ec2,
             tenants,
-            cluster: Cluster::new(setup, node_groups),
+            cluster,
+            external,
+            script: scenario.script.clone(),
             timeseries: Timeseries::new(scenario.sample_interval),
         };
         let mut engine = Engine::new(scenario.seed);
@@ -138,6 +157,9 @@ impl World {
             world.tenants.start(&mut ctx);
             world.cluster.start(&mut ctx);
             ctx.schedule_at(SimTime::ZERO, Event::Sample);
+            for (i, e) in world.script.events.iter().enumerate() {
+                ctx.schedule_at(SimTime::ZERO + e.at, Event::Script(i as u32));
+            }
         }
         Ok((world, engine))
     }
@@ -153,6 +175,8 @@ impl Model for World {
             Event::Ec2(Ec2Event::Retry(_)) => "EC2 retry",
             Event::Ec2(_) => "EC2 lifecycle",
             Event::Tenant(_) => "tenant",
+            Event::External(_) => "external EC2 caller",
+            Event::Script(_) => "scripted event",
             Event::NodeGroup(_) => "node group",
             Event::Ipamd(_) => "ipamd wake-up",
             Event::Kube(KubeEvent::Workload(_)) => "workload arrival",
@@ -182,7 +206,11 @@ impl Model for World {
                     self.cluster.instance_running(ctx, instance);
                 }
                 if let Some(done) = done {
-                    self.cluster.on_completion(ctx, &mut self.ec2, done);
+                    if self.external.owns(done.client) {
+                        self.external.on_completion(&done);
+                    } else {
+                        self.cluster.on_completion(ctx, &mut self.ec2, done);
+                    }
                 }
             }
             Event::Ipamd(e) => self.cluster.on_ipamd_wake(ctx, &mut self.ec2, e),
@@ -191,6 +219,8 @@ impl Model for World {
             Event::Tenant(e) => self
                 .tenants
                 .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),
+            Event::External(e) => self.external.handle(ctx, &mut self.ec2, e),
+            Event::Script(i) => self.fire(ctx, i as usize),
             Event::Sample => {
                 self.timeseries.sample(ctx.now(), &self.ec2, &self.cluster);
                 ctx.schedule_in(self.timeseries.interval, Event::Sample);
@@ -200,5 +230,26 @@ impl Model for World {
 
     fn settle(&mut self) {
         self.cluster.settle();
+    }
+}
+
+impl World {
+    /// Scripted event `i` happens now: it goes to the model it changes.
+    fn fire(&mut self, ctx: &mut Context<'_, Event>, i: usize) {
+        let ec2 = &mut self.ec2;
+        match self.script.events[i].change {
+            Change::Workload { workload, control } => {
+                self.cluster.control_workload(ctx, ec2, workload, control)
+            }
+            Change::ExternalLoad { caller } => self.external.start(ctx, caller),
+            Change::LoseNodes {
+                group,
+                count,
+                notice,
+            } => self.cluster.lose_nodes(ctx, ec2, group, count, notice),
+            Change::LaunchTemplate { group, template } => {
+                self.cluster.change_launch_template(group, template)
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod checks;
 mod cidr;
 mod containers;
+mod events;
 mod ipamd;
 mod kube;
 mod node_groups;
@@ -17,6 +18,7 @@ use accounts::*;
 use checks::*;
 use cidr::*;
 use containers::*;
+use events::*;
 use ipamd::*;
 use kube::*;
 use node_groups::*;
@@ -41,9 +43,9 @@ use toml::Spanned;
 use super::location::join;
 use super::raw::{
     RawAccount, RawAllocatable, RawApiServer, RawBackoff, RawBucket, RawControllers, RawCpu,
-    RawEc2, RawEniConfig, RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle,
-    RawProvisioner, RawReadiness, RawReservation, RawScheduler, RawSubnet, RawTenant,
-    RawTermination, RawVpc, RawWorkload,
+    RawEc2, RawEniConfig, RawEvent, RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup,
+    RawNodeLifecycle, RawProvisioner, RawReadiness, RawReservation, RawScheduler, RawSubnet,
+    RawTenant, RawTermination, RawVpc, RawWorkload,
 };
 use super::{
     Allocatable, Backoff, ControllerSpec, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec,
@@ -156,6 +158,15 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         workloads.push(spec);
     }
 
+    // Last: events name workloads, node groups and accounts.
+    let targets = EventTargets {
+        duration,
+        workloads: &workloads,
+        node_groups: &node_groups,
+        ec2: &ec2,
+    };
+    let (script, external_callers) = resolve_events(cx, raw.events.unwrap_or_default(), &targets)?;
+
     Ok(Scenario {
         name,
         seed: raw.seed.unwrap_or(1),
@@ -167,6 +178,8 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         node_groups,
         kube,
         workloads,
+        script,
+        external_callers,
         inputs: cx.inputs(),
     })
 }

@@ -118,6 +118,12 @@ pub enum Request {
         eni: EniId,
         tags: Vec<(String, String)>,
     },
+    /// A call by a caller outside the simulated cluster (another cluster, a controller, tooling) on resources
+    /// vpcsim does not model: it takes the action's tokens and latency and changes nothing here
+    /// (`sim::ec2::external`). Describe calls are taken as filtered or paginated, in the larger bucket.
+    External {
+        action: Action,
+    },
 }
 
 impl Request {
@@ -138,6 +144,7 @@ impl Request {
             Request::DescribeInstances { .. } => Action::DescribeInstances,
             Request::DescribeSubnets { .. } => Action::DescribeSubnets,
             Request::CreateTags { .. } => Action::CreateTags,
+            Request::External { action } => *action,
         }
     }
 

@@ -66,6 +66,8 @@ struct AccountBuckets {
 struct Client {
     account: usize,
     quota: RetryQuota,
+    /// A caller outside the cluster (`sim::ec2::external`): its attempts are kept out of the record.
+    external: bool,
 }
 
 struct Call {
@@ -143,8 +145,17 @@ impl ControlPlane {
         self.clients.push(Client {
             account,
             quota: RetryQuota::new(&self.cfg.retry),
+            external: false,
         });
         ClientId((self.clients.len() - 1) as u32)
+    }
+
+    /// A caller outside the cluster (`sim::ec2::external`): it draws on `account`'s buckets like any other,
+    /// but its attempts are not the cluster's and stay out of the record (its owner counts them).
+    pub fn register_external_client(&mut self, account: usize) -> ClientId {
+        let id = self.register_client(account);
+        self.clients[id.0 as usize].external = true;
+        id
     }
 
     pub fn retry_quota(&self, client: ClientId) -> u32 {
@@ -267,15 +278,19 @@ impl ControlPlane {
             Err(e) if e.code == ErrorCode::RequestLimitExceeded => Outcome::Throttled,
             Err(e) => Outcome::Error(e.code),
         };
-        self.record.attempt(AttemptRecord {
-            sent: call.attempt_sent,
-            client: call.client,
-            action,
-            outcome,
-            latency: now.since(call.attempt_sent),
-            attempt: call.attempt,
-        });
-        let quota = &mut self.clients[call.client.0 as usize].quota;
+        let client = &mut self.clients[call.client.0 as usize];
+        if !client.external {
+            self.record.attempt(AttemptRecord {
+                sent: call.attempt_sent,
+                client: call.client,
+                action,
+                outcome,
+                latency: now.since(call.attempt_sent),
+                attempt: call.attempt,
+            });
+        }
+        let external = client.external;
+        let quota = &mut client.quota;
         match &result {
             Ok(_) => quota.on_success(&self.cfg.retry, call.last_retry_cost),
             Err(e) => {
@@ -294,8 +309,10 @@ impl ControlPlane {
         }
         let call = self.calls[id.0 as usize].take().expect("live call");
         self.free_calls.push(id.0);
-        self.record
-            .call_finished(action, result.as_ref().err().map(|e| e.code));
+        if !external {
+            self.record
+                .call_finished(action, result.as_ref().err().map(|e| e.code));
+        }
         Some(Completion {
             call: id,
             client: call.client,

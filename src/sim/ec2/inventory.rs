@@ -137,12 +137,8 @@ impl Inventory {
                 count,
             } => self.run_instances(ctx, account, instance_type, *subnet, *count),
             Request::TerminateInstances { instance } => {
-                let inst = self.live_instance(*instance)?;
-                if matches!(inst.state, InstanceState::Pending | InstanceState::Running) {
-                    inst.state = InstanceState::ShuttingDown;
-                    let d = self.lifecycle.instance_stop.sample(ctx.rng(LIFECYCLE));
-                    ctx.schedule_in(d, Ec2Event::InstanceTerminated(*instance));
-                }
+                self.live_instance(*instance)?;
+                self.shut_down(ctx, *instance);
                 Ok(Response::Done)
             }
             Request::CreateNetworkInterface {
@@ -204,6 +200,18 @@ impl Inventory {
                 }
                 Ok(Response::Done)
             }
+            Request::External { .. } => Ok(Response::Done),
+        }
+    }
+
+    /// A pending or running instance shuts down and is terminated after `instance_stop`: on
+    /// TerminateInstances, or when EC2 takes it back (a Spot interruption, a failed host).
+    pub fn shut_down<E: From<Ec2Event>>(&mut self, ctx: &mut Context<'_, E>, instance: InstanceId) {
+        let inst = &mut self.instances[instance.0 as usize];
+        if matches!(inst.state, InstanceState::Pending | InstanceState::Running) {
+            inst.state = InstanceState::ShuttingDown;
+            let d = self.lifecycle.instance_stop.sample(ctx.rng(LIFECYCLE));
+            ctx.schedule_in(d, Ec2Event::InstanceTerminated(instance));
         }
     }
 

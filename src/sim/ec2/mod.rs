@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod control_plane;
 pub mod eni;
+pub mod external;
 pub mod instance_types;
 pub mod inventory;
 pub mod max_pods;

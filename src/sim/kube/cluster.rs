@@ -22,8 +22,10 @@
 //! nodes are cordoned, their pods evicted (controllers replace them), and the instance is terminated once the
 //! last pod is gone; EC2 deletes its ENIs (DeleteOnTermination).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::scenarios::{KubeSpec, WorkloadKind, WorkloadSpec};
-use crate::sim::ec2::{Completion, ControlPlane, Ec2Event, InstanceId};
+use crate::sim::ec2::{ClientId, Completion, ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::Context;
 use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
 use crate::sim::kube::api::{ClientLimiter, answered, write};
@@ -40,6 +42,10 @@ use crate::sim::kube::trace::DecisionLog;
 use crate::sim::kube::workloads::{PodRequest, WorkloadAction, WorkloadEvent, Workloads};
 use crate::sim::rng::Stream;
 use crate::sim::time::SimTime;
+
+mod scripted;
+
+pub use scripted::{NODE_MONITOR_GRACE, ORPHAN_POD_QUARANTINE, WorkloadGate};
 
 const KUBELET: Stream = Stream("kube.kubelet");
 const NODES: Stream = Stream("kube.nodes");
@@ -77,6 +83,10 @@ pub enum KubeEvent {
     Consolidate(u32),
     Workload(WorkloadEvent),
     Controller(ControllerEvent),
+    /// EC2 takes lost node `.0`'s instance (a scripted interruption or failure).
+    InstanceLost(u32),
+    /// The pod garbage collector deletes the pods of lost node `.0`.
+    PodsCollected(u32),
 }
 
 /// Whose EC2 client made a call, so that finished calls go back to it.
@@ -85,6 +95,8 @@ pub enum ClientOwner {
     NodeGroup(usize),
     /// The ipamd of `Cluster::nodes[.0]`.
     Ipamd(usize),
+    /// A caller outside the cluster (`sim::ec2::external`); the world routes its calls.
+    External,
 }
 
 /// Pods by state, kept as they change (for the time series).
@@ -129,6 +141,14 @@ pub struct Cluster {
     pub log: Option<DecisionLog>,
     actions: Vec<WorkloadAction>,
     group_actions: Vec<GroupAction>,
+    /// What scripted events set on each workload.
+    gates: Vec<WorkloadGate>,
+    /// Held ends that were deletions (the others were completions).
+    held_deletions: BTreeSet<PodId>,
+    /// The pods of each lost node, until the garbage collector deletes them.
+    lost_pods: BTreeMap<u32, Vec<PodId>>,
+    /// Nodes lost to scripted interruptions and failures.
+    pub nodes_lost: u64,
 }
 
 impl Cluster {
@@ -158,6 +178,10 @@ impl Cluster {
             log: setup.trace.then(DecisionLog::default),
             actions: Vec::new(),
             group_actions: Vec::new(),
+            gates: vec![WorkloadGate::default(); n],
+            held_deletions: BTreeSet::new(),
+            lost_pods: BTreeMap::new(),
+            nodes_lost: 0,
             node_groups,
         }
     }
@@ -169,6 +193,15 @@ impl Cluster {
     {
         self.node_groups.start(ctx);
         self.workloads.start(ctx);
+    }
+
+    /// Registers the clients of the callers outside the cluster, made after the node groups' and before any
+    /// node's, so that every client keeps its owner.
+    pub fn add_external_clients(&mut self, clients: impl Iterator<Item = ClientId>) {
+        for c in clients {
+            debug_assert_eq!(c.0 as usize, self.owners.len());
+            self.owners.push(ClientOwner::External);
+        }
     }
 
     /// The owner of an EC2 client, by `ClientId` index.
@@ -213,11 +246,18 @@ impl Cluster {
                 let mut actions = std::mem::take(&mut self.actions);
                 self.workloads.handle(ctx, e, &mut actions);
                 for a in actions.drain(..) {
+                    if let WorkloadAction::CreatePod(req) = a
+                        && self.drop_arrival(req.workload)
+                    {
+                        continue;
+                    }
                     self.apply(ctx, ec2, a);
                 }
                 self.actions = actions;
             }
             KubeEvent::Controller(e) => self.on_controller(ctx, e),
+            KubeEvent::InstanceLost(n) => self.instance_lost(ctx, ec2, n),
+            KubeEvent::PodsCollected(n) => self.pods_collected(ctx, n),
         }
     }
 
@@ -282,6 +322,7 @@ impl Cluster {
                 self.nodes[n].ipamd.on_completion(ctx, ec2, done);
                 self.check_ready(ctx, n as u32);
             }
+            ClientOwner::External => {}
         }
     }
 
@@ -615,6 +656,9 @@ impl Cluster {
         p: PodId,
         evicted: bool,
     ) {
+        if !evicted && self.pods.get(p).is_live() && self.hold_end(p, true) {
+            return;
+        }
         let now = ctx.now();
         let pod = self.pods.get_mut(p);
         match pod.state {
@@ -910,10 +954,14 @@ impl Cluster {
     /// stops the sandbox (§4.6, "Completed pods"). The pod stops counting as its workload's at its exit.
     fn completed<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
         let now = ctx.now();
-        let pod = self.pods.get(p);
-        if !matches!(pod.state, PodState::Starting | PodState::Running) {
+        if !matches!(
+            self.pods.get(p).state,
+            PodState::Starting | PodState::Running
+        ) || self.hold_end(p, false)
+        {
             return;
         }
+        let pod = self.pods.get(p);
         let n = pod.node.expect("a started pod is bound") as usize;
         let probed = self.workload_specs[pod.workload as usize]
             .readiness
@@ -988,6 +1036,10 @@ impl Cluster {
         E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent>,
     {
         let now = ctx.now();
+        if self.pods.get(p).state == PodState::Gone {
+            // Its node was lost: no sandbox to stop, no CNI DEL.
+            return;
+        }
         let n = self.pods.get(p).node.expect("a terminating pod was bound");
         // The status manager's last update before the API object goes takes a token like any other.
         self.nodes[n as usize].kubelet.api.reserve(now, 1);

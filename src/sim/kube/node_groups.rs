@@ -540,6 +540,30 @@ impl NodeGroups {
         grp.terminations.push((call, instance));
     }
 
+    /// EC2 took back one of the group's instances (a scripted interruption or failure): the group replaces
+    /// it, as an Auto Scaling group replaces an unhealthy instance and a provisioner launches for the pods it
+    /// left pending.
+    pub fn lost<E: From<NodeGroupEvent> + From<Ec2Event>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        instance: InstanceId,
+        ec2: &mut ControlPlane,
+        out: &mut Vec<GroupAction>,
+    ) {
+        let Some((g, m)) = self.member_mut(instance) else {
+            return;
+        };
+        m.state = MemberState::Terminated;
+        m.start.terminated.get_or_insert(ctx.now());
+        ec2.inventory_mut().shut_down(ctx, instance);
+        self.reconcile(ctx, g, ec2, out);
+    }
+
+    /// kubelet's `--max-pods` for the nodes group `g` launches from now on (a launch-template change).
+    pub fn set_max_pods(&mut self, g: usize, max_pods: u32) {
+        self.groups[g].plan.max_pods = max_pods;
+    }
+
     /// The cluster's pending pods that group `g`'s provisioner could serve, after a scheduling cycle. Opens a
     /// batch on the first, extends it (up to `batch_max`) while more arrive.
     pub fn pending_pods<E: From<NodeGroupEvent>>(

@@ -1,0 +1,313 @@
+//! `[[events]]`: each event's kind (`do`), the keys that kind takes, what they name (a workload, a node group,
+//! an account) and its time inside the run.
+
+use super::*;
+use crate::sim::ec2::external::ExternalCallerSpec;
+use crate::sim::script::{Change, LaunchTemplateChange, Script, Scripted, WorkloadControl};
+
+pub(super) const EVENT_KINDS: &str = "scale, pause-deletions, resume-deletions, stop-arrivals, \
+     start-arrivals, lose-nodes, launch-template or api-load";
+
+/// The keys each kind takes besides `name`, `at` and `do`, the first ones required.
+fn keys_of_kind(kind: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    Some(match kind {
+        "scale" => (&["workload", "replicas"], &[]),
+        "pause-deletions" | "resume-deletions" | "stop-arrivals" | "start-arrivals" => {
+            (&["workload"], &[])
+        }
+        "lose-nodes" => (&["node_group", "count"], &["notice"]),
+        "launch-template" => (&["node_group"], &["max_pods"]),
+        "api-load" => (&["caller", "for", "calls_per_second"], &["account"]),
+        _ => return None,
+    })
+}
+
+/// The kind-specific keys of an event table that are set, with their spans.
+fn given_keys(e: &RawEvent) -> Vec<(&'static str, Range<usize>)> {
+    fn span<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
+        v.as_ref().map(|v| v.span())
+    }
+    [
+        ("workload", span(&e.workload)),
+        ("node_group", span(&e.node_group)),
+        ("replicas", span(&e.replicas)),
+        ("count", span(&e.count)),
+        ("notice", span(&e.notice)),
+        ("max_pods", span(&e.max_pods)),
+        ("caller", span(&e.caller)),
+        ("account", span(&e.account)),
+        ("for", span(&e.lasting)),
+        ("calls_per_second", span(&e.calls_per_second)),
+    ]
+    .into_iter()
+    .filter_map(|(k, s)| s.map(|s| (k, s)))
+    .collect()
+}
+
+/// What the events may name, resolved before them.
+pub(super) struct EventTargets<'a> {
+    pub duration: SimDuration,
+    pub workloads: &'a [WorkloadSpec],
+    pub node_groups: &'a [NodeGroupSpec],
+    pub ec2: &'a Ec2Config,
+}
+
+/// The file's events, sorted by time (file order at one instant), and the external callers they start.
+pub(super) fn resolve_events(
+    cx: &Ctx<'_>,
+    raw: Vec<Spanned<RawEvent>>,
+    t: &EventTargets<'_>,
+) -> R<(Script, Vec<ExternalCallerSpec>)> {
+    let mut events: Vec<Scripted> = Vec::new();
+    let mut callers: Vec<ExternalCallerSpec> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for (i, e) in raw.into_iter().enumerate() {
+        let base = format!("events[{i}]");
+        let span = e.span();
+        let e = e.into_inner();
+        let label = match &e.name {
+            Some(n) => {
+                let name = unique_name(
+                    cx,
+                    n,
+                    &join(&base, "name"),
+                    "event",
+                    names.iter().map(String::as_str),
+                    |j| format!("(also events[{j}])"),
+                )?;
+                names.push(name.clone());
+                name
+            }
+            None => {
+                names.push(String::new());
+                format!("{}#{i}", e.kind.get_ref().trim())
+            }
+        };
+        let at = *e.at.get_ref();
+        if at >= t.duration {
+            return Err(cx.error(
+                e.at.span(),
+                join(&base, "at"),
+                format!("{at} is not before the end of the run ({})", t.duration),
+            ));
+        }
+        let kind = e.kind.get_ref().trim();
+        let Some((required, optional)) = keys_of_kind(kind) else {
+            return Err(cx.error(
+                e.kind.span(),
+                join(&base, "do"),
+                format!("unknown event \"{kind}\" (expected {EVENT_KINDS})"),
+            ));
+        };
+        if let Some((k, s)) = given_keys(&e)
+            .into_iter()
+            .find(|(k, _)| !required.contains(k) && !optional.contains(k))
+        {
+            let all: Vec<&str> = required.iter().chain(optional).copied().collect();
+            return Err(cx.error(
+                s,
+                join(&base, k),
+                format!(
+                    "key \"{k}\" does not apply to do = \"{kind}\" (its keys: {})",
+                    all.join(", ")
+                ),
+            ));
+        }
+        let given: Vec<&str> = given_keys(&e).into_iter().map(|(k, _)| k).collect();
+        if let Some(k) = required.iter().find(|k| !given.contains(k)) {
+            return Err(cx.error(
+                span,
+                base,
+                format!("missing required key `{k}` (do = \"{kind}\" needs it)"),
+            ));
+        }
+        let ec = EventCx { cx, base: &base };
+        let change = match kind {
+            "scale" => {
+                let (w, spec) = ec.workload(&e, t)?;
+                if !matches!(spec.kind, WorkloadKind::Deployment { .. }) {
+                    return Err(ec.at(
+                        e.workload.as_ref().expect("required"),
+                        "workload",
+                        format!(
+                            "workload \"{}\" is not a deployment: only a deployment has replicas to scale \
+                             (stop-arrivals and start-arrivals steer the others)",
+                            spec.name
+                        ),
+                    ));
+                }
+                let replicas = e.replicas.as_ref().expect("required");
+                if *replicas.get_ref() > workloads::MAX_PODS {
+                    return Err(ec.at(
+                        replicas,
+                        "replicas",
+                        format!("must be at most {}", workloads::MAX_PODS),
+                    ));
+                }
+                Change::Workload {
+                    workload: w,
+                    control: WorkloadControl::Scale(*replicas.get_ref()),
+                }
+            }
+            "pause-deletions" | "resume-deletions" => Change::Workload {
+                workload: ec.workload(&e, t)?.0,
+                control: if kind == "pause-deletions" {
+                    WorkloadControl::PauseDeletions
+                } else {
+                    WorkloadControl::ResumeDeletions
+                },
+            },
+            "stop-arrivals" | "start-arrivals" => {
+                let (w, spec) = ec.workload(&e, t)?;
+                if matches!(spec.kind, WorkloadKind::Deployment { .. }) {
+                    return Err(ec.at(
+                        e.workload.as_ref().expect("required"),
+                        "workload",
+                        format!(
+                            "workload \"{}\" is a deployment: it has no arrivals (do = \"scale\" changes its \
+                             replicas)",
+                            spec.name
+                        ),
+                    ));
+                }
+                Change::Workload {
+                    workload: w,
+                    control: if kind == "stop-arrivals" {
+                        WorkloadControl::StopArrivals
+                    } else {
+                        WorkloadControl::StartArrivals
+                    },
+                }
+            }
+            "lose-nodes" => Change::LoseNodes {
+                group: ec.node_group(&e, t)?,
+                count: positive_u32(
+                    cx,
+                    e.count.as_ref().expect("required"),
+                    &join(&base, "count"),
+                )?,
+                notice: e
+                    .notice
+                    .as_ref()
+                    .map_or(SimDuration::ZERO, |n| *n.get_ref()),
+            },
+            "launch-template" => {
+                let group = ec.node_group(&e, t)?;
+                let max_pods = match &e.max_pods {
+                    Some(m) => Some(positive_u32(cx, m, &join(&base, "max_pods"))?),
+                    None => None,
+                };
+                Change::LaunchTemplate {
+                    group,
+                    template: LaunchTemplateChange { max_pods },
+                }
+            }
+            "api-load" => {
+                let caller = ec.external_caller(&e, t, &callers)?;
+                callers.push(caller);
+                Change::ExternalLoad {
+                    caller: callers.len() - 1,
+                }
+            }
+            _ => unreachable!("every kind of keys_of_kind is handled"),
+        };
+        events.push(Scripted { at, label, change });
+    }
+    // Stable: events at one instant keep their file order.
+    events.sort_by_key(|e| e.at);
+    Ok((Script { events }, callers))
+}
+
+/// An event table being resolved: where it is, for messages about its keys.
+struct EventCx<'a, 'c> {
+    cx: &'a Ctx<'c>,
+    base: &'a str,
+}
+
+impl EventCx<'_, '_> {
+    fn at<T>(&self, v: &Spanned<T>, key: &str, message: impl Into<String>) -> ScenarioError {
+        self.cx.error(v.span(), join(self.base, key), message)
+    }
+
+    fn workload<'t>(&self, e: &RawEvent, t: &EventTargets<'t>) -> R<(u32, &'t WorkloadSpec)> {
+        let name = e.workload.as_ref().expect("required");
+        match t.workloads.iter().position(|w| w.name == *name.get_ref()) {
+            Some(i) => Ok((i as u32, &t.workloads[i])),
+            None => {
+                let known: Vec<&str> = t.workloads.iter().map(|w| w.name.as_str()).collect();
+                Err(self.at(
+                    name,
+                    "workload",
+                    format!(
+                        "unknown workload \"{}\" (defined: {})",
+                        name.get_ref(),
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn node_group(&self, e: &RawEvent, t: &EventTargets<'_>) -> R<usize> {
+        let name = e.node_group.as_ref().expect("required");
+        node_group_index(t.node_groups, name.get_ref()).map_err(|m| self.at(name, "node_group", m))
+    }
+
+    fn external_caller(
+        &self,
+        e: &RawEvent,
+        t: &EventTargets<'_>,
+        earlier: &[ExternalCallerSpec],
+    ) -> R<ExternalCallerSpec> {
+        let cx = self.cx;
+        let name = unique_name(
+            cx,
+            e.caller.as_ref().expect("required"),
+            &join(self.base, "caller"),
+            "API caller",
+            earlier.iter().map(|c| c.name.as_str()),
+            |j| format!("(an earlier api-load event, caller {j}; give each window its own name)"),
+        )?;
+        let account = account_index(cx, e.account.as_ref(), &join(self.base, "account"), t.ec2)?;
+        let duration = positive_duration(
+            cx,
+            e.lasting.as_ref().expect("required"),
+            &join(self.base, "for"),
+        )?;
+        let table = e.calls_per_second.as_ref().expect("required");
+        if table.get_ref().is_empty() {
+            return Err(self.at(
+                table,
+                "calls_per_second",
+                "must name at least one action, e.g. { DescribeNetworkInterfaces = 5 }",
+            ));
+        }
+        let mut rates = Vec::new();
+        for (action, rate) in table.get_ref() {
+            let key = join(&join(self.base, "calls_per_second"), action.get_ref());
+            let a = parse_action(cx, action, &key)?;
+            let r = *rate.get_ref();
+            // Faster than one call a microsecond, the gaps would round to zero and time would stand still.
+            if !(r.is_finite() && r > 0.0 && r <= 1e6) {
+                return Err(cx.error(
+                    rate.span(),
+                    key,
+                    format!(
+                        "must be a number of calls per second > 0 and at most 1000000, got {r}"
+                    ),
+                ));
+            }
+            rates.push((a, r));
+        }
+        Ok(ExternalCallerSpec {
+            name,
+            account,
+            duration,
+            rates,
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! Scripted events: the changes and faults a scenario makes happen during a run (an aws-node update, a
+//! reservation added to a used subnet, a stalled deletion job, another caller eating the API's tokens, lost
+//! nodes). The scenario file's `[[events]]` resolve to a [`Script`]; the world fires each at its time and
+//! hands it to the model it changes.
+
+use crate::sim::time::SimDuration;
+
+/// The events of a run, sorted by time; events at one instant fire in file order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Script {
+    pub events: Vec<Scripted>,
+}
+
+/// One event: when, its label (its `name`, or `do` and its index) and what it changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scripted {
+    pub at: SimDuration,
+    pub label: String,
+    pub change: Change,
+}
+
+/// What an event changes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// Workload control: `workload` indexes the scenario's workloads.
+    Workload {
+        workload: u32,
+        control: WorkloadControl,
+    },
+    /// External caller `caller` (an index into the scenario's external callers) starts its calls.
+    ExternalLoad { caller: usize },
+    /// Nodes of `group` lost: `count` Ready nodes, chosen at random, with `notice` before their instances go
+    /// (a Spot interruption's two minutes; zero for an instance failure).
+    LoseNodes {
+        group: usize,
+        count: u32,
+        notice: SimDuration,
+    },
+    /// The group's launch template changes for the nodes it launches from now on.
+    LaunchTemplate {
+        group: usize,
+        template: LaunchTemplateChange,
+    },
+}
+
+/// How an event steers a workload (`do = "scale" | "pause-deletions" | …`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadControl {
+    /// A deployment's desired replicas.
+    Scale(u32),
+    /// The pods whose end (deletion, completion) falls from now on keep running, holding their addresses,
+    /// until deletions resume: a deletion job that stalls.
+    PauseDeletions,
+    /// Every end held since the pause happens now.
+    ResumeDeletions,
+    /// New pods are not created; the arrival process keeps its random draws, so arrivals after a restart are
+    /// the ones an uninterrupted run would have made.
+    StopArrivals,
+    StartArrivals,
+}
+
+/// What a launch-template change sets; `None` keeps the group's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LaunchTemplateChange {
+    /// kubelet's `--max-pods` for nodes launched from now on.
+    pub max_pods: Option<u32>,
+}

@@ -1,0 +1,289 @@
+//! Scripted `[[events]]` end to end: workload control (scale, paused deletions, stopped arrivals), external
+//! callers on the account's buckets, lost nodes with and without notice, launch-template changes; each run
+//! keeps the invariants every run must keep.
+
+mod invariants;
+
+use invariants::run_checked;
+use vpcsim::scenarios::{self, Scenario};
+use vpcsim::sim::ec2::Action;
+use vpcsim::sim::kube::pods::{Pod, PodState};
+use vpcsim::sim::time::{SimDuration, SimTime};
+use vpcsim::sim::world::World;
+
+fn scenario(duration: &str, rest: &str) -> Scenario {
+    let text = format!(
+        r#"name = "t"
+seed = 7
+duration = "{duration}"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "a"
+cidr = "10.0.0.0/20"
+az = "us-east-1a"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 4
+subnets = ["a"]
+{rest}"#
+    );
+    scenarios::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+const QUEUE: &str = r#"
+[[workloads]]
+name = "queue"
+type = "steady"
+pods_per_minute = 12
+lifetime = { dist = "fixed", value = "2m" }
+"#;
+
+fn pods(w: &World) -> &[Pod] {
+    w.cluster.pods.all()
+}
+
+fn secs(s: u64) -> SimTime {
+    SimTime::ZERO + SimDuration::from_secs(s)
+}
+
+#[test]
+fn stopped_arrivals_create_nothing_and_resume_with_the_uninterrupted_runs_pods() {
+    let plain = run_checked(&scenario("30m", QUEUE));
+    let gated = run_checked(&scenario(
+        "30m",
+        &format!(
+            "{QUEUE}
+[[events]]
+at = \"10m\"
+do = \"stop-arrivals\"
+workload = \"queue\"
+[[events]]
+at = \"20m\"
+do = \"start-arrivals\"
+workload = \"queue\"
+"
+        ),
+    ));
+    let created = |w: &World| -> Vec<SimTime> { pods(w).iter().map(|p| p.created).collect() };
+    let (all, some) = (created(&plain), created(&gated));
+    assert!(some.iter().all(|&t| t < secs(600) || t >= secs(1200)));
+    // The arrival process kept its draws: outside the gap the creation instants are the same.
+    let outside: Vec<SimTime> = all
+        .iter()
+        .copied()
+        .filter(|&t| t < secs(600) || t >= secs(1200))
+        .collect();
+    assert_eq!(some, outside);
+    let dropped = all.len() - some.len();
+    assert!(dropped > 100, "{dropped} arrivals dropped");
+    assert_eq!(gated.cluster.gates()[0].dropped as usize, dropped);
+}
+
+#[test]
+fn paused_deletions_keep_pods_and_their_addresses_until_resumed() {
+    let w = run_checked(&scenario(
+        "40m",
+        &format!(
+            "{QUEUE}
+[[events]]
+at = \"10m\"
+do = \"pause-deletions\"
+workload = \"queue\"
+[[events]]
+at = \"25m\"
+do = \"resume-deletions\"
+workload = \"queue\"
+"
+        ),
+    ));
+    let ended = |p: &Pod| p.deleted;
+    // No pod of the workload ends during the pause; at its end every held pod ends at once.
+    assert!(
+        pods(&w)
+            .iter()
+            .filter_map(ended)
+            .all(|t| t < secs(600) || t >= secs(1500))
+    );
+    let at_resume = pods(&w)
+        .iter()
+        .filter(|p| p.deleted == Some(secs(1500)))
+        .count();
+    let gate = &w.cluster.gates()[0];
+    assert_eq!(gate.ends_held as usize, at_resume);
+    assert!(at_resume > 100, "{at_resume} ends held");
+    assert!(gate.held.is_empty());
+    // Held pods kept running past their two-minute lifetime, holding their addresses.
+    let overstayed = pods(&w)
+        .iter()
+        .filter(|p| {
+            p.running.is_some_and(|r| {
+                p.deleted
+                    .is_some_and(|d| d.since(r) > SimDuration::from_secs(300))
+            })
+        })
+        .count();
+    assert!(overstayed > 50, "{overstayed} pods overstayed");
+}
+
+#[test]
+fn a_scale_event_sets_a_deployments_replicas() {
+    let w = run_checked(&scenario(
+        "10m",
+        r#"
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 10
+[[events]]
+at = "2m"
+do = "scale"
+workload = "web"
+replicas = 40
+"#,
+    ));
+    let running = pods(&w)
+        .iter()
+        .filter(|p| p.state == PodState::Running)
+        .count();
+    assert_eq!(running, 40);
+    assert!(pods(&w).iter().filter(|p| p.created >= secs(120)).count() >= 30);
+}
+
+#[test]
+fn ec2_1_3_an_external_caller_draws_on_the_accounts_buckets_and_is_counted_apart() {
+    // DescribeNetworkInterfaces refills 20 tokens a second (docs/reference/ec2.md §1.3): 60 calls a second
+    // for five minutes are throttled, and the cluster's own nodes, starting meanwhile, feel it.
+    let load = r#"
+[[events]]
+at = "0s"
+do = "api-load"
+caller = "other-cluster"
+for = "5m"
+calls_per_second = { DescribeNetworkInterfaces = 60 }
+"#;
+    let quiet = run_checked(&scenario("10m", ""));
+    let busy = run_checked(&scenario("10m", load));
+    let (name, tally) = busy.external.tallies().next().expect("one caller");
+    assert_eq!(name, "other-cluster");
+    let a = Action::DescribeNetworkInterfaces.index();
+    let calls = tally.calls[a];
+    assert!((15_000..21_000).contains(&calls), "{calls} calls");
+    assert!(tally.throttled[a] > calls / 2, "{:?}", tally);
+    // Its attempts are not the cluster's.
+    let cluster = |w: &World| {
+        w.ec2
+            .record()
+            .action(Action::DescribeNetworkInterfaces)
+            .attempts()
+    };
+    assert!(cluster(&busy) < 1_000, "{}", cluster(&busy));
+    assert!(
+        busy.ec2.record().total_throttled() > quiet.ec2.record().total_throttled(),
+        "the nodes' start-up Describe calls were throttled too"
+    );
+}
+
+/// A deployment of 60 on four nodes, and three of them lost at 5 minutes.
+fn lost(notice: &str) -> World {
+    run_checked(&scenario(
+        "15m",
+        &format!(
+            r#"
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 60
+[[events]]
+at = "5m"
+do = "lose-nodes"
+node_group = "g"
+count = 3
+notice = "{notice}"
+"#
+        ),
+    ))
+}
+
+#[test]
+fn kube_5_5_a_spot_interruption_drains_at_its_notice_and_the_group_replaces_the_instances() {
+    let w = lost("2m");
+    assert_eq!(w.cluster.nodes_lost, 3);
+    let evicted: Vec<&Pod> = pods(&w)
+        .iter()
+        .filter(|p| p.deleted.is_some_and(|d| d >= secs(300) && d < secs(301)))
+        .collect();
+    assert!(
+        evicted.len() >= 30,
+        "{} evicted at the notice",
+        evicted.len()
+    );
+    // Replacements run on the surviving node and the replacement instances.
+    let running = pods(&w)
+        .iter()
+        .filter(|p| p.state == PodState::Running)
+        .count();
+    assert_eq!(running, 60);
+    assert_eq!(
+        w.cluster.nodes.len(),
+        7,
+        "four nodes and three replacements"
+    );
+    let live = w
+        .ec2
+        .inventory()
+        .instances()
+        .iter()
+        .filter(|i| i.state == vpcsim::sim::ec2::InstanceState::Running)
+        .count();
+    assert_eq!(live, 4);
+}
+
+#[test]
+fn kube_5_5_a_failed_instance_takes_its_pods_until_the_garbage_collector_deletes_them() {
+    let w = lost("0s");
+    let lost_at = secs(300);
+    let collected = lost_at + SimDuration::from_secs(90);
+    // The lost nodes' pods end with their instance, their addresses gone with its ENIs; the pod garbage
+    // collector deletes them 50 s + 40 s later, and only then are they replaced.
+    let gone: Vec<&Pod> = pods(&w)
+        .iter()
+        .filter(|p| p.deleted == Some(lost_at))
+        .collect();
+    assert!(gone.len() >= 30, "{}", gone.len());
+    assert!(gone.iter().all(|p| p.ip_released == Some(lost_at)));
+    assert!(
+        pods(&w)
+            .iter()
+            .all(|p| p.created <= lost_at || p.created >= collected)
+    );
+    let replacements = pods(&w).iter().filter(|p| p.created >= collected).count();
+    assert!(replacements >= gone.len(), "{replacements} replacements");
+    let running = pods(&w)
+        .iter()
+        .filter(|p| p.state == PodState::Running)
+        .count();
+    assert_eq!(running, 60);
+}
+
+#[test]
+fn a_launch_template_change_applies_to_nodes_launched_after_it() {
+    let w = run_checked(&scenario(
+        "20m",
+        r#"
+[[events]]
+at = "1m"
+do = "launch-template"
+node_group = "g"
+max_pods = 20
+[[events]]
+at = "3m"
+do = "lose-nodes"
+node_group = "g"
+count = 2
+"#,
+    ));
+    let max_pods: Vec<u32> = w.cluster.nodes.iter().map(|n| n.max_pods).collect();
+    assert_eq!(max_pods, vec![29, 29, 29, 29, 20, 20]);
+}
