@@ -14,6 +14,7 @@ use std::fmt;
 
 use super::{Scenario, TraceAction, WorkloadKind};
 use crate::sim::engine::MAX_SEQ;
+use crate::sim::script::Change;
 use crate::sim::time::{SimDuration, SimTime};
 
 /// The memory a run may be estimated to need without `--max-memory`: 8 GiB, a laptop's worth. A fixed figure
@@ -24,6 +25,8 @@ const BYTES_PER_POD: f64 = 480.0;
 const BYTES_PER_NODE: f64 = 20_000.0;
 const EVENTS_PER_POD: f64 = 10.0;
 const EVENTS_PER_NODE_SECOND: f64 = 0.4;
+/// An external call's arrival and answer, and a retry and its answer for the throttled ones.
+const EVENTS_PER_EXTERNAL_CALL: f64 = 4.0;
 /// A time-series row: its fixed fields, then per subnet and per node group, in memory and in the CSV text.
 const BYTES_PER_SAMPLE: f64 = 160.0;
 const BYTES_PER_SAMPLE_SUBNET: f64 = 24.0;
@@ -190,6 +193,20 @@ pub fn estimate(scenario: &Scenario) -> Estimate {
                 key: format!("subnets[{i}].tenants[{j}].interarrival"),
                 what: format!("about {} tenant arrivals", Count(arrivals)),
                 events: 2.0 * arrivals,
+                bytes: 0.0,
+            });
+        }
+    }
+    for e in &scenario.script.events {
+        if let Change::ExternalLoad { caller } = e.change {
+            let c = &scenario.external_callers[caller];
+            let left = end.since(SimTime::ZERO + e.at);
+            let secs = c.duration.min(left).as_secs_f64();
+            let calls: f64 = c.rates.iter().map(|&(_, r)| r * secs).sum();
+            parts.push(Part {
+                key: format!("events[{}].calls_per_second", e.index),
+                what: format!("about {} external calls", Count(calls)),
+                events: EVENTS_PER_EXTERNAL_CALL * calls,
                 bytes: 0.0,
             });
         }

@@ -14,6 +14,8 @@ pub struct Script {
 /// One event: when, its label (its `name`, or `do` and its index) and what it changes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scripted {
+    /// Its place among the file's `[[events]]`, for messages (`events[3]`).
+    pub index: usize,
     pub at: SimDuration,
     pub label: String,
     pub change: Change,

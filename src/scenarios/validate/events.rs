@@ -211,7 +211,12 @@ pub(super) fn resolve_events(
             }
             _ => unreachable!("every kind of keys_of_kind is handled"),
         };
-        events.push(Scripted { at, label, change });
+        events.push(Scripted {
+            index: i,
+            at,
+            label,
+            change,
+        });
     }
     // Stable: events at one instant keep their file order.
     events.sort_by_key(|e| e.at);
