@@ -287,3 +287,55 @@ count = 2
     let max_pods: Vec<u32> = w.cluster.nodes.iter().map(|n| n.max_pods).collect();
     assert_eq!(max_pods, vec![29, 29, 29, 29, 20, 20]);
 }
+
+#[test]
+fn events_are_sweep_axes_by_name_or_index() {
+    let text = format!(
+        r#"name = "t"
+duration = "20m"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "a"
+cidr = "10.0.0.0/20"
+az = "us-east-1a"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 2
+subnets = ["a"]
+{QUEUE}
+[[events]]
+name = "stall"
+at = "5m"
+do = "pause-deletions"
+workload = "queue"
+[[events]]
+at = "15m"
+do = "resume-deletions"
+workload = "queue"
+[sweep.axes]
+"events.stall.at" = ["2m", "8m"]
+"events.1.at" = ["10m", "12m"]
+"#
+    );
+    let sweep =
+        vpcsim::scenarios::sweep::parse_sweep(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sweep.points(), 4);
+    let times: Vec<(u64, u64)> = (0..4)
+        .map(|p| {
+            let s = sweep.scenario(p, 0).unwrap_or_else(|e| panic!("{e:?}"));
+            let at = |label: &str| {
+                s.script
+                    .events
+                    .iter()
+                    .find(|e| e.label == label)
+                    .expect("event")
+                    .at
+                    .as_secs_f64() as u64
+            };
+            (at("stall"), at("resume-deletions#1"))
+        })
+        .collect();
+    assert_eq!(times, vec![(120, 600), (120, 720), (480, 600), (480, 720)]);
+}
