@@ -119,7 +119,7 @@ impl World {
             }),
             scenario.seed,
         );
-        let node_groups = NodeGroups::new(&scenario.node_groups, &mut ec2);
+        let node_groups = NodeGroups::new(&scenario.node_groups, &mut ec2, scenario.seed);
         let setup = ClusterSetup {
             kube: &scenario.kube,
             workloads: &scenario.workloads,
