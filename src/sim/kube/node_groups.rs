@@ -106,9 +106,8 @@ enum Placement {
     Provisioner { cache: SubnetCache, waiting: bool },
 }
 
-/// A RunInstances call in flight: its subnet, its instances, and the provisioner's offers for them.
+/// One RunInstances call: its subnet, its instances, and the provisioner's offers for them.
 struct LaunchCall {
-    call: CallId,
     subnet: SubnetId,
     count: u32,
     offers: Vec<Offer>,
@@ -128,7 +127,7 @@ struct Group {
     placement: Placement,
     desired: u32,
     /// RunInstances calls in flight.
-    calls: Vec<LaunchCall>,
+    calls: Vec<(CallId, LaunchCall)>,
     /// DescribeSubnets calls in flight (a provisioned group's refreshes).
     refreshes: Vec<CallId>,
     /// Launches by subnet, in the group's subnet order.
@@ -166,7 +165,7 @@ pub struct NodeGroups {
 
 impl Group {
     fn requested(&self) -> u32 {
-        self.calls.iter().map(|c| c.count).sum()
+        self.calls.iter().map(|(_, l)| l.count).sum()
     }
 
     /// Nodes launched or being launched and not on their way out.
@@ -196,13 +195,13 @@ impl Group {
                 per[self.zones.of(m.subnet)] += 1;
             }
         }
-        for c in &self.calls {
-            per[self.zones.of(c.subnet)] += c.count;
+        for (_, l) in &self.calls {
+            per[self.zones.of(l.subnet)] += l.count;
         }
         per
     }
 
-    /// The RunInstances calls that launch `missing` instances: `(subnet, count, offers)`, at most
+    /// The RunInstances calls that launch `missing` instances, at most
     /// [`LAUNCH_BATCH`] each. A provisioner's nodes going to one subnet share calls, as Karpenter's CreateFleet
     /// batcher merges its launches (a modelling choice: merged by subnet). Nothing while a provisioner has not
     /// read its subnets yet, and nothing more once every zone is blocked (`blocked`: when one opens again).
@@ -211,7 +210,7 @@ impl Group {
         now: SimTime,
         inventory: &Inventory,
         missing: u32,
-    ) -> (Vec<(SubnetId, u32, Vec<Offer>)>, Option<SimTime>) {
+    ) -> (Vec<LaunchCall>, Option<SimTime>) {
         let per_zone = self.per_zone();
         let mut by_subnet: Vec<(SubnetId, Vec<Vec<Offer>>)> = Vec::new();
         let mut blocked = None;
@@ -240,7 +239,11 @@ impl Group {
             .flat_map(|(subnet, nodes)| {
                 nodes
                     .chunks(LAUNCH_BATCH as usize)
-                    .map(|chunk| (subnet, chunk.len() as u32, chunk.concat()))
+                    .map(|chunk| LaunchCall {
+                        subnet,
+                        count: chunk.len() as u32,
+                        offers: chunk.concat(),
+                    })
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -482,22 +485,17 @@ impl NodeGroups {
         if grp.desired > active {
             let (calls, blocked) =
                 grp.plan_launches(ctx.now(), ec2.inventory(), grp.desired - active);
-            for (subnet, count, offers) in calls {
+            for launch in calls {
                 let call = ec2.submit(
                     ctx,
                     grp.client,
                     Request::RunInstances {
                         instance_type: grp.plan.instance_type,
-                        subnet,
-                        count,
+                        subnet: launch.subnet,
+                        count: launch.count,
                     },
                 );
-                grp.calls.push(LaunchCall {
-                    call,
-                    subnet,
-                    count,
-                    offers,
-                });
+                grp.calls.push((call, launch));
             }
             if let Some(at) = blocked.filter(|_| !grp.reconcile_pending) {
                 grp.reconcile_pending = true;
@@ -552,10 +550,10 @@ impl NodeGroups {
             }
             return;
         }
-        let Some(k) = g.calls.iter().position(|c| c.call == call) else {
+        let Some(k) = g.calls.iter().position(|&(c, _)| c == call) else {
             return;
         };
-        let launch = g.calls.swap_remove(k);
+        let (_, launch) = g.calls.swap_remove(k);
         let used = matches!(result, Ok(Response::Instances(_))).then_some(launch.subnet);
         match &mut g.placement {
             Placement::Provisioner { cache, .. } => {

@@ -228,3 +228,101 @@ impl SubnetCache {
         self.blocked_until[entry.zone] = now + UNAVAILABLE_OFFERINGS_TTL;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::stream;
+    use crate::sim::world::World;
+
+    /// Zone x with x1 and x2, zone y with y1, each read at 1,000 addresses; a charge of 29.
+    fn setup() -> (World, SubnetCache, Vec<SubnetDescription>) {
+        let text = r#"name = "c"
+duration = "1m"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "x1"
+cidr = "10.0.0.0/20"
+az = "x"
+[[subnets]]
+name = "x2"
+cidr = "10.0.16.0/20"
+az = "x"
+[[subnets]]
+name = "y1"
+cidr = "10.0.32.0/20"
+az = "y"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 0
+subnets = ["x1", "x2", "y1"]
+provisioner = {}
+"#;
+        let s = crate::scenarios::parse(text, "c.toml").unwrap();
+        let (w, _) = World::build(&s, false, false).unwrap();
+        let zones = Zones::new(&s.node_groups[0].subnets, w.ec2.inventory());
+        let cache = SubnetCache::new(
+            &zones,
+            SubnetPolicy::MostFreeInFlight,
+            29,
+            stream(3, "provisioner.zone", 0),
+        );
+        let read = (0..3)
+            .map(|i| SubnetDescription {
+                id: SubnetId(i),
+                name: String::new(),
+                az: String::new(),
+                cidr: "10.0.0.0/20".parse().unwrap(),
+                available_ip_address_count: 1000,
+                tags: Vec::new(),
+            })
+            .collect();
+        (w, cache, read)
+    }
+
+    fn offered(l: &Launch) -> Vec<u32> {
+        l.offers.iter().map(|o| o.subnet.0).collect()
+    }
+
+    #[test]
+    fn an_offer_fleet_did_not_use_is_given_back_unless_the_count_was_read_again() {
+        let (w, mut cache, read) = setup();
+        let inv = w.ec2.inventory();
+        let t = SimTime::ZERO;
+        assert!(
+            cache.launch(t, inv).is_none(),
+            "nothing before the first read"
+        );
+        cache.refreshed(t, &read);
+        let first = cache.launch(t, inv).unwrap();
+        assert_eq!(offered(&first), [0, 2]);
+        // x1 carries the first launch's charge: the second is offered x2.
+        let second = cache.launch(t, inv).unwrap();
+        assert_eq!(offered(&second), [1, 2]);
+        // The first went to zone y: x1's charge comes back, and x1 (971 + 29) leads x2 (971) again.
+        cache.answered(t, &first.offers, Some(SubnetId(2)));
+        assert_eq!(offered(&cache.launch(t, inv).unwrap()), [0, 2]);
+        // After a new read, nothing is given back: the read replaced the charges.
+        cache.refreshed(t, &read);
+        cache.answered(t, &second.offers, Some(SubnetId(2)));
+        assert_eq!(offered(&cache.launch(t, inv).unwrap()), [0, 2]);
+        assert_eq!(offered(&cache.launch(t, inv).unwrap()), [1, 2]);
+    }
+
+    #[test]
+    fn an_address_shortage_blocks_the_zone_for_three_minutes() {
+        let (w, mut cache, read) = setup();
+        let inv = w.ec2.inventory();
+        let t = SimTime::ZERO;
+        cache.refreshed(t, &read);
+        cache.address_shortage(t, SubnetId(2));
+        // Zone y offers nothing for 3 min: Fleet can only pick zone x.
+        let during = t + SimDuration::from_secs(179);
+        let l = cache.launch(during, inv).unwrap();
+        assert_eq!((offered(&l), l.subnet), (vec![0], SubnetId(0)));
+        let after = t + UNAVAILABLE_OFFERINGS_TTL;
+        assert_eq!(offered(&cache.launch(after, inv).unwrap()).len(), 2);
+    }
+}
