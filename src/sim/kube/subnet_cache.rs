@@ -304,10 +304,14 @@ provisioner = {}
         // The first went to zone y: x1's charge comes back, and x1 (971 + 29) leads x2 (971) again.
         cache.answered(t, &first.offers, Some(SubnetId(2)));
         assert_eq!(offered(&cache.launch(t, inv).unwrap()), [0, 2]);
-        // After a new read, nothing is given back: the read replaced the charges.
-        cache.refreshed(t, &read);
-        cache.answered(t, &second.offers, Some(SubnetId(2)));
+        // A new read (x1 990, x2 970) replaces the charges; x1 is charged again (961). The second launch's
+        // answer gives nothing back to x1, whose count changed since it was offered, so x2 leads.
+        let mut reread = read.clone();
+        reread[0].available_ip_address_count = 990;
+        reread[1].available_ip_address_count = 970;
+        cache.refreshed(t, &reread);
         assert_eq!(offered(&cache.launch(t, inv).unwrap()), [0, 2]);
+        cache.answered(t, &first.offers, Some(SubnetId(1)));
         assert_eq!(offered(&cache.launch(t, inv).unwrap()), [1, 2]);
     }
 
