@@ -142,6 +142,8 @@ pub(super) fn nodes_csv(scenario: &Scenario, world: &World, end: SimTime) -> io:
         "node",
         "instance",
         "node_group",
+        "subnet",
+        "az",
         "mode",
         "phase",
         "registered_s",
@@ -165,6 +167,9 @@ pub(super) fn nodes_csv(scenario: &Scenario, world: &World, end: SimTime) -> io:
     for (i, n) in world.cluster.nodes.iter().enumerate() {
         let m = n.ipamd.metrics(end);
         let c = &m.counters;
+        let inventory = world.ec2.inventory();
+        let instance = inventory.instance(n.instance).expect("a node's instance");
+        let subnet = inventory.subnet(instance.subnet);
         let mode = if n.ipamd.state().limits.is_prefix() {
             "prefix"
         } else {
@@ -174,6 +179,8 @@ pub(super) fn nodes_csv(scenario: &Scenario, world: &World, end: SimTime) -> io:
             i.to_string(),
             n.instance.to_string(),
             scenario.node_groups[n.group].name.clone(),
+            subnet.name().to_string(),
+            subnet.az().to_string(),
             mode.to_string(),
             format!("{:?}", n.phase).to_lowercase(),
             secs(n.registered),

@@ -12,11 +12,12 @@ use crate::sim::ec2::Action;
 use crate::sim::ec2::api::ErrorCode;
 use crate::sim::ec2::record::ActionRecord;
 use crate::sim::ipamd::daemon::Counters;
-use crate::sim::kube::node_groups::{NodeGroupStats, NodeStart};
+use crate::sim::kube::node_groups::{NodeGroupStats, NodeStart, SubnetLaunches};
 use crate::sim::kube::nodes::Node;
 use crate::sim::kube::pods::{Pod, WaitReason, Waited};
 use crate::sim::metrics::{PoolTotals, Sample};
 use crate::sim::time::SimTime;
+use crate::sim::vpc::SubnetId;
 use crate::sim::world::World;
 
 /// Which entries the summary's per-action, per-error-code and per-wait-reason maps have.
@@ -150,12 +151,18 @@ fn group_summary(
         })
         .collect();
     let (never_ready, ready_latency) = node_start_figures(cluster.node_groups.starts(g), end);
+    let inventory = world.ec2.inventory();
+    let subnets = by_name(&stats.by_subnet, |(s, l)| {
+        let v = json!({ "launched": l.launched, "failed_launches": l.failed_launches });
+        (inventory.subnet(*s).name().to_string(), v)
+    });
     json!({
         "launched": stats.launched,
         "never_ready": never_ready,
         "ready_latency_s": ready_latency,
         "failed_launches": stats.failed_launches,
         "time_to_all_launched_s": stats.time_to_all_launched.map(|d| d.as_secs_f64()),
+        "subnets": subnets,
         "nodes_started": nodes.len(),
         "ipamd_ec2_calls": calls,
         "ipamd_api_errors": errors,
@@ -273,22 +280,38 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         }),
         |(code, n)| (code.to_string(), json!(n)),
     );
-    let subnets = by_name(world.ec2.inventory().subnets(), |s| {
-        let v = json!({
-            "cidr": s.cidr().to_string(),
-            "min_free_addresses": s.min_free_addresses(),
-            "min_free_prefix_blocks": s.min_free_prefix_blocks(),
-            "final_free_addresses": s.free_addresses(),
-            "final_free_prefix_blocks": s.free_prefix_blocks(),
-        });
-        (s.name().to_string(), v)
-    });
+    let groups = world.cluster.node_groups.stats();
+    let launches = |id: SubnetId| {
+        groups
+            .iter()
+            .flat_map(|g| &g.by_subnet)
+            .filter(|(s, _)| *s == id)
+            .fold(SubnetLaunches::default(), |a, (_, l)| SubnetLaunches {
+                launched: a.launched + l.launched,
+                failed_launches: a.failed_launches + l.failed_launches,
+            })
+    };
+    let subnets = by_name(
+        world.ec2.inventory().subnets().iter().enumerate(),
+        |(i, s)| {
+            let nodes = launches(SubnetId(i as u32));
+            let v = json!({
+                "cidr": s.cidr().to_string(),
+                "min_free_addresses": s.min_free_addresses(),
+                "min_free_prefix_blocks": s.min_free_prefix_blocks(),
+                "final_free_addresses": s.free_addresses(),
+                "final_free_prefix_blocks": s.free_prefix_blocks(),
+                "nodes_launched": nodes.launched,
+                "node_launch_failures": nodes.failed_launches,
+            });
+            (s.name().to_string(), v)
+        },
+    );
     let tenants = by_name(world.tenants.stats(), |t| {
         (t.name, json!({ "held": t.held, "refused": t.refused }))
     });
     let cluster = &world.cluster;
     let end = SimTime::ZERO + scenario.duration;
-    let groups = cluster.node_groups.stats();
     let node_groups = by_name(groups.iter().enumerate(), |(g, stats)| {
         (
             stats.name.clone(),

@@ -435,17 +435,26 @@ pub struct RolloutSpec {
     pub batch: u32,
 }
 
-/// Which of a provisioned group's subnets a new node goes to.
+/// Which subnet of the zone EC2 Fleet picks a provisioned group's new node goes to (docs/reference/ec2.md §7.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SubnetPolicy {
-    /// The subnet with the most free addresses (Karpenter's choice, docs/reference/ec2.md §7).
+    /// The zone's subnet with the most available addresses as last read by DescribeSubnets, less the max-pods
+    /// of each launch since that read (Karpenter's in-flight accounting, in every release since 2023).
     #[default]
-    MostFree,
-    /// The subnet with the most free /28 blocks (better for prefix delegation).
+    MostFreeInFlight,
+    /// The zone's subnet with the most available addresses as last read, nothing deducted between reads (Karpenter
+    /// before its in-flight accounting): a burst piles into one subnet per zone.
+    MostFreeCached,
+    /// The zone's subnet with the most free /28 blocks now (not Karpenter: an improvement for prefix delegation
+    /// that reads EC2's own state).
     MostFreePrefixBlocks,
-    /// The group's subnets in turn.
+    /// The zone's subnets in turn (not Karpenter).
     RoundRobin,
 }
+
+/// Karpenter's `SUBNET_REFRESH_INTERVAL` default and minimum: how often it calls DescribeSubnets
+/// (docs/reference/ec2.md §7.1).
+pub const SUBNET_REFRESH_INTERVAL: SimDuration = SimDuration::from_secs(60);
 
 /// A Karpenter-like provisioner for a node group (`node_groups[i].provisioner`): pending pods that fit no
 /// node are batched (until `batch_idle` passes with no new one, or `batch_max` since the first) and nodes are
@@ -457,21 +466,37 @@ pub struct ProvisionerSpec {
     /// The group never has more nodes than this (launching ones included).
     pub max_nodes: u32,
     pub subnet_policy: SubnetPolicy,
+    /// How often the provisioner reads its subnets' available addresses (DescribeSubnets); at least
+    /// [`SUBNET_REFRESH_INTERVAL`].
+    pub subnet_refresh: SimDuration,
     /// An empty node is removed after this long empty; `None` keeps nodes.
     pub consolidate_after: Option<SimDuration>,
 }
 
 impl Default for ProvisionerSpec {
-    /// Karpenter's `BATCH_IDLE_DURATION` 1 s and `BATCH_MAX_DURATION` 10 s (docs/reference/ec2.md §7).
+    /// Karpenter's `BATCH_IDLE_DURATION` 1 s, `BATCH_MAX_DURATION` 10 s and `SUBNET_REFRESH_INTERVAL` 1 min, with
+    /// its in-flight address accounting (docs/reference/ec2.md §7, §7.1).
     fn default() -> Self {
         ProvisionerSpec {
             batch_idle: SimDuration::from_secs(1),
             batch_max: SimDuration::from_secs(10),
             max_nodes: 1_000,
-            subnet_policy: SubnetPolicy::MostFree,
+            subnet_policy: SubnetPolicy::MostFreeInFlight,
+            subnet_refresh: SUBNET_REFRESH_INTERVAL,
             consolidate_after: Some(SimDuration::from_secs(30)),
         }
     }
+}
+
+/// Where an Auto Scaling group (a node group without a provisioner) launches when a launch fails
+/// (`CapacityDistributionStrategy`, docs/reference/ec2.md §7.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CapacityDistribution {
+    /// Auto Scaling's default: the next attempt goes to another zone.
+    #[default]
+    BalancedBestEffort,
+    /// The next attempt stays in the zone that failed, to keep the zones balanced.
+    BalancedOnly,
 }
 
 /// What a node offers to pods besides pod slots.

@@ -130,6 +130,8 @@ pub struct NodeGroupSpec {
     pub rollouts: Vec<RolloutSpec>,
     /// Launch nodes for pending pods (Karpenter-like) instead of keeping a fixed count.
     pub provisioner: Option<ProvisionerSpec>,
+    /// Without a provisioner, the group is an Auto Scaling group: where a failed launch goes next.
+    pub capacity_distribution: CapacityDistribution,
     /// Its nodes' start-up: `[node_lifecycle]` with the group's `lifecycle` table over it, so that groups on
     /// different AMIs start at their own pace.
     pub lifecycle: NodeLifecycleSpec,

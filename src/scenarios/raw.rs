@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{PullPolicy, SchedulingPolicy, SubnetPolicy};
+use super::{CapacityDistribution, PullPolicy, SchedulingPolicy, SubnetPolicy};
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::record::CallLog;
 use crate::sim::ipamd::config::{Choice, EnvValue};
@@ -169,7 +169,24 @@ pub(crate) struct RawNodeGroup {
     pub scale: Option<Vec<Spanned<RawScaleStep>>>,
     pub rollouts: Option<Vec<Spanned<RawRollout>>>,
     pub provisioner: Option<RawProvisioner>,
+    pub capacity_distribution: Option<Spanned<RawCapacityDistribution>>,
     pub lifecycle: Option<RawNodeLifecycle>,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawCapacityDistribution {
+    BalancedBestEffort,
+    BalancedOnly,
+}
+
+impl From<RawCapacityDistribution> for CapacityDistribution {
+    fn from(c: RawCapacityDistribution) -> Self {
+        match c {
+            RawCapacityDistribution::BalancedBestEffort => CapacityDistribution::BalancedBestEffort,
+            RawCapacityDistribution::BalancedOnly => CapacityDistribution::BalancedOnly,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -276,13 +293,15 @@ pub(crate) struct RawProvisioner {
     pub batch_max: Option<Spanned<SimDuration>>,
     pub max_nodes: Option<Spanned<u32>>,
     pub subnet_policy: Option<RawSubnetPolicy>,
+    pub subnet_refresh: Option<Spanned<SimDuration>>,
     pub consolidate_after: Option<RawConsolidateAfter>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum RawSubnetPolicy {
-    MostFree,
+    MostFreeInFlight,
+    MostFreeCached,
     MostFreePrefixBlocks,
     RoundRobin,
 }
@@ -290,7 +309,8 @@ pub(crate) enum RawSubnetPolicy {
 impl From<RawSubnetPolicy> for SubnetPolicy {
     fn from(p: RawSubnetPolicy) -> Self {
         match p {
-            RawSubnetPolicy::MostFree => SubnetPolicy::MostFree,
+            RawSubnetPolicy::MostFreeInFlight => SubnetPolicy::MostFreeInFlight,
+            RawSubnetPolicy::MostFreeCached => SubnetPolicy::MostFreeCached,
             RawSubnetPolicy::MostFreePrefixBlocks => SubnetPolicy::MostFreePrefixBlocks,
             RawSubnetPolicy::RoundRobin => SubnetPolicy::RoundRobin,
         }

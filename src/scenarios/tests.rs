@@ -1438,7 +1438,7 @@ fn provisioner_takes_karpenters_defaults_and_allows_an_empty_group() {
     assert_eq!(g.count, 0);
     assert_eq!(g.provisioner, Some(ProvisionerSpec::default()));
     let p = with(
-        "batch_idle = \"2s\", batch_max = \"20s\", max_nodes = 50, subnet_policy = \"most-free-prefix-blocks\", consolidate_after = \"never\"",
+        "batch_idle = \"2s\", batch_max = \"20s\", max_nodes = 50, subnet_policy = \"most-free-prefix-blocks\", subnet_refresh = \"5m\", consolidate_after = \"never\"",
     )
     .provisioner
     .unwrap();
@@ -1449,6 +1449,7 @@ fn provisioner_takes_karpenters_defaults_and_allows_an_empty_group() {
             batch_max: SimDuration::from_secs(20),
             max_nodes: 50,
             subnet_policy: SubnetPolicy::MostFreePrefixBlocks,
+            subnet_refresh: SimDuration::from_secs(300),
             consolidate_after: None,
         }
     );
@@ -1457,6 +1458,14 @@ fn provisioner_takes_karpenters_defaults_and_allows_an_empty_group() {
         .unwrap();
     assert_eq!(p.subnet_policy, SubnetPolicy::RoundRobin);
     assert_eq!(p.consolidate_after, Some(SimDuration::from_secs(300)));
+    let p = with("subnet_policy = \"most-free-cached\"")
+        .provisioner
+        .unwrap();
+    assert_eq!(p.subnet_policy, SubnetPolicy::MostFreeCached);
+    assert_eq!(
+        g.capacity_distribution,
+        CapacityDistribution::BalancedBestEffort
+    );
 }
 
 #[test]

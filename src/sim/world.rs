@@ -133,7 +133,7 @@ impl World {
             }),
             scenario.seed,
         );
-        let node_groups = NodeGroups::new(&scenario.node_groups, &mut ec2);
+        let node_groups = NodeGroups::new(&scenario.node_groups, &mut ec2, scenario.seed);
         let external = ExternalCallers::new(&scenario.external_callers, scenario.seed, &mut ec2);
         let setup = ClusterSetup {
             kube: &scenario.kube,

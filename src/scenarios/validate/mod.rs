@@ -48,10 +48,10 @@ use super::raw::{
     RawTenant, RawTermination, RawVpc, RawWorkload,
 };
 use super::{
-    Allocatable, Backoff, ControllerSpec, Ctx, DayCurve, ImageSpec, KubeSpec, KubeletSpec,
-    NodeGroupSpec, NodeLifecycleSpec, PodShape, ProvisionerSpec, PullPolicy, ReadinessSpec,
-    RolloutSpec, ScaleStep, Scenario, ScenarioError, SubnetSpec, TerminationSpec, VpcSpec,
-    WorkloadKind, WorkloadSpec, trace,
+    Allocatable, Backoff, CapacityDistribution, ControllerSpec, Ctx, DayCurve, ImageSpec, KubeSpec,
+    KubeletSpec, NodeGroupSpec, NodeLifecycleSpec, PodShape, ProvisionerSpec, PullPolicy,
+    ReadinessSpec, RolloutSpec, SUBNET_REFRESH_INTERVAL, ScaleStep, Scenario, ScenarioError,
+    SubnetSpec, TerminationSpec, VpcSpec, WorkloadKind, WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};

@@ -52,6 +52,18 @@ pub(super) fn resolve_node_group(
         Some(p) => Some(resolve_provisioner(cx, &join(&base, "provisioner"), p)?),
         None => None,
     };
+    let capacity_distribution = match (&g.capacity_distribution, provisioner) {
+        (None, _) => CapacityDistribution::default(),
+        (Some(c), None) => (*c.get_ref()).into(),
+        (Some(c), Some(_)) => {
+            return Err(cx.error(
+                c.span(),
+                join(&base, "capacity_distribution"),
+                "capacity_distribution is an Auto Scaling group's setting; a provisioned group's zone is \
+                 chosen by EC2 Fleet (remove it or the provisioner)",
+            ));
+        }
+    };
     // A provisioned group may start empty: the provisioner launches nodes for pending pods.
     let count_key = join(&base, "count");
     let count = match provisioner {
@@ -108,6 +120,7 @@ pub(super) fn resolve_node_group(
         scale,
         rollouts,
         provisioner,
+        capacity_distribution,
         lifecycle: resolve_node_lifecycle(&cluster.lifecycle, g.lifecycle.as_ref()),
     })
 }
@@ -249,11 +262,27 @@ pub(super) fn resolve_provisioner(
         }
         None => d.max_nodes,
     };
+    let subnet_refresh = match &p.subnet_refresh {
+        Some(r) if *r.get_ref() < SUBNET_REFRESH_INTERVAL => {
+            return Err(cx.error(
+                r.span(),
+                join(key, "subnet_refresh"),
+                format!(
+                    "subnet_refresh {} is shorter than {SUBNET_REFRESH_INTERVAL}, the least Karpenter's \
+                     SUBNET_REFRESH_INTERVAL allows",
+                    r.get_ref()
+                ),
+            ));
+        }
+        Some(r) => *r.get_ref(),
+        None => d.subnet_refresh,
+    };
     Ok(ProvisionerSpec {
         batch_idle,
         batch_max,
         max_nodes,
         subnet_policy: p.subnet_policy.map_or(d.subnet_policy, Into::into),
+        subnet_refresh,
         consolidate_after: p
             .consolidate_after
             .as_ref()

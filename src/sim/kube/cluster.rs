@@ -315,8 +315,15 @@ impl Cluster {
     {
         match self.owners[done.client.0 as usize] {
             ClientOwner::NodeGroup(g) => {
-                self.node_groups
-                    .on_completion(ctx, g, done.call, &done.result)
+                self.node_groups.on_completion(
+                    ctx,
+                    g,
+                    done.call,
+                    &done.result,
+                    ec2,
+                    &mut self.group_actions,
+                );
+                self.apply_group_actions(ctx, ec2);
             }
             ClientOwner::Ipamd(n) => {
                 self.nodes[n].ipamd.on_completion(ctx, ec2, done);

@@ -14,5 +14,8 @@ pub mod nodes;
 pub mod pending;
 pub mod pods;
 pub mod scheduler;
+pub mod subnet_cache;
 pub mod trace;
 pub mod workloads;
+pub mod zone_balance;
+pub mod zones;

@@ -1,18 +1,25 @@
 //! Node groups: the EC2 side of a group's nodes. Each group keeps a desired node count and brings its
 //! instances towards it: missing nodes are launched with RunInstances (up to [`LAUNCH_BATCH`] instances per
-//! call, the group's subnets in turn, or by the provisioner's subnet policy), surplus nodes are handed to the
-//! cluster to drain and are terminated once empty. The desired count changes by timed scale steps, rollouts
+//! call) where an Auto Scaling group would put them (`zone_balance`) or, for a provisioned group, where
+//! Karpenter would (`subnet_cache`, fed by the provisioner's own DescribeSubnets every `subnet_refresh`);
+//! surplus nodes are handed to the cluster to drain and are terminated once empty. The desired count changes by timed scale steps, rollouts
 //! (surge `batch` new nodes, then drain `batch` old ones once the new are Ready) and, for a provisioned group,
 //! by its Karpenter-like batching of pending pods. Every call goes through the group's own EC2 client, so a
 //! burst meets the account's RunInstances request and resource buckets (docs/reference/ec2.md §1.4, §7).
 
 use std::collections::VecDeque;
 
-use crate::scenarios::{NodeGroupSpec, PodShape, SubnetPolicy};
+use super::subnet_cache::{Offer, SubnetCache};
+use super::zone_balance::ZoneBalance;
+use super::zones::Zones;
+use crate::scenarios::{NodeGroupSpec, PodShape};
+use crate::sim::ec2::inventory::Inventory;
 use crate::sim::ec2::{
-    ApiResult, CallId, ClientId, ControlPlane, Ec2Event, InstanceId, Request, Response,
+    ApiResult, CallId, ClientId, ControlPlane, Ec2Event, ErrorCode, InstanceId, Request, Response,
+    SubnetQuery,
 };
 use crate::sim::engine::{Context, TimerId};
+use crate::sim::rng::stream;
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::vpc::SubnetId;
 
@@ -34,6 +41,8 @@ pub enum NodeGroupEvent {
     ProvisionBatch(u32),
     /// Ask again to terminate an instance whose TerminateInstances call failed.
     Terminate(InstanceId),
+    /// Provisioned group `.0` reads its subnets' available addresses (DescribeSubnets).
+    RefreshSubnets(u32),
 }
 
 /// What a group asks of the cluster.
@@ -55,6 +64,7 @@ enum MemberState {
 #[derive(Clone, Copy, Debug)]
 struct Member {
     instance: InstanceId,
+    subnet: SubnetId,
     state: MemberState,
     start: NodeStart,
 }
@@ -88,13 +98,40 @@ struct Batch {
     nodes_needed: u32,
 }
 
+/// Where a group's new instances go.
+enum Placement {
+    /// An Auto Scaling group's zone balancing.
+    AutoScaling(ZoneBalance),
+    /// A provisioner's view of its subnets, and whether a launch waits for its first read.
+    Provisioner { cache: SubnetCache, waiting: bool },
+}
+
+/// One RunInstances call: its subnet, its instances, and the provisioner's offers for them.
+struct LaunchCall {
+    subnet: SubnetId,
+    count: u32,
+    offers: Vec<Offer>,
+}
+
+/// Launches into one subnet of a group, for the summary: instances RunInstances returned and calls that failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SubnetLaunches {
+    pub launched: u32,
+    pub failed_launches: u64,
+}
+
 struct Group {
     plan: NodeGroupSpec,
     client: ClientId,
-    next_subnet: usize,
+    zones: Zones,
+    placement: Placement,
     desired: u32,
-    /// RunInstances calls in flight and the instances each asked for.
-    calls: Vec<(CallId, u32)>,
+    /// RunInstances calls in flight.
+    calls: Vec<(CallId, LaunchCall)>,
+    /// DescribeSubnets calls in flight (a provisioned group's refreshes).
+    refreshes: Vec<CallId>,
+    /// Launches by subnet, in the group's subnet order.
+    by_subnet: Vec<(SubnetId, SubnetLaunches)>,
     /// TerminateInstances calls in flight.
     terminations: Vec<(CallId, InstanceId)>,
     members: Vec<Member>,
@@ -116,6 +153,8 @@ pub struct NodeGroupStats {
     pub failed_launches: u64,
     /// Time from the group's launch time to RunInstances success for its initial count of instances.
     pub time_to_all_launched: Option<SimDuration>,
+    /// Launches by subnet, in the group's subnet order.
+    pub by_subnet: Vec<(SubnetId, SubnetLaunches)>,
 }
 
 pub struct NodeGroups {
@@ -126,7 +165,7 @@ pub struct NodeGroups {
 
 impl Group {
     fn requested(&self) -> u32 {
-        self.calls.iter().map(|&(_, n)| n).sum()
+        self.calls.iter().map(|(_, l)| l.count).sum()
     }
 
     /// Nodes launched or being launched and not on their way out.
@@ -148,53 +187,127 @@ impl Group {
                 .count() as u32
     }
 
-    /// The subnets this round of launch calls goes to, in the order the calls take them: the group's subnets in
-    /// turn (continuing from the last round), or, for a provisioner that ranks them, best first (most free
-    /// addresses or /28 blocks, the earlier subnet on ties), so that a large batch spreads over the subnets
-    /// as Karpenter's spread over zones does while a small one lands in the best.
-    fn subnet_order(&mut self, ec2: &ControlPlane) -> Vec<SubnetId> {
-        let mut order = self.plan.subnets.clone();
-        let inv = ec2.inventory();
-        let key = |s: usize| {
-            let subnet = inv.subnet(SubnetId(s as u32));
-            match self.plan.provisioner.map(|p| p.subnet_policy) {
-                Some(SubnetPolicy::MostFree) => subnet.free_addresses(),
-                Some(SubnetPolicy::MostFreePrefixBlocks) => subnet.free_prefix_blocks(),
-                Some(SubnetPolicy::RoundRobin) | None => 0,
-            }
-        };
-        match self.plan.provisioner.map(|p| p.subnet_policy) {
-            Some(SubnetPolicy::MostFree | SubnetPolicy::MostFreePrefixBlocks) => {
-                order.sort_by_key(|&s| std::cmp::Reverse(key(s)));
-            }
-            Some(SubnetPolicy::RoundRobin) | None => {
-                let start = self.next_subnet % order.len();
-                order.rotate_left(start);
+    /// The group's instances in each zone, running or being launched, for zone balancing.
+    fn per_zone(&self) -> Vec<u32> {
+        let mut per = vec![0; self.zones.len()];
+        for m in &self.members {
+            if matches!(m.state, MemberState::Launching | MemberState::Ready) {
+                per[self.zones.of(m.subnet)] += 1;
             }
         }
-        order.into_iter().map(|s| SubnetId(s as u32)).collect()
+        for (_, l) in &self.calls {
+            per[self.zones.of(l.subnet)] += l.count;
+        }
+        per
+    }
+
+    /// The RunInstances calls that launch `missing` instances, at most
+    /// [`LAUNCH_BATCH`] each. A provisioner's nodes going to one subnet share calls, as Karpenter's CreateFleet
+    /// batcher merges its launches (a modelling choice: merged by subnet). Nothing while a provisioner has not
+    /// read its subnets yet, and nothing more once every zone is blocked (`blocked`: when one opens again).
+    fn plan_launches(
+        &mut self,
+        now: SimTime,
+        inventory: &Inventory,
+        missing: u32,
+    ) -> (Vec<LaunchCall>, Option<SimTime>) {
+        let per_zone = self.per_zone();
+        let mut by_subnet: Vec<(SubnetId, Vec<Vec<Offer>>)> = Vec::new();
+        let mut blocked = None;
+        match &mut self.placement {
+            Placement::AutoScaling(balance) => {
+                for (subnet, n) in balance.place(&self.zones, per_zone, missing) {
+                    by_subnet.push((subnet, vec![Vec::new(); n as usize]));
+                }
+            }
+            Placement::Provisioner { cache, waiting } => {
+                *waiting = !cache.is_read();
+                for _ in 0..missing {
+                    let Some(launch) = cache.launch(now, inventory) else {
+                        blocked = cache.all_blocked_until(now);
+                        break;
+                    };
+                    match by_subnet.iter_mut().find(|(s, _)| *s == launch.subnet) {
+                        Some((_, nodes)) => nodes.push(launch.offers),
+                        None => by_subnet.push((launch.subnet, vec![launch.offers])),
+                    }
+                }
+            }
+        }
+        let calls = by_subnet
+            .into_iter()
+            .flat_map(|(subnet, nodes)| {
+                nodes
+                    .chunks(LAUNCH_BATCH as usize)
+                    .map(|chunk| LaunchCall {
+                        subnet,
+                        count: chunk.len() as u32,
+                        offers: chunk.concat(),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        (calls, blocked)
+    }
+
+    fn by_subnet(&mut self, subnet: SubnetId) -> &mut SubnetLaunches {
+        let k = self
+            .by_subnet
+            .iter()
+            .position(|&(s, _)| s == subnet)
+            .expect("a subnet of the group");
+        &mut self.by_subnet[k].1
     }
 }
 
 impl NodeGroups {
-    /// Each group gets its own EC2 client (one retry quota per provisioner) in its account.
-    pub fn new(specs: &[NodeGroupSpec], ec2: &mut ControlPlane) -> Self {
+    /// Each group gets its own EC2 client (one retry quota per provisioner) in its account, and its own random
+    /// stream for where its instances go: `provisioner.zone` (Fleet's zone) or `asg.subnet` (the subnet inside
+    /// a zone), indexed by the group.
+    pub fn new(specs: &[NodeGroupSpec], ec2: &mut ControlPlane, seed: u64) -> Self {
         let groups = specs
             .iter()
-            .map(|spec| Group {
-                client: ec2.register_client(spec.account),
-                plan: spec.clone(),
-                next_subnet: 0,
-                desired: spec.count,
-                calls: Vec::new(),
-                terminations: Vec::new(),
-                members: Vec::new(),
-                failed_launches: 0,
-                reconcile_pending: false,
-                rollout: None,
-                queued_rollouts: VecDeque::new(),
-                batch: Batch::default(),
-                all_launched_at: None,
+            .enumerate()
+            .map(|(g, spec)| {
+                let zones = Zones::new(&spec.subnets, ec2.inventory());
+                let placement = match spec.provisioner {
+                    Some(p) => Placement::Provisioner {
+                        cache: SubnetCache::new(
+                            &zones,
+                            p.subnet_policy,
+                            spec.max_pods,
+                            stream(seed, "provisioner.zone", g as u64),
+                        ),
+                        waiting: false,
+                    },
+                    None => Placement::AutoScaling(ZoneBalance::new(
+                        spec.capacity_distribution,
+                        zones.len(),
+                        stream(seed, "asg.subnet", g as u64),
+                    )),
+                };
+                Group {
+                    client: ec2.register_client(spec.account),
+                    plan: spec.clone(),
+                    zones,
+                    placement,
+                    desired: spec.count,
+                    calls: Vec::new(),
+                    refreshes: Vec::new(),
+                    by_subnet: spec
+                        .subnets
+                        .iter()
+                        .map(|&s| (SubnetId(s as u32), SubnetLaunches::default()))
+                        .collect(),
+                    terminations: Vec::new(),
+                    members: Vec::new(),
+                    failed_launches: 0,
+                    reconcile_pending: false,
+                    rollout: None,
+                    queued_rollouts: VecDeque::new(),
+                    batch: Batch::default(),
+                    all_launched_at: None,
+                }
             })
             .collect();
         NodeGroups {
@@ -227,6 +340,10 @@ impl NodeGroups {
             }
             for (k, r) in g.plan.rollouts.iter().enumerate() {
                 ctx.schedule_at(SimTime::ZERO + r.at, NodeGroupEvent::Rollout(i, k as u32));
+            }
+            // Karpenter's node class reads its subnets when it starts, and every `subnet_refresh` after.
+            if g.plan.provisioner.is_some() {
+                ctx.schedule_at(SimTime::ZERO, NodeGroupEvent::RefreshSubnets(i));
             }
         }
     }
@@ -266,6 +383,18 @@ impl NodeGroups {
                 self.reconcile(ctx, g as usize, ec2, out);
             }
             NodeGroupEvent::Terminate(instance) => self.terminate(ctx, instance, ec2),
+            NodeGroupEvent::RefreshSubnets(g) => {
+                let grp = &mut self.groups[g as usize];
+                let Some(p) = grp.plan.provisioner else {
+                    return;
+                };
+                // Karpenter's subnet selector is a filtered DescribeSubnets call (tags or `subnet-id`).
+                let ids = grp.plan.subnets.iter().map(|&s| SubnetId(s as u32));
+                let query = SubnetQuery::Ids(ids.collect());
+                let call = ec2.submit(ctx, grp.client, Request::DescribeSubnets { query });
+                grp.refreshes.push(call);
+                ctx.schedule_in(p.subnet_refresh, NodeGroupEvent::RefreshSubnets(g));
+            }
         }
     }
 
@@ -354,26 +483,23 @@ impl NodeGroups {
         let grp = &mut self.groups[g];
         let active = grp.active();
         if grp.desired > active {
-            let mut missing = grp.desired - active;
-            let order = grp.subnet_order(ec2);
-            let per_call = missing.div_ceil(order.len() as u32).clamp(1, LAUNCH_BATCH);
-            let mut k = 0;
-            while missing > 0 {
-                let count = per_call.min(missing);
-                let subnet = order[k % order.len()];
-                k += 1;
-                grp.next_subnet += 1;
+            let (calls, blocked) =
+                grp.plan_launches(ctx.now(), ec2.inventory(), grp.desired - active);
+            for launch in calls {
                 let call = ec2.submit(
                     ctx,
                     grp.client,
                     Request::RunInstances {
                         instance_type: grp.plan.instance_type,
-                        subnet,
-                        count,
+                        subnet: launch.subnet,
+                        count: launch.count,
                     },
                 );
-                grp.calls.push((call, count));
-                missing -= count;
+                grp.calls.push((call, launch));
+            }
+            if let Some(at) = blocked.filter(|_| !grp.reconcile_pending) {
+                grp.reconcile_pending = true;
+                ctx.schedule_at(at, NodeGroupEvent::Reconcile(g as u32));
             }
         } else if grp.desired < active {
             // Newest Ready nodes go first; launching ones are drained once Ready (a later reconcile).
@@ -391,13 +517,16 @@ impl NodeGroups {
         }
     }
 
-    /// Takes the answer to one of group `group`'s RunInstances calls.
-    pub fn on_completion<E: From<NodeGroupEvent>>(
+    /// Takes the answer to one of group `group`'s calls: a TerminateInstances, a refresh of its subnets (the
+    /// first lets a waiting launch go), or a RunInstances.
+    pub fn on_completion<E: From<NodeGroupEvent> + From<Ec2Event>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         group: usize,
         call: CallId,
         result: &ApiResult,
+        ec2: &mut ControlPlane,
+        out: &mut Vec<GroupAction>,
     ) {
         let g = &mut self.groups[group];
         if let Some(k) = g.terminations.iter().position(|&(c, _)| c == call) {
@@ -408,16 +537,47 @@ impl NodeGroups {
             }
             return;
         }
+        if let Some(k) = g.refreshes.iter().position(|&c| c == call) {
+            g.refreshes.swap_remove(k);
+            // A failed read leaves the last counts to age (docs/reference/ec2.md §7.1).
+            if let (Ok(Response::Subnets(list)), Placement::Provisioner { cache, waiting }) =
+                (result, &mut g.placement)
+            {
+                cache.refreshed(ctx.now(), list);
+                if std::mem::take(waiting) {
+                    self.reconcile(ctx, group, ec2, out);
+                }
+            }
+            return;
+        }
         let Some(k) = g.calls.iter().position(|&(c, _)| c == call) else {
             return;
         };
-        g.calls.swap_remove(k);
+        let (_, launch) = g.calls.swap_remove(k);
+        let used = matches!(result, Ok(Response::Instances(_))).then_some(launch.subnet);
+        match &mut g.placement {
+            Placement::Provisioner { cache, .. } => {
+                cache.answered(ctx.now(), &launch.offers, used);
+                if let Err(e) = result
+                    && e.code == ErrorCode::InsufficientFreeAddressesInSubnet
+                {
+                    cache.address_shortage(ctx.now(), launch.subnet);
+                }
+            }
+            Placement::AutoScaling(balance) => {
+                if used.is_none() {
+                    balance.failed(g.zones.of(launch.subnet));
+                }
+            }
+        }
         match result {
             Ok(Response::Instances(list)) => {
+                g.by_subnet(launch.subnet).launched += list.len() as u32;
                 for d in list {
                     let m = g.members.len() as u32;
                     g.members.push(Member {
                         instance: d.id,
+                        subnet: launch.subnet,
                         state: MemberState::Launching,
                         start: NodeStart {
                             launched: ctx.now(),
@@ -437,6 +597,7 @@ impl NodeGroups {
             }
             _ => {
                 g.failed_launches += 1;
+                g.by_subnet(launch.subnet).failed_launches += 1;
                 if !g.reconcile_pending {
                     g.reconcile_pending = true;
                     ctx.schedule_in(RELAUNCH_DELAY, NodeGroupEvent::Reconcile(group as u32));
@@ -620,6 +781,7 @@ impl NodeGroups {
                     .all_launched_at
                     .filter(|_| g.plan.count > 0)
                     .map(|t| t - (SimTime::ZERO + g.plan.launch_at)),
+                by_subnet: g.by_subnet.clone(),
             })
             .collect()
     }
