@@ -618,7 +618,7 @@ fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
         c,
         Request::ModifyNetworkInterfaceAttribute {
             eni: dropped.id,
-            delete_on_termination: true,
+            attribute: EniAttribute::DeleteOnTermination(true),
         },
     );
     assert!(r.result.is_ok());

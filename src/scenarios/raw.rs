@@ -355,6 +355,8 @@ pub(crate) struct RawKubelet {
     pub manifest_check: Option<DurationDist>,
     pub pleg_period: Option<Spanned<SimDuration>>,
     pub host_network_pods: Option<u32>,
+    pub crash_loop_backoff_initial: Option<Spanned<SimDuration>>,
+    pub crash_loop_backoff_max: Option<Spanned<SimDuration>>,
 }
 
 #[derive(Deserialize)]

@@ -166,14 +166,14 @@ impl Inventory {
                 instance,
                 device_index,
             } => self.attach(ctx, *eni, *instance, *device_index),
-            Request::ModifyNetworkInterfaceAttribute {
-                eni,
-                delete_on_termination,
-            } => {
+            Request::ModifyNetworkInterfaceAttribute { eni, attribute } => {
                 let e = self.live_eni(*eni)?;
+                let EniAttribute::DeleteOnTermination(delete_on_termination) = *attribute else {
+                    return Ok(Response::Done);
+                };
                 match &mut e.state {
                     EniState::Attaching(a) | EniState::Attached(a) | EniState::Detaching(a) => {
-                        a.delete_on_termination = *delete_on_termination;
+                        a.delete_on_termination = delete_on_termination;
                         Ok(Response::Done)
                     }
                     _ => Err(ApiError::new(
