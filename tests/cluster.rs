@@ -544,7 +544,11 @@ fn kube_4_4_serialised_pulls_of_different_images_queue_and_of_one_image_end_toge
     });
     let w = run_checked(&scenario("3m", &format!("{ONE_NODE}{different}")));
     let t = images_present(&w);
-    let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+    // Whole microseconds: the differences of the times as seconds carry float error.
+    let gaps: Vec<f64> = t
+        .windows(2)
+        .map(|w| ((w[1] - w[0]) * 1e6).round() / 1e6)
+        .collect();
     assert_eq!(gaps, [10.0, 10.0, 10.0], "{t:?}");
     // The first pull starts at its pod's CNI ADD.
     let first = pods(&w)

@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use vpcsim::sim::dist::DurationDist;
 use vpcsim::sim::ec2::action::BucketSpec;
-use vpcsim::sim::ec2::config::{AccountConfig, Ec2Config};
+use vpcsim::sim::ec2::config::{AccountConfig, Ec2Config, PrefixShortfall};
 use vpcsim::sim::ec2::instance_types::lookup;
 use vpcsim::sim::ec2::*;
 use vpcsim::sim::engine::{Context, Engine, Model};
@@ -344,10 +344,8 @@ fn prefixes_only_on_nitro_or_bare_metal() {
     }
 }
 
-/// docs/reference/ec2.md §3.4: a fragmented subnet answers InsufficientCidrBlocks to a prefix request while it still
-/// has free addresses, and InsufficientFreeAddressesInSubnet when it is out of addresses.
-#[test]
-fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
+/// A /24 whose every /28 block holds one used address: 200-odd addresses free, no aligned /28.
+fn fragmented_subnet() -> Subnet {
     let mut s = subnet("10.0.0.0/24", "a");
     let mut rng = vpcsim::sim::rng::stream(1, "t", 0);
     s.occupy(
@@ -360,8 +358,11 @@ fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
     )
     .unwrap();
     assert_eq!(s.free_prefix_blocks(), 0);
-    let mut rig = Rig::new(fixed_config(), vec![s]);
-    let c = rig.client(0);
+    assert!(s.free_addresses() > 200);
+    s
+}
+
+fn create_with_prefix(rig: &mut Rig, c: ClientId) -> vpcsim::sim::ec2::ApiError {
     let r = rig.call(
         c,
         Request::CreateNetworkInterface {
@@ -370,13 +371,23 @@ fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
             tags: vec![],
         },
     );
-    let e = r.result.unwrap_err();
-    assert_eq!(e.code, ErrorCode::InsufficientCidrBlocks);
+    r.result.unwrap_err()
+}
+
+/// docs/reference/ec2.md §3.4: CreateNetworkInterface asking for a prefix in a subnet with free addresses but no
+/// aligned /28 answers `InvalidParameterValue` "There aren't sufficient free Ipv4 addresses or prefixes" (VPC CNI
+/// issue #3105), by default; nothing is left behind. A request for more addresses than are free answers
+/// `InsufficientFreeAddressesInSubnet`.
+#[test]
+fn ec2_3_4_create_eni_with_a_prefix_and_no_free_block_answers_invalid_parameter_value() {
+    let mut rig = Rig::new(fixed_config(), vec![fragmented_subnet()]);
+    let c = rig.client(0);
+    let e = create_with_prefix(&mut rig, c);
+    assert_eq!(e.code, ErrorCode::InvalidParameterValue);
     assert_eq!(
         e.message,
-        "The specified subnet does not have enough free cidr blocks to satisfy the request."
+        "There aren't sufficient free Ipv4 addresses or prefixes"
     );
-    assert!(rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses() > 200);
     assert_eq!(
         rig.h.ec2.inventory().live_enis(),
         0,
@@ -398,6 +409,55 @@ fn fragmented_subnet_refuses_prefixes_but_not_addresses() {
     assert_eq!(
         rig.h.ec2.inventory().subnet(SubnetId(0)).free_addresses(),
         free
+    );
+}
+
+/// docs/reference/ec2.md §3.4: the code is undocumented, so `[ec2] create_eni_prefix_shortfall` may make it
+/// `InsufficientCidrBlocks` (Cilium #46644's reading).
+#[test]
+fn ec2_3_4_the_create_eni_code_may_be_insufficient_cidr_blocks() {
+    let mut cfg = fixed_config();
+    cfg.create_eni_prefix_shortfall = PrefixShortfall::InsufficientCidrBlocks;
+    let mut rig = Rig::new(cfg, vec![fragmented_subnet()]);
+    let c = rig.client(0);
+    let e = create_with_prefix(&mut rig, c);
+    assert_eq!(e.code, ErrorCode::InsufficientCidrBlocks);
+    assert_eq!(
+        e.message,
+        "The specified subnet does not have enough free cidr blocks to satisfy the request."
+    );
+    assert_eq!(rig.h.ec2.inventory().live_enis(), 0);
+}
+
+/// docs/reference/ec2.md §3.4: AssignPrivateIpAddresses with `Ipv4PrefixCount` in the same subnet answers
+/// `InsufficientCidrBlocks` whatever the CreateNetworkInterface setting (VPC CNI issues #1836, #2749).
+#[test]
+fn ec2_3_4_assign_prefixes_with_no_free_block_answers_insufficient_cidr_blocks() {
+    let mut rig = Rig::new(fixed_config(), vec![fragmented_subnet()]);
+    let c = rig.client(0);
+    let created = rig.call(
+        c,
+        Request::CreateNetworkInterface {
+            subnet: SubnetId(0),
+            addresses: AddressCount::SecondaryIps(0),
+            tags: vec![],
+        },
+    );
+    let Ok(Response::NetworkInterface(d)) = created.result else {
+        panic!("{created:?}")
+    };
+    let r = rig.call(
+        c,
+        Request::AssignPrivateIpAddresses {
+            eni: d.id,
+            addresses: AddressCount::Prefixes(1),
+        },
+    );
+    let e = r.result.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InsufficientCidrBlocks);
+    assert_eq!(
+        e.message,
+        "The specified subnet does not have enough free cidr blocks to satisfy the request."
     );
 }
 
@@ -558,7 +618,7 @@ fn terminating_an_instance_deletes_its_delete_on_termination_enis() {
         c,
         Request::ModifyNetworkInterfaceAttribute {
             eni: dropped.id,
-            delete_on_termination: true,
+            attribute: EniAttribute::DeleteOnTermination(true),
         },
     );
     assert!(r.result.is_ok());

@@ -736,41 +736,36 @@ fn spec_3_4_only_the_current_modes_cidrs_count_and_are_handed_out() {
     }
 }
 
-/// §3.4: a DEL of an address in a CIDR of the other mode (a pod restored from the checkpoint after a switch
-/// to prefix mode) removes every unused CIDR of that kind on the ENI, and reports them for release. The
-/// current mode's prefix stays.
+/// §3.4, §8.12: after a switch to SIP, a DEL of an address in a leftover prefix (a pod restored from the
+/// checkpoint) removes every pod-free prefix on that ENI and reports them for release; the prefix still holding
+/// a pod stays, and so do the ENI's /32s and other ENIs.
 #[test]
-fn spec_3_4_del_in_an_other_mode_cidr_frees_that_kinds_unused_cidrs() {
-    let mut r = Rig::pd();
+fn spec_3_4_del_in_a_leftover_prefix_frees_the_enis_pod_free_prefixes() {
+    let mut r = Rig::sip();
     r.eni(1, 0, true);
     r.eni(2, 1, false);
-    for cidr in ["10.0.1.1/32", "10.0.1.2/32", "10.0.1.3/32", "10.0.0.0/28"] {
+    for cidr in ["10.0.0.0/28", "10.0.0.16/28", "10.0.0.32/28", "10.0.1.1/32"] {
         r.ds.add_cidr(EniId(1), net(cidr));
     }
-    r.ds.add_cidr(EniId(2), net("10.0.2.1/32"));
+    r.ds.add_cidr(EniId(2), net("10.0.2.0/28"));
     let old_pod = 100;
     let other_old_pod = 101;
-    assert!(r.ds.restore(old_pod, ip("10.0.1.1")).is_some());
-    assert!(r.ds.restore(other_old_pod, ip("10.0.1.3")).is_some());
-    assert_eq!(
-        r.ds.restore(102, ip("10.0.1.1")),
-        None,
-        "held by another pod"
-    );
+    assert!(r.ds.restore(old_pod, ip("10.0.0.1")).is_some());
+    assert!(r.ds.restore(other_old_pod, ip("10.0.0.33")).is_some());
     let s = r.stats(T0);
     assert_eq!(
         (s.total, s.assigned),
-        (16, 0),
-        "restored /32s are not counted in PD"
+        (1, 0),
+        "restored prefixes are not counted in SIP"
     );
 
     let released = r.del(old_pod, T0);
-    assert_eq!(released.address, ip("10.0.1.1"));
+    assert_eq!(released.address, ip("10.0.0.1"));
     assert_eq!(released.eni, EniId(1));
     assert_eq!(
         released.other_mode_leftovers,
-        [net("10.0.1.1/32"), net("10.0.1.2/32")],
-        "the unused /32s on eni-1; 10.0.1.3 is still held"
+        [net("10.0.0.0/28"), net("10.0.0.16/28")],
+        "the pod-free prefixes on eni-1; 10.0.0.32/28 still holds a pod"
     );
     let left: Vec<Ipv4Net> =
         r.ds.eni(EniId(1))
@@ -779,7 +774,7 @@ fn spec_3_4_del_in_an_other_mode_cidr_frees_that_kinds_unused_cidrs() {
             .iter()
             .map(|c| c.net)
             .collect();
-    assert_eq!(left, [net("10.0.0.0/28"), net("10.0.1.3/32")]);
+    assert_eq!(left, [net("10.0.0.32/28"), net("10.0.1.1/32")]);
     assert_eq!(
         r.ds.eni(EniId(2)).unwrap().cidrs.len(),
         1,
@@ -788,6 +783,39 @@ fn spec_3_4_del_in_an_other_mode_cidr_frees_that_kinds_unused_cidrs() {
 
     let current = r.add_pod(T0).unwrap();
     assert!(r.del(current.0, T0).other_mode_leftovers.is_empty());
+    r.ds.check_invariants().unwrap();
+}
+
+/// §3.4, §8.12: after a switch to prefix mode, a DEL of a pod's leftover /32 releases nothing
+/// (`DelNetwork`'s branch asks for `IsPrefix`): the /32 stays on its ENI, keeps its slot and is neither counted
+/// nor handed out, until a decrease or a restart releases it.
+#[test]
+fn spec_3_4_del_of_a_leftover_ip_in_prefix_mode_releases_nothing() {
+    let mut r = Rig::pd();
+    r.eni(1, 0, true);
+    for cidr in ["10.0.1.1/32", "10.0.1.2/32", "10.0.0.0/28"] {
+        r.ds.add_cidr(EniId(1), net(cidr));
+    }
+    let old_pod = 100;
+    assert!(r.ds.restore(old_pod, ip("10.0.1.1")).is_some());
+    assert_eq!(
+        r.ds.restore(102, ip("10.0.1.1")),
+        None,
+        "held by another pod"
+    );
+    let released = r.del(old_pod, T0);
+    assert_eq!(released.address, ip("10.0.1.1"));
+    assert!(released.other_mode_leftovers.is_empty());
+    assert_eq!(r.ds.cidr_count(EniId(1)), 3, "the /32s keep their slots");
+    assert_eq!(r.stats(secs(60)).total, 16, "only the prefix counts");
+    assert_eq!(
+        r.ds.other_mode_leftovers(),
+        [
+            (EniId(1), net("10.0.1.1/32")),
+            (EniId(1), net("10.0.1.2/32"))
+        ],
+        "a restart's clean-up would release both"
+    );
     r.ds.check_invariants().unwrap();
 }
 

@@ -207,7 +207,7 @@ notice = "{notice}"
 }
 
 #[test]
-fn kube_5_5_a_spot_interruption_drains_at_its_notice_and_the_group_replaces_the_instances() {
+fn kube_5_6_a_spot_interruption_drains_at_its_notice_and_the_group_replaces_the_instances() {
     let w = lost("2m");
     assert_eq!(w.cluster.nodes_lost, 3);
     let evicted: Vec<&Pod> = pods(&w)
@@ -241,7 +241,7 @@ fn kube_5_5_a_spot_interruption_drains_at_its_notice_and_the_group_replaces_the_
 }
 
 #[test]
-fn kube_5_5_a_failed_instance_takes_its_pods_until_the_garbage_collector_deletes_them() {
+fn kube_5_6_a_failed_instance_takes_its_pods_until_the_garbage_collector_deletes_them() {
     let w = lost("0s");
     let lost_at = secs(300);
     let collected = lost_at + SimDuration::from_secs(90);

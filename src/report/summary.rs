@@ -380,6 +380,30 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
             "insufficient_cidr_freezes": totals.insufficient_cidr_freezes,
             "api_errors": ipamd_errors,
         },
+        "aws_node": aws_node_figures(cluster),
+    })
+}
+
+/// aws-node restarts and liveness kills over all nodes, and each rolling update's start, end and size
+/// (`rollouts.<i>.…`, in the order they started; `finished_s` null while one runs).
+fn aws_node_figures(cluster: &crate::sim::kube::cluster::Cluster) -> Value {
+    let nodes = &cluster.nodes;
+    let rollouts: Vec<Value> = cluster
+        .rollouts
+        .iter()
+        .map(|r| {
+            json!({
+                "started_s": r.started.as_secs_f64(),
+                "finished_s": r.finished.map(|t| t.as_secs_f64()),
+                "nodes_restarted": r.restarted,
+                "max_down": r.max_down,
+            })
+        })
+        .collect();
+    json!({
+        "restarts": nodes.iter().map(|n| u64::from(n.aws_node.restarts)).sum::<u64>(),
+        "liveness_kills": nodes.iter().map(|n| u64::from(n.aws_node.liveness_kills)).sum::<u64>(),
+        "rollouts": rollouts,
     })
 }
 

@@ -121,6 +121,27 @@ pub struct KubeletSpec {
     /// Pods on every node that use the host's network (aws-node, kube-proxy): they take pod slots but no
     /// address. The EKS max-pods formula's "+ 2" is for them.
     pub host_network_pods: u32,
+    /// The restart back-off of a crashing container (§4.7), for aws-node.
+    pub crash_loop: CrashLoopSpec,
+}
+
+/// kubelet's CrashLoopBackOff (`[kubelet] crash_loop_backoff_initial`, `crash_loop_backoff_max`;
+/// docs/reference/kube.md §4.7): 10 s doubling to 300 s. The `ReduceDefaultCrashLoopBackOffDecay` alpha gate
+/// (1.33+, off by default) gives 1 s and 60 s; `KubeletCrashLoopBackOffMax` (beta from 1.35) lets a node set
+/// the maximum from 1 s to 300 s, and an initial delay above it is capped at it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CrashLoopSpec {
+    pub initial: SimDuration,
+    pub max: SimDuration,
+}
+
+impl Default for CrashLoopSpec {
+    fn default() -> Self {
+        CrashLoopSpec {
+            initial: SimDuration::from_secs(10),
+            max: SimDuration::from_secs(300),
+        }
+    }
 }
 
 /// A retry back-off: the n-th retry (n from 0) waits `min(initial · factor^n, max) · (1 + jitter · U[0,1))`.
@@ -209,6 +230,7 @@ impl Default for KubeletSpec {
             manifest_check: DurationDist::uniform_ms(100, 300),
             pleg_period: SimDuration::from_secs(1),
             host_network_pods: 2,
+            crash_loop: CrashLoopSpec::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::{CapacityDistribution, PullPolicy, SchedulingPolicy, SubnetPolicy};
 use crate::sim::dist::DurationDist;
+use crate::sim::ec2::config::PrefixShortfall;
 use crate::sim::ec2::record::CallLog;
 use crate::sim::ipamd::config::{Choice, EnvValue};
 use crate::sim::time::SimDuration;
@@ -108,9 +109,26 @@ pub(crate) struct RawEc2 {
     pub api_calls_csv: Option<RawCallLog>,
     pub throttle_latency: Option<DurationDist>,
     pub id_list_is_unfiltered: Option<bool>,
+    pub create_eni_prefix_shortfall: Option<RawPrefixShortfall>,
     pub latency: Option<BTreeMap<Spanned<String>, DurationDist>>,
     pub lifecycle: Option<RawLifecycle>,
     pub retry: Option<RawRetry>,
+}
+
+/// `[ec2] create_eni_prefix_shortfall`: the EC2 error code's name.
+#[derive(Clone, Copy, Deserialize)]
+pub(crate) enum RawPrefixShortfall {
+    InvalidParameterValue,
+    InsufficientCidrBlocks,
+}
+
+impl From<RawPrefixShortfall> for PrefixShortfall {
+    fn from(p: RawPrefixShortfall) -> Self {
+        match p {
+            RawPrefixShortfall::InvalidParameterValue => PrefixShortfall::InvalidParameterValue,
+            RawPrefixShortfall::InsufficientCidrBlocks => PrefixShortfall::InsufficientCidrBlocks,
+        }
+    }
 }
 
 /// `[ec2] api_calls_csv`.
@@ -358,6 +376,8 @@ pub(crate) struct RawKubelet {
     pub manifest_check: Option<DurationDist>,
     pub pleg_period: Option<Spanned<SimDuration>>,
     pub host_network_pods: Option<u32>,
+    pub crash_loop_backoff_initial: Option<Spanned<SimDuration>>,
+    pub crash_loop_backoff_max: Option<Spanned<SimDuration>>,
 }
 
 #[derive(Deserialize)]

@@ -387,9 +387,17 @@ impl Rig {
         }
     }
 
-    /// The ipamd's calls so far.
+    /// The ipamd's calls so far, without start-up's per-ENI set-up calls (`setup_calls`).
     pub fn calls(&self) -> Vec<CallTrace> {
-        self.d().state().call_trace.clone().unwrap_or_default()
+        let all = self.d().state().call_trace.clone().unwrap_or_default();
+        all.into_iter().filter(|c| !c.setup).collect()
+    }
+
+    /// Start-up's per-ENI set-up calls so far (ipamd.md §9.1: CreateTags for an untagged ENI, DescribeSubnets
+    /// with subnet discovery, ModifyNetworkInterfaceAttribute for the security groups).
+    pub fn setup_calls(&self) -> Vec<String> {
+        let all = self.d().state().call_trace.clone().unwrap_or_default();
+        all.iter().filter(|c| c.setup).map(summarize).collect()
     }
 
     /// The ipamd's calls as short strings: `Action(args)`, with `!Code` for a failure.

@@ -119,6 +119,9 @@ pub(super) fn apply_ec2(cx: &Ctx<'_>, e: RawEc2, ec2: &mut Ec2Config) -> R<()> {
     if let Some(b) = e.id_list_is_unfiltered {
         ec2.id_list_is_unfiltered = b;
     }
+    if let Some(p) = e.create_eni_prefix_shortfall {
+        ec2.create_eni_prefix_shortfall = p.into();
+    }
     for (action, d) in e.latency.unwrap_or_default() {
         let key = join("ec2.latency", action.get_ref());
         let act = parse_action(cx, &action, &key)?;

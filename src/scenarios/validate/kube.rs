@@ -107,6 +107,21 @@ fn resolve_kubelet(cx: &Ctx<'_>, r: RawKubelet, kl: &mut KubeletSpec) -> R<()> {
     if let Some(n) = r.host_network_pods {
         kl.host_network_pods = n;
     }
+    if let Some(d) = &r.crash_loop_backoff_initial {
+        kl.crash_loop.initial = positive_duration(cx, d, "kubelet.crash_loop_backoff_initial")?;
+    }
+    if let Some(d) = &r.crash_loop_backoff_max {
+        // `crashLoopBackOff.maxContainerRestartPeriod`'s range (docs/reference/kube.md §4.7).
+        let max = *d.get_ref();
+        if !(SimDuration::from_secs(1)..=SimDuration::from_secs(300)).contains(&max) {
+            return Err(cx.error(
+                d.span(),
+                "kubelet.crash_loop_backoff_max",
+                format!("must be from 1s to 300s (kubelet's maxContainerRestartPeriod), got {max}"),
+            ));
+        }
+        kl.crash_loop.max = max;
+    }
     Ok(())
 }
 

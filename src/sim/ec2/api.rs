@@ -66,6 +66,16 @@ pub enum SubnetQuery {
     AvailabilityZone(String),
 }
 
+/// What a ModifyNetworkInterfaceAttribute call changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EniAttribute {
+    /// The attachment's `DeleteOnTermination` (ipamd sets it after attaching, docs/reference/ipamd.md §4.1).
+    DeleteOnTermination(bool),
+    /// The ENI's security groups (ipamd's `RefreshSGIDs`, ipamd.md §4.1, §9.2): vpcsim does not model groups, so
+    /// the call only costs its token and latency.
+    SecurityGroups,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     RunInstances {
@@ -88,7 +98,7 @@ pub enum Request {
     },
     ModifyNetworkInterfaceAttribute {
         eni: EniId,
-        delete_on_termination: bool,
+        attribute: EniAttribute,
     },
     AssignPrivateIpAddresses {
         eni: EniId,

@@ -100,6 +100,21 @@ pub struct Ec2Config {
     pub retry: RetryConfig,
     /// Which attempts `api_calls.csv` gets.
     pub call_log: CallLog,
+    /// The code CreateNetworkInterface answers when it asks for prefixes in a subnet with free addresses but no
+    /// aligned free /28. EC2 does not document it and the field reports disagree (docs/reference/ec2.md §3.4,
+    /// §3.7): `InvalidParameterValue` as VPC CNI issue #3105 logged, or `InsufficientCidrBlocks`.
+    pub create_eni_prefix_shortfall: PrefixShortfall,
+}
+
+/// `[ec2] create_eni_prefix_shortfall`: the error code of a CreateNetworkInterface whose prefixes find no free
+/// aligned /28 (docs/reference/ec2.md §3.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PrefixShortfall {
+    /// `InvalidParameterValue` "There aren't sufficient free Ipv4 addresses or prefixes" (issue #3105).
+    #[default]
+    InvalidParameterValue,
+    /// `InsufficientCidrBlocks`, as AssignPrivateIpAddresses answers (Cilium #46644).
+    InsufficientCidrBlocks,
 }
 
 impl Default for Ec2Config {
@@ -112,6 +127,7 @@ impl Default for Ec2Config {
             lifecycle: LifecycleConfig::default(),
             retry: RetryConfig::default(),
             call_log: CallLog::All,
+            create_eni_prefix_shortfall: PrefixShortfall::default(),
         }
     }
 }

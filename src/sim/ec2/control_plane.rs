@@ -122,7 +122,8 @@ impl ControlPlane {
             })
             .collect();
         ControlPlane {
-            inventory: Inventory::new(cfg.lifecycle.clone(), subnets),
+            inventory: Inventory::new(cfg.lifecycle.clone(), subnets)
+                .with_prefix_shortfall(cfg.create_eni_prefix_shortfall),
             cfg,
             accounts,
             clients: Vec::new(),

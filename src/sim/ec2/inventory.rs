@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::api::*;
-use super::config::LifecycleConfig;
+use super::config::{LifecycleConfig, PrefixShortfall};
 use super::control_plane::Ec2Event;
 use super::eni::{Attachment, Eni, EniState, Instance, MetadataEni};
 use super::instance_types::InstanceType;
@@ -31,6 +31,8 @@ pub struct Inventory {
     /// Reused buffers for addresses handed out by the subnets.
     ips: Vec<Ipv4Addr>,
     prefixes: Vec<Ipv4Net>,
+    /// CreateNetworkInterface's code when its prefixes find no aligned /28 (docs/reference/ec2.md §3.4).
+    prefix_shortfall: PrefixShortfall,
 }
 
 impl Inventory {
@@ -43,7 +45,14 @@ impl Inventory {
             attachments: Vec::new(),
             ips: Vec::new(),
             prefixes: Vec::new(),
+            prefix_shortfall: PrefixShortfall::default(),
         }
+    }
+
+    /// The code CreateNetworkInterface answers when its prefixes find no aligned free /28.
+    pub fn with_prefix_shortfall(mut self, code: PrefixShortfall) -> Self {
+        self.prefix_shortfall = code;
+        self
     }
 
     pub fn subnets(&self) -> &[Subnet] {
@@ -153,14 +162,14 @@ impl Inventory {
                 instance,
                 device_index,
             } => self.attach(ctx, *eni, *instance, *device_index),
-            Request::ModifyNetworkInterfaceAttribute {
-                eni,
-                delete_on_termination,
-            } => {
+            Request::ModifyNetworkInterfaceAttribute { eni, attribute } => {
                 let e = self.live_eni(*eni)?;
+                let EniAttribute::DeleteOnTermination(delete_on_termination) = *attribute else {
+                    return Ok(Response::Done);
+                };
                 match &mut e.state {
                     EniState::Attaching(a) | EniState::Attached(a) | EniState::Detaching(a) => {
-                        a.delete_on_termination = *delete_on_termination;
+                        a.delete_on_termination = delete_on_termination;
                         Ok(Response::Done)
                     }
                     _ => Err(ApiError::new(
@@ -339,7 +348,17 @@ impl Inventory {
             for &ip in &self.ips {
                 s.release_address(ip).expect("just assigned");
             }
-            return Err(alloc_error(e));
+            return Err(match (e, self.prefix_shortfall) {
+                // VPC CNI issue #3105: a subnet with "ample addresses" but no /28 (docs/reference/ec2.md §3.4).
+                (
+                    AllocError::InsufficientCidrBlocks { .. },
+                    PrefixShortfall::InvalidParameterValue,
+                ) => ApiError::new(
+                    ErrorCode::InvalidParameterValue,
+                    "There aren't sufficient free Ipv4 addresses or prefixes",
+                ),
+                (e, _) => alloc_error(e),
+            });
         }
         let id = EniId(self.enis.len() as u32);
         self.enis.push(Eni {

@@ -16,8 +16,8 @@ use super::limits::NodeLimits;
 use super::policy::Policy;
 use super::process::Port;
 use crate::sim::ec2::{
-    Action, AddressCount, ApiResult, EniDescription, EniId, EniQuery, ErrorCode, InstanceId,
-    MetadataEni, Request, Response, SubnetDescription, SubnetQuery,
+    Action, AddressCount, ApiResult, EniAttribute, EniDescription, EniId, EniQuery, ErrorCode,
+    InstanceId, MetadataEni, Request, Response, SubnetDescription, SubnetQuery,
 };
 use crate::sim::rng::SimRng;
 use crate::sim::time::{SimDuration, SimTime};
@@ -35,8 +35,6 @@ pub const INSUFFICIENT_CIDR_COOLDOWN: SimDuration = SimDuration::from_secs(120);
 pub const RECONCILE_COOLDOWN: SimDuration = SimDuration::from_secs(60);
 /// The fixed sleep between detach and delete when freeing an ENI (§4.1, §4.5).
 pub const DETACH_TO_DELETE: SimDuration = SimDuration::from_secs(2);
-/// How long the kubelet waits before restarting a crashed aws-node container (CrashLoopBackOff's first step).
-pub const RESTART_DELAY: SimDuration = SimDuration::from_secs(10);
 /// The subnet tag that includes (any value but "0") or excludes ("0") a subnet for pod ENIs (§4.3).
 pub const CNI_ROLE_TAG: &str = "kubernetes.io/role/cni";
 /// Tag set on every ENI ipamd creates (§4.1).
@@ -83,6 +81,17 @@ pub const DELETE_RETRY: Backoff = Backoff {
 };
 /// `DescribeAllENIs`: 12 tries with `retry × 10 ms` between them and no jitter (§4.5).
 const DESCRIBE_ALL_TRIES: u32 = 12;
+/// `TagENI` at start-up: 5 tries, a final failure is fatal (§9.1). The sleeps between them are a modelling
+/// choice (500 ms doubling, as `deleteENI`'s).
+const TAG_RETRY: Backoff = Backoff {
+    tries: 5,
+    min: SimDuration::from_millis(500),
+    max: SimDuration::from_secs(60),
+    jitter: 0.15,
+};
+/// `setupENI`'s DescribeSubnets for the exclusion check: 6 tries 10 s apart, then the ENI is skipped (§9.1).
+const SETUP_ENI_TRIES: u32 = 6;
+const SETUP_ENI_RETRY_SLEEP: SimDuration = SimDuration::from_secs(10);
 
 impl Backoff {
     /// The sleep after failed attempt `attempt` (0-based).
@@ -112,6 +121,8 @@ pub enum Failure {
     NotInMetadata,
     /// Custom networking and still no address in the pool after start-up's pre-scaling (§2.1).
     EmptyPoolUnderCustomNetworking,
+    /// `TagENI` failed its 5 tries at start-up (§9.1).
+    TagEni(ErrorCode),
 }
 
 impl Failure {
@@ -146,7 +157,7 @@ pub struct Counters {
     pub enis_freed: u64,
     /// `awscni_aws_api_error_count`, by error code.
     pub api_errors: BTreeMap<ErrorCode, u64>,
-    /// aws-node start-ups that failed and were restarted.
+    /// Start-ups that failed: ipamd exited with status 1 (§9.1).
     pub init_failures: u64,
     /// Increases skipped because of the 120 s insufficient-address freeze.
     pub insufficient_cidr_freezes: u64,
@@ -186,8 +197,10 @@ pub struct NodeState {
     pub cordoned: bool,
     /// SIGTERM received: no more increases or ENI frees.
     pub terminating: bool,
-    /// Start-up has finished; the node can report Ready.
+    /// Start-up has finished and the gRPC listener serves CNI calls; the node can report Ready.
     pub ready: bool,
+    /// Why the last start-up failed, if it did (ipamd then exits, §9.1).
+    pub init_error: Option<Failure>,
     pub last_decrease: Option<SimTime>,
     pub last_pool_action: Option<SimTime>,
     pub last_insufficient: Option<SimTime>,
@@ -204,6 +217,8 @@ pub struct NodeState {
     pub call_trace: Option<Vec<CallTrace>>,
     /// The pool manager's decisions and their reasons, when tracing is on.
     pub decisions: Option<Vec<(SimTime, String)>>,
+    /// Start-up is in its per-ENI set-up (§9.1), for the call trace.
+    in_setup: bool,
 }
 
 /// One EC2 call as the daemon made it.
@@ -214,6 +229,8 @@ pub struct CallTrace {
     pub request: Request,
     /// The final error, after the SDK's retries.
     pub error: Option<ErrorCode>,
+    /// Made by start-up's per-ENI set-up (§9.1: tags, the exclusion check, the security-group refresh).
+    pub setup: bool,
 }
 
 impl NodeState {
@@ -242,6 +259,7 @@ impl NodeState {
             cordoned: false,
             terminating: false,
             ready: false,
+            init_error: None,
             last_decrease: None,
             last_pool_action: None,
             last_insufficient: None,
@@ -252,6 +270,7 @@ impl NodeState {
             counters: Counters::default(),
             call_trace: None,
             decisions: None,
+            in_setup: false,
         }
     }
 
@@ -271,6 +290,26 @@ impl NodeState {
                 rng: &mut self.rng,
             },
         )
+    }
+
+    /// A new ipamd process on the same node (§9.1, §9.3): what lived in the old process is gone (the 120 s
+    /// freeze, the decrease and reconcile timestamps, the reconcile cooldown cache; the datastore, with its
+    /// cooldowns and ENI ages, is rebuilt by `init` from EC2 and the checkpoint). `limits` follow the new
+    /// configuration; the node's max-pods stays what it was bootstrapped with (§9.4).
+    pub fn restart(&mut self, cfg: IpamdConfig, limits: NodeLimits) {
+        self.cfg = cfg;
+        self.limits = limits;
+        self.terminating = false;
+        self.ready = false;
+        self.init_error = None;
+        self.last_decrease = None;
+        self.last_pool_action = None;
+        self.last_insufficient = None;
+        self.last_growth = None;
+        self.reconcile_cooldown.clear();
+        self.in_flight = None;
+        self.waiting_for_eni = false;
+        self.in_setup = false;
     }
 
     fn in_reconcile_cooldown(&self, net: Ipv4Net, now: SimTime) -> bool {
@@ -306,12 +345,14 @@ impl Daemon {
         if let Err(e) = &r {
             *st.counters.api_errors.entry(e.code).or_default() += 1;
         }
+        let setup = st.in_setup;
         if let (Some(trace), Some(request)) = (st.call_trace.as_mut(), traced) {
             trace.push(CallTrace {
                 sent,
                 answered: self.port.now(),
                 request,
                 error: r.as_ref().err().map(|e| e.code),
+                setup,
             });
         }
         r
@@ -322,12 +363,15 @@ impl Daemon {
         self.port.sleep(d).await;
     }
 
-    /// The daemon's whole life: start-up (restarted after a failure, as the kubelet restarts the container),
-    /// then the pool manager's loop (§2.1).
+    /// The process's whole life: start-up, then the pool manager's loop (§2.1). A failed start-up ends the
+    /// process (ipamd exits with status 1, §9.1); restarting it is the container's and kubelet's business
+    /// (`sim::kube::aws_node`).
     pub async fn run(self) {
-        while self.init().await.is_err() {
-            self.st.borrow_mut().counters.init_failures += 1;
-            self.port.sleep(RESTART_DELAY).await;
+        if let Err(f) = self.init().await {
+            let mut st = self.st.borrow_mut();
+            st.counters.init_failures += 1;
+            st.init_error = Some(f);
+            return;
         }
         loop {
             self.port.sleep(HALF_TICK).await;
@@ -337,7 +381,9 @@ impl Daemon {
         }
     }
 
-    /// `nodeInit` (§2.1): discover the attached ENIs, free the other mode's leftovers, pre-scale.
+    /// `nodeInit` (§2.1, §9.1): discover the attached ENIs, tag the untagged ones, set each up (with subnet
+    /// discovery, a DescribeSubnets for its exclusion), restore the checkpoint, free the other mode's
+    /// leftovers, refresh the security groups (the cache starts empty: one modify per ENI), pre-scale.
     pub async fn init(&self) -> Result<(), Failure> {
         // The datastore does not survive a restart; the pods' addresses do, in the checkpoint file.
         let checkpoint = {
@@ -349,7 +395,6 @@ impl Daemon {
         let metadata = self.port.metadata().await;
         let ids: Vec<EniId> = metadata.iter().map(|m| m.eni).collect();
         let descriptions = self.describe_all_enis(ids).await?;
-        let now = self.now();
         {
             let mut st = self.st.borrow_mut();
             for m in &metadata {
@@ -357,13 +402,29 @@ impl Daemon {
                     st.primary_subnet = Some(m.subnet);
                 }
             }
-            for d in &descriptions {
-                let device = d.attachment.map_or(0, |a| a.device_index);
-                st.ds
-                    .add_eni(d.id, device, device == 0, d.subnet, false, now);
-                add_described_cidrs(&mut st.ds, d);
+        }
+        self.st.borrow_mut().in_setup = true;
+        for d in &descriptions {
+            if let Err(f) = self.tag_eni(d).await {
+                self.st.borrow_mut().in_setup = false;
+                return Err(f);
             }
+        }
+        for d in &descriptions {
+            let Some(excluded) = self.setup_eni_exclusion(d.subnet).await else {
+                continue;
+            };
+            let now = self.now();
+            let mut st = self.st.borrow_mut();
+            let device = d.attachment.map_or(0, |a| a.device_index);
+            st.ds
+                .add_eni(d.id, device, device == 0, d.subnet, excluded, now);
+            add_described_cidrs(&mut st.ds, d);
+        }
+        self.st.borrow_mut().in_setup = false;
+        {
             // `ReadBackingStore`: pods whose address is no longer attached are dropped.
+            let mut st = self.st.borrow_mut();
             for &(pod, address) in &checkpoint {
                 st.ds.restore(pod, address);
             }
@@ -373,6 +434,9 @@ impl Daemon {
             self.st.borrow_mut().ds.remove_cidr(*eni, *net, false);
         }
         self.unassign_cidrs(&leftovers).await;
+        self.st.borrow_mut().in_setup = true;
+        self.refresh_security_groups().await;
+        self.st.borrow_mut().in_setup = false;
         let stats = {
             let st = self.st.borrow();
             st.ds.stats(self.now())
@@ -387,6 +451,72 @@ impl Daemon {
         }
         st.ready = true;
         Ok(())
+    }
+
+    /// `TagENI` (§9.1): CreateTags only when the instance-id tag is missing (the primary ENI at a node's first
+    /// start-up), 5 tries, a final failure fatal.
+    async fn tag_eni(&self, d: &EniDescription) -> Result<(), Failure> {
+        if d.tags.iter().any(|(k, _)| k == INSTANCE_ID_TAG) {
+            return Ok(());
+        }
+        let instance = self.st.borrow().instance;
+        let tags = vec![(INSTANCE_ID_TAG.to_string(), instance.to_string())];
+        let mut last = ErrorCode::RequestLimitExceeded;
+        for attempt in 0..TAG_RETRY.tries {
+            let request = Request::CreateTags {
+                eni: d.id,
+                tags: tags.clone(),
+            };
+            match self.call(request).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e.code,
+            }
+            if attempt + 1 < TAG_RETRY.tries {
+                self.sleep_backoff(&TAG_RETRY, attempt).await;
+            }
+        }
+        Err(Failure::TagEni(last))
+    }
+
+    /// `setupENI`'s exclusion check (§9.1): with subnet discovery, a DescribeSubnets of the ENI's subnet, up to
+    /// 6 tries 10 s apart; `None` when they all fail (the ENI is skipped). Without discovery nothing is
+    /// excluded and no call is made.
+    async fn setup_eni_exclusion(&self, subnet: SubnetId) -> Option<bool> {
+        if !self.st.borrow().cfg.enable_subnet_discovery {
+            return Some(false);
+        }
+        for attempt in 0..SETUP_ENI_TRIES {
+            let q = SubnetQuery::Ids(vec![subnet]);
+            if let Ok(Response::Subnets(list)) =
+                self.call(Request::DescribeSubnets { query: q }).await
+            {
+                return Some(list.first().is_some_and(is_excluded));
+            }
+            if attempt + 1 < SETUP_ENI_TRIES {
+                self.port.sleep(SETUP_ENI_RETRY_SLEEP).await;
+            }
+        }
+        None
+    }
+
+    /// `RefreshSGIDs` at start-up (§9.1, §9.2): the security-group cache starts empty, so every ENI in the
+    /// datastore looks changed and gets one ModifyNetworkInterfaceAttribute(Groups); not under custom
+    /// networking. A failure is logged and start-up goes on (a modelling choice, §9.1).
+    async fn refresh_security_groups(&self) {
+        let enis: Vec<EniId> = {
+            let st = self.st.borrow();
+            if st.cfg.custom_network.is_some() {
+                return;
+            }
+            st.ds.enis().iter().map(|e| e.id).collect()
+        };
+        for eni in enis {
+            let modify = Request::ModifyNetworkInterfaceAttribute {
+                eni,
+                attribute: EniAttribute::SecurityGroups,
+            };
+            let _ = self.call(modify).await;
+        }
     }
 
     /// `DescribeAllENIs`: one DescribeNetworkInterfaces for the ENIs IMDS lists, up to 12 tries (§4.1, §4.5).
@@ -677,7 +807,7 @@ impl Daemon {
         }
         let modify = Request::ModifyNetworkInterfaceAttribute {
             eni,
-            delete_on_termination: true,
+            attribute: EniAttribute::DeleteOnTermination(true),
         };
         if let Err(e) = self.call(modify).await {
             self.free_eni(eni).await;

@@ -253,8 +253,9 @@ pub struct NoAvailableAddress;
 pub struct Released {
     pub address: Ipv4Addr,
     pub eni: EniId,
-    /// The address belonged to a CIDR of the other mode: these unused CIDRs of that kind were removed from
-    /// the ENI and must be unassigned in EC2 (§3.4, `rpc_handler.go:DelNetwork`).
+    /// In SIP mode, the address belonged to a leftover prefix: the ENI's pod-free prefixes were removed from
+    /// the ENI and must be unassigned in EC2 (§3.4, §8.12, `rpc_handler.go:DelNetwork`). Always empty in
+    /// prefix mode.
     pub other_mode_leftovers: Vec<Ipv4Net>,
 }
 
@@ -601,14 +602,16 @@ impl Datastore {
         let (e, at, i) = locate(&mut self.enis, address)?;
         let c = &mut e.cidrs[at];
         c.set(i, Slot::Released(now));
-        let other_mode_leftovers = if c.of_mode(mode) {
+        // `DelNetwork`'s clean-up works one way only (§3.4, §8.12): in SIP mode an address of a leftover prefix
+        // frees the ENI's pod-free prefixes; in prefix mode its branch for a leftover /32 asks for `IsPrefix`,
+        // which a /32 never has, so the /32 stays (and keeps its slot) until a decrease or a restart.
+        let other_mode_leftovers = if c.of_mode(mode) || !c.is_prefix() {
             Vec::new()
         } else {
-            let other_is_prefix = c.is_prefix();
             let leftovers: Vec<Ipv4Net> = e
                 .cidrs
                 .iter()
-                .filter(|c| c.is_prefix() == other_is_prefix && c.assigned == 0)
+                .filter(|c| c.is_prefix() && c.assigned == 0)
                 .map(|c| c.net)
                 .collect();
             e.cidrs.retain(|c| !leftovers.contains(&c.net));

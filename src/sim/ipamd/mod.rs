@@ -237,6 +237,43 @@ impl Ipamd {
         }
     }
 
+    /// A new ipamd process on this node, after the old one was stopped or exited (aws-node's container
+    /// restarted, docs/reference/ipamd.md §9): the in-process state is lost, ENIs, their addresses and the
+    /// checkpointed pods are kept, and start-up runs again. `cfg` replaces the configuration (a DaemonSet
+    /// update); the node's max-pods is kept (§9.4). The leaked-ENI sweep restarts with a new random delay.
+    pub fn restart<E: From<Ec2Event> + From<IpamdEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        cfg: Option<IpamdConfig>,
+    ) {
+        self.stop(ctx);
+        {
+            let mut st = self.st.borrow_mut();
+            let cfg = cfg.unwrap_or_else(|| st.cfg.clone());
+            let instance = ec2
+                .inventory()
+                .instance(st.instance)
+                .expect("a node's instance is in the inventory");
+            let limits = NodeLimits::new(instance.instance_type, &cfg, st.limits.max_pods);
+            st.restart(cfg, limits);
+        }
+        let sweep = !self.st.borrow().cfg.disable_leaked_eni_cleanup;
+        self.routines = vec![Routine::of(&self.st, Task::Run)];
+        if sweep {
+            self.routines
+                .push(Routine::of(&self.st, Task::LeakedEniSweep));
+        }
+        self.start(ctx, ec2);
+    }
+
+    /// Whether ipamd's gRPC listener answers: start-up has finished and no SIGTERM came. The CNI plugin's
+    /// ADD and DEL, and aws-node's probes, reach it only then.
+    pub fn serving(&self) -> bool {
+        let st = self.st.borrow();
+        st.ready && !st.terminating
+    }
+
     /// The EC2 call the pool manager's routine is waiting for, if any.
     pub fn pending_call(&self) -> Option<CallId> {
         match self.routines[0].waiting {

@@ -27,8 +27,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::scenarios::{KubeSpec, WorkloadKind, WorkloadSpec};
 use crate::sim::ec2::{ClientId, Completion, ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::Context;
+use crate::sim::ipamd::config::IpamdConfig;
 use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
 use crate::sim::kube::api::{ClientLimiter, answered, write};
+use crate::sim::kube::aws_node::{
+    AwsNode, AwsNodeRollout, LIVENESS_KILL_AFTER, Phase, Rollout, readiness_at,
+};
 use crate::sim::kube::controllers::{ControllerEvent, Controllers};
 use crate::sim::kube::diagnosis::why_no_address;
 use crate::sim::kube::images::PullOutcome;
@@ -49,6 +53,8 @@ pub use scripted::{NODE_MONITOR_GRACE, ORPHAN_POD_QUARANTINE, WorkloadGate};
 
 const KUBELET: Stream = Stream("kube.kubelet");
 const NODES: Stream = Stream("kube.nodes");
+/// aws-node's restarts and readiness: their own stream, so that runs without restarts draw nothing more.
+const AWS_NODE: Stream = Stream("kube.aws_node");
 
 /// Kubernetes events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +65,12 @@ pub enum KubeEvent {
     Registered(InstanceId),
     /// aws-node starts on node `.0`: its ipamd begins its init.
     AwsNodeStarts(u32),
+    /// aws-node's liveness probe fails a third time on node `.0` unless ipamd serves (container epoch `.1`).
+    AwsNodeLiveness(u32, u32),
+    /// aws-node's container starts again on node `.0` (after its back-off, or as a new pod; epoch `.1`).
+    AwsNodeRestarts(u32, u32),
+    /// The API shows node `.0`'s restarted aws-node pod Ready (epoch `.1`).
+    AwsNodeReady(u32, u32),
     /// kubelet sees the pod's binding.
     Bound(PodId),
     /// Node `.0` turns Ready.
@@ -149,6 +161,8 @@ pub struct Cluster {
     lost_pods: BTreeMap<u32, Vec<PodId>>,
     /// Nodes lost to scripted interruptions and failures.
     pub nodes_lost: u64,
+    /// aws-node rolling updates, in the order they started.
+    pub rollouts: Vec<Rollout>,
 }
 
 impl Cluster {
@@ -182,6 +196,7 @@ impl Cluster {
             held_deletions: BTreeSet::new(),
             lost_pods: BTreeMap::new(),
             nodes_lost: 0,
+            rollouts: Vec::new(),
             node_groups,
         }
     }
@@ -221,6 +236,9 @@ impl Cluster {
             KubeEvent::Schedule => self.schedule(ctx),
             KubeEvent::Registered(instance) => self.register(ctx, ec2, instance),
             KubeEvent::AwsNodeStarts(n) => self.start_aws_node(ctx, ec2, n),
+            KubeEvent::AwsNodeLiveness(n, epoch) => self.aws_node_liveness(ctx, n, epoch),
+            KubeEvent::AwsNodeRestarts(n, epoch) => self.aws_node_restarts(ctx, ec2, n, epoch),
+            KubeEvent::AwsNodeReady(n, epoch) => self.aws_node_ready(ctx, n, epoch),
             KubeEvent::Bound(pod) => {
                 let p = self.pods.get_mut(pod);
                 if p.state == PodState::Starting && p.bound.is_none() {
@@ -327,7 +345,7 @@ impl Cluster {
             }
             ClientOwner::Ipamd(n) => {
                 self.nodes[n].ipamd.on_completion(ctx, ec2, done);
-                self.check_ready(ctx, n as u32);
+                self.ipamd_moved(ctx, n as u32);
             }
             ClientOwner::External => {}
         }
@@ -342,7 +360,7 @@ impl Cluster {
         E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent>,
     {
         self.nodes[e.node as usize].ipamd.on_wake(ctx, ec2, e);
-        self.check_ready(ctx, e.node);
+        self.ipamd_moved(ctx, e.node);
     }
 
     /// The scheduler, for its work counter.
@@ -415,6 +433,7 @@ impl Cluster {
             phase: NodePhase::Initializing,
             registered: ctx.now(),
             aws_node_started: None,
+            aws_node: AwsNode::default(),
             ready_at: None,
             max_pods,
             allocatable,
@@ -438,16 +457,233 @@ impl Cluster {
         ctx.schedule_in(d, KubeEvent::AwsNodeStarts(index as u32));
     }
 
-    /// aws-node's container is up: ipamd starts its init and pre-scaling (simulated, EC2 calls and all).
+    /// aws-node's container is up: ipamd starts its init and pre-scaling (simulated, EC2 calls and all), with
+    /// the configuration of a DaemonSet update that reached the node before its pod started, if any. The
+    /// liveness probe's verdict is due 80 s later.
     fn start_aws_node<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, n: u32)
     where
         E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent>,
     {
+        let now = ctx.now();
         let node = &mut self.nodes[n as usize];
-        node.aws_node_started = Some(ctx.now());
-        node.ipamd.start(ctx, ec2);
+        node.aws_node_started = Some(now);
+        match node.aws_node.next_config.take() {
+            Some(cfg) => node.ipamd.restart(ctx, ec2, Some(cfg)),
+            None => node.ipamd.start(ctx, ec2),
+        }
+        let epoch = node.aws_node.container_started(now);
+        ctx.schedule_in(LIVENESS_KILL_AFTER, KubeEvent::AwsNodeLiveness(n, epoch));
         self.log_node(ctx, n, || "aws-node started: ipamd init".to_string());
+        self.ipamd_moved(ctx, n);
+    }
+
+    /// ipamd has moved on (a call answered, a sleep over, a start): the node may turn Ready, and a restarted
+    /// aws-node pod may pass its readiness probe.
+    fn ipamd_moved<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, n: u32) {
         self.check_ready(ctx, n);
+        let node = &mut self.nodes[n as usize];
+        let a = &mut node.aws_node;
+        // Only a restarted pod's readiness matters (to a rolling update); a first start's is not modelled, so
+        // that runs without restarts draw nothing from the aws-node stream.
+        if a.phase != Phase::Running || a.ready_reported || a.restarts == 0 || !node.ipamd.serving()
+        {
+            return;
+        }
+        a.ready_reported = true;
+        let started = a.started.expect("a running container has started");
+        let probe = readiness_at(started, ctx.now());
+        let shown = probe + self.spec.api_server.latency.sample(ctx.rng(AWS_NODE));
+        ctx.schedule_at(shown, KubeEvent::AwsNodeReady(n, a.epoch));
+    }
+
+    /// aws-node's liveness probe has failed three times (60 s, 70 s, 80 s after the container started) unless
+    /// ipamd serves: the container is killed and kubelet restarts it after its CrashLoopBackOff, counted from
+    /// the exit and no earlier than PLEG sees it (docs/reference/kube.md §4.7, §5.5).
+    fn aws_node_liveness<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        n: u32,
+        epoch: u32,
+    ) {
+        let now = ctx.now();
+        let node = &mut self.nodes[n as usize];
+        if node.aws_node.epoch != epoch
+            || node.phase == NodePhase::Terminated
+            || node.ipamd.serving()
+        {
+            return;
+        }
+        node.ipamd.stop(ctx);
+        let stopped = node.aws_node.container_stopped();
+        let back_off = node.aws_node.killed(now, &self.spec.kubelet.crash_loop);
+        let restart = back_off.max(node.kubelet.sees(now));
+        let at = restart + self.spec.kubelet.container_start.sample(ctx.rng(AWS_NODE));
+        ctx.schedule_at(at, KubeEvent::AwsNodeRestarts(n, stopped));
+        self.log_node(ctx, n, || {
+            format!(
+                "aws-node killed by its liveness probe (ipamd not serving); CrashLoopBackOff until {:.3}s",
+                restart.as_secs_f64()
+            )
+        });
+    }
+
+    /// aws-node's container starts again: a new ipamd process, with a new configuration if a DaemonSet update
+    /// brought one.
+    fn aws_node_restarts<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        n: u32,
+        epoch: u32,
+    ) where
+        E: From<KubeEvent> + From<Ec2Event> + From<IpamdEvent>,
+    {
+        let now = ctx.now();
+        let node = &mut self.nodes[n as usize];
+        if node.aws_node.epoch != epoch || node.phase == NodePhase::Terminated {
+            return;
+        }
+        let cfg = node.aws_node.next_config.take();
+        node.ipamd.restart(ctx, ec2, cfg);
+        let epoch = node.aws_node.container_started(now);
+        ctx.schedule_in(LIVENESS_KILL_AFTER, KubeEvent::AwsNodeLiveness(n, epoch));
+        self.log_node(ctx, n, || "aws-node restarted: ipamd init".to_string());
+        self.ipamd_moved(ctx, n);
+    }
+
+    /// Restarts node `n`'s aws-node as a DaemonSet update does: its pod is deleted (SIGTERM: ipamd stops
+    /// growing and freeing ENIs, and the container, whose entrypoint has no SIGTERM handler, exits at once,
+    /// docs/reference/kube.md §5.5) and a new pod starts after the group's `aws_node_start`, running ipamd's
+    /// start-up again (docs/reference/ipamd.md §9) with `config` if given. The node keeps its phase (a Ready
+    /// node stays Ready; CNI ADDs fail meanwhile) and its max-pods. A node whose aws-node has not started yet
+    /// starts with `config`; returns whether a running aws-node was restarted (false for that node and for a
+    /// terminated one).
+    pub fn restart_aws_node<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        n: u32,
+        config: Option<IpamdConfig>,
+    ) -> bool
+    where
+        E: From<KubeEvent>,
+    {
+        let node = &mut self.nodes[n as usize];
+        if node.phase == NodePhase::Terminated {
+            return false;
+        }
+        node.aws_node.replaced(config);
+        if node.aws_node.phase == Phase::NotStarted {
+            return false;
+        }
+        node.ipamd.stop(ctx);
+        let epoch = node.aws_node.container_stopped();
+        let start = &self.node_groups.spec(node.group).lifecycle.aws_node_start;
+        let d = start.sample(ctx.rng(AWS_NODE));
+        ctx.schedule_in(d, KubeEvent::AwsNodeRestarts(n, epoch));
+        self.log_node(ctx, n, || {
+            format!(
+                "aws-node pod replaced: SIGTERM, new pod in {:.3}s",
+                d.as_secs_f64()
+            )
+        });
+        true
+    }
+
+    /// Starts a rolling update of aws-node over node group `group` (docs/reference/kube.md §5.5): at most
+    /// `max_unavailable` of the group's nodes restarted and not yet Ready again at once, the next node restarted
+    /// when a restarted one's pod turns Ready; nodes that leave are skipped. Nodes the group registers from now
+    /// on start with the new configuration (their max-pods stays the group's). Returns the rollout's index in
+    /// `rollouts`.
+    pub fn roll_aws_node<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        group: usize,
+        change: AwsNodeRollout,
+    ) -> usize
+    where
+        E: From<KubeEvent>,
+    {
+        if let Some(cfg) = &change.config {
+            self.node_groups.set_ipamd(group, cfg.clone());
+        }
+        let waiting = (0..self.nodes.len() as u32)
+            .filter(|&n| {
+                let node = &self.nodes[n as usize];
+                node.group == group && node.phase != NodePhase::Terminated
+            })
+            .collect();
+        let i = self.rollouts.len();
+        self.rollouts.push(Rollout {
+            group,
+            change,
+            started: ctx.now(),
+            finished: None,
+            waiting,
+            in_progress: Vec::new(),
+            restarted: 0,
+            max_down: 0,
+        });
+        self.log_node_group(ctx, || {
+            format!("aws-node rollout {i} of group {group} started")
+        });
+        self.advance_rollout(ctx, i);
+        i
+    }
+
+    /// Restarts the rollout's next nodes while fewer than `maxUnavailable` are down; records its end.
+    fn advance_rollout<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, i: usize) {
+        loop {
+            let r = &self.rollouts[i];
+            if r.finished.is_some() {
+                return;
+            }
+            let live = self
+                .nodes
+                .iter()
+                .filter(|n| n.group == r.group && n.phase != NodePhase::Terminated)
+                .count() as u32;
+            let limit = r.change.max_unavailable.of(live);
+            if r.in_progress.len() as u32 >= limit {
+                return;
+            }
+            let Some(n) = self.rollouts[i].waiting.pop_front() else {
+                if self.rollouts[i].in_progress.is_empty() {
+                    self.rollouts[i].finished = Some(ctx.now());
+                    self.log_node_group(ctx, || format!("aws-node rollout {i} finished"));
+                }
+                return;
+            };
+            let cfg = self.rollouts[i].change.config.clone();
+            if self.restart_aws_node(ctx, n, cfg) {
+                let r = &mut self.rollouts[i];
+                r.in_progress.push(n);
+                r.restarted += 1;
+                r.max_down = r.max_down.max(r.in_progress.len() as u32);
+            }
+        }
+    }
+
+    /// A restarted aws-node pod is Ready: the rollouts waiting for it move on.
+    fn aws_node_ready<E>(&mut self, ctx: &mut Context<'_, E>, n: u32, epoch: u32)
+    where
+        E: From<KubeEvent>,
+    {
+        if self.nodes[n as usize].aws_node.epoch != epoch {
+            return;
+        }
+        self.log_node(ctx, n, || "aws-node pod Ready".to_string());
+        self.rollouts_drop_node(ctx, n);
+    }
+
+    /// Node `n` no longer holds up any rollout (its new pod is Ready, or it left).
+    fn rollouts_drop_node<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, n: u32) {
+        for i in 0..self.rollouts.len() {
+            let r = &mut self.rollouts[i];
+            if let Some(k) = r.in_progress.iter().position(|&m| m == n) {
+                r.in_progress.remove(k);
+                self.advance_rollout(ctx, i);
+            }
+        }
     }
 
     /// Once ipamd has finished its start-up, the node turns Ready after its group's `cni_ready`.
@@ -568,7 +804,7 @@ impl Cluster {
 
     fn terminate<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, n: u32)
     where
-        E: From<Ec2Event>,
+        E: From<Ec2Event> + From<KubeEvent>,
     {
         let node = &mut self.nodes[n as usize];
         node.phase = NodePhase::Terminated;
@@ -578,6 +814,7 @@ impl Cluster {
         if let Some(log) = self.log.as_mut() {
             log.push(ctx.now(), Some(n), None, format!("{instance} terminated"));
         }
+        self.rollouts_drop_node(ctx, n);
     }
 
     // -----------------------------------------------------------------------------------------------------
@@ -767,7 +1004,15 @@ impl Cluster {
         pod.sandbox.get_or_insert(now);
         let n = pod.node.expect("a starting pod is bound");
         let node = &mut self.nodes[n as usize];
-        match node.ipamd.add(u64::from(p), now) {
+        // The CNI plugin reaches ipamd only while its gRPC listener serves (docs/reference/ipamd.md §9.1).
+        let added = if node.ipamd.serving() {
+            node.ipamd
+                .add(u64::from(p), now)
+                .map_err(|_| why_no_address(&node.ipamd, ec2, now))
+        } else {
+            Err(WaitReason::IpamdUnavailable)
+        };
+        match added {
             Ok(a) => {
                 let pod = self.pods.get_mut(p);
                 pod.ip_assigned = Some(now);
@@ -776,8 +1021,7 @@ impl Cluster {
                 self.log_pod(ctx, p, || format!("CNI ADD ok: {} on {}", a.address, a.eni));
                 self.pull_image(ctx, p);
             }
-            Err(_) => {
-                let reason = why_no_address(&node.ipamd, ec2, now);
+            Err(reason) => {
                 let pod = self.pods.get_mut(p);
                 pod.failed_adds += 1;
                 // The last failure's reason stands: it is what the pod was still waiting for.
@@ -787,7 +1031,7 @@ impl Cluster {
                 ctx.schedule_in(d, KubeEvent::SandboxAdd(p));
                 self.log_pod(ctx, p, || {
                     format!(
-                        "CNI ADD failed (no available IP/Prefix addresses): {reason}; sandbox retried in {:.3}s",
+                        "CNI ADD failed: {reason}; sandbox retried in {:.3}s",
                         d.as_secs_f64()
                     )
                 });
@@ -1048,6 +1292,21 @@ impl Cluster {
             return;
         }
         let n = self.pods.get(p).node.expect("a terminating pod was bound");
+        let node = &self.nodes[n as usize];
+        if node.phase != NodePhase::Terminated && !node.ipamd.serving() {
+            // The CNI DEL cannot reach ipamd: kubelet retries the sandbox's stop after its pod-worker back-off
+            // (docs/reference/ipamd.md §9.1); the pod stays Terminating, its address held.
+            let retry = &self.spec.kubelet.sandbox_retry;
+            let d = backoff(retry, 0, ctx.rng(AWS_NODE));
+            ctx.schedule_in(d, KubeEvent::TornDown(p));
+            self.log_pod(ctx, p, || {
+                format!(
+                    "CNI DEL failed (ipamd not serving); retried in {:.3}s",
+                    d.as_secs_f64()
+                )
+            });
+            return;
+        }
         // The status manager's last update before the API object goes takes a token like any other.
         self.nodes[n as usize].kubelet.api.reserve(now, 1);
         let released = self.nodes[n as usize].ipamd.del(ctx, ec2, u64::from(p));
@@ -1089,6 +1348,12 @@ impl Cluster {
     fn log_node<E>(&mut self, ctx: &Context<'_, E>, n: u32, what: impl FnOnce() -> String) {
         if let Some(log) = self.log.as_mut() {
             log.push(ctx.now(), Some(n), None, what());
+        }
+    }
+
+    fn log_node_group<E>(&mut self, ctx: &Context<'_, E>, what: impl FnOnce() -> String) {
+        if let Some(log) = self.log.as_mut() {
+            log.push(ctx.now(), None, None, what());
         }
     }
 }

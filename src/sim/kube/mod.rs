@@ -1,8 +1,9 @@
 //! The Kubernetes side of the world: node groups whose instances are launched through EC2, nodes with their
-//! ipamd, pods, the controllers, the scheduler, kubelet (its API calls, sandboxes, images, probes and
+//! ipamd and aws-node, pods, the controllers, the scheduler, kubelet (its API calls, sandboxes, images, probes and
 //! termination), workloads and the Karpenter-like provisioner.
 
 pub mod api;
+pub mod aws_node;
 pub mod cluster;
 pub mod controllers;
 pub mod diagnosis;

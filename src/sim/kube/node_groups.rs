@@ -20,6 +20,7 @@ use crate::sim::ec2::{
 };
 use crate::sim::engine::{Context, TimerId};
 use crate::sim::rng::stream;
+use crate::sim::ipamd::config::IpamdConfig;
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::vpc::SubnetId;
 
@@ -755,6 +756,12 @@ impl NodeGroups {
 
     pub fn spec(&self, group: usize) -> &NodeGroupSpec {
         &self.groups[group].plan
+    }
+
+    /// The ipamd configuration the group's nodes registered from now on start with (an aws-node DaemonSet
+    /// update). Their max-pods stays the group's: only a launch-template change alters it.
+    pub fn set_ipamd(&mut self, group: usize, cfg: IpamdConfig) {
+        self.groups[group].plan.ipamd = cfg;
     }
 
     pub fn len(&self) -> usize {

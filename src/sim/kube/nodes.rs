@@ -4,6 +4,7 @@
 use crate::scenarios::{Allocatable, PodShape};
 use crate::sim::ec2::InstanceId;
 use crate::sim::ipamd::Ipamd;
+use crate::sim::kube::aws_node::AwsNode;
 use crate::sim::kube::kubelet::Kubelet;
 use crate::sim::time::SimTime;
 
@@ -28,8 +29,10 @@ pub struct Node {
     pub phase: NodePhase,
     /// kubelet registered the Node.
     pub registered: SimTime,
-    /// aws-node's container started ipamd (`None` until then).
+    /// aws-node's container first started ipamd (`None` until then).
     pub aws_node_started: Option<SimTime>,
+    /// Its aws-node pod's container: restarts, liveness kills, a pending configuration.
+    pub aws_node: AwsNode,
     pub ready_at: Option<SimTime>,
     pub max_pods: u32,
     pub allocatable: Allocatable,

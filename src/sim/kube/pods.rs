@@ -54,6 +54,9 @@ pub enum WaitReason {
     MaxEnis,
     /// Its node's pool had reached max-pods.
     MaxPods,
+    /// Its node's ipamd was not serving (aws-node restarting, crash-looping or still starting up): the CNI
+    /// plugin's ADD failed with "failed to connect to backend server" (docs/reference/ipamd.md §9.1).
+    IpamdUnavailable,
     /// It waited to be scheduled: every node it could run on had max-pods pods.
     Unschedulable,
     /// Its image pull failed (the node's registry limiter had no token: "pull QPS exceeded") and it waited
@@ -75,6 +78,7 @@ impl WaitReason {
             WaitReason::CooldownOnly,
             WaitReason::MaxEnis,
             WaitReason::MaxPods,
+            WaitReason::IpamdUnavailable,
             WaitReason::Unschedulable,
             WaitReason::ImagePullBackOff,
             WaitReason::ImageNeverPull,
@@ -98,6 +102,7 @@ impl WaitReason {
             WaitReason::CooldownOnly => "cooldown-only".into(),
             WaitReason::MaxEnis => "max-enis".into(),
             WaitReason::MaxPods => "max-pods".into(),
+            WaitReason::IpamdUnavailable => "ipamd-unavailable".into(),
             WaitReason::Unschedulable => "unschedulable".into(),
             WaitReason::ImagePullBackOff => "image-pull-backoff".into(),
             WaitReason::ImageNeverPull => "image-never-pull".into(),

@@ -1,7 +1,7 @@
 //! What scripted events do to the Kubernetes side: workload control (scale, held deletions, stopped
 //! arrivals), lost nodes and launch-template changes.
 //!
-//! A lost node (docs/reference/kube.md §5.5): with a notice (a Spot interruption's two minutes), the node is
+//! A lost node (docs/reference/kube.md §5.6): with a notice (a Spot interruption's two minutes), the node is
 //! cordoned and drained at once, as Karpenter's interruption handling and the node termination handler do,
 //! and EC2 takes the instance when the notice ends whatever is left on it. Without one (an instance failure)
 //! the instance is gone at once; its pods are dead but still bound until Kubernetes notices: the node goes
@@ -16,12 +16,12 @@ use crate::sim::rng::Stream;
 use crate::sim::script::{LaunchTemplateChange, WorkloadControl};
 use crate::sim::time::SimDuration;
 
-/// Nodes chosen for loss (docs/reference/kube.md §5.5).
+/// Nodes chosen for loss (docs/reference/kube.md §5.6).
 const NODE_LOSS: Stream = Stream("script.node_loss");
 
 /// `--node-monitor-grace-period` since v1.32 (docs/reference/kube.md §5.1).
 pub const NODE_MONITOR_GRACE: SimDuration = SimDuration::from_secs(50);
-/// The pod garbage collector's quarantine of pods bound to a deleted Node (docs/reference/kube.md §5.5).
+/// The pod garbage collector's quarantine of pods bound to a deleted Node (docs/reference/kube.md §5.6).
 pub const ORPHAN_POD_QUARANTINE: SimDuration = SimDuration::from_secs(40);
 
 /// Per-workload state that scripted events set.
