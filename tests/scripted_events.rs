@@ -339,3 +339,94 @@ workload = "queue"
         .collect();
     assert_eq!(times, vec![(120, 600), (120, 720), (480, 600), (480, 720)]);
 }
+
+/// Four nodes of `g` and a second group `h` of two, with the given events.
+fn two_groups(events: &str) -> World {
+    run_checked(&scenario(
+        "30m",
+        &format!(
+            r#"
+[[node_groups]]
+name = "h"
+instance_type = "m5.large"
+count = 2
+subnets = ["a"]
+[node_groups.ipamd]
+WARM_IP_TARGET = 3
+{events}"#
+        ),
+    ))
+}
+
+#[test]
+fn kube_5_5_an_aws_node_update_rolls_each_group_and_stacks_on_earlier_updates() {
+    let w = two_groups(
+        r#"
+[[events]]
+at = "5m"
+do = "update-aws-node"
+max_unavailable = 1
+ipamd = { WARM_IP_TARGET = 1 }
+[[events]]
+at = "15m"
+do = "update-aws-node"
+node_group = "h"
+max_unavailable = "100%"
+ipamd = { MINIMUM_IP_TARGET = 4 }
+"#,
+    );
+    let rollouts = &w.cluster.rollouts;
+    assert_eq!(rollouts.len(), 3, "g and h at 5m, h at 15m");
+    assert_eq!(
+        rollouts
+            .iter()
+            .map(|r| (r.group, r.restarted, r.max_down))
+            .collect::<Vec<_>>(),
+        vec![(0, 4, 1), (1, 2, 1), (1, 2, 2)]
+    );
+    assert!(rollouts.iter().all(|r| r.finished.is_some()));
+    let targets = |g: usize| -> Vec<(u32, u32)> {
+        w.cluster
+            .nodes
+            .iter()
+            .filter(|n| n.group == g)
+            .map(|n| {
+                let st = n.ipamd.state();
+                (st.cfg.warm_ip_target, st.cfg.minimum_ip_target)
+            })
+            .collect()
+    };
+    assert_eq!(targets(0), vec![(1, 0); 4]);
+    // The second update stacks on the first for group h.
+    assert_eq!(targets(1), vec![(1, 4); 2]);
+}
+
+#[test]
+fn kube_5_5_an_aws_node_restart_keeps_the_configuration_and_restarts_every_node() {
+    let w = two_groups(
+        r#"
+[[events]]
+at = "5m"
+do = "restart-aws-node"
+max_unavailable = "50%"
+"#,
+    );
+    let restarted: u32 = w.cluster.rollouts.iter().map(|r| r.restarted).sum();
+    assert_eq!(restarted, 6);
+    let h: Vec<u32> = w
+        .cluster
+        .nodes
+        .iter()
+        .filter(|n| n.group == 1)
+        .map(|n| n.ipamd.state().cfg.warm_ip_target)
+        .collect();
+    assert_eq!(h, vec![3, 3]);
+    assert_eq!(
+        w.cluster
+            .rollouts
+            .iter()
+            .map(|r| r.max_down)
+            .collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+}

@@ -563,4 +563,8 @@ pub(crate) struct RawEvent {
     #[serde(rename = "for")]
     pub lasting: Option<Spanned<SimDuration>>,
     pub calls_per_second: Option<Spanned<BTreeMap<Spanned<String>, Spanned<f64>>>>,
+    /// aws-node's new environment (`update-aws-node`), over the group's.
+    pub ipamd: Option<Spanned<RawIpamd>>,
+    /// A count (`3`) or a percentage (`"10%"`), as the DaemonSet's `maxUnavailable`.
+    pub max_unavailable: Option<Spanned<toml::Value>>,
 }

@@ -3,6 +3,7 @@
 //! nodes). The scenario file's `[[events]]` resolve to a [`Script`]; the world fires each at its time and
 //! hands it to the model it changes.
 
+use crate::sim::kube::aws_node::AwsNodeRollout;
 use crate::sim::time::SimDuration;
 
 /// The events of a run, sorted by time; events at one instant fire in file order.
@@ -42,6 +43,10 @@ pub enum Change {
     LaunchTemplate {
         group: usize,
         template: LaunchTemplateChange,
+    },
+    /// aws-node's DaemonSet is updated (a new environment) or restarted, rolled over each group.
+    AwsNode {
+        rollouts: Vec<(usize, AwsNodeRollout)>,
     },
 }
 

@@ -250,6 +250,11 @@ impl World {
             Change::LaunchTemplate { group, template } => {
                 self.cluster.change_launch_template(group, template)
             }
+            Change::AwsNode { ref rollouts } => {
+                for (group, rollout) in rollouts.clone() {
+                    self.cluster.roll_aws_node(ctx, group, rollout);
+                }
+            }
         }
     }
 }

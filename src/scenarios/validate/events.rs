@@ -3,10 +3,11 @@
 
 use super::*;
 use crate::sim::ec2::external::ExternalCallerSpec;
+use crate::sim::kube::aws_node::{AwsNodeRollout, MaxUnavailable};
 use crate::sim::script::{Change, LaunchTemplateChange, Script, Scripted, WorkloadControl};
 
-pub(super) const EVENT_KINDS: &str = "scale, pause-deletions, resume-deletions, stop-arrivals, \
-     start-arrivals, lose-nodes, launch-template or api-load";
+pub(super) const EVENT_KINDS: &str = "update-aws-node, restart-aws-node, scale, pause-deletions, \
+     resume-deletions, stop-arrivals, start-arrivals, lose-nodes, launch-template or api-load";
 
 /// The keys each kind takes besides `name`, `at` and `do`, the first ones required.
 fn keys_of_kind(kind: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
@@ -18,6 +19,8 @@ fn keys_of_kind(kind: &str) -> Option<(&'static [&'static str], &'static [&'stat
         "lose-nodes" => (&["node_group", "count"], &["notice"]),
         "launch-template" => (&["node_group"], &["max_pods"]),
         "api-load" => (&["caller", "for", "calls_per_second"], &["account"]),
+        "update-aws-node" => (&["ipamd"], &["node_group", "max_unavailable"]),
+        "restart-aws-node" => (&[], &["node_group", "max_unavailable"]),
         _ => return None,
     })
 }
@@ -38,6 +41,8 @@ fn given_keys(e: &RawEvent) -> Vec<(&'static str, Range<usize>)> {
         ("account", span(&e.account)),
         ("for", span(&e.lasting)),
         ("calls_per_second", span(&e.calls_per_second)),
+        ("ipamd", span(&e.ipamd)),
+        ("max_unavailable", span(&e.max_unavailable)),
     ]
     .into_iter()
     .filter_map(|(k, s)| s.map(|s| (k, s)))
@@ -50,6 +55,9 @@ pub(super) struct EventTargets<'a> {
     pub workloads: &'a [WorkloadSpec],
     pub node_groups: &'a [NodeGroupSpec],
     pub ec2: &'a Ec2Config,
+    /// `[ipamd]` and each group's `ipamd` table, which an aws-node update's environment goes over.
+    pub cluster_ipamd: Option<&'a RawIpamd>,
+    pub group_ipamd: &'a [Option<RawIpamd>],
 }
 
 /// The file's events, sorted by time (file order at one instant), and the external callers they start.
@@ -60,11 +68,17 @@ pub(super) fn resolve_events(
 ) -> R<(Script, Vec<ExternalCallerSpec>)> {
     let mut events: Vec<Scripted> = Vec::new();
     let mut callers: Vec<ExternalCallerSpec> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    for (i, e) in raw.into_iter().enumerate() {
+    // The names given so far, with the index of their event.
+    let mut names: Vec<(String, usize)> = Vec::new();
+    // Taken in time order (file order at one instant), so that each aws-node update goes over the ones
+    // before it in the run.
+    let mut order: Vec<usize> = (0..raw.len()).collect();
+    order.sort_by_key(|&i| *raw[i].get_ref().at.get_ref());
+    let mut updates: Vec<Vec<(String, &RawIpamd)>> = vec![Vec::new(); t.node_groups.len()];
+    for i in order {
         let base = format!("events[{i}]");
-        let span = e.span();
-        let e = e.into_inner();
+        let span = raw[i].span();
+        let e = raw[i].get_ref();
         let label = match &e.name {
             Some(n) => {
                 let name = unique_name(
@@ -72,16 +86,13 @@ pub(super) fn resolve_events(
                     n,
                     &join(&base, "name"),
                     "event",
-                    names.iter().map(String::as_str),
-                    |j| format!("(also events[{j}])"),
+                    names.iter().map(|(n, _)| n.as_str()),
+                    |j| format!("(also events[{}])", names[j].1),
                 )?;
-                names.push(name.clone());
+                names.push((name.clone(), i));
                 name
             }
-            None => {
-                names.push(String::new());
-                format!("{}#{i}", e.kind.get_ref().trim())
-            }
+            None => format!("{}#{i}", e.kind.get_ref().trim()),
         };
         let at = *e.at.get_ref();
         if at >= t.duration {
@@ -99,7 +110,7 @@ pub(super) fn resolve_events(
                 format!("unknown event \"{kind}\" (expected {EVENT_KINDS})"),
             ));
         };
-        if let Some((k, s)) = given_keys(&e)
+        if let Some((k, s)) = given_keys(e)
             .into_iter()
             .find(|(k, _)| !required.contains(k) && !optional.contains(k))
         {
@@ -113,7 +124,7 @@ pub(super) fn resolve_events(
                 ),
             ));
         }
-        let given: Vec<&str> = given_keys(&e).into_iter().map(|(k, _)| k).collect();
+        let given: Vec<&str> = given_keys(e).into_iter().map(|(k, _)| k).collect();
         if let Some(k) = required.iter().find(|k| !given.contains(k)) {
             return Err(cx.error(
                 span,
@@ -123,8 +134,33 @@ pub(super) fn resolve_events(
         }
         let ec = EventCx { cx, base: &base };
         let change = match kind {
+            "update-aws-node" | "restart-aws-node" => {
+                let groups = match &e.node_group {
+                    Some(_) => vec![ec.node_group(e, t)?],
+                    None => (0..t.node_groups.len()).collect(),
+                };
+                let max_unavailable = ec.max_unavailable(e)?;
+                let mut rollouts = Vec::new();
+                for g in groups {
+                    let config = match &e.ipamd {
+                        Some(table) => {
+                            updates[g].push((join(&base, "ipamd"), table.get_ref()));
+                            Some(ec.updated_ipamd(t, g, &updates[g])?)
+                        }
+                        None => None,
+                    };
+                    rollouts.push((
+                        g,
+                        AwsNodeRollout {
+                            config,
+                            max_unavailable,
+                        },
+                    ));
+                }
+                Change::AwsNode { rollouts }
+            }
             "scale" => {
-                let (w, spec) = ec.workload(&e, t)?;
+                let (w, spec) = ec.workload(e, t)?;
                 if !matches!(spec.kind, WorkloadKind::Deployment { .. }) {
                     return Err(ec.at(
                         e.workload.as_ref().expect("required"),
@@ -150,7 +186,7 @@ pub(super) fn resolve_events(
                 }
             }
             "pause-deletions" | "resume-deletions" => Change::Workload {
-                workload: ec.workload(&e, t)?.0,
+                workload: ec.workload(e, t)?.0,
                 control: if kind == "pause-deletions" {
                     WorkloadControl::PauseDeletions
                 } else {
@@ -158,7 +194,7 @@ pub(super) fn resolve_events(
                 },
             },
             "stop-arrivals" | "start-arrivals" => {
-                let (w, spec) = ec.workload(&e, t)?;
+                let (w, spec) = ec.workload(e, t)?;
                 if matches!(spec.kind, WorkloadKind::Deployment { .. }) {
                     return Err(ec.at(
                         e.workload.as_ref().expect("required"),
@@ -180,7 +216,7 @@ pub(super) fn resolve_events(
                 }
             }
             "lose-nodes" => Change::LoseNodes {
-                group: ec.node_group(&e, t)?,
+                group: ec.node_group(e, t)?,
                 count: positive_u32(
                     cx,
                     e.count.as_ref().expect("required"),
@@ -192,7 +228,7 @@ pub(super) fn resolve_events(
                     .map_or(SimDuration::ZERO, |n| *n.get_ref()),
             },
             "launch-template" => {
-                let group = ec.node_group(&e, t)?;
+                let group = ec.node_group(e, t)?;
                 let max_pods = match &e.max_pods {
                     Some(m) => Some(positive_u32(cx, m, &join(&base, "max_pods"))?),
                     None => None,
@@ -203,7 +239,7 @@ pub(super) fn resolve_events(
                 }
             }
             "api-load" => {
-                let caller = ec.external_caller(&e, t, &callers)?;
+                let caller = ec.external_caller(e, t, &callers)?;
                 callers.push(caller);
                 Change::ExternalLoad {
                     caller: callers.len() - 1,
@@ -260,6 +296,63 @@ impl EventCx<'_, '_> {
     fn node_group(&self, e: &RawEvent, t: &EventTargets<'_>) -> R<usize> {
         let name = e.node_group.as_ref().expect("required");
         node_group_index(t.node_groups, name.get_ref()).map_err(|m| self.at(name, "node_group", m))
+    }
+
+    /// `max_unavailable`: a count ≥ 1 or a percentage in (0, 100]; the manifest's 10 % when absent.
+    fn max_unavailable(&self, e: &RawEvent) -> R<MaxUnavailable> {
+        let Some(v) = &e.max_unavailable else {
+            return Ok(MaxUnavailable::default());
+        };
+        let parsed = match v.get_ref() {
+            toml::Value::Integer(n) if *n >= 1 && *n <= i64::from(u32::MAX) => {
+                Some(MaxUnavailable::Count(*n as u32))
+            }
+            toml::Value::String(s) => s
+                .trim()
+                .strip_suffix('%')
+                .and_then(|p| p.trim().parse::<f64>().ok())
+                .filter(|p| *p > 0.0 && *p <= 100.0)
+                .map(MaxUnavailable::Percent),
+            _ => None,
+        };
+        parsed.ok_or_else(|| {
+            self.at(
+                v,
+                "max_unavailable",
+                format!(
+                    "expected a number of nodes ≥ 1 (3) or a percentage of them in (0, 100] (\"10%\"), got {}",
+                    v.get_ref()
+                ),
+            )
+        })
+    }
+
+    /// Group `g`'s aws-node environment after `updates` (in time order, this event's last) over its own.
+    fn updated_ipamd(
+        &self,
+        t: &EventTargets<'_>,
+        g: usize,
+        updates: &[(String, &RawIpamd)],
+    ) -> R<IpamdConfig> {
+        let spec = &t.node_groups[g];
+        let (key, table) = updates.last().expect("this event's table");
+        if let Some(v) = &table.custom_network_cfg {
+            return Err(self.cx.error(
+                v.span(),
+                join(key, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"),
+                "custom networking cannot be switched by an event: a node's ENIConfig is chosen when it \
+                 starts; give the group its own eni_config and launch a new group",
+            ));
+        }
+        let mut env = Layers::new(
+            &format!("node_groups[{g}]"),
+            t.group_ipamd[g].as_ref(),
+            t.cluster_ipamd,
+        );
+        for (key, table) in updates {
+            env = env.under(key.clone(), table);
+        }
+        resolve_ipamd(self.cx, &spec.name, &env, spec.ipamd.custom_network.clone())
     }
 
     fn external_caller(

@@ -22,6 +22,12 @@ impl<'a> Layers<'a> {
         Layers { tables }
     }
 
+    /// These layers under `table` (at key path `key`), which wins over them: a later change of the environment.
+    pub(super) fn under(mut self, key: String, table: &'a RawIpamd) -> Self {
+        self.tables.insert(0, (key, table));
+        self
+    }
+
     /// The value of key `name` (read through `field`) and its key path, if some table sets it.
     pub(super) fn get<T>(
         &self,

@@ -138,8 +138,15 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         ),
     };
     let mut node_groups: Vec<NodeGroupSpec> = Vec::new();
-    for (i, g) in raw.node_groups.unwrap_or_default().into_iter().enumerate() {
-        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, &cluster)?;
+    let mut raw_groups = raw.node_groups.unwrap_or_default();
+    // Kept for the events that change aws-node's environment over each group's.
+    let group_ipamd: Vec<Option<RawIpamd>> = raw_groups
+        .iter_mut()
+        .map(|g| g.get_mut().ipamd.take())
+        .collect();
+    for (i, g) in raw_groups.into_iter().enumerate() {
+        let ipamd = group_ipamd[i].as_ref();
+        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, &cluster, ipamd)?;
         node_groups.push(spec);
     }
 
@@ -164,6 +171,8 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         workloads: &workloads,
         node_groups: &node_groups,
         ec2: &ec2,
+        cluster_ipamd: raw.ipamd.as_ref(),
+        group_ipamd: &group_ipamd,
     };
     let (script, external_callers) = resolve_events(cx, raw.events.unwrap_or_default(), &targets)?;
 

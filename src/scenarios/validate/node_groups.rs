@@ -19,6 +19,7 @@ pub(super) fn resolve_node_group(
     subnets: &[SubnetSpec],
     ec2: &Ec2Config,
     cluster: &ClusterDefaults<'_>,
+    ipamd: Option<&RawIpamd>,
 ) -> R<NodeGroupSpec> {
     let base = format!("node_groups[{i}]");
     let group_span = g.span();
@@ -99,7 +100,7 @@ pub(super) fn resolve_node_group(
 
     let account = account_index(cx, g.account.as_ref(), &join(&base, "account"), ec2)?;
 
-    let env = Layers::new(&base, g.ipamd.as_ref(), cluster.ipamd);
+    let env = Layers::new(&base, ipamd, cluster.ipamd);
     let custom_network = resolve_custom_network(cx, &base, &env, g.eni_config, subnets, &idx)?;
     let ipamd = resolve_ipamd(cx, &name, &env, custom_network)?;
     let max_pods = match &g.max_pods {

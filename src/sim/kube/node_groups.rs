@@ -19,8 +19,8 @@ use crate::sim::ec2::{
     SubnetQuery,
 };
 use crate::sim::engine::{Context, TimerId};
-use crate::sim::rng::stream;
 use crate::sim::ipamd::config::IpamdConfig;
+use crate::sim::rng::stream;
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::vpc::SubnetId;
 
