@@ -130,23 +130,23 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         subnets.push(spec);
     }
 
-    let cluster = ClusterDefaults {
-        ipamd: raw.ipamd.as_ref(),
-        lifecycle: resolve_node_lifecycle(
-            &NodeLifecycleSpec::default(),
-            raw.node_lifecycle.as_ref(),
-        ),
-    };
-    let mut node_groups: Vec<NodeGroupSpec> = Vec::new();
     let mut raw_groups = raw.node_groups.unwrap_or_default();
     // Kept for the events that change aws-node's environment over each group's.
     let group_ipamd: Vec<Option<RawIpamd>> = raw_groups
         .iter_mut()
         .map(|g| g.get_mut().ipamd.take())
         .collect();
+    let cluster = ClusterDefaults {
+        ipamd: raw.ipamd.as_ref(),
+        group_ipamd: &group_ipamd,
+        lifecycle: resolve_node_lifecycle(
+            &NodeLifecycleSpec::default(),
+            raw.node_lifecycle.as_ref(),
+        ),
+    };
+    let mut node_groups: Vec<NodeGroupSpec> = Vec::new();
     for (i, g) in raw_groups.into_iter().enumerate() {
-        let ipamd = group_ipamd[i].as_ref();
-        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, &cluster, ipamd)?;
+        let spec = resolve_node_group(cx, i, g, &node_groups, &subnets, &ec2, &cluster)?;
         node_groups.push(spec);
     }
 

@@ -7,6 +7,9 @@ use super::*;
 pub(super) struct ClusterDefaults<'a> {
     /// `[ipamd]`: the aws-node DaemonSet's environment.
     pub ipamd: Option<&'a RawIpamd>,
+    /// Each group's own `ipamd` table, by group index: kept apart from the group's other keys so that the
+    /// events that change aws-node's environment can go over it.
+    pub group_ipamd: &'a [Option<RawIpamd>],
     /// `[node_lifecycle]` over the defaults.
     pub lifecycle: NodeLifecycleSpec,
 }
@@ -19,7 +22,6 @@ pub(super) fn resolve_node_group(
     subnets: &[SubnetSpec],
     ec2: &Ec2Config,
     cluster: &ClusterDefaults<'_>,
-    ipamd: Option<&RawIpamd>,
 ) -> R<NodeGroupSpec> {
     let base = format!("node_groups[{i}]");
     let group_span = g.span();
@@ -100,7 +102,7 @@ pub(super) fn resolve_node_group(
 
     let account = account_index(cx, g.account.as_ref(), &join(&base, "account"), ec2)?;
 
-    let env = Layers::new(&base, ipamd, cluster.ipamd);
+    let env = Layers::new(&base, cluster.group_ipamd[i].as_ref(), cluster.ipamd);
     let custom_network = resolve_custom_network(cx, &base, &env, g.eni_config, subnets, &idx)?;
     let ipamd = resolve_ipamd(cx, &name, &env, custom_network)?;
     let max_pods = match &g.max_pods {
