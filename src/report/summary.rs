@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::brownfield;
 use super::censored::{self, Wait};
 use super::scale_ups;
 use super::{Perf, by_name, quantiles};
@@ -17,6 +18,7 @@ use crate::sim::kube::nodes::Node;
 use crate::sim::kube::pods::{Pod, WaitReason, Waited};
 use crate::sim::metrics::{PoolTotals, Sample};
 use crate::sim::time::SimTime;
+use crate::sim::vpc::SubnetId;
 use crate::sim::world::World;
 
 /// Which entries the summary's per-action, per-error-code and per-wait-reason maps have.
@@ -273,21 +275,27 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         }),
         |(code, n)| (code.to_string(), json!(n)),
     );
-    let subnets = by_name(world.ec2.inventory().subnets(), |s| {
-        let v = json!({
-            "cidr": s.cidr().to_string(),
-            "min_free_addresses": s.min_free_addresses(),
-            "min_free_prefix_blocks": s.min_free_prefix_blocks(),
-            "final_free_addresses": s.free_addresses(),
-            "final_free_prefix_blocks": s.free_prefix_blocks(),
-        });
-        (s.name().to_string(), v)
-    });
+    let end = SimTime::ZERO + scenario.duration;
+    let subnets = by_name(
+        world.ec2.inventory().subnets().iter().enumerate(),
+        |(i, s)| {
+            let mut v = json!({
+                "cidr": s.cidr().to_string(),
+                "min_free_addresses": s.min_free_addresses(),
+                "min_free_prefix_blocks": s.min_free_prefix_blocks(),
+                "final_free_addresses": s.free_addresses(),
+                "final_free_prefix_blocks": s.free_prefix_blocks(),
+            });
+            if let Some(r) = brownfield::reservations(world, SubnetId(i as u32), end) {
+                v["reservations"] = r;
+            }
+            (s.name().to_string(), v)
+        },
+    );
     let tenants = by_name(world.tenants.stats(), |t| {
         (t.name, json!({ "held": t.held, "refused": t.refused }))
     });
     let cluster = &world.cluster;
-    let end = SimTime::ZERO + scenario.duration;
     let groups = cluster.node_groups.stats();
     let node_groups = by_name(groups.iter().enumerate(), |(g, stats)| {
         (
@@ -307,6 +315,10 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
     let mut pods = pod_figures(&all, end, keys);
     pods["pending_peak"] = json!(peak(&|r| r.pods_pending));
     pods["running_peak"] = json!(peak(&|r| r.pods_running));
+    let mut enis = json!({ "peak": peak(&|r| r.enis) });
+    if let Some(leaked) = brownfield::leaks(world) {
+        enis["leaked"] = leaked;
+    }
     json!({
         "scenario": scenario.name,
         "seed": scenario.seed,
@@ -340,7 +352,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         },
         "node_groups": node_groups,
         "deployments": scale_ups::deployments(scenario, cluster.pods.all(), end),
-        "enis": { "peak": peak(&|r| r.enis) },
+        "enis": enis,
         "ips": held_addresses(rows.iter().map(|r| &r.pools)),
         "ipamd": {
             "nodes": cluster.nodes.len(),

@@ -3,23 +3,26 @@
 //! model whose client made it.
 
 use crate::scenarios::Scenario;
-use crate::sim::ec2::{ControlPlane, Ec2Event};
+use crate::sim::ec2::{CallId, Completion, ControlPlane, Ec2Event, Request};
 use crate::sim::engine::{Context, Engine, Model};
 use crate::sim::ipamd::IpamdEvent;
-use crate::sim::kube::cluster::{Cluster, ClusterSetup, KubeEvent};
+use crate::sim::kube::cluster::{ClientOwner, Cluster, ClusterSetup, KubeEvent};
 use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroups};
 use crate::sim::kube::workloads::WorkloadEvent;
 use crate::sim::metrics::Timeseries;
 use crate::sim::rng::stream;
 use crate::sim::time::SimTime;
+use crate::sim::vpc::in_use::{InUseDrains, InUseEvent};
 use crate::sim::vpc::tenants::{TenantEvent, Tenants};
-use crate::sim::vpc::{AllocError, Subnet, SubnetError, SubnetId};
+use crate::sim::vpc::{AllocError, InUseDrain, Subnet, SubnetError, SubnetId};
 
 /// Every event of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     Ec2(Ec2Event),
     Tenant(TenantEvent),
+    /// Addresses in use at the start are released.
+    InUse(InUseEvent),
     NodeGroup(NodeGroupEvent),
     Ipamd(IpamdEvent),
     Kube(KubeEvent),
@@ -36,6 +39,12 @@ impl From<Ec2Event> for Event {
 impl From<TenantEvent> for Event {
     fn from(e: TenantEvent) -> Self {
         Event::Tenant(e)
+    }
+}
+
+impl From<InUseEvent> for Event {
+    fn from(e: InUseEvent) -> Self {
+        Event::InUse(e)
     }
 }
 
@@ -75,11 +84,28 @@ pub enum BuildError {
 pub struct World {
     pub ec2: ControlPlane,
     pub tenants: Tenants,
+    pub in_use: InUseDrains,
     pub cluster: Cluster,
     pub timeseries: Timeseries,
+    /// The answers to the operator's calls ([`World::operator_call`]), in answer order.
+    pub operator_answers: Vec<Completion>,
 }
 
 impl World {
+    /// Sends an EC2 call of the VPC's operator now, from its client in `account` (e.g.
+    /// CreateSubnetCidrReservation or DeleteSubnetCidrReservation at a scripted time): it goes through the
+    /// account's buckets, latency and retries like any call, and its answer joins
+    /// [`World::operator_answers`].
+    pub fn operator_call(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        account: usize,
+        request: Request,
+    ) -> CallId {
+        let client = self.cluster.operator_client(&mut self.ec2, account);
+        self.ec2.submit(ctx, client, request)
+    }
+
     /// Builds the world of `scenario` and an engine with its first events scheduled. `trace` keeps the
     /// decision log and every node's EC2 calls for `vpcsim explain`.
     pub fn build(
@@ -89,6 +115,7 @@ impl World {
     ) -> Result<(World, Engine<Event>), BuildError> {
         let mut initial = stream(scenario.seed, "vpc.initial", 0);
         let mut subnets = Vec::with_capacity(scenario.subnets.len());
+        let mut in_use = InUseDrains::default();
         for s in &scenario.subnets {
             let mut subnet = Subnet::new(
                 &s.name,
@@ -108,6 +135,15 @@ impl World {
                     subnet: s.name.clone(),
                     source,
                 })?;
+            if s.in_use.drain != InUseDrain::Never {
+                let id = SubnetId(subnets.len() as u32);
+                in_use.add(
+                    scenario.seed,
+                    id,
+                    subnet.assigned_addresses(),
+                    &s.in_use.drain,
+                );
+            }
             subnets.push(subnet);
         }
         let mut ec2 = ControlPlane::new(scenario.ec2.clone(), subnets, keep_call_log);
@@ -129,8 +165,10 @@ impl World {
         let mut world = World {
             ec2,
             tenants,
+            in_use,
             cluster: Cluster::new(setup, node_groups),
             timeseries: Timeseries::new(scenario.sample_interval),
+            operator_answers: Vec::new(),
         };
         let mut engine = Engine::new(scenario.seed);
         {
@@ -138,6 +176,7 @@ impl World {
             world.tenants.start(&mut ctx);
             world.cluster.start(&mut ctx);
             ctx.schedule_at(SimTime::ZERO, Event::Sample);
+            world.in_use.start(&mut ctx);
         }
         Ok((world, engine))
     }
@@ -153,6 +192,7 @@ impl Model for World {
             Event::Ec2(Ec2Event::Retry(_)) => "EC2 retry",
             Event::Ec2(_) => "EC2 lifecycle",
             Event::Tenant(_) => "tenant",
+            Event::InUse(_) => "in-use release",
             Event::NodeGroup(_) => "node group",
             Event::Ipamd(_) => "ipamd wake-up",
             Event::Kube(KubeEvent::Workload(_)) => "workload arrival",
@@ -182,7 +222,11 @@ impl Model for World {
                     self.cluster.instance_running(ctx, instance);
                 }
                 if let Some(done) = done {
-                    self.cluster.on_completion(ctx, &mut self.ec2, done);
+                    if let ClientOwner::Operator(_) = self.cluster.owner(done.client.0) {
+                        self.operator_answers.push(done);
+                    } else {
+                        self.cluster.on_completion(ctx, &mut self.ec2, done);
+                    }
                 }
             }
             Event::Ipamd(e) => self.cluster.on_ipamd_wake(ctx, &mut self.ec2, e),
@@ -190,6 +234,9 @@ impl Model for World {
             Event::NodeGroup(e) => self.cluster.handle_group_event(ctx, &mut self.ec2, e),
             Event::Tenant(e) => self
                 .tenants
+                .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),
+            Event::InUse(e) => self
+                .in_use
                 .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),
             Event::Sample => {
                 self.timeseries.sample(ctx.now(), &self.ec2, &self.cluster);

@@ -42,7 +42,7 @@ use super::location::join;
 use super::raw::{
     RawAccount, RawAllocatable, RawApiServer, RawBackoff, RawBucket, RawControllers, RawCpu,
     RawEc2, RawEniConfig, RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup, RawNodeLifecycle,
-    RawProvisioner, RawReadiness, RawReservation, RawScheduler, RawSubnet, RawTenant,
+    RawProvisioner, RawReadiness, RawRelease, RawReservation, RawScheduler, RawSubnet, RawTenant,
     RawTermination, RawVpc, RawWorkload,
 };
 use super::{
@@ -55,6 +55,7 @@ use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
 use crate::sim::ec2::config::{AccountConfig, Ec2Config};
 use crate::sim::ec2::instance_types::{self, InstanceType};
+use crate::sim::ec2::leaks::LeakSettings;
 use crate::sim::ec2::max_pods::{self, MaxPodsError, MaxPodsOptions};
 use crate::sim::ipamd::config::{
     EniConfig, EnvValue, IpamdConfig, MANIFEST_WARM_PREFIX_TARGET, parse_bool, parse_cooldown,
@@ -63,7 +64,8 @@ use crate::sim::ipamd::config::{
 use crate::sim::kube::api::ClientRate;
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{
-    InUseSpec, ReservationKind, ReservationRange, ReservationSpec, SubnetId, TenantSpec,
+    InUseDrain, InUseSpec, Release, ReservationKind, ReservationRange, ReservationSpec, SubnetId,
+    TenantSpec,
 };
 
 type R<T> = Result<T, ScenarioError>;

@@ -8,8 +8,10 @@ pub mod control_plane;
 pub mod eni;
 pub mod instance_types;
 pub mod inventory;
+pub mod leaks;
 pub mod max_pods;
 pub mod record;
+pub mod reservations;
 pub mod retry;
 pub mod token_bucket;
 
@@ -17,3 +19,4 @@ pub use action::Action;
 pub use api::*;
 pub use control_plane::{Completion, ControlPlane, Ec2Event};
 pub use eni::MetadataEni;
+pub use leaks::LeakSettings;

@@ -23,6 +23,7 @@
 //! last pod is gone; EC2 deletes its ENIs (DeleteOnTermination).
 
 use crate::scenarios::{KubeSpec, WorkloadKind, WorkloadSpec};
+use crate::sim::ec2::ClientId;
 use crate::sim::ec2::{Completion, ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::Context;
 use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
@@ -85,6 +86,8 @@ pub enum ClientOwner {
     NodeGroup(usize),
     /// The ipamd of `Cluster::nodes[.0]`.
     Ipamd(usize),
+    /// The VPC's operator, making changes at scripted times (e.g. subnet CIDR reservations), in account `.0`.
+    Operator(usize),
 }
 
 /// Pods by state, kept as they change (for the time series).
@@ -172,6 +175,22 @@ impl Cluster {
     }
 
     /// The owner of an EC2 client, by `ClientId` index.
+    /// Registers the operator's client in `account` (on first use only, so that runs without one keep their
+    /// client numbering).
+    pub fn operator_client(&mut self, ec2: &mut ControlPlane, account: usize) -> ClientId {
+        if let Some(i) = self
+            .owners
+            .iter()
+            .position(|o| *o == ClientOwner::Operator(account))
+        {
+            return ClientId(i as u32);
+        }
+        let client = ec2.register_client(account);
+        debug_assert_eq!(client.0 as usize, self.owners.len());
+        self.owners.push(ClientOwner::Operator(account));
+        client
+    }
+
     pub fn owner(&self, client: u32) -> ClientOwner {
         self.owners[client as usize]
     }
@@ -282,6 +301,8 @@ impl Cluster {
                 self.nodes[n].ipamd.on_completion(ctx, ec2, done);
                 self.check_ready(ctx, n as u32);
             }
+            // Its answers are the world's to keep.
+            ClientOwner::Operator(_) => {}
         }
     }
 

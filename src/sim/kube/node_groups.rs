@@ -10,7 +10,8 @@ use std::collections::VecDeque;
 
 use crate::scenarios::{NodeGroupSpec, PodShape, SubnetPolicy};
 use crate::sim::ec2::{
-    ApiResult, CallId, ClientId, ControlPlane, Ec2Event, InstanceId, Request, Response,
+    ApiResult, CallId, ClientId, ControlPlane, Ec2Event, InstanceId, LeakSettings, Request,
+    Response,
 };
 use crate::sim::engine::{Context, TimerId};
 use crate::sim::time::{SimDuration, SimTime};
@@ -197,6 +198,9 @@ impl NodeGroups {
                 all_launched_at: None,
             })
             .collect();
+        if specs.iter().any(|s| s.leaks.can_leak()) {
+            ec2.inventory_mut().leaks_mut().report();
+        }
         NodeGroups {
             groups,
             by_instance: Vec::new(),
@@ -370,6 +374,7 @@ impl NodeGroups {
                         instance_type: grp.plan.instance_type,
                         subnet,
                         count,
+                        leaks: grp.plan.leaks,
                     },
                 );
                 grp.calls.push((call, count));
@@ -566,6 +571,16 @@ impl NodeGroups {
             ctx.cancel(t);
         }
         grp.batch.timer = Some(ctx.schedule_at(close, NodeGroupEvent::ProvisionBatch(g as u32)));
+    }
+
+    /// Changes what group `group`'s instances launched from now on leave behind at termination (its launch
+    /// template's DeleteOnTermination, its ENI leak probability); instances already launched keep theirs. Once
+    /// settings that can leak are set, the reports show leaked ENIs.
+    pub fn set_leak_settings(&mut self, group: usize, leaks: LeakSettings, ec2: &mut ControlPlane) {
+        if leaks.can_leak() {
+            ec2.inventory_mut().leaks_mut().report();
+        }
+        self.groups[group].plan.leaks = leaks;
     }
 
     pub fn spec(&self, group: usize) -> &NodeGroupSpec {
