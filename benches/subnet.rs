@@ -16,7 +16,7 @@ fn slash16_with(in_use: u32) -> Subnet {
     let spec = InUseSpec {
         count: in_use,
         placement: InitialPlacement::Random,
-        addresses: vec![],
+        ..InUseSpec::default()
     };
     s.occupy(&spec, &mut stream(1, "bench.occupy", 0)).unwrap();
     s

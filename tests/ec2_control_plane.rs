@@ -13,7 +13,7 @@ use vpcsim::sim::ec2::instance_types::lookup;
 use vpcsim::sim::ec2::*;
 use vpcsim::sim::engine::{Context, Engine, Model};
 use vpcsim::sim::time::{SimDuration, SimTime};
-use vpcsim::sim::vpc::{InUseSpec, InitialPlacement, Placement, Subnet, SubnetId};
+use vpcsim::sim::vpc::{InUseSpec, InitialPlacement, Placement, ReservationKind, Subnet, SubnetId};
 
 struct Harness {
     ec2: ControlPlane,
@@ -98,6 +98,7 @@ impl Rig {
             instance_type: lookup(itype).unwrap(),
             subnet: SubnetId(0),
             count: 1,
+            leaks: LeakSettings::default(),
         };
         let c = self.call(client, req);
         let Ok(Response::Instances(list)) = c.result else {
@@ -352,7 +353,7 @@ fn fragmented_subnet() -> Subnet {
         &InUseSpec {
             count: 14,
             placement: InitialPlacement::Spread,
-            addresses: vec![],
+            ..InUseSpec::default()
         },
         &mut rng,
     )
@@ -535,6 +536,7 @@ fn run_instances_request_and_resource_buckets() {
         instance_type: lookup("m5.large").unwrap(),
         subnet: SubnetId(0),
         count: 1,
+        leaks: LeakSettings::default(),
     };
     assert_eq!(rig.burst(c, 8, one), (5, 3));
     let t = rig.now() + SimDuration::from_secs(10);
@@ -543,6 +545,7 @@ fn run_instances_request_and_resource_buckets() {
         instance_type: lookup("m5.large").unwrap(),
         subnet: SubnetId(0),
         count: 990,
+        leaks: LeakSettings::default(),
     };
     assert_eq!(rig.burst(c, 1, many.clone()), (1, 0));
     assert_eq!(
@@ -655,6 +658,7 @@ fn attach_checks_instance_state_and_availability_zone() {
             instance_type: lookup("m5.large").unwrap(),
             subnet: SubnetId(0),
             count: 1,
+            leaks: LeakSettings::default(),
         },
     );
     let Ok(Response::Instances(list)) = r.result else {
@@ -767,4 +771,169 @@ fn subnet_discovery_filter_and_available_count() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].name, "tagged");
     assert_eq!(list[0].available_ip_address_count, 251);
+}
+
+fn reserve(rig: &mut Rig, client: ClientId, cidr: &str, kind: ReservationKind) -> ApiResult {
+    let req = Request::CreateSubnetCidrReservation {
+        subnet: SubnetId(0),
+        cidr: cidr.parse().unwrap(),
+        kind,
+    };
+    rig.call(client, req).result
+}
+
+fn reservation_id(r: ApiResult) -> SubnetCidrReservationId {
+    match r {
+        Ok(Response::SubnetCidrReservation(id)) => id,
+        r => panic!("{r:?}"),
+    }
+}
+
+/// docs/reference/ec2.md §3.5: a prefix reservation made over addresses in use unassigns nothing; secondary
+/// addresses are no longer placed in it, prefixes come from its free blocks first, an address released inside
+/// it returns to it (the block heals and becomes a prefix), and deleting it returns its unused addresses to
+/// general placement.
+#[test]
+fn ec2_3_5_a_reservation_over_addresses_in_use_heals_as_they_are_released() {
+    // A /26 (blocks 0 and 3 are the edges): one address in use in each of blocks 1 and 2.
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/26", "az1")]);
+    let c = rig.client(0);
+    let eni = rig.create_eni(c, AddressCount::SecondaryIps(0));
+    assert_eq!(eni.primary_ip, "10.0.0.4".parse::<Ipv4Addr>().unwrap());
+    let held: Vec<Ipv4Addr> = ["10.0.0.20", "10.0.0.36"]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+    for &a in &held {
+        rig.h.ec2.inventory_mut().subnets_mut()[0]
+            .assign_address(a)
+            .unwrap();
+    }
+    let used = rig.h.ec2.inventory().subnet(SubnetId(0)).used();
+    let id = reservation_id(reserve(
+        &mut rig,
+        c,
+        "10.0.0.16/28",
+        ReservationKind::Prefix,
+    ));
+    let s = rig.h.ec2.inventory().subnet(SubnetId(0));
+    assert_eq!(s.used(), used, "creating a reservation unassigns nothing");
+    assert!(!s.is_free(held[0]));
+    assert_eq!(s.free_reserved_prefix_blocks(), 0);
+    // Single addresses avoid the reservation.
+    let more = rig.create_eni(c, AddressCount::SecondaryIps(8));
+    assert!(
+        more.secondary_ips
+            .iter()
+            .chain([&more.primary_ip])
+            .all(|a| !"10.0.0.16/28".parse::<Ipv4Net>().unwrap().contains(a))
+    );
+    // The holder leaves: the block returns to the reservation, whole, and the next prefix comes from it.
+    rig.h.ec2.inventory_mut().subnets_mut()[0]
+        .release_address(held[0])
+        .unwrap();
+    let s = rig.h.ec2.inventory().subnet(SubnetId(0));
+    assert_eq!(s.free_reserved_prefix_blocks(), 1);
+    assert!(!s.is_free(held[1]));
+    let req = Request::AssignPrivateIpAddresses {
+        eni: eni.id,
+        addresses: AddressCount::Prefixes(1),
+    };
+    match rig.call(c, req).result {
+        Ok(Response::Assigned { prefixes, .. }) => {
+            assert_eq!(prefixes, vec!["10.0.0.16/28".parse::<Ipv4Net>().unwrap()])
+        }
+        r => panic!("{r:?}"),
+    }
+    // Deleting it gives its addresses back to general placement; a second delete is NotFound.
+    let req = Request::DeleteSubnetCidrReservation { reservation: id };
+    assert_eq!(rig.call(c, req.clone()).result, Ok(Response::Done));
+    let s = rig.h.ec2.inventory().subnet(SubnetId(0));
+    assert!(s.reservations().is_empty());
+    s.check_invariants().unwrap();
+    let err = rig.call(c, req).result.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidSubnetCidrReservationIdNotFound);
+    assert_eq!(err.code.code(), "InvalidSubnetCidrReservationID.NotFound");
+    let all = rig.h.ec2.inventory().reservations().all();
+    assert_eq!((all[0].blocks, all[0].free_at_creation), (1, 0));
+    assert!(all[0].deleted.is_some());
+}
+
+/// docs/reference/ec2.md §3.5: an explicit reservation keeps automatic placement out; only manual assignment
+/// uses it.
+#[test]
+fn ec2_3_5_an_explicit_reservation_is_for_manual_assignment_only() {
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/27", "az1")]);
+    let c = rig.client(0);
+    // 27 usable addresses; reserve the whole second block, then take every other address automatically.
+    reservation_id(reserve(
+        &mut rig,
+        c,
+        "10.0.0.16/28",
+        ReservationKind::Explicit,
+    ));
+    let s = rig.h.ec2.inventory().subnet(SubnetId(0));
+    assert_eq!(s.free_unreserved_addresses(), 12);
+    let eni = rig.create_eni(c, AddressCount::SecondaryIps(11));
+    let err = rig
+        .call(
+            c,
+            Request::AssignPrivateIpAddresses {
+                eni: eni.id,
+                addresses: AddressCount::SecondaryIps(1),
+            },
+        )
+        .result
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InsufficientFreeAddressesInSubnet);
+    rig.h.ec2.inventory_mut().subnets_mut()[0]
+        .assign_address("10.0.0.17".parse().unwrap())
+        .unwrap();
+}
+
+/// docs/reference/ec2.md §3.5: a range overlapping another reservation, outside the subnet, or a prefix
+/// reservation smaller than a /28 is refused (InvalidParameterValue, a modelling choice) and changes nothing;
+/// the actions have their own 5-token, 1/s buckets (§1.3).
+#[test]
+fn ec2_3_5_bad_reservations_are_refused_and_the_buckets_are_small() {
+    let mut rig = Rig::new(fixed_config(), vec![subnet("10.0.0.0/24", "az1")]);
+    let c = rig.client(0);
+    reservation_id(reserve(
+        &mut rig,
+        c,
+        "10.0.0.64/26",
+        ReservationKind::Prefix,
+    ));
+    for (cidr, kind) in [
+        ("10.0.0.96/27", ReservationKind::Explicit),
+        ("10.0.1.0/28", ReservationKind::Explicit),
+        ("10.0.0.16/29", ReservationKind::Prefix),
+        ("10.0.0.8/28", ReservationKind::Explicit),
+    ] {
+        let err = reserve(&mut rig, c, cidr, kind).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidParameterValue, "{cidr}");
+    }
+    assert_eq!(
+        rig.h
+            .ec2
+            .inventory()
+            .subnet(SubnetId(0))
+            .reservations()
+            .len(),
+        1
+    );
+    let req = Request::DeleteSubnetCidrReservation {
+        reservation: SubnetCidrReservationId(7),
+    };
+    for _ in 0..8 {
+        rig.submit(c, req.clone());
+    }
+    let t = rig.now() + SimDuration::from_millis(100);
+    rig.run_until(t);
+    let rec = rig
+        .h
+        .ec2
+        .record()
+        .action(Action::DeleteSubnetCidrReservation);
+    assert_eq!((rec.attempts(), rec.throttled), (8, 3));
 }

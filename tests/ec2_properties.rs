@@ -118,7 +118,7 @@ proptest! {
         let c = h.ec2.register_client(0);
         let types = ["m5.large", "t3.small", "t2.medium"];
         for t in types {
-            let req = Request::RunInstances { instance_type: lookup(t).unwrap(), subnet: SubnetId(0), count: 1 };
+            let req = Request::RunInstances { instance_type: lookup(t).unwrap(), subnet: SubnetId(0), count: 1, leaks: LeakSettings::default() };
             h.ec2.submit(&mut engine.context(), c, req);
         }
         engine.run_until(&mut h, SimTime(20_000_000));

@@ -1,6 +1,7 @@
 //! Property tests of the subnet allocator: random subnets (/20 to /28) with random reservations and initial
 //! occupancy, driven by random sequences of assignments and releases, checked against a simple model and
-//! brute-force recounts through the public API.
+//! brute-force recounts through the public API. The sequences also create and delete reservations while
+//! addresses are in use (docs/reference/ec2.md §3.5): nothing is unassigned, and the index stays exact.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -23,6 +24,10 @@ enum Op {
     /// Release the held single address with this index (modulo the number held).
     ReleaseIp(usize),
     ReleasePrefix(usize),
+    /// Create a reservation during the run (kept only if EC2 would accept it).
+    CreateReservation(ResCandidate),
+    /// Delete the reservation with this index (modulo the number there are).
+    DeleteReservation(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -32,6 +37,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u32>().prop_map(Op::AssignAddress),
         3 => any::<usize>().prop_map(Op::ReleaseIp),
         2 => any::<usize>().prop_map(Op::ReleasePrefix),
+        1 => res_candidate().prop_map(Op::CreateReservation),
+        1 => any::<usize>().prop_map(Op::DeleteReservation),
     ]
 }
 
@@ -141,6 +148,7 @@ fn build(s: &Setup) -> (Subnet, SimRng) {
         count,
         placement: s.occupy_placement,
         addresses: vec![],
+        ..InUseSpec::default()
     };
     subnet.occupy(&spec, &mut rng).unwrap();
     (subnet, rng)
@@ -302,6 +310,44 @@ proptest! {
                         prop_assert_eq!(subnet.release_prefix(p), Err(AllocError::PrefixNotAssigned(p)));
                     }
                 }
+                Op::CreateReservation(c) => {
+                    let spec = place(&c, subnet.cidr());
+                    let before = subnet.reservations().len();
+                    match subnet.add_reservation(spec) {
+                        Ok(r) => {
+                            prop_assert_eq!(subnet.reservations().len(), before + 1);
+                            prop_assert!(subnet.reservations_changed());
+                            let mut trial: Vec<ReservationSpec> =
+                                subnet.reservations().iter().map(|r| r.spec()).collect();
+                            trial.pop();
+                            trial.push(r.spec());
+                            prop_assert!(Subnet::new("p", subnet.cidr(), "az", vec![], s.placement, &trial).is_ok());
+                        }
+                        Err(_) => {
+                            prop_assert_eq!(subnet.reservations().len(), before);
+                            let mut trial: Vec<ReservationSpec> =
+                                subnet.reservations().iter().map(|r| r.spec()).collect();
+                            trial.push(spec);
+                            prop_assert!(Subnet::new("p", subnet.cidr(), "az", vec![], s.placement, &trial).is_err());
+                        }
+                    }
+                    // Creating a reservation unassigns nothing.
+                    prop_assert_eq!(subnet.used(), used_before);
+                    for &a in &held {
+                        prop_assert!(!subnet.is_free(a));
+                    }
+                }
+                Op::DeleteReservation(i) => {
+                    let n = subnet.reservations().len();
+                    if n > 0 {
+                        let r = subnet.reservations()[i % n];
+                        for net in r.cidrs().into_iter().filter(|_| r.cidrs().len() == 1) {
+                            prop_assert_eq!(subnet.remove_reservation(net).unwrap(), r);
+                            prop_assert_eq!(subnet.reservations().len(), n - 1);
+                        }
+                        prop_assert_eq!(subnet.used(), used_before);
+                    }
+                }
             }
 
             prop_assert_eq!(subnet.free_addresses() + subnet.used() + Subnet::AWS_RESERVED, subnet.size());
@@ -340,7 +386,7 @@ proptest! {
         let mut subnet = Subnet::new("p", cidr, "az", vec![], Placement::Random, &[]).unwrap();
         let blocks = subnet.free_prefix_blocks();
         let count = subnet.free_unreserved_addresses() * per_mille / 1000;
-        let spec = InUseSpec { count, placement: InitialPlacement::Spread, addresses: vec![] };
+        let spec = InUseSpec { count, placement: InitialPlacement::Spread, ..InUseSpec::default() };
         subnet.occupy(&spec, &mut SimRng::seed_from_u64(1)).unwrap();
         prop_assert_eq!(subnet.used(), count);
         prop_assert_eq!(subnet.free_prefix_blocks(), blocks.saturating_sub(count));

@@ -3,6 +3,7 @@
 
 use std::io;
 
+use super::brownfield;
 use crate::scenarios::Scenario;
 use crate::sim::kube::cluster::ClientOwner;
 use crate::sim::kube::trace::LogLine;
@@ -32,7 +33,8 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(String::new, |v| v.to_string())
 }
 
-pub(super) fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
+/// timeseries.csv of a run.
+pub fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["time_s".to_string()];
     for s in world.ec2.inventory().subnets() {
@@ -61,9 +63,10 @@ pub(super) fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
             header.push(format!("node_group.{}.{column}", g.name));
         }
     }
+    header.extend(brownfield::timeseries_header(world));
     w.write_record(&header)?;
     let mut row = Vec::with_capacity(header.len());
-    for r in &world.timeseries.rows {
+    for (i, r) in world.timeseries.rows.iter().enumerate() {
         row.clear();
         row.push(format!("{:.3}", r.time.as_secs_f64()));
         for &(free, blocks) in &r.subnets {
@@ -91,6 +94,7 @@ pub(super) fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
         for g in &r.group_pools {
             row.extend([g.allocated, g.assigned, g.cooling].map(|v| v.to_string()));
         }
+        brownfield::timeseries_row(world, i, &mut row);
         w.write_record(&row)?;
     }
     finish(w)
@@ -106,6 +110,7 @@ fn caller(scenario: &Scenario, world: &World, client: u32) -> (String, String) {
         ),
         // Their attempts are not logged (sim::ec2::external).
         ClientOwner::External => (String::new(), "external".to_string()),
+        ClientOwner::Operator(_) => (String::new(), "operator".to_string()),
     }
 }
 

@@ -12,6 +12,7 @@
 //! interrupted run never leaves a result that looks finished; the previous run's `report.html` and `plots/`
 //! are removed before the first file is written, so they are never seen beside newer results.
 
+mod brownfield;
 mod censored;
 pub mod explain;
 mod files;
@@ -37,6 +38,7 @@ use crate::sim::engine::{RunStats, Stall};
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::world::{BuildError, World};
 
+pub use files::timeseries_csv;
 pub use summary::{Keys, summary};
 pub use table::table;
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::brownfield;
 use super::censored::{self, Wait};
 use super::{Perf, by_name, quantiles};
 use super::{scale_ups, scripted};
@@ -280,6 +281,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         }),
         |(code, n)| (code.to_string(), json!(n)),
     );
+    let end = SimTime::ZERO + scenario.duration;
     let groups = world.cluster.node_groups.stats();
     let launches = |id: SubnetId| {
         groups
@@ -295,7 +297,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         world.ec2.inventory().subnets().iter().enumerate(),
         |(i, s)| {
             let nodes = launches(SubnetId(i as u32));
-            let v = json!({
+            let mut v = json!({
                 "cidr": s.cidr().to_string(),
                 "min_free_addresses": s.min_free_addresses(),
                 "min_free_prefix_blocks": s.min_free_prefix_blocks(),
@@ -304,6 +306,9 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
                 "nodes_launched": nodes.launched,
                 "node_launch_failures": nodes.failed_launches,
             });
+            if let Some(r) = brownfield::reservations(world, SubnetId(i as u32), end) {
+                v["reservations"] = r;
+            }
             (s.name().to_string(), v)
         },
     );
@@ -311,7 +316,6 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         (t.name, json!({ "held": t.held, "refused": t.refused }))
     });
     let cluster = &world.cluster;
-    let end = SimTime::ZERO + scenario.duration;
     let node_groups = by_name(groups.iter().enumerate(), |(g, stats)| {
         (
             stats.name.clone(),
@@ -330,6 +334,10 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
     let mut pods = pod_figures(&all, end, keys);
     pods["pending_peak"] = json!(peak(&|r| r.pods_pending));
     pods["running_peak"] = json!(peak(&|r| r.pods_running));
+    let mut enis = json!({ "peak": peak(&|r| r.enis) });
+    if let Some(leaked) = brownfield::leaks(world) {
+        enis["leaked"] = leaked;
+    }
     json!({
         "scenario": scenario.name,
         "seed": scenario.seed,
@@ -364,7 +372,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         "node_groups": node_groups,
         "deployments": scale_ups::deployments(scenario, cluster.pods.all(), end),
         "events": scripted::events(scenario, world),
-        "enis": { "peak": peak(&|r| r.enis) },
+        "enis": enis,
         "ips": held_addresses(rows.iter().map(|r| &r.pools)),
         "ipamd": {
             "nodes": cluster.nodes.len(),

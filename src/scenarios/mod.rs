@@ -31,6 +31,7 @@ use toml::de::DeTable;
 use crate::sim::ec2::config::Ec2Config;
 use crate::sim::ec2::external::ExternalCallerSpec;
 use crate::sim::ec2::instance_types::InstanceType;
+use crate::sim::ec2::leaks::LeakSettings;
 use crate::sim::ipamd::config::IpamdConfig;
 use crate::sim::script::Script;
 use crate::sim::time::SimDuration;
@@ -135,6 +136,8 @@ pub struct NodeGroupSpec {
     /// Its nodes' start-up: `[node_lifecycle]` with the group's `lifecycle` table over it, so that groups on
     /// different AMIs start at their own pace.
     pub lifecycle: NodeLifecycleSpec,
+    /// What its instances leave behind at termination (keys `delete_on_termination`, `eni_leak_probability`).
+    pub leaks: LeakSettings,
 }
 
 /// Why a scenario could not be loaded.

@@ -77,6 +77,15 @@ pub(crate) struct RawInUse {
     pub count: Option<Spanned<u32>>,
     pub placement: Option<InitialPlacement>,
     pub addresses: Option<Vec<Spanned<String>>>,
+    pub release: Option<Vec<Spanned<RawRelease>>>,
+    pub hold: Option<Spanned<DurationDist>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRelease {
+    pub at: Spanned<SimDuration>,
+    pub count: Spanned<u32>,
 }
 
 #[derive(Deserialize)]
@@ -189,6 +198,8 @@ pub(crate) struct RawNodeGroup {
     pub provisioner: Option<RawProvisioner>,
     pub capacity_distribution: Option<Spanned<RawCapacityDistribution>>,
     pub lifecycle: Option<RawNodeLifecycle>,
+    pub eni_leak_probability: Option<Spanned<f64>>,
+    pub delete_on_termination: Option<bool>,
 }
 
 #[derive(Clone, Copy, Deserialize)]

@@ -201,6 +201,12 @@ impl<'a, E> Context<'a, E> {
     pub fn rng(&mut self, stream: Stream) -> &mut SimRng {
         self.rngs.get(stream)
     }
+
+    /// A fresh generator for instance `index` of stream `name` (e.g. one ENI's), independent of every other
+    /// stream and instance.
+    pub fn indexed_rng(&self, name: &str, index: u64) -> SimRng {
+        self.rngs.indexed(name, index)
+    }
 }
 
 /// A simulation model: handles the events of type `Event`.

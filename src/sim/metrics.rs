@@ -1,13 +1,25 @@
 //! Time series sampled in simulated time: per-subnet free addresses and free /28 blocks (the fragmentation
 //! measure AWS does not expose), instances, ENIs, the nodes' warm pools summed over the cluster and per node
-//! group, pods by state, and API
-//! attempts and throttles per interval.
+//! group, pods by state, API attempts and throttles per interval, the /28 blocks inside reservations (how a
+//! reservation made over addresses in use heals) and the ENIs instances left behind.
 
 use crate::sim::ec2::ControlPlane;
 use crate::sim::ec2::api::InstanceState;
 use crate::sim::kube::cluster::Cluster;
 use crate::sim::kube::nodes::{Node, NodePhase};
 use crate::sim::time::{SimDuration, SimTime};
+use crate::sim::vpc::{ReservedBlocks, Subnet};
+
+/// The whole /28 blocks of all of `s`'s reservations, and how many are wholly free.
+fn reserved_blocks(s: &Subnet) -> ReservedBlocks {
+    s.reservations()
+        .iter()
+        .map(|r| s.reservation_blocks(r))
+        .fold(ReservedBlocks::default(), |a, b| ReservedBlocks {
+            blocks: a.blocks + b.blocks,
+            free: a.free + b.free,
+        })
+}
 
 /// One sample.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +27,14 @@ pub struct Sample {
     pub time: SimTime,
     /// (free addresses, free /28 blocks) per subnet, in scenario order.
     pub subnets: Vec<(u32, u32)>,
+    /// Whole /28 blocks inside each subnet's reservations, and how many are wholly free, in scenario order.
+    pub reserved: Vec<ReservedBlocks>,
+    /// The same per reservation, by id ([`crate::sim::ec2::reservations::CidrReservations::all`]); zero for
+    /// one not live at the sample.
+    pub reservations: Vec<ReservedBlocks>,
+    /// ENIs left available by their instance's termination and not deleted yet, and the addresses they hold.
+    pub leaked_enis: u32,
+    pub leaked_addresses: u32,
     pub instances_running: u32,
     pub enis: u32,
     /// The nodes' warm pools, summed over the cluster.
@@ -102,14 +122,29 @@ impl Timeseries {
         let rec = ec2.record();
         let (attempts, throttled) = (rec.total_attempts(), rec.total_throttled());
         let group_pools = PoolTotals::by_group(&cluster.nodes, cluster.node_groups.len(), now);
+        let inv = ec2.inventory();
+        let subnets = inv.subnets();
         self.rows.push(Sample {
             time: now,
-            subnets: ec2
-                .inventory()
-                .subnets()
+            subnets: subnets
                 .iter()
                 .map(|s| (s.free_addresses(), s.free_prefix_blocks()))
                 .collect(),
+            reserved: subnets.iter().map(reserved_blocks).collect(),
+            reservations: inv
+                .reservations()
+                .all()
+                .iter()
+                .map(|r| {
+                    let s = &subnets[r.subnet.0 as usize];
+                    match s.reservations().iter().find(|x| x.is(r.cidr)) {
+                        Some(x) if r.live_at(now) => s.reservation_blocks(x),
+                        _ => ReservedBlocks::default(),
+                    }
+                })
+                .collect(),
+            leaked_enis: inv.leaks().enis(),
+            leaked_addresses: inv.leaks().addresses(),
             instances_running: ec2
                 .inventory()
                 .instances()

@@ -53,6 +53,11 @@ impl RngStreams {
         }
     }
 
+    /// A fresh generator for instance `index` of stream `name`, for the run's seed.
+    pub fn indexed(&self, name: &str, index: u64) -> SimRng {
+        stream(self.seed, name, index)
+    }
+
     pub fn get(&mut self, s: Stream) -> &mut SimRng {
         let i = match self.streams.iter().position(|(n, _)| *n == s.0) {
             Some(i) => i,

@@ -4,24 +4,27 @@
 
 use crate::scenarios::Scenario;
 use crate::sim::ec2::external::{ExternalCallers, ExternalEvent};
-use crate::sim::ec2::{ControlPlane, Ec2Event};
+use crate::sim::ec2::{CallId, Completion, ControlPlane, Ec2Event, Request};
 use crate::sim::engine::{Context, Engine, Model};
 use crate::sim::ipamd::IpamdEvent;
-use crate::sim::kube::cluster::{Cluster, ClusterSetup, KubeEvent};
+use crate::sim::kube::cluster::{ClientOwner, Cluster, ClusterSetup, KubeEvent};
 use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroups};
 use crate::sim::kube::workloads::WorkloadEvent;
 use crate::sim::metrics::Timeseries;
 use crate::sim::rng::stream;
 use crate::sim::script::{Change, Script};
 use crate::sim::time::SimTime;
+use crate::sim::vpc::in_use::{InUseDrains, InUseEvent};
 use crate::sim::vpc::tenants::{TenantEvent, Tenants};
-use crate::sim::vpc::{AllocError, Subnet, SubnetError, SubnetId};
+use crate::sim::vpc::{AllocError, InUseDrain, Subnet, SubnetError, SubnetId};
 
 /// Every event of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     Ec2(Ec2Event),
     Tenant(TenantEvent),
+    /// Addresses in use at the start are released.
+    InUse(InUseEvent),
     NodeGroup(NodeGroupEvent),
     Ipamd(IpamdEvent),
     Kube(KubeEvent),
@@ -48,6 +51,12 @@ impl From<Ec2Event> for Event {
 impl From<TenantEvent> for Event {
     fn from(e: TenantEvent) -> Self {
         Event::Tenant(e)
+    }
+}
+
+impl From<InUseEvent> for Event {
+    fn from(e: InUseEvent) -> Self {
+        Event::InUse(e)
     }
 }
 
@@ -87,13 +96,30 @@ pub enum BuildError {
 pub struct World {
     pub ec2: ControlPlane,
     pub tenants: Tenants,
+    pub in_use: InUseDrains,
     pub cluster: Cluster,
     pub external: ExternalCallers,
     pub script: Script,
     pub timeseries: Timeseries,
+    /// The answers to the operator's calls ([`World::operator_call`]), in answer order.
+    pub operator_answers: Vec<Completion>,
 }
 
 impl World {
+    /// Sends an EC2 call of the VPC's operator now, from its client in `account` (e.g.
+    /// CreateSubnetCidrReservation or DeleteSubnetCidrReservation at a scripted time): it goes through the
+    /// account's buckets, latency and retries like any call, and its answer joins
+    /// [`World::operator_answers`].
+    pub fn operator_call(
+        &mut self,
+        ctx: &mut Context<'_, Event>,
+        account: usize,
+        request: Request,
+    ) -> CallId {
+        let client = self.cluster.operator_client(&mut self.ec2, account);
+        self.ec2.submit(ctx, client, request)
+    }
+
     /// Builds the world of `scenario` and an engine with its first events scheduled. `trace` keeps the
     /// decision log and every node's EC2 calls for `vpcsim explain`.
     pub fn build(
@@ -103,6 +129,7 @@ impl World {
     ) -> Result<(World, Engine<Event>), BuildError> {
         let mut initial = stream(scenario.seed, "vpc.initial", 0);
         let mut subnets = Vec::with_capacity(scenario.subnets.len());
+        let mut in_use = InUseDrains::default();
         for s in &scenario.subnets {
             let mut subnet = Subnet::new(
                 &s.name,
@@ -122,6 +149,15 @@ impl World {
                     subnet: s.name.clone(),
                     source,
                 })?;
+            if s.in_use.drain != InUseDrain::Never {
+                let id = SubnetId(subnets.len() as u32);
+                in_use.add(
+                    scenario.seed,
+                    id,
+                    subnet.assigned_addresses(),
+                    &s.in_use.drain,
+                );
+            }
             subnets.push(subnet);
         }
         let mut ec2 = ControlPlane::new(scenario.ec2.clone(), subnets, keep_call_log);
@@ -146,10 +182,12 @@ impl World {
         let mut world = World {
             ec2,
             tenants,
+            in_use,
             cluster,
             external,
             script: scenario.script.clone(),
             timeseries: Timeseries::new(scenario.sample_interval),
+            operator_answers: Vec::new(),
         };
         let mut engine = Engine::new(scenario.seed);
         {
@@ -157,6 +195,7 @@ impl World {
             world.tenants.start(&mut ctx);
             world.cluster.start(&mut ctx);
             ctx.schedule_at(SimTime::ZERO, Event::Sample);
+            world.in_use.start(&mut ctx);
             for (i, e) in world.script.events.iter().enumerate() {
                 ctx.schedule_at(SimTime::ZERO + e.at, Event::Script(i as u32));
             }
@@ -177,6 +216,7 @@ impl Model for World {
             Event::Tenant(_) => "tenant",
             Event::External(_) => "external EC2 caller",
             Event::Script(_) => "scripted event",
+            Event::InUse(_) => "in-use release",
             Event::NodeGroup(_) => "node group",
             Event::Ipamd(_) => "ipamd wake-up",
             Event::Kube(KubeEvent::Workload(_)) => "workload arrival",
@@ -208,6 +248,8 @@ impl Model for World {
                 if let Some(done) = done {
                     if self.external.owns(done.client) {
                         self.external.on_completion(&done);
+                    } else if let ClientOwner::Operator(_) = self.cluster.owner(done.client.0) {
+                        self.operator_answers.push(done);
                     } else {
                         self.cluster.on_completion(ctx, &mut self.ec2, done);
                     }
@@ -221,6 +263,9 @@ impl Model for World {
                 .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),
             Event::External(e) => self.external.handle(ctx, &mut self.ec2, e),
             Event::Script(i) => self.fire(ctx, i as usize),
+            Event::InUse(e) => self
+                .in_use
+                .handle(ctx, e, self.ec2.inventory_mut().subnets_mut()),
             Event::Sample => {
                 self.timeseries.sample(ctx.now(), &self.ec2, &self.cluster);
                 ctx.schedule_in(self.timeseries.interval, Event::Sample);

@@ -158,6 +158,7 @@ impl Rig {
             instance_type: lookup(instance_type).unwrap(),
             subnet: SubnetId(0),
             count: 1,
+            leaks: LeakSettings::default(),
         });
         let Ok(Response::Instances(list)) = r else {
             panic!("{r:?}")

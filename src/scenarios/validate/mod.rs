@@ -44,8 +44,8 @@ use super::location::join;
 use super::raw::{
     RawAccount, RawAllocatable, RawApiServer, RawBackoff, RawBucket, RawControllers, RawCpu,
     RawEc2, RawEniConfig, RawEvent, RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup,
-    RawNodeLifecycle, RawProvisioner, RawReadiness, RawReservation, RawScheduler, RawSubnet,
-    RawTenant, RawTermination, RawVpc, RawWorkload,
+    RawNodeLifecycle, RawProvisioner, RawReadiness, RawRelease, RawReservation, RawScheduler,
+    RawSubnet, RawTenant, RawTermination, RawVpc, RawWorkload,
 };
 use super::{
     Allocatable, Backoff, CapacityDistribution, ControllerSpec, Ctx, DayCurve, ImageSpec, KubeSpec,
@@ -57,6 +57,7 @@ use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
 use crate::sim::ec2::config::{AccountConfig, Ec2Config};
 use crate::sim::ec2::instance_types::{self, InstanceType};
+use crate::sim::ec2::leaks::LeakSettings;
 use crate::sim::ec2::max_pods::{self, MaxPodsError, MaxPodsOptions};
 use crate::sim::ipamd::config::{
     EniConfig, EnvValue, IpamdConfig, MANIFEST_WARM_PREFIX_TARGET, parse_bool, parse_cooldown,
@@ -65,7 +66,8 @@ use crate::sim::ipamd::config::{
 use crate::sim::kube::api::ClientRate;
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{
-    InUseSpec, ReservationKind, ReservationRange, ReservationSpec, SubnetId, TenantSpec,
+    InUseDrain, InUseSpec, Release, ReservationKind, ReservationRange, ReservationSpec, SubnetId,
+    TenantSpec,
 };
 
 type R<T> = Result<T, ScenarioError>;

@@ -125,6 +125,13 @@ pub(super) fn resolve_node_group(
         provisioner,
         capacity_distribution,
         lifecycle: resolve_node_lifecycle(&cluster.lifecycle, g.lifecycle.as_ref()),
+        leaks: LeakSettings {
+            delete_on_termination: g.delete_on_termination.unwrap_or(true),
+            eni_leak_probability: match &g.eni_leak_probability {
+                Some(p) => unit_interval(cx, p, &join(&base, "eni_leak_probability"))?,
+                None => 0.0,
+            },
+        },
     })
 }
 

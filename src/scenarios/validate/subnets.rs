@@ -295,11 +295,67 @@ pub(super) fn resolve_in_use(
             ));
         }
     }
+    let total = count + addresses.len() as u32;
+    let drain = resolve_drain(cx, key, u.release, u.hold, total)?;
     Ok(InUseSpec {
         count,
         placement: u.placement.unwrap_or_default(),
         addresses,
+        drain,
     })
+}
+
+/// `release` (a schedule sorted by time whose counts add up to at most the `total` addresses in use) or
+/// `hold` (a distribution), not both.
+fn resolve_drain(
+    cx: &Ctx<'_>,
+    key: &str,
+    release: Option<Vec<Spanned<RawRelease>>>,
+    hold: Option<Spanned<DurationDist>>,
+    total: u32,
+) -> R<InUseDrain> {
+    match (release, hold) {
+        (Some(_), Some(h)) => Err(cx.error(
+            h.span(),
+            join(key, "hold"),
+            "give `release` or `hold`, not both",
+        )),
+        (None, Some(h)) => Ok(InUseDrain::Hold(h.into_inner())),
+        (None, None) => Ok(InUseDrain::Never),
+        (Some(steps), None) => {
+            let mut out: Vec<Release> = Vec::with_capacity(steps.len());
+            let mut released = 0u64;
+            for (k, step) in steps.iter().enumerate() {
+                let s = step.get_ref();
+                let at = *s.at.get_ref();
+                if let Some(prev) = out.last().filter(|p| p.at > at) {
+                    return Err(cx.error(
+                        s.at.span(),
+                        format!("{key}.release[{k}].at"),
+                        format!(
+                            "releases must be sorted by time: {at} comes after {} of release[{}]",
+                            prev.at,
+                            k - 1
+                        ),
+                    ));
+                }
+                let ck = format!("{key}.release[{k}].count");
+                let count = positive_u32(cx, &s.count, &ck)?;
+                released += u64::from(count);
+                if released > u64::from(total) {
+                    return Err(cx.error(
+                        s.count.span(),
+                        ck,
+                        format!(
+                            "the releases up to here add up to {released} addresses, more than the {total} in use (`count` plus `addresses`)"
+                        ),
+                    ));
+                }
+                out.push(Release { at, count });
+            }
+            Ok(InUseDrain::Schedule(out))
+        }
+    }
 }
 
 pub(super) fn resolve_tenant(

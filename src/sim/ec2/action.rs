@@ -51,6 +51,8 @@ actions!(
     DescribeInstances,
     DescribeSubnets,
     CreateTags,
+    CreateSubnetCidrReservation,
+    DeleteSubnetCidrReservation,
 );
 
 /// Number of actions; per-action tables are `[T; ACTION_COUNT]`.
@@ -125,6 +127,7 @@ impl Action {
             | DeleteNetworkInterface
             | ModifyNetworkInterfaceAttribute => plain(100.0, 5.0),
             CreateTags => plain(100.0, 10.0),
+            CreateSubnetCidrReservation | DeleteSubnetCidrReservation => plain(5.0, 1.0),
             // Not in the uncategorized table: "Mutating" category, each action its own bucket.
             AttachNetworkInterface | DetachNetworkInterface => plain(50.0, 5.0),
             // Non-mutating, with the smaller unfiltered-and-unpaginated category.
@@ -164,6 +167,10 @@ impl Action {
                 DurationDist::lognormal_ms(150, 0.4)
             }
             RunInstances | TerminateInstances => DurationDist::lognormal_ms(600, 0.4),
+            // No observation: a modelling choice, the latency of the other small mutating calls (§8.3).
+            CreateSubnetCidrReservation | DeleteSubnetCidrReservation => {
+                DurationDist::lognormal_ms(200, 0.3)
+            }
         }
     }
 }
@@ -208,6 +215,12 @@ mod tests {
             BucketSpec::new(100.0, 20.0)
         );
         assert_eq!(l(Action::RunInstances).request, BucketSpec::new(5.0, 2.0));
+        for a in [
+            Action::CreateSubnetCidrReservation,
+            Action::DeleteSubnetCidrReservation,
+        ] {
+            assert_eq!(l(a).request, BucketSpec::new(5.0, 1.0));
+        }
         assert_eq!(
             l(Action::RunInstances).resource,
             Some(BucketSpec::new(1000.0, 2.0))

@@ -7,7 +7,8 @@ use ipnet::Ipv4Net;
 
 use super::action::Action;
 use super::instance_types::InstanceType;
-use crate::sim::vpc::SubnetId;
+use super::leaks::LeakSettings;
+use crate::sim::vpc::{ReservationKind, SubnetId};
 
 macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident => $prefix:literal),* $(,)?) => {$(
@@ -34,6 +35,8 @@ ids!(
     ClientId => "client-",
     /// One logical API call (all its attempts).
     CallId => "call-",
+    /// A subnet CIDR reservation.
+    SubnetCidrReservationId => "scr-",
 );
 
 /// How many addresses an AssignPrivateIpAddresses or CreateNetworkInterface call asks for.
@@ -82,6 +85,9 @@ pub enum Request {
         instance_type: &'static InstanceType,
         subnet: SubnetId,
         count: u32,
+        /// The launch template's DeleteOnTermination for the primary ENI, and the modelled leak probability of
+        /// the ENIs ipamd adds (not an EC2 parameter, carried with the instance; docs/reference/ec2.md §3.7).
+        leaks: LeakSettings,
     },
     TerminateInstances {
         instance: InstanceId,
@@ -134,6 +140,15 @@ pub enum Request {
     External {
         action: Action,
     },
+    /// Sets `cidr` of `subnet` aside for prefixes or for manual assignment (docs/reference/ec2.md §3.5).
+    CreateSubnetCidrReservation {
+        subnet: SubnetId,
+        cidr: Ipv4Net,
+        kind: ReservationKind,
+    },
+    DeleteSubnetCidrReservation {
+        reservation: SubnetCidrReservationId,
+    },
 }
 
 impl Request {
@@ -155,6 +170,8 @@ impl Request {
             Request::DescribeSubnets { .. } => Action::DescribeSubnets,
             Request::CreateTags { .. } => Action::CreateTags,
             Request::External { action } => *action,
+            Request::CreateSubnetCidrReservation { .. } => Action::CreateSubnetCidrReservation,
+            Request::DeleteSubnetCidrReservation { .. } => Action::DeleteSubnetCidrReservation,
         }
     }
 
@@ -255,6 +272,8 @@ pub enum Response {
     NetworkInterfaces(Vec<EniDescription>),
     Instance(InstanceDescription),
     Subnets(Vec<SubnetDescription>),
+    /// CreateSubnetCidrReservation: the new reservation's id.
+    SubnetCidrReservation(SubnetCidrReservationId),
     /// Calls that return nothing but success.
     Done,
 }
@@ -294,6 +313,8 @@ error_codes!(
     InvalidSubnetIdNotFound => "InvalidSubnetID.NotFound",
     IncorrectInstanceState => "IncorrectInstanceState",
     OperationNotPermitted => "OperationNotPermitted",
+    /// DeleteSubnetCidrReservation of an id that does not exist (or no longer does).
+    InvalidSubnetCidrReservationIdNotFound => "InvalidSubnetCidrReservationID.NotFound",
 );
 
 impl ErrorCode {

@@ -146,6 +146,8 @@ pub struct Instance {
     /// (device index, ENI) of ENIs attaching or attached, sorted by device index.
     pub devices: Vec<(u32, EniId)>,
     pub launched_at: SimTime,
+    /// Its launch's [`super::leaks::LeakSettings::eni_leak_probability`].
+    pub eni_leak_probability: f64,
 }
 
 impl Instance {

@@ -12,6 +12,10 @@ use super::config::{LifecycleConfig, PrefixShortfall};
 use super::control_plane::Ec2Event;
 use super::eni::{Attachment, Eni, EniState, Instance, MetadataEni};
 use super::instance_types::InstanceType;
+use super::leaks::{LeakSettings, Leaks};
+use super::reservations::CidrReservations;
+use rand::RngExt;
+
 use crate::sim::engine::Context;
 use crate::sim::rng::Stream;
 use crate::sim::time::SimTime;
@@ -20,10 +24,15 @@ use crate::sim::vpc::{AllocError, Subnet, SubnetId};
 const LIFECYCLE: Stream = Stream("ec2.lifecycle");
 /// Address placement draws.
 const PLACEMENT: Stream = Stream("vpc.placement");
+/// Whether an ENI leaks at its instance's termination: one stream per ENI, drawn only when the launch's leak
+/// probability is above zero, so that leaks move no other draw.
+const ENI_LEAK: &str = "ec2.eni_leak";
 
 pub struct Inventory {
     lifecycle: LifecycleConfig,
     subnets: Vec<Subnet>,
+    reservations: CidrReservations,
+    leaks: Leaks,
     instances: Vec<Instance>,
     enis: Vec<Eni>,
     /// The ENI of each attachment ever made; `AttachmentId(n)` is entry n − 1.
@@ -39,6 +48,8 @@ impl Inventory {
     pub fn new(lifecycle: LifecycleConfig, subnets: Vec<Subnet>) -> Self {
         Inventory {
             lifecycle,
+            reservations: CidrReservations::from_subnets(&subnets),
+            leaks: Leaks::default(),
             subnets,
             instances: Vec::new(),
             enis: Vec::new(),
@@ -66,6 +77,20 @@ impl Inventory {
     /// Direct access for other tenants of the subnets (they are not EC2 API callers of ours).
     pub fn subnets_mut(&mut self) -> &mut [Subnet] {
         &mut self.subnets
+    }
+
+    /// The subnets' CIDR reservations by id: the scenario's, then those created through the API.
+    pub fn reservations(&self) -> &CidrReservations {
+        &self.reservations
+    }
+
+    /// The ENIs instances left behind, and whether the reports show them.
+    pub fn leaks(&self) -> &Leaks {
+        &self.leaks
+    }
+
+    pub fn leaks_mut(&mut self) -> &mut Leaks {
+        &mut self.leaks
     }
 
     pub fn eni(&self, id: EniId) -> Option<&Eni> {
@@ -125,7 +150,7 @@ impl Inventory {
                     }
                 }
             }
-            Ec2Event::InstanceTerminated(id) => self.instance_terminated(id),
+            Ec2Event::InstanceTerminated(id) => self.instance_terminated(ctx, id),
             Ec2Event::Answer(_) | Ec2Event::Refused(_) | Ec2Event::Retry(_) => {
                 unreachable!("call events are the control plane's")
             }
@@ -144,7 +169,8 @@ impl Inventory {
                 instance_type,
                 subnet,
                 count,
-            } => self.run_instances(ctx, account, instance_type, *subnet, *count),
+                leaks,
+            } => self.run_instances(ctx, account, instance_type, *subnet, *count, *leaks),
             Request::TerminateInstances { instance } => {
                 self.live_instance(*instance)?;
                 self.shut_down(ctx, *instance);
@@ -193,7 +219,7 @@ impl Inventory {
                         format!("Network interface '{eni}' is currently in use."),
                     ));
                 }
-                self.delete_eni(*eni);
+                self.delete_eni(*eni, ctx.now());
                 Ok(Response::Done)
             }
             Request::DescribeNetworkInterfaces { query } => self.describe_enis(query),
@@ -209,6 +235,17 @@ impl Inventory {
                 }
                 Ok(Response::Done)
             }
+            Request::CreateSubnetCidrReservation { subnet, cidr, kind } => {
+                self.subnet_checked(*subnet)?;
+                let s = &mut self.subnets[subnet.0 as usize];
+                self.reservations
+                    .create(s, *subnet, *cidr, *kind, ctx.now())
+                    .map(Response::SubnetCidrReservation)
+            }
+            Request::DeleteSubnetCidrReservation { reservation } => self
+                .reservations
+                .delete(&mut self.subnets, *reservation, ctx.now())
+                .map(|()| Response::Done),
             Request::External { .. } => Ok(Response::Done),
         }
     }
@@ -263,6 +300,7 @@ impl Inventory {
         instance_type: &'static InstanceType,
         subnet: SubnetId,
         count: u32,
+        leaks: LeakSettings,
     ) -> ApiResult {
         self.subnet_checked(subnet)?;
         if count == 0 {
@@ -292,7 +330,7 @@ impl Inventory {
                     id: attachment,
                     instance: id,
                     device_index: 0,
-                    delete_on_termination: true,
+                    delete_on_termination: leaks.delete_on_termination,
                     imds_visible_at: None,
                 }),
                 tags: Vec::new(),
@@ -307,6 +345,7 @@ impl Inventory {
                 primary_eni: eni,
                 devices: vec![(0, eni)],
                 launched_at: now,
+                eni_leak_probability: leaks.eni_leak_probability,
             };
             out.push(inst.describe(self.ips[k]));
             self.instances.push(inst);
@@ -613,7 +652,7 @@ impl Inventory {
     }
 
     /// Releases an ENI's addresses and marks it deleted.
-    fn delete_eni(&mut self, eni: EniId) {
+    fn delete_eni(&mut self, eni: EniId, now: SimTime) {
         let e = &mut self.enis[eni.0 as usize];
         let s = &mut self.subnets[e.subnet.0 as usize];
         s.release_address(e.primary_ip)
@@ -628,17 +667,34 @@ impl Inventory {
         e.secondary_ips.clear();
         e.prefixes.clear();
         e.state = EniState::Deleted;
+        self.leaks.deleted(eni, now);
     }
 
-    /// DeleteOnTermination ENIs go with the instance; the others are detached and left available.
-    fn instance_terminated(&mut self, id: InstanceId) {
-        let devices = std::mem::take(&mut self.instances[id.0 as usize].devices);
-        self.instances[id.0 as usize].state = InstanceState::Terminated;
+    /// DeleteOnTermination ENIs go with the instance; the others are detached and left available, keeping their
+    /// addresses (docs/reference/ec2.md §3.7). An ENI other than the primary that is marked DeleteOnTermination
+    /// (ipamd's, after its modify) is left available instead with the launch's leak probability, drawn on the
+    /// ENI's own stream.
+    fn instance_terminated<E>(&mut self, ctx: &mut Context<'_, E>, id: InstanceId) {
+        let inst = &mut self.instances[id.0 as usize];
+        let devices = std::mem::take(&mut inst.devices);
+        inst.state = InstanceState::Terminated;
+        let (primary, p) = (inst.primary_eni, inst.eni_leak_probability);
         for (_, eni) in devices {
-            match self.enis[eni.0 as usize].state.attachment() {
-                Some(a) if a.delete_on_termination => self.delete_eni(eni),
-                Some(_) => self.enis[eni.0 as usize].state = EniState::Available,
-                None => {}
+            let Some(a) = self.enis[eni.0 as usize].state.attachment() else {
+                continue;
+            };
+            let leaks = eni != primary
+                && p > 0.0
+                && ctx
+                    .indexed_rng(ENI_LEAK, u64::from(eni.0))
+                    .random_bool(p.min(1.0));
+            if a.delete_on_termination && !leaks {
+                self.delete_eni(eni, ctx.now());
+            } else {
+                let e = &mut self.enis[eni.0 as usize];
+                e.state = EniState::Available;
+                let addresses = 1 + e.secondary_ips.len() as u32 + 16 * e.prefixes.len() as u32;
+                self.leaks.leaked(eni, eni == primary, addresses, ctx.now());
             }
         }
     }

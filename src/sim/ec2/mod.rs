@@ -9,8 +9,10 @@ pub mod eni;
 pub mod external;
 pub mod instance_types;
 pub mod inventory;
+pub mod leaks;
 pub mod max_pods;
 pub mod record;
+pub mod reservations;
 pub mod retry;
 pub mod token_bucket;
 
@@ -18,3 +20,4 @@ pub use action::Action;
 pub use api::*;
 pub use control_plane::{Completion, ControlPlane, Ec2Event};
 pub use eni::MetadataEni;
+pub use leaks::LeakSettings;

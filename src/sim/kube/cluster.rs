@@ -109,6 +109,8 @@ pub enum ClientOwner {
     Ipamd(usize),
     /// A caller outside the cluster (`sim::ec2::external`); the world routes its calls.
     External,
+    /// The VPC's operator, making changes at scripted times (e.g. subnet CIDR reservations), in account `.0`.
+    Operator(usize),
 }
 
 /// Pods by state, kept as they change (for the time series).
@@ -220,6 +222,22 @@ impl Cluster {
     }
 
     /// The owner of an EC2 client, by `ClientId` index.
+    /// Registers the operator's client in `account` (on first use only, so that runs without one keep their
+    /// client numbering).
+    pub fn operator_client(&mut self, ec2: &mut ControlPlane, account: usize) -> ClientId {
+        if let Some(i) = self
+            .owners
+            .iter()
+            .position(|o| *o == ClientOwner::Operator(account))
+        {
+            return ClientId(i as u32);
+        }
+        let client = ec2.register_client(account);
+        debug_assert_eq!(client.0 as usize, self.owners.len());
+        self.owners.push(ClientOwner::Operator(account));
+        client
+    }
+
     pub fn owner(&self, client: u32) -> ClientOwner {
         self.owners[client as usize]
     }
@@ -348,6 +366,8 @@ impl Cluster {
                 self.ipamd_moved(ctx, n as u32);
             }
             ClientOwner::External => {}
+            // Its answers are the world's to keep.
+            ClientOwner::Operator(_) => {}
         }
     }
 

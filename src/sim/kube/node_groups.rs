@@ -15,8 +15,8 @@ use super::zones::Zones;
 use crate::scenarios::{NodeGroupSpec, PodShape};
 use crate::sim::ec2::inventory::Inventory;
 use crate::sim::ec2::{
-    ApiResult, CallId, ClientId, ControlPlane, Ec2Event, ErrorCode, InstanceId, Request, Response,
-    SubnetQuery,
+    ApiResult, CallId, ClientId, ControlPlane, Ec2Event, ErrorCode, InstanceId, LeakSettings,
+    Request, Response, SubnetQuery,
 };
 use crate::sim::engine::{Context, TimerId};
 use crate::sim::ipamd::config::IpamdConfig;
@@ -311,6 +311,9 @@ impl NodeGroups {
                 }
             })
             .collect();
+        if specs.iter().any(|s| s.leaks.can_leak()) {
+            ec2.inventory_mut().leaks_mut().report();
+        }
         NodeGroups {
             groups,
             by_instance: Vec::new(),
@@ -494,6 +497,7 @@ impl NodeGroups {
                         instance_type: grp.plan.instance_type,
                         subnet: launch.subnet,
                         count: launch.count,
+                        leaks: grp.plan.leaks,
                     },
                 );
                 grp.calls.push((call, launch));
@@ -752,6 +756,16 @@ impl NodeGroups {
             ctx.cancel(t);
         }
         grp.batch.timer = Some(ctx.schedule_at(close, NodeGroupEvent::ProvisionBatch(g as u32)));
+    }
+
+    /// Changes what group `group`'s instances launched from now on leave behind at termination (its launch
+    /// template's DeleteOnTermination, its ENI leak probability); instances already launched keep theirs. Once
+    /// settings that can leak are set, the reports show leaked ENIs.
+    pub fn set_leak_settings(&mut self, group: usize, leaks: LeakSettings, ec2: &mut ControlPlane) {
+        if leaks.can_leak() {
+            ec2.inventory_mut().leaks_mut().report();
+        }
+        self.groups[group].plan.leaks = leaks;
     }
 
     pub fn spec(&self, group: usize) -> &NodeGroupSpec {

@@ -51,6 +51,12 @@ pub enum SubnetError {
         reservation: Ipv4Net,
     },
 
+    #[error("subnet `{subnet}`: no reservation is exactly {reservation}")]
+    NoSuchReservation {
+        subnet: String,
+        reservation: Ipv4Net,
+    },
+
     #[error(
         "subnet `{subnet}`: {reservation} has percentage {percent}; it must be greater than 0 and at most 100"
     )]

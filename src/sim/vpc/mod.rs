@@ -6,13 +6,14 @@ use ipnet::Ipv4Net;
 
 pub mod bitmap;
 pub mod error;
+pub mod in_use;
 pub mod reservation;
 pub mod subnet;
 pub mod tenants;
 
 pub use error::{AllocError, SubnetError};
 pub use reservation::Reservation;
-pub use subnet::Subnet;
+pub use subnet::{ReservedBlocks, Subnet};
 
 /// Index of a subnet in the world's subnet list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,6 +75,28 @@ pub struct InUseSpec {
     pub count: u32,
     pub placement: InitialPlacement,
     pub addresses: Vec<Ipv4Addr>,
+    /// Whether and when they are released.
+    pub drain: InUseDrain,
+}
+
+/// How addresses in use at the start leave ([`in_use::InUseDrains`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum InUseDrain {
+    /// Held for the whole run.
+    #[default]
+    Never,
+    /// At each step's time, `count` more of them, in a random order; sorted by time, adding up to at most the
+    /// addresses in use.
+    Schedule(Vec<Release>),
+    /// Each is held for a time drawn from the distribution, from the start of the run.
+    Hold(crate::sim::dist::DurationDist),
+}
+
+/// One step of an in-use release schedule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Release {
+    pub at: crate::sim::time::SimDuration,
+    pub count: u32,
 }
 
 /// A background consumer of single addresses in a subnet (load balancers, Lambda, RDS, …): takes one

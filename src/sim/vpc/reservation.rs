@@ -64,6 +64,16 @@ impl Reservation {
         a >= f && a - f < self.len
     }
 
+    /// Whether the range shares an address with the `len` addresses from offset `start`.
+    pub(crate) fn overlaps(&self, start: u32, len: u32) -> bool {
+        self.start < start + len && start < self.start + self.len
+    }
+
+    /// Whether the range is exactly `net`.
+    pub fn is(&self, net: Ipv4Net) -> bool {
+        self.first == net.network() && u64::from(self.len) == 1u64 << (32 - net.prefix_len())
+    }
+
     /// The fewest CIDRs that together cover the range, lowest first (what one would pass to
     /// CreateSubnetCidrReservation).
     pub fn cidrs(&self) -> Vec<Ipv4Net> {
@@ -103,75 +113,71 @@ pub(crate) fn describe(spec: &ReservationSpec) -> String {
     }
 }
 
-/// Resolves and validates the reservations of subnet `name` (`cidr` already validated).
+/// Resolves and validates one reservation of subnet `name` (`cidr` already validated) against the reservations
+/// the subnet already has: inside the subnet, canonical, prefix reservations whole /28 blocks, percentages in
+/// (0, 100], no overlap with `existing`.
 pub(crate) fn resolve(
     name: &str,
     cidr: Ipv4Net,
-    specs: &[ReservationSpec],
-) -> Result<Vec<Reservation>, SubnetError> {
+    spec: &ReservationSpec,
+    existing: &[Reservation],
+) -> Result<Reservation, SubnetError> {
     let base = u32::from(cidr.network());
     let size = 1u32 << (32 - cidr.prefix_len());
     let blocks = size / 16;
-    let mut out: Vec<Reservation> = Vec::with_capacity(specs.len());
-    for spec in specs {
-        let (start, len) = match spec.range {
-            ReservationRange::Cidr(r) => {
-                if r.trunc() != r {
-                    return Err(SubnetError::ReservationNotCanonical {
-                        subnet: name.to_string(),
-                        reservation: r,
-                        canonical: r.trunc(),
-                    });
-                }
-                if !cidr.contains(&r) {
-                    return Err(SubnetError::ReservationOutside {
-                        subnet: name.to_string(),
-                        cidr,
-                        reservation: describe(spec),
-                    });
-                }
-                if spec.kind == ReservationKind::Prefix && r.prefix_len() > 28 {
-                    return Err(SubnetError::PrefixReservationMisaligned {
-                        subnet: name.to_string(),
-                        reservation: r,
-                    });
-                }
-                let len = 1u32 << (32 - r.prefix_len());
-                (u32::from(r.network()) - base, len)
+    let (start, len) = match spec.range {
+        ReservationRange::Cidr(r) => {
+            if r.trunc() != r {
+                return Err(SubnetError::ReservationNotCanonical {
+                    subnet: name.to_string(),
+                    reservation: r,
+                    canonical: r.trunc(),
+                });
             }
-            ReservationRange::TopPercent(p) | ReservationRange::BottomPercent(p) => {
-                if !(p > 0.0 && p <= 100.0) {
-                    return Err(SubnetError::BadPercent {
-                        subnet: name.to_string(),
-                        reservation: describe(spec),
-                        percent: p,
-                    });
-                }
-                let n = ((p / 100.0 * blocks as f64).round() as u32).clamp(1, blocks);
-                let first_block = match spec.range {
-                    ReservationRange::TopPercent(_) => blocks - n,
-                    _ => 0,
-                };
-                (first_block * 16, n * 16)
+            if !cidr.contains(&r) {
+                return Err(SubnetError::ReservationOutside {
+                    subnet: name.to_string(),
+                    cidr,
+                    reservation: describe(spec),
+                });
             }
-        };
-        let r = Reservation {
-            spec: *spec,
-            start,
-            len,
-            first: Ipv4Addr::from(base + start),
-        };
-        if let Some(other) = out
-            .iter()
-            .find(|o| o.start < r.start + r.len && r.start < o.start + o.len)
-        {
-            return Err(SubnetError::ReservationOverlap {
-                subnet: name.to_string(),
-                first: other.to_string(),
-                second: r.to_string(),
-            });
+            if spec.kind == ReservationKind::Prefix && r.prefix_len() > 28 {
+                return Err(SubnetError::PrefixReservationMisaligned {
+                    subnet: name.to_string(),
+                    reservation: r,
+                });
+            }
+            let len = 1u32 << (32 - r.prefix_len());
+            (u32::from(r.network()) - base, len)
         }
-        out.push(r);
+        ReservationRange::TopPercent(p) | ReservationRange::BottomPercent(p) => {
+            if !(p > 0.0 && p <= 100.0) {
+                return Err(SubnetError::BadPercent {
+                    subnet: name.to_string(),
+                    reservation: describe(spec),
+                    percent: p,
+                });
+            }
+            let n = ((p / 100.0 * blocks as f64).round() as u32).clamp(1, blocks);
+            let first_block = match spec.range {
+                ReservationRange::TopPercent(_) => blocks - n,
+                _ => 0,
+            };
+            (first_block * 16, n * 16)
+        }
+    };
+    let r = Reservation {
+        spec: *spec,
+        start,
+        len,
+        first: Ipv4Addr::from(base + start),
+    };
+    if let Some(other) = existing.iter().find(|o| o.overlaps(r.start, r.len)) {
+        return Err(SubnetError::ReservationOverlap {
+            subnet: name.to_string(),
+            first: other.to_string(),
+            second: r.to_string(),
+        });
     }
-    Ok(out)
+    Ok(r)
 }

@@ -31,6 +31,13 @@ enum BlockClass {
     Unreserved,
 }
 
+/// The whole /28 blocks of a reservation and how many of them are wholly free ([`Subnet::reservation_blocks`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReservedBlocks {
+    pub blocks: u32,
+    pub free: u32,
+}
+
 /// A subnet's address space: which addresses are assigned, which /28 blocks are wholly free, and where the
 /// reservations lie.
 #[derive(Clone, Debug)]
@@ -41,6 +48,8 @@ pub struct Subnet {
     tags: Vec<(String, String)>,
     placement: Placement,
     reservations: Vec<Reservation>,
+    /// Whether a reservation was created or deleted after the subnet was built.
+    reservations_changed: bool,
     base: u32,
     size: u32,
     /// Per address: assigned or AWS-reserved.
@@ -110,7 +119,6 @@ impl Subnet {
                 canonical: cidr.trunc(),
             });
         }
-        let reservations = reservation::resolve(name, cidr, reservations)?;
         let size = 1u32 << (32 - cidr.prefix_len());
         let nblocks = size / 16;
         let nwords = (size as usize).div_ceil(64);
@@ -124,67 +132,46 @@ impl Subnet {
             set_bit(&mut taken, o);
             clear_bit(&mut eligible, o);
         }
-        for r in &reservations {
-            for o in r.start_offset()..r.start_offset() + r.len() {
-                clear_bit(&mut eligible, o);
-            }
-        }
-
         let mut class = Vec::with_capacity(nblocks as usize);
-        let mut free_reserved_blocks = Bitmap::new(nblocks);
         let mut free_unreserved_blocks = Bitmap::new(nblocks);
         for b in 0..nblocks {
-            let (lo, hi) = (b * 16, b * 16 + 16);
-            let overlaps =
-                |r: &&Reservation| r.start_offset() < hi && lo < r.start_offset() + r.len();
-            let c = if b == 0 || b == nblocks - 1 {
-                BlockClass::Edge
+            if b == 0 || b == nblocks - 1 {
+                class.push(BlockClass::Edge);
             } else {
-                match reservations.iter().find(overlaps).map(|r| r.kind()) {
-                    Some(ReservationKind::Explicit) => BlockClass::Explicit,
-                    // Prefix reservations cover whole blocks and do not overlap explicit ones.
-                    Some(ReservationKind::Prefix) => BlockClass::Prefix,
-                    None => BlockClass::Unreserved,
-                }
-            };
-            match c {
-                BlockClass::Prefix => {
-                    free_reserved_blocks.set(b);
-                }
-                BlockClass::Unreserved => {
-                    free_unreserved_blocks.set(b);
-                }
-                BlockClass::Edge | BlockClass::Explicit => {}
+                class.push(BlockClass::Unreserved);
+                free_unreserved_blocks.set(b);
             }
-            class.push(c);
         }
-
         let mut auto_free = Bitmap::new(size);
         for (w, &e) in eligible.iter().enumerate() {
             auto_free.set_mask(w, e);
         }
 
-        Ok(Subnet {
+        let mut subnet = Subnet {
             name: name.to_string(),
             cidr,
             az: az.to_string(),
             tags,
             placement,
-            reservations,
+            reservations: Vec::with_capacity(reservations.len()),
+            reservations_changed: false,
             base: u32::from(cidr.network()),
             size,
             taken,
             eligible,
             auto_free,
             class,
-            free_reserved_blocks,
+            free_reserved_blocks: Bitmap::new(nblocks),
             free_unreserved_blocks,
             prefix_blocks: vec![0u64; (nblocks as usize).div_ceil(64)],
             used: 0,
             low_free_addresses: u32::MAX,
             low_free_prefix_blocks: u32::MAX,
+        };
+        for spec in reservations {
+            subnet.insert_reservation(spec)?;
         }
-        .with_low_water_marks())
+        Ok(subnet.with_low_water_marks())
     }
 
     pub fn name(&self) -> &str {
@@ -264,8 +251,69 @@ impl Subnet {
         &self.reservations
     }
 
+    /// Whether a reservation was created or deleted after the subnet was built (a brownfield reservation): the
+    /// reports then follow the subnet's reserved blocks over time.
+    pub fn reservations_changed(&self) -> bool {
+        self.reservations_changed
+    }
+
+    /// Creates a reservation in a running subnet (CreateSubnetCidrReservation, docs/reference/ec2.md §3.5).
+    ///
+    /// Validated as at construction: inside the subnet, canonical, a prefix reservation whole /28 blocks, no
+    /// overlap with another reservation. Addresses already in use inside the range stay assigned: nothing is
+    /// unassigned. From now on automatic single-address assignment never picks a free address of the range,
+    /// automatic prefixes come from a prefix reservation's wholly free blocks first, and an address released
+    /// inside the range returns to the reservation, so the range heals as its holders leave.
+    pub fn add_reservation(&mut self, spec: ReservationSpec) -> Result<Reservation, SubnetError> {
+        let r = self.insert_reservation(&spec)?;
+        self.reservations_changed = true;
+        Ok(r)
+    }
+
+    /// Deletes the reservation whose range is exactly `range` (DeleteSubnetCidrReservation, docs/reference/ec2.md
+    /// §3.5): its unused addresses and wholly free blocks return to general automatic placement; addresses in
+    /// use stay where they are.
+    pub fn remove_reservation(&mut self, range: Ipv4Net) -> Result<Reservation, SubnetError> {
+        let i = self
+            .reservations
+            .iter()
+            .position(|r| r.is(range))
+            .ok_or_else(|| SubnetError::NoSuchReservation {
+                subnet: self.name.clone(),
+                reservation: range,
+            })?;
+        let r = self.reservations.remove(i);
+        self.reclassify(r.start_offset(), r.len());
+        self.reservations_changed = true;
+        Ok(r)
+    }
+
+    /// The whole aligned /28 blocks inside `r` that could ever hold a prefix (the subnet's first and last blocks
+    /// excluded), and how many of them are wholly free now: how far a reservation made over addresses in use
+    /// has healed.
+    pub fn reservation_blocks(&self, r: &Reservation) -> ReservedBlocks {
+        let first = r.start_offset().div_ceil(16);
+        let end = (r.start_offset() + r.len()) / 16;
+        let mut out = ReservedBlocks::default();
+        for b in (first..end).filter(|&b| self.class[b as usize] != BlockClass::Edge) {
+            out.blocks += 1;
+            if self.taken[(b / 4) as usize] & block_mask(b) == 0 {
+                out.free += 1;
+            }
+        }
+        out
+    }
+
     pub fn contains(&self, addr: Ipv4Addr) -> bool {
         self.offset(addr).is_some()
+    }
+
+    /// Every assigned address, lowest first (a full scan).
+    pub fn assigned_addresses(&self) -> Vec<Ipv4Addr> {
+        (0..self.size)
+            .filter(|&o| get_bit(&self.taken, o) && !self.is_aws_reserved(o))
+            .map(|o| self.addr(o))
+            .collect()
     }
 
     /// Whether `addr` is in the subnet, not AWS-reserved and not assigned.
@@ -490,6 +538,13 @@ impl Subnet {
         let mut taken = 0;
         let mut auto = Bitmap::new(self.size);
         for o in 0..self.size {
+            let open =
+                !self.is_aws_reserved(o) && !self.reservations.iter().any(|r| r.overlaps(o, 1));
+            if get_bit(&self.eligible, o) != open {
+                return Err(format!(
+                    "offset {o}: eligible bit disagrees with the reservations"
+                ));
+            }
             let t = get_bit(&self.taken, o);
             taken += t as u32;
             if self.is_aws_reserved(o) && !t {
@@ -508,6 +563,9 @@ impl Subnet {
         let mut res = Bitmap::new(self.blocks());
         let mut unres = Bitmap::new(self.blocks());
         for b in 0..self.blocks() {
+            if self.class[b as usize] != self.block_class(b) {
+                return Err(format!("block {b}: class disagrees with the reservations"));
+            }
             let bits = self.taken[(b / 4) as usize] & block_mask(b);
             if get_bit(&self.prefix_blocks, b) && bits != block_mask(b) {
                 return Err(format!("prefix block {b} is not wholly taken"));
@@ -524,6 +582,67 @@ impl Subnet {
             return Err("free-block index differs from a recount".into());
         }
         Ok(())
+    }
+
+    /// Validates and places one reservation, then reclassifies the addresses and blocks it covers.
+    fn insert_reservation(&mut self, spec: &ReservationSpec) -> Result<Reservation, SubnetError> {
+        let r = reservation::resolve(&self.name, self.cidr, spec, &self.reservations)?;
+        self.reservations.push(r);
+        self.reclassify(r.start_offset(), r.len());
+        self.note_low_water();
+        Ok(r)
+    }
+
+    /// Recomputes, for the `len` addresses from offset `start` and the blocks they touch, whether each address
+    /// is open to automatic assignment and which class each block has, moving wholly free blocks between the
+    /// free-block indexes. Assignments are left as they are.
+    fn reclassify(&mut self, start: u32, len: u32) {
+        let end = start + len;
+        for o in start..end {
+            let open =
+                !self.is_aws_reserved(o) && !self.reservations.iter().any(|r| r.overlaps(o, 1));
+            if open {
+                set_bit(&mut self.eligible, o);
+            } else {
+                clear_bit(&mut self.eligible, o);
+            }
+            if open && !get_bit(&self.taken, o) {
+                self.auto_free.set(o);
+            } else {
+                self.auto_free.clear(o);
+            }
+        }
+        for b in start / 16..end.div_ceil(16) {
+            let c = self.block_class(b);
+            if c != self.class[b as usize] {
+                let wholly_free = self.taken[(b / 4) as usize] & block_mask(b) == 0;
+                if wholly_free {
+                    self.block_became_used(b);
+                }
+                self.class[b as usize] = c;
+                if wholly_free {
+                    self.block_became_free(b);
+                }
+            }
+        }
+    }
+
+    /// What block `b` can be used for, from the reservations it touches.
+    fn block_class(&self, b: u32) -> BlockClass {
+        if b == 0 || b == self.blocks() - 1 {
+            return BlockClass::Edge;
+        }
+        match self
+            .reservations
+            .iter()
+            .find(|r| r.overlaps(b * 16, 16))
+            .map(|r| r.kind())
+        {
+            Some(ReservationKind::Explicit) => BlockClass::Explicit,
+            // Prefix reservations cover whole blocks and do not overlap other reservations.
+            Some(ReservationKind::Prefix) => BlockClass::Prefix,
+            None => BlockClass::Unreserved,
+        }
     }
 
     fn offset(&self, addr: Ipv4Addr) -> Option<u32> {
@@ -656,6 +775,7 @@ mod tests {
             count,
             placement,
             addresses: addresses.to_vec(),
+            ..InUseSpec::default()
         }
     }
 
