@@ -430,3 +430,96 @@ max_unavailable = "50%"
         vec![2, 1]
     );
 }
+
+fn summary_of(s: &Scenario, w: &World) -> serde_json::Value {
+    let perf = vpcsim::report::Perf {
+        wall_s: 1.0,
+        stats: vpcsim::sim::engine::RunStats::default(),
+        simulated_s: s.duration.as_secs_f64(),
+    };
+    vpcsim::report::summary(s, w, perf, vpcsim::report::Keys::Used)
+}
+
+#[test]
+fn ec2_3_5_reservation_events_call_ec2_and_say_how_it_went() {
+    let s = scenario(
+        "30m",
+        r#"
+[[subnets.reservations]]
+type = "explicit"
+cidr = "10.0.15.0/24"
+[[events]]
+name = "reserve"
+at = "5m"
+do = "create-reservation"
+subnet = "a"
+type = "prefix"
+cidr = "10.0.8.0/22"
+[[events]]
+name = "overlapping"
+at = "6m"
+do = "create-reservation"
+subnet = "a"
+type = "prefix"
+cidr = "10.0.14.0/23"
+[[events]]
+name = "unreserve"
+at = "20m"
+do = "delete-reservation"
+subnet = "a"
+cidr = "10.0.8.0/22"
+[[events]]
+name = "unreserve-the-refused"
+at = "21m"
+do = "delete-reservation"
+subnet = "a"
+cidr = "10.0.14.0/23"
+"#,
+    );
+    let w = run_checked(&s);
+    let sum = summary_of(&s, &w);
+    let outcome = |label: &str| sum["events"]["fired"][label]["outcome"].clone();
+    assert_eq!(outcome("reserve"), "ok");
+    assert_eq!(outcome("overlapping"), "InvalidParameterValue");
+    assert_eq!(outcome("unreserve"), "ok");
+    assert_eq!(
+        outcome("unreserve-the-refused"),
+        "InvalidSubnetCidrReservationID.NotFound"
+    );
+    let r = &sum["subnets"]["a"]["reservations"]["10.0.8.0/22"];
+    let created = r["created_s"].as_f64().unwrap();
+    assert!((300.0..301.0).contains(&created), "{r}");
+    assert!(r["deleted_s"].as_f64().unwrap() >= 1200.0, "{r}");
+}
+
+#[test]
+fn ec2_3_7_a_launch_template_change_makes_later_nodes_leak() {
+    let s = scenario(
+        "40m",
+        r#"
+[[events]]
+at = "1m"
+do = "launch-template"
+node_group = "g"
+eni_leak_probability = 1.0
+delete_on_termination = false
+[[events]]
+at = "2m"
+do = "lose-nodes"
+node_group = "g"
+count = 2
+notice = "2m"
+[[events]]
+at = "20m"
+do = "lose-nodes"
+node_group = "g"
+count = 4
+"#,
+    );
+    let w = run_checked(&s);
+    let sum = summary_of(&s, &w);
+    let leaked = &sum["enis"]["leaked"];
+    // Only the two replacements, launched after the change, leave ENIs behind: their primaries at least.
+    assert!(leaked["primary"].as_u64().unwrap() >= 2, "{leaked}");
+    assert!(leaked["primary"].as_u64().unwrap() <= 4, "{leaked}");
+}

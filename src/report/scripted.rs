@@ -1,5 +1,5 @@
 //! The summary's `events` section: what the scenario's scripted events did, so that a run with a change or
-//! a fault in it says so beside its figures: when each event fired, the workloads it steered (arrivals
+//! a fault in it says so beside its figures: when each event fired (and how its EC2 call went), the workloads it steered (arrivals
 //! dropped, ends held), the nodes lost, and each external caller's calls and how many were throttled.
 
 use serde_json::{Value, json};
@@ -11,8 +11,20 @@ use crate::sim::script::Change;
 use crate::sim::world::World;
 
 pub(super) fn events(scenario: &Scenario, world: &World) -> Value {
-    let fired = by_name(&scenario.script.events, |e| {
-        (e.label.clone(), json!({ "at_s": e.at.as_secs_f64() }))
+    // An event that made an EC2 call says how it went: a reservation refused is not a reservation made.
+    let fired = by_name(scenario.script.events.iter().enumerate(), |(i, e)| {
+        let mut v = json!({ "at_s": e.at.as_secs_f64() });
+        if matches!(
+            e.change,
+            Change::CreateReservation { .. } | Change::DeleteReservation { .. }
+        ) {
+            v["outcome"] = json!(match world.event_outcomes[i] {
+                Some(Ok(())) => "ok",
+                Some(Err(code)) => code.code(),
+                None => "unanswered",
+            });
+        }
+        (e.label.clone(), v)
     });
     let steered = |w: u32| {
         scenario

@@ -578,4 +578,10 @@ pub(crate) struct RawEvent {
     pub ipamd: Option<Spanned<RawIpamd>>,
     /// A count (`3`) or a percentage (`"10%"`), as the DaemonSet's `maxUnavailable`.
     pub max_unavailable: Option<Spanned<toml::Value>>,
+    pub subnet: Option<Spanned<String>>,
+    pub cidr: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    pub reservation: Option<Spanned<ReservationKind>>,
+    pub delete_on_termination: Option<Spanned<bool>>,
+    pub eni_leak_probability: Option<Spanned<f64>>,
 }

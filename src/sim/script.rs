@@ -3,8 +3,11 @@
 //! nodes). The scenario file's `[[events]]` resolve to a [`Script`]; the world fires each at its time and
 //! hands it to the model it changes.
 
+use ipnet::Ipv4Net;
+
 use crate::sim::kube::aws_node::AwsNodeRollout;
 use crate::sim::time::SimDuration;
+use crate::sim::vpc::{ReservationKind, SubnetId};
 
 /// The events of a run, sorted by time; events at one instant fire in file order.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,6 +51,19 @@ pub enum Change {
     AwsNode {
         rollouts: Vec<(usize, AwsNodeRollout)>,
     },
+    /// The VPC's operator calls CreateSubnetCidrReservation from account `account`.
+    CreateReservation {
+        subnet: SubnetId,
+        cidr: Ipv4Net,
+        kind: ReservationKind,
+        account: usize,
+    },
+    /// The VPC's operator calls DeleteSubnetCidrReservation on the subnet's reservation of `cidr`.
+    DeleteReservation {
+        subnet: SubnetId,
+        cidr: Ipv4Net,
+        account: usize,
+    },
 }
 
 /// How an event steers a workload (`do = "scale" | "pause-deletions" | …`).
@@ -71,4 +87,8 @@ pub enum WorkloadControl {
 pub struct LaunchTemplateChange {
     /// kubelet's `--max-pods` for nodes launched from now on.
     pub max_pods: Option<u32>,
+    /// DeleteOnTermination of the ENIs the template creates at launch (docs/reference/ec2.md §3.7).
+    pub delete_on_termination: Option<bool>,
+    /// The chance that an ENI ipamd created is left behind when its instance terminates (ec2.md §3.7).
+    pub eni_leak_probability: Option<f64>,
 }

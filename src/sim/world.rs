@@ -4,7 +4,7 @@
 
 use crate::scenarios::Scenario;
 use crate::sim::ec2::external::{ExternalCallers, ExternalEvent};
-use crate::sim::ec2::{CallId, Completion, ControlPlane, Ec2Event, Request};
+use crate::sim::ec2::{CallId, Completion, ControlPlane, Ec2Event, ErrorCode, Request};
 use crate::sim::engine::{Context, Engine, Model};
 use crate::sim::ipamd::IpamdEvent;
 use crate::sim::kube::cluster::{ClientOwner, Cluster, ClusterSetup, KubeEvent};
@@ -103,6 +103,10 @@ pub struct World {
     pub timeseries: Timeseries,
     /// The answers to the operator's calls ([`World::operator_call`]), in answer order.
     pub operator_answers: Vec<Completion>,
+    /// Each scripted event's EC2 call, if it made one, by script index: `None` until answered.
+    pub event_outcomes: Vec<Option<Result<(), ErrorCode>>>,
+    /// The scripted events' calls in flight, with their script index.
+    script_calls: Vec<(CallId, usize)>,
 }
 
 impl World {
@@ -188,6 +192,8 @@ impl World {
             script: scenario.script.clone(),
             timeseries: Timeseries::new(scenario.sample_interval),
             operator_answers: Vec::new(),
+            event_outcomes: vec![None; scenario.script.events.len()],
+            script_calls: Vec::new(),
         };
         let mut engine = Engine::new(scenario.seed);
         {
@@ -249,6 +255,12 @@ impl Model for World {
                     if self.external.owns(done.client) {
                         self.external.on_completion(&done);
                     } else if let ClientOwner::Operator(_) = self.cluster.owner(done.client.0) {
+                        if let Some(k) = self.script_calls.iter().position(|&(c, _)| c == done.call)
+                        {
+                            let (_, i) = self.script_calls.swap_remove(k);
+                            self.event_outcomes[i] =
+                                Some(done.result.as_ref().map(|_| ()).map_err(|e| e.code));
+                        }
                         self.operator_answers.push(done);
                     } else {
                         self.cluster.on_completion(ctx, &mut self.ec2, done);
@@ -293,8 +305,34 @@ impl World {
                 notice,
             } => self.cluster.lose_nodes(ctx, ec2, group, count, notice),
             Change::LaunchTemplate { group, template } => {
-                self.cluster.change_launch_template(group, template)
+                self.cluster.change_launch_template(ec2, group, template)
             }
+            Change::CreateReservation {
+                subnet,
+                cidr,
+                kind,
+                account,
+            } => {
+                let request = Request::CreateSubnetCidrReservation { subnet, cidr, kind };
+                let call = self.operator_call(ctx, account, request);
+                self.script_calls.push((call, i));
+            }
+            Change::DeleteReservation {
+                subnet,
+                cidr,
+                account,
+            } => match self.ec2.inventory().reservations().find(subnet, cidr) {
+                Some(reservation) => {
+                    let request = Request::DeleteSubnetCidrReservation { reservation };
+                    let call = self.operator_call(ctx, account, request);
+                    self.script_calls.push((call, i));
+                }
+                // Its creation failed: there is nothing to delete, as the operator would find.
+                None => {
+                    self.event_outcomes[i] =
+                        Some(Err(ErrorCode::InvalidSubnetCidrReservationIdNotFound))
+                }
+            },
             Change::AwsNode { ref rollouts } => {
                 for (group, rollout) in rollouts.clone() {
                     self.cluster.roll_aws_node(ctx, group, rollout);

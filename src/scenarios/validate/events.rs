@@ -7,7 +7,8 @@ use crate::sim::kube::aws_node::{AwsNodeRollout, MaxUnavailable};
 use crate::sim::script::{Change, LaunchTemplateChange, Script, Scripted, WorkloadControl};
 
 pub(super) const EVENT_KINDS: &str = "update-aws-node, restart-aws-node, scale, pause-deletions, \
-     resume-deletions, stop-arrivals, start-arrivals, lose-nodes, launch-template or api-load";
+     resume-deletions, stop-arrivals, start-arrivals, lose-nodes, launch-template, create-reservation, \
+     delete-reservation or api-load";
 
 /// The keys each kind takes besides `name`, `at` and `do`, the first ones required.
 fn keys_of_kind(kind: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
@@ -17,7 +18,12 @@ fn keys_of_kind(kind: &str) -> Option<(&'static [&'static str], &'static [&'stat
             (&["workload"], &[])
         }
         "lose-nodes" => (&["node_group", "count"], &["notice"]),
-        "launch-template" => (&["node_group"], &["max_pods"]),
+        "launch-template" => (
+            &["node_group"],
+            &["max_pods", "delete_on_termination", "eni_leak_probability"],
+        ),
+        "create-reservation" => (&["subnet", "cidr", "type"], &["account"]),
+        "delete-reservation" => (&["subnet", "cidr"], &["account"]),
         "api-load" => (&["caller", "for", "calls_per_second"], &["account"]),
         "update-aws-node" => (&["ipamd"], &["node_group", "max_unavailable"]),
         "restart-aws-node" => (&[], &["node_group", "max_unavailable"]),
@@ -43,6 +49,11 @@ fn given_keys(e: &RawEvent) -> Vec<(&'static str, Range<usize>)> {
         ("calls_per_second", span(&e.calls_per_second)),
         ("ipamd", span(&e.ipamd)),
         ("max_unavailable", span(&e.max_unavailable)),
+        ("subnet", span(&e.subnet)),
+        ("cidr", span(&e.cidr)),
+        ("type", span(&e.reservation)),
+        ("delete_on_termination", span(&e.delete_on_termination)),
+        ("eni_leak_probability", span(&e.eni_leak_probability)),
     ]
     .into_iter()
     .filter_map(|(k, s)| s.map(|s| (k, s)))
@@ -54,6 +65,7 @@ pub(super) struct EventTargets<'a> {
     pub duration: SimDuration,
     pub workloads: &'a [WorkloadSpec],
     pub node_groups: &'a [NodeGroupSpec],
+    pub subnets: &'a [SubnetSpec],
     pub ec2: &'a Ec2Config,
     /// `[ipamd]` and each group's `ipamd` table, which an aws-node update's environment goes over.
     pub cluster_ipamd: Option<&'a RawIpamd>,
@@ -75,6 +87,20 @@ pub(super) fn resolve_events(
     let mut order: Vec<usize> = (0..raw.len()).collect();
     order.sort_by_key(|&i| *raw[i].get_ref().at.get_ref());
     let mut updates: Vec<Vec<(String, &RawIpamd)>> = vec![Vec::new(); t.node_groups.len()];
+    // The reservations each subnet has by CIDR so far: the file's, then those events create.
+    let mut reserved: Vec<Vec<Ipv4Net>> = t
+        .subnets
+        .iter()
+        .map(|s| {
+            s.reservations
+                .iter()
+                .filter_map(|r| match r.range {
+                    ReservationRange::Cidr(net) => Some(net),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
     for i in order {
         let base = format!("events[{i}]");
         let span = raw[i].span();
@@ -233,9 +259,68 @@ pub(super) fn resolve_events(
                     Some(m) => Some(positive_u32(cx, m, &join(&base, "max_pods"))?),
                     None => None,
                 };
-                Change::LaunchTemplate {
-                    group,
-                    template: LaunchTemplateChange { max_pods },
+                let eni_leak_probability = match &e.eni_leak_probability {
+                    Some(p) => Some(unit_interval(cx, p, &join(&base, "eni_leak_probability"))?),
+                    None => None,
+                };
+                let template = LaunchTemplateChange {
+                    max_pods,
+                    delete_on_termination: e.delete_on_termination.as_ref().map(|d| *d.get_ref()),
+                    eni_leak_probability,
+                };
+                if template == LaunchTemplateChange::default() {
+                    return Err(cx.error(
+                        span,
+                        base,
+                        "a launch-template event changes nothing: give max_pods, delete_on_termination or \
+                         eni_leak_probability",
+                    ));
+                }
+                Change::LaunchTemplate { group, template }
+            }
+            "create-reservation" | "delete-reservation" => {
+                let (subnet, cidr) = ec.subnet_range(e, t)?;
+                let account =
+                    account_index(cx, e.account.as_ref(), &join(&base, "account"), t.ec2)?;
+                let has = reserved[subnet].iter().position(|&r| r == cidr);
+                let at_cidr = e.cidr.as_ref().expect("required");
+                let id = SubnetId(subnet as u32);
+                if kind == "create-reservation" {
+                    let kind = *e.reservation.as_ref().expect("required").get_ref();
+                    if kind == ReservationKind::Prefix && cidr.prefix_len() > 28 {
+                        return Err(ec.at(
+                            at_cidr,
+                            "cidr",
+                            format!("a prefix reservation holds whole /28 blocks: {cidr} is smaller than a /28"),
+                        ));
+                    }
+                    if has.is_none() {
+                        reserved[subnet].push(cidr);
+                    }
+                    Change::CreateReservation {
+                        subnet: id,
+                        cidr,
+                        kind,
+                        account,
+                    }
+                } else {
+                    let Some(k) = has else {
+                        return Err(ec.at(
+                            at_cidr,
+                            "cidr",
+                            format!(
+                                "subnet \"{}\" has no reservation of {cidr} to delete at this time (neither in \
+                                 the file nor created by an earlier event)",
+                                t.subnets[subnet].name
+                            ),
+                        ));
+                    };
+                    reserved[subnet].remove(k);
+                    Change::DeleteReservation {
+                        subnet: id,
+                        cidr,
+                        account,
+                    }
                 }
             }
             "api-load" => {
@@ -291,6 +376,26 @@ impl EventCx<'_, '_> {
                 ))
             }
         }
+    }
+
+    /// The event's subnet and its CIDR: canonical and inside the subnet.
+    fn subnet_range(&self, e: &RawEvent, t: &EventTargets<'_>) -> R<(usize, Ipv4Net)> {
+        let name = e.subnet.as_ref().expect("required");
+        let subnet = subnet_index(self.cx, t.subnets, name, &join(self.base, "subnet"))?;
+        let at = e.cidr.as_ref().expect("required");
+        let cidr = canonical_cidr(self.cx, at, &join(self.base, "cidr"), "reservation")?;
+        let within = t.subnets[subnet].cidr;
+        if !within.contains(&cidr) {
+            return Err(self.at(
+                at,
+                "cidr",
+                format!(
+                    "reservation {cidr} lies outside subnet \"{}\" ({within})",
+                    t.subnets[subnet].name
+                ),
+            ));
+        }
+        Ok((subnet, cidr))
     }
 
     fn node_group(&self, e: &RawEvent, t: &EventTargets<'_>) -> R<usize> {

@@ -172,6 +172,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         duration,
         workloads: &workloads,
         node_groups: &node_groups,
+        subnets: &subnets,
         ec2: &ec2,
         cluster_ipamd: raw.ipamd.as_ref(),
         group_ipamd: &group_ipamd,

@@ -110,9 +110,24 @@ impl Cluster {
     }
 
     /// Group `g`'s launch template changes for the nodes it launches from now on.
-    pub fn change_launch_template(&mut self, g: usize, change: LaunchTemplateChange) {
+    pub fn change_launch_template(
+        &mut self,
+        ec2: &mut ControlPlane,
+        g: usize,
+        change: LaunchTemplateChange,
+    ) {
         if let Some(max_pods) = change.max_pods {
             self.node_groups.set_max_pods(g, max_pods);
+        }
+        let mut leaks = self.node_groups.spec(g).leaks;
+        if let Some(d) = change.delete_on_termination {
+            leaks.delete_on_termination = d;
+        }
+        if let Some(p) = change.eni_leak_probability {
+            leaks.eni_leak_probability = p;
+        }
+        if leaks != self.node_groups.spec(g).leaks {
+            self.node_groups.set_leak_settings(g, leaks, ec2);
         }
     }
 
