@@ -10,10 +10,11 @@ use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::vpc::{ReservationKind, SubnetId};
 use vpcsim::sim::world::{Event, World};
 
-/// A /24 whose addresses short-lived tenants keep taking and releasing all over it; no nodes.
-fn busy_subnet() -> Scenario {
-    let text = r#"name = "brownfield"
-seed = 5
+/// A scenario of two hours with one /24 subnet "a" and `rest` (its tables, then anything else).
+fn in_a_24(name: &str, seed: u64, rest: &str) -> Scenario {
+    let text = format!(
+        r#"name = "{name}"
+seed = {seed}
 duration = "2h"
 [vpc]
 cidr = "10.0.0.0/16"
@@ -21,13 +22,23 @@ cidr = "10.0.0.0/16"
 name = "a"
 cidr = "10.0.0.0/24"
 az = "us-east-1a"
-[[subnets.tenants]]
+{rest}"#
+    );
+    scenarios::parse(&text, "b.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A /24 whose addresses short-lived tenants keep taking and releasing all over it; no nodes.
+fn busy_subnet() -> Scenario {
+    in_a_24(
+        "brownfield",
+        5,
+        r#"[[subnets.tenants]]
 name = "lambda"
 interarrival = { dist = "exponential", mean = "5s" }
 hold = { dist = "exponential", mean = "5m" }
 max_in_use = 120
-"#;
-    scenarios::parse(text, "b.toml").unwrap_or_else(|e| panic!("{e}"))
+"#,
+    )
 }
 
 fn perf() -> Perf {
@@ -108,23 +119,11 @@ fn ec2_3_5_runs_without_runtime_reservations_report_as_before() {
 
 /// A /24 with 128 addresses in use spread over every block, drained by `drain` (a TOML line).
 fn draining(drain: &str) -> Scenario {
-    let text = format!(
-        r#"name = "drain"
-seed = 9
-duration = "2h"
-[vpc]
-cidr = "10.0.0.0/16"
-[[subnets]]
-name = "a"
-cidr = "10.0.0.0/24"
-az = "us-east-1a"
-[subnets.in_use]
-count = 128
-placement = "spread"
-{drain}
-"#
-    );
-    scenarios::parse(&text, "d.toml").unwrap_or_else(|e| panic!("{e}"))
+    in_a_24(
+        "drain",
+        9,
+        &format!("[subnets.in_use]\ncount = 128\nplacement = \"spread\"\n{drain}\n"),
+    )
 }
 
 fn used_at(w: &World, secs: u64) -> u32 {

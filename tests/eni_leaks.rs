@@ -5,9 +5,9 @@
 
 mod invariants;
 
-use invariants::{check_invariants, run_checked};
+use invariants::{check_invariants, one_subnet, run_checked};
 use vpcsim::report::{Keys, Perf, summary};
-use vpcsim::scenarios::{self, Scenario};
+use vpcsim::scenarios::Scenario;
 use vpcsim::sim::ec2::LeakSettings;
 use vpcsim::sim::ec2::api::EniStatus;
 use vpcsim::sim::engine::{Engine, RunStats};
@@ -26,17 +26,8 @@ fn perf() -> Perf {
 /// Three m5.large nodes, each with a second ENI from the warm target, replaced one by one at 10 m, in a run
 /// of `duration` with the group's extra keys `group`.
 fn churn(duration: &str, group: &str) -> Scenario {
-    let text = format!(
-        r#"name = "leaks"
-seed = 11
-duration = "{duration}"
-[vpc]
-cidr = "10.0.0.0/16"
-[[subnets]]
-name = "a"
-cidr = "10.0.0.0/20"
-az = "us-east-1a"
-[[node_groups]]
+    let rest = format!(
+        r#"[[node_groups]]
 name = "g"
 instance_type = "m5.large"
 count = 3
@@ -49,7 +40,7 @@ type = "deployment"
 replicas = 30
 "#
     );
-    scenarios::parse(&text, "leaks.toml").unwrap_or_else(|e| panic!("{e}"))
+    one_subnet("leaks", 11, duration, "10.0.0.0/20", &rest)
 }
 
 #[test]

@@ -4,32 +4,25 @@
 
 mod invariants;
 
-use invariants::run_checked;
-use vpcsim::scenarios::{self, Scenario};
+use invariants::{one_subnet, run_checked};
+use vpcsim::scenarios::Scenario;
 use vpcsim::sim::ec2::Action;
 use vpcsim::sim::kube::pods::{Pod, PodState};
 use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::world::World;
 
+/// Four m5.large nodes of group "g" in a /20, then `rest`.
 fn scenario(duration: &str, rest: &str) -> Scenario {
-    let text = format!(
-        r#"name = "t"
-seed = 7
-duration = "{duration}"
-[vpc]
-cidr = "10.0.0.0/16"
-[[subnets]]
-name = "a"
-cidr = "10.0.0.0/20"
-az = "us-east-1a"
-[[node_groups]]
-name = "g"
-instance_type = "m5.large"
-count = 4
-subnets = ["a"]
-{rest}"#
-    );
-    scenarios::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
+    let group = "[[node_groups]]\nname = \"g\"\ninstance_type = \"m5.large\"\ncount = 4\nsubnets = [\"a\"]\n";
+    one_subnet("t", 7, duration, "10.0.0.0/20", &format!("{group}{rest}"))
+}
+
+/// Two events on the queue workload: `on` at `from`, `off` at `to`.
+fn queue_between(on: &str, from: &str, off: &str, to: &str) -> String {
+    format!(
+        "{QUEUE}\n[[events]]\nat = \"{from}\"\ndo = \"{on}\"\nworkload = \"queue\"\n\
+         [[events]]\nat = \"{to}\"\ndo = \"{off}\"\nworkload = \"queue\"\n"
+    )
 }
 
 const QUEUE: &str = r#"
@@ -53,18 +46,7 @@ fn stopped_arrivals_create_nothing_and_resume_with_the_uninterrupted_runs_pods()
     let plain = run_checked(&scenario("30m", QUEUE));
     let gated = run_checked(&scenario(
         "30m",
-        &format!(
-            "{QUEUE}
-[[events]]
-at = \"10m\"
-do = \"stop-arrivals\"
-workload = \"queue\"
-[[events]]
-at = \"20m\"
-do = \"start-arrivals\"
-workload = \"queue\"
-"
-        ),
+        &queue_between("stop-arrivals", "10m", "start-arrivals", "20m"),
     ));
     let created = |w: &World| -> Vec<SimTime> { pods(w).iter().map(|p| p.created).collect() };
     let (all, some) = (created(&plain), created(&gated));
@@ -85,18 +67,7 @@ workload = \"queue\"
 fn paused_deletions_keep_pods_and_their_addresses_until_resumed() {
     let w = run_checked(&scenario(
         "40m",
-        &format!(
-            "{QUEUE}
-[[events]]
-at = \"10m\"
-do = \"pause-deletions\"
-workload = \"queue\"
-[[events]]
-at = \"25m\"
-do = \"resume-deletions\"
-workload = \"queue\"
-"
-        ),
+        &queue_between("pause-deletions", "10m", "resume-deletions", "25m"),
     ));
     let ended = |p: &Pod| p.deleted;
     // No pod of the workload ends during the pause; at its end every held pod ends at once.

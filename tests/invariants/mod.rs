@@ -63,3 +63,22 @@ pub fn check_invariants(world: &World, end: SimTime) {
         }
     }
 }
+
+/// A scenario named `name`: one subnet "a" of `cidr` in us-east-1a of VPC 10.0.0.0/16, then `rest` (node
+/// groups, workloads, events). Not every test file builds its scenarios from text.
+#[allow(dead_code)]
+pub fn one_subnet(name: &str, seed: u64, duration: &str, cidr: &str, rest: &str) -> Scenario {
+    let text = format!(
+        r#"name = "{name}"
+seed = {seed}
+duration = "{duration}"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "a"
+cidr = "{cidr}"
+az = "us-east-1a"
+{rest}"#
+    );
+    vpcsim::scenarios::parse(&text, &format!("{name}.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
