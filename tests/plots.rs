@@ -452,3 +452,49 @@ fn the_same_folder_gives_the_same_bytes() {
     plot_sweep(&b).unwrap();
     assert_eq!(outputs(&a), outputs(&b));
 }
+
+#[test]
+fn a_run_that_could_leak_enis_gets_their_chart() {
+    let text = r#"name = "leaky"
+duration = "40m"
+[vpc]
+cidr = "10.0.0.0/16"
+[[subnets]]
+name = "a"
+cidr = "10.0.0.0/22"
+az = "us-east-1a"
+[[node_groups]]
+name = "g"
+instance_type = "m5.large"
+count = 3
+subnets = ["a"]
+eni_leak_probability = 1.0
+rollouts = [{ at = "5m", batch = 1 }]
+[[workloads]]
+name = "web"
+type = "deployment"
+replicas = 40
+"#;
+    let s = scenarios::parse(text, "leaky.toml").unwrap();
+    let (mut world, mut engine): (World, Engine<Event>) =
+        World::build(&s, false, false).expect("builds");
+    engine.run_until(&mut world, SimTime::ZERO + s.duration);
+    let perf = Perf {
+        wall_s: 1.0,
+        stats: engine.stats(),
+        simulated_s: s.duration.as_secs_f64(),
+    };
+    let dir = scratch("leaky");
+    write_run(&dir, &s, &world, perf).unwrap();
+    let written = plot_run(&dir).unwrap();
+    assert_eq!(written.len(), 2 * (RUN_CHARTS.len() + 1) + 1);
+    let svg = fs::read_to_string(dir.join("plots/leaked-enis.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    for t in [
+        "Leaked ENIs over time",
+        "Leaked ENIs",
+        "Addresses they hold",
+    ] {
+        assert!(texts.iter().any(|x| x == t), "{t:?} not in {texts:?}");
+    }
+}

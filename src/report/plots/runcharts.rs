@@ -51,13 +51,15 @@ pub(super) fn figures(runs: &[Labelled], naming: Naming) -> Vec<Figure> {
         .collect();
     let end_s = runs.iter().map(|r| r.run.duration_s).fold(0.0, f64::max);
     let time = TimeAxis::for_duration(end_s);
-    vec![
+    let mut figures = vec![
         ip_wait_cdf(&pods, naming),
         launch_cdf(&pods, naming),
         ec2_calls(runs, naming),
         subnets(runs, &time, naming),
         pools(runs, &time, naming),
-    ]
+    ];
+    figures.extend(leaked_enis(runs, &time, naming));
+    figures
 }
 
 fn stem(naming: Naming, name: &str) -> String {
@@ -386,6 +388,57 @@ fn subnets(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Figure {
         ],
         legend,
     }
+}
+
+/// Leaked ENIs and the subnet addresses they keep, over time, one line per run that could leak: none when no
+/// run could (its columns are absent).
+fn leaked_enis(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Option<Figure> {
+    let mut enis = Vec::new();
+    let mut addresses = Vec::new();
+    let mut legend = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        let Some([e, a]) = &r.run.series.leaked else {
+            continue;
+        };
+        let (c, dashed) = colour(i);
+        let line = |values: &[f64]| Line {
+            colour: c,
+            dashed,
+            markers: false,
+            points: time.points(&r.run.series.time_s, values),
+            band: vec![],
+        };
+        enis.push(line(e));
+        addresses.push(line(a));
+        legend.push(LegendEntry {
+            label: r.label.unwrap_or(&r.run.scenario).to_string(),
+            colour: c,
+            swatch: Swatch::Line { dashed },
+        });
+    }
+    if enis.is_empty() {
+        return None;
+    }
+    let panel = |caption: &str, y: &str, lines: Vec<Line>| {
+        Panel::Lines(LinePanel {
+            caption: caption.to_string(),
+            x: time.axis(),
+            y: value_axis(y, &lines),
+            lines,
+        })
+    };
+    Some(Figure {
+        stem: stem(naming, "leaked-enis"),
+        title: title(naming, "Leaked ENIs over time"),
+        subtitle: "ENIs left available when their instance went, with the addresses they keep from the subnet \
+                   until a leaked-ENI sweep deletes them"
+            .to_string(),
+        panels: vec![
+            panel("Leaked ENIs", "ENIs", enis),
+            panel("Addresses they hold", "addresses", addresses),
+        ],
+        legend,
+    })
 }
 
 /// Addresses allocated by ipamd, assigned to pods and cooling down, over time: one panel per node group

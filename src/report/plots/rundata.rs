@@ -55,6 +55,9 @@ pub(super) struct TimeSeries {
     pub time_s: Vec<f64>,
     pub subnets: Vec<SubnetSeries>,
     pub pools: Vec<PoolSeries>,
+    /// Leaked ENIs and the addresses they hold, when the run could leak (columns `enis_leaked`,
+    /// `enis_leaked_addresses`).
+    pub leaked: Option<[Vec<f64>; 2]>,
 }
 
 /// A run folder, read.
@@ -243,7 +246,8 @@ fn read_calls(
 }
 
 /// `timeseries.csv`: subnets are the columns ending in `.free_addresses` (names may hold dots); address pools
-/// per node group when `node_group.NAME.ips_*` columns exist, else the cluster totals.
+/// per node group when `node_group.NAME.ips_*` columns exist, else the cluster totals; leaked ENIs when their
+/// columns exist.
 fn read_timeseries(path: &Path) -> Result<TimeSeries, PlotError> {
     let t = Table::read(path, "timeseries.csv")?;
     let time = t.column("time_s")?;
@@ -292,6 +296,9 @@ fn read_timeseries(path: &Path) -> Result<TimeSeries, PlotError> {
                 cooling,
             });
         }
+    }
+    if let (Some(e), Some(a)) = (t.find("enis_leaked"), t.find("enis_leaked_addresses")) {
+        out.leaked = Some([column(e)?, column(a)?]);
     }
     if out.pools.is_empty()
         && let Some([allocated, assigned, cooling]) = pools("")?
