@@ -217,6 +217,9 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
             errors.join(", ")
         }
     );
+    if let Some(line) = events_line(&v["events"]) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(
         out,
         "\n{} events in {:.2}s wall: {:.2} M events/s, {:.0} simulated s per wall s",
@@ -228,10 +231,67 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
     out
 }
 
+/// What the scenario's scripted events did, when it has any: each event's time (and a refused EC2 call),
+/// the ends held and arrivals dropped, nodes lost, and the external callers' calls and throttling.
+fn events_line(events: &Value) -> Option<String> {
+    let fired: Vec<String> = entries(&events["fired"])
+        .map(|(label, e)| {
+            let outcome = match e["outcome"].as_str() {
+                Some("ok") | None => String::new(),
+                Some(o) => format!(" ({o})"),
+            };
+            format!("{label} at {}s{outcome}", num(&e["at_s"]))
+        })
+        .collect();
+    if fired.is_empty() {
+        return None;
+    }
+    let mut parts = vec![format!("events: {}", fired.join(", "))];
+    for (w, g) in entries(&events["workloads"]) {
+        parts.push(format!(
+            "{w}: {} ends held ({} still held), {} arrivals dropped",
+            num(&g["ends_held"]),
+            num(&g["ends_still_held"]),
+            num(&g["arrivals_dropped"])
+        ));
+    }
+    if num(&events["nodes_lost"]) > 0.0 {
+        parts.push(format!("{} nodes lost", num(&events["nodes_lost"])));
+    }
+    for (c, t) in entries(&events["external_callers"]) {
+        parts.push(format!(
+            "caller {c}: {} attempts, {} throttled",
+            num(&t["attempts"]),
+            num(&t["throttled"])
+        ));
+    }
+    Some(parts.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_events_line_says_what_the_events_did_and_is_absent_without_events() {
+        let none = json!({ "fired": {}, "workloads": {}, "nodes_lost": 0, "external_callers": {} });
+        assert_eq!(events_line(&none), None);
+        let some = json!({
+            "fired": {
+                "stall": { "at_s": 600.0 },
+                "reserve": { "at_s": 60.0, "outcome": "InvalidParameterValue" }
+            },
+            "workloads": { "jobs": { "ends_held": 12, "ends_still_held": 0, "arrivals_dropped": 3 } },
+            "nodes_lost": 2,
+            "external_callers": { "ci": { "attempts": 40, "throttled": 7 } }
+        });
+        assert_eq!(
+            events_line(&some).unwrap(),
+            "events: reserve at 60s (InvalidParameterValue), stall at 600s; jobs: 12 ends held (0 still \
+             held), 3 arrivals dropped; 2 nodes lost; caller ci: 40 attempts, 7 throttled"
+        );
+    }
 
     #[test]
     fn the_warning_is_for_runs_with_pods_that_never_started_and_shows_a_small_share() {
