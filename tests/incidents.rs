@@ -11,6 +11,7 @@ use serde_json::Value;
 use vpcsim::report::{self, Perf};
 use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::engine::RunStats;
+use vpcsim::sim::metrics::Sample;
 use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::world::World;
 
@@ -125,5 +126,103 @@ fn deletion_stall_fills_the_zones_and_pods_wait_until_deletions_resume() {
         started * 10 >= late.len() * 9,
         "{started} of {} pods created 30 minutes after the recovery got addresses",
         late.len()
+    );
+}
+
+/// The time-series sample taken at `m` minutes.
+fn sample_at(w: &World, m: u64) -> &Sample {
+    let at = SimTime::ZERO + minutes(m);
+    w.timeseries
+        .rows
+        .iter()
+        .find(|r| r.time == at)
+        .unwrap_or_else(|| panic!("no sample at {m} min"))
+}
+
+/// Pods that got their address in minutes [from, to).
+fn addresses_given(w: &World, from: u64, to: u64) -> usize {
+    let (from, to) = (SimTime::ZERO + minutes(from), SimTime::ZERO + minutes(to));
+    w.cluster
+        .pods
+        .all()
+        .iter()
+        .filter(|p| p.ip_assigned.is_some_and(|t| t >= from && t < to))
+        .count()
+}
+
+#[test]
+fn warm_targets_tightened_free_addresses_stall_starts_on_cooldown_and_zeros_recover() {
+    // Up to 20 minutes into the zeros: the stall, WARM_IP_TARGET=1, the resumed deletions, then the three zeros.
+    let mut s = load("warm-targets-tightened");
+    s.duration = minutes(95);
+    let w = run_checked(&s);
+    let nodes_a = 17.0;
+    let held = |m| f64::from(sample_at(&w, m).pools.allocated);
+    let held_per_node = |m| f64::from(sample_at(&w, m).group_pools[0].allocated) / nodes_a;
+
+    // The stall fills the subnets under WARM_ENI_TARGET=1; with WARM_IP_TARGET=1 thousands go back once
+    // deletions resume.
+    assert!(held(40) > 11_000.0, "{} held in the stall", held(40));
+    assert!(
+        held(40) - held(70) > 5_000.0,
+        "held {} before the tightening, {} after",
+        held(40),
+        held(70)
+    );
+
+    // Under WARM_IP_TARGET=1 a node with a cooling address does not grow: pods created then wait, for the
+    // cooldown; pods created before the stall did not.
+    let pods = w.cluster.pods.all();
+    let created_in = |from: u64, to: u64| {
+        pods.iter()
+            .filter(move |p| {
+                p.created >= SimTime::ZERO + minutes(from)
+                    && p.created < SimTime::ZERO + minutes(to)
+            })
+            .collect::<Vec<_>>()
+    };
+    let waited_long = |ps: &[&vpcsim::sim::kube::pods::Pod]| {
+        ps.iter()
+            .filter(|p| match (p.sandbox, p.ip_assigned) {
+                (Some(s), Some(a)) => a - s > SimDuration::from_secs(60),
+                (Some(_), None) => true,
+                _ => false,
+            })
+            .count()
+    };
+    let before = created_in(10, 30);
+    assert!(
+        waited_long(&before) * 100 < before.len(),
+        "before the stall"
+    );
+    let tight = created_in(50, 60);
+    assert!(
+        waited_long(&tight) * 2 > tight.len(),
+        "{} of {} pods created under WARM_IP_TARGET=1 waited over a minute",
+        waited_long(&tight),
+        tight.len()
+    );
+    let cooling = tight
+        .iter()
+        .filter(|p| p.wait_reason.is_some_and(|r| r.label() == "cooldown-only"))
+        .count();
+    assert!(
+        cooling * 2 > tight.len(),
+        "{cooling} waited on cooldown-only"
+    );
+
+    // With the three zeros a node with no available address gets a whole ENI's worth: starts recover and the
+    // addresses a node holds rise.
+    let tight_rate = addresses_given(&w, 60, 75);
+    let zero_rate = addresses_given(&w, 80, 95);
+    assert!(
+        zero_rate > 2 * tight_rate,
+        "{tight_rate} addresses given in the 15 minutes before the zeros, {zero_rate} in 15 minutes under them"
+    );
+    assert!(
+        held_per_node(95) > 2.0 * held_per_node(75),
+        "{} per node before the zeros, {} under them",
+        held_per_node(75),
+        held_per_node(95)
     );
 }
