@@ -6,14 +6,14 @@ mod invariants;
 
 use std::path::Path;
 
-use invariants::run_checked;
+use invariants::{check_invariants, run_checked};
 use serde_json::Value;
 use vpcsim::report::{self, Perf};
 use vpcsim::scenarios::{self, Scenario};
-use vpcsim::sim::engine::RunStats;
+use vpcsim::sim::engine::{Engine, RunStats};
 use vpcsim::sim::metrics::Sample;
 use vpcsim::sim::time::{SimDuration, SimTime};
-use vpcsim::sim::world::World;
+use vpcsim::sim::world::{Event, World};
 
 fn load(name: &str) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -224,5 +224,70 @@ fn warm_targets_tightened_free_addresses_stall_starts_on_cooldown_and_zeros_reco
         "{} per node before the zeros, {} under them",
         held_per_node(75),
         held_per_node(95)
+    );
+}
+
+/// `s` run like [`run_checked`], keeping the log of EC2 attempts behind `api_calls.csv`.
+fn run_logged(s: &Scenario) -> World {
+    let (mut world, mut engine): (World, Engine<Event>) =
+        World::build(s, true, false).expect("builds");
+    let end = SimTime::ZERO + s.duration;
+    engine.run_until(&mut world, end);
+    check_invariants(&world, end);
+    world
+}
+
+/// InsufficientCidrBlocks answers to attempts sent in hours [from, to).
+fn insufficient_cidr_blocks(w: &World, from: u64, to: u64) -> usize {
+    let (from, to) = (
+        SimTime::ZERO + minutes(60 * from),
+        SimTime::ZERO + minutes(60 * to),
+    );
+    w.ec2
+        .record()
+        .log()
+        .iter()
+        .filter(|a| a.sent >= from && a.sent < to && a.outcome.label() == "InsufficientCidrBlocks")
+        .count()
+}
+
+#[test]
+fn brownfield_reservation_heals_over_hours_and_is_what_lets_prefix_nodes_work() {
+    let s = load("brownfield-reservation");
+    let w = run_logged(&s);
+    let sum = summary(&s, &w);
+    for (name, sub) in sum["subnets"].as_object().unwrap() {
+        let reservations = sub["reservations"].as_object().unwrap();
+        assert_eq!(reservations.len(), 1, "{name}");
+        let r = reservations.values().next().unwrap();
+        // Made over addresses in use: no block free at first, the first one hours later as holders leave.
+        assert_eq!(r["free_blocks_at_creation"], 0, "{name}: {r}");
+        let first = f(&r["first_free_block_s"]);
+        assert!(first > 3_600.0, "{name}: first free block after {first} s");
+        assert!(f(&r["free_blocks_final"]) >= 1.0, "{name}: {r}");
+    }
+    // The new prefix-mode nodes find no free /28 until the reservation has one; after that, none of their
+    // requests fails.
+    assert!(insufficient_cidr_blocks(&w, 1, 3) > 1_000);
+    assert_eq!(insufficient_cidr_blocks(&w, 8, 12), 0);
+
+    // The same subnets without the reservation: single addresses keep the whole subnet fragmented, the
+    // failures go on and most pods never start.
+    let mut bare = load("brownfield-reservation");
+    bare.script
+        .events
+        .retain(|e| !e.label.starts_with("reserve-top"));
+    let wb = run_logged(&bare);
+    let sb = summary(&bare, &wb);
+    assert!(
+        insufficient_cidr_blocks(&wb, 8, 12) > 1_000,
+        "without the reservation"
+    );
+    let started = |v: &Value| f(&v["pods"]["started_ratio"]);
+    assert!(
+        started(&sum) > 0.9 && started(&sb) < 0.6,
+        "started with the reservation {}, without {}",
+        started(&sum),
+        started(&sb)
     );
 }
