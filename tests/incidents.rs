@@ -291,3 +291,40 @@ fn brownfield_reservation_heals_over_hours_and_is_what_lets_prefix_nodes_work() 
         started(&sb)
     );
 }
+
+#[test]
+fn leaked_enis_are_swept_hourly_and_pile_up_without_the_sweep() {
+    // Two days: three rollouts, 27 nodes terminated.
+    let week = |disable: bool| {
+        let mut s = load("leaked-enis");
+        s.duration = minutes(48 * 60);
+        for g in &mut s.node_groups {
+            g.ipamd.disable_leaked_eni_cleanup = disable;
+        }
+        let w = run_checked(&s);
+        summary(&s, &w)
+    };
+    let (on, off) = (week(false), week(true));
+    let leaked = |v: &Value, k: &str| f(&v["enis"]["leaked"][k]);
+    // About half an ENI a churned node leaks either way (an inferred rate: at least a few of 27 nodes).
+    for v in [&on, &off] {
+        assert!(leaked(v, "total") >= 5.0, "{}", v["enis"]);
+    }
+    // The sweep deletes them within about an hour; without it every one holds its addresses to the end.
+    assert!(
+        leaked(&on, "cleaned") >= leaked(&on, "total") - 2.0,
+        "{}",
+        on["enis"]
+    );
+    assert!(leaked(&on, "peak") < leaked(&off, "peak"));
+    assert_eq!(leaked(&off, "cleaned"), 0.0);
+    assert_eq!(leaked(&off, "at_end"), leaked(&off, "total"));
+    assert!(leaked(&off, "addresses_at_end") >= 9.0 * leaked(&off, "at_end"));
+    let min_free = |v: &Value| f(&v["subnets"]["pods"]["min_free_addresses"]);
+    assert!(
+        min_free(&off) + 50.0 < min_free(&on),
+        "min free with the sweep {}, without {}",
+        min_free(&on),
+        min_free(&off)
+    );
+}
