@@ -113,6 +113,7 @@ impl Rig {
         let req = Request::CreateNetworkInterface {
             subnet: SubnetId(0),
             addresses,
+            description: String::new(),
             tags: vec![],
         };
         match self.call(client, req).result {
@@ -369,6 +370,7 @@ fn create_with_prefix(rig: &mut Rig, c: ClientId) -> vpcsim::sim::ec2::ApiError 
         Request::CreateNetworkInterface {
             subnet: SubnetId(0),
             addresses: AddressCount::Prefixes(1),
+            description: String::new(),
             tags: vec![],
         },
     );
@@ -400,6 +402,7 @@ fn ec2_3_4_create_eni_with_a_prefix_and_no_free_block_answers_invalid_parameter_
         Request::CreateNetworkInterface {
             subnet: SubnetId(0),
             addresses: AddressCount::SecondaryIps(free),
+            description: String::new(),
             tags: vec![],
         },
     );
@@ -441,6 +444,7 @@ fn ec2_3_4_assign_prefixes_with_no_free_block_answers_insufficient_cidr_blocks()
         Request::CreateNetworkInterface {
             subnet: SubnetId(0),
             addresses: AddressCount::SecondaryIps(0),
+            description: String::new(),
             tags: vec![],
         },
     );
@@ -686,6 +690,7 @@ fn attach_checks_instance_state_and_availability_zone() {
             Request::CreateNetworkInterface {
                 subnet: SubnetId(1),
                 addresses: AddressCount::SecondaryIps(0),
+                description: String::new(),
                 tags: vec![],
             },
         )

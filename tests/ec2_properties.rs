@@ -128,6 +128,7 @@ proptest! {
                 Op::Create(n, p) => Some(Request::CreateNetworkInterface {
                     subnet: SubnetId(0),
                     addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
+                    description: String::new(),
                     tags: vec![],
                 }),
                 Op::Attach(e, i, d) => Some(Request::AttachNetworkInterface { eni: EniId((e % enis) as u32), instance: InstanceId(i as u32), device_index: d }),

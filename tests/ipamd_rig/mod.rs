@@ -197,6 +197,7 @@ impl Rig {
         let r = self.call(Request::CreateNetworkInterface {
             subnet: SubnetId(0),
             addresses,
+            description: String::new(),
             tags: vec![],
         });
         let Ok(Response::NetworkInterface(d)) = r else {

@@ -95,6 +95,8 @@ pub enum Request {
     CreateNetworkInterface {
         subnet: SubnetId,
         addresses: AddressCount,
+        /// ipamd's `aws-K8S-<instance id>`, by which its leaked-ENI sweep knows its own (ipamd.md §4.6).
+        description: String,
         tags: Vec<(String, String)>,
     },
     AttachNetworkInterface {
@@ -224,6 +226,8 @@ pub struct EniDescription {
     pub primary_ip: Ipv4Addr,
     pub secondary_ips: Vec<Ipv4Addr>,
     pub prefixes: Vec<Ipv4Net>,
+    /// Empty for an ENI created with its instance; what CreateNetworkInterface was given otherwise.
+    pub description: String,
     pub tags: Vec<(String, String)>,
 }
 

@@ -55,6 +55,8 @@ pub struct Eni {
     pub prefixes: Vec<(Ipv4Net, SimTime)>,
     pub state: EniState,
     pub tags: Vec<(String, String)>,
+    /// Empty for an ENI created with its instance (docs/reference/ipamd.md §4.6).
+    pub description: String,
     pub created_at: SimTime,
 }
 
@@ -92,6 +94,7 @@ impl Eni {
             secondary_ips: self.secondary_ips.iter().map(|&(ip, _)| ip).collect(),
             prefixes: self.prefixes.iter().map(|&(p, _)| p).collect(),
             tags: self.tags.clone(),
+            description: self.description.clone(),
         }
     }
 

@@ -179,9 +179,10 @@ impl Inventory {
             Request::CreateNetworkInterface {
                 subnet,
                 addresses,
+                description,
                 tags,
             } => self
-                .create_eni(ctx, *subnet, *addresses, tags.clone())
+                .create_eni(ctx, *subnet, *addresses, description.clone(), tags.clone())
                 .map(|id| Response::NetworkInterface(self.enis[id.0 as usize].describe())),
             Request::AttachNetworkInterface {
                 eni,
@@ -334,6 +335,7 @@ impl Inventory {
                     imds_visible_at: None,
                 }),
                 tags: Vec::new(),
+                description: String::new(),
                 created_at: now,
             });
             let inst = Instance {
@@ -366,6 +368,7 @@ impl Inventory {
         ctx: &mut Context<'_, E>,
         subnet: SubnetId,
         addresses: AddressCount,
+        description: String,
         tags: Vec<(String, String)>,
     ) -> Result<EniId, ApiError> {
         self.subnet_checked(subnet)?;
@@ -408,6 +411,7 @@ impl Inventory {
             prefixes: self.prefixes.iter().map(|&p| (p, now)).collect(),
             state: EniState::Available,
             tags,
+            description,
             created_at: now,
         });
         Ok(id)

@@ -39,6 +39,9 @@ pub const DETACH_TO_DELETE: SimDuration = SimDuration::from_secs(2);
 pub const CNI_ROLE_TAG: &str = "kubernetes.io/role/cni";
 /// Tag set on every ENI ipamd creates (§4.1).
 pub const INSTANCE_ID_TAG: &str = "node.k8s.amazonaws.com/instance_id";
+/// The start of the description of every ENI ipamd creates, `aws-K8S-<instance id>`; the leaked-ENI sweep
+/// takes only ENIs whose description starts with it (§4.6, `eniDescriptionPrefix`).
+pub const ENI_DESCRIPTION_PREFIX: &str = "aws-K8S-";
 /// Tag set on every ENI ipamd creates (§4.1).
 pub const CREATED_AT_TAG: &str = "node.k8s.amazonaws.com/createdAt";
 /// The leaked-ENI sweep's period after each run (§1.4, §4.6).
@@ -887,6 +890,7 @@ impl Daemon {
             let create = Request::CreateNetworkInterface {
                 subnet,
                 addresses,
+                description: format!("{ENI_DESCRIPTION_PREFIX}{}", self.st.borrow().instance),
                 tags: tags.clone(),
             };
             match self.call(create).await {
@@ -1190,8 +1194,8 @@ impl Daemon {
     }
 
     /// The leaked-ENI sweep (§4.6, `cleanUpLeakedENIs`), a goroutine of its own: forever, sleep a random
-    /// 0–299 s, then delete every available ENI in the VPC that ipamd tagged at least 5 minutes ago (tagging
-    /// the ones without a creation time), then wait an hour.
+    /// 0–299 s, then delete every available ENI in the VPC that ipamd created (its tag and its `aws-K8S-`
+    /// description) at least 5 minutes ago (tagging the ones without a creation time), then wait an hour.
     pub async fn leaked_eni_sweep(self) {
         loop {
             let delay = SimDuration::from_secs(self.st.borrow_mut().rng.random_range(0..300));
@@ -1201,7 +1205,12 @@ impl Daemon {
                 .call(Request::DescribeNetworkInterfaces { query: q })
                 .await
             {
-                for d in list {
+                // `getLeakedENIs` keeps only ENIs ipamd made: a primary ENI left available (launched without
+                // DeleteOnTermination) carries the instance-id tag ipamd's start-up adds, but not the description.
+                for d in list
+                    .into_iter()
+                    .filter(|d| d.description.starts_with(ENI_DESCRIPTION_PREFIX))
+                {
                     match created_at(&d) {
                         Some(t) if self.now() - t >= LEAKED_ENI_MIN_AGE => {
                             self.delete_eni(d.id).await
