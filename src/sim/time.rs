@@ -62,32 +62,48 @@ impl SimDuration {
         self.0 as f64 / MICROS_PER_SEC as f64
     }
 
-    /// Parses a duration written with a unit: `"250ms"`, `"5s"`, `"1.5s"`, `"2m"`, `"1h"`, `"1d"`, `"100us"`.
+    /// Parses a duration written with a unit: `"250ms"`, `"5s"`, `"1.5s"`, `"2m"`, `"1h"`, `"1d"`, `"100us"`, or
+    /// several, added up: `"1h30m"`, `"2m30s"`.
     ///
     /// A unit is required: scenario files are read by people, and a bare `5` is ambiguous.
     pub fn parse(text: &str) -> Result<SimDuration, String> {
         let t = text.trim();
-        let split = t
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("duration \"{t}\" has no unit; write it like \"250ms\", \"5s\", \"2m\" or \"1h\""))?;
-        let (num, unit) = t.split_at(split);
-        let value: f64 = num.parse().map_err(|_| {
-            format!("duration \"{t}\" does not start with a number (expected e.g. \"5s\")")
-        })?;
-        let micros_per_unit = match unit.trim() {
-            "us" | "µs" => 1.0,
-            "ms" => 1e3,
-            "s" => 1e6,
-            "m" | "min" => 60e6,
-            "h" => 3600e6,
-            "d" => 86400e6,
-            other => {
-                return Err(format!(
-                    "duration \"{t}\" has unknown unit \"{other}\" (expected one of us, ms, s, m, h, d)"
-                ));
-            }
-        };
-        let micros = value * micros_per_unit;
+        let mut rest = t;
+        let mut micros = 0.0;
+        while !rest.is_empty() {
+            let digits = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(|| format!("duration \"{t}\" has no unit; write it like \"250ms\", \"5s\", \"2m\", \"1h\" or \"1h30m\""))?;
+            let (num, tail) = rest.split_at(digits);
+            let value: f64 = num.parse().map_err(|_| {
+                format!("duration \"{t}\" does not start with a number (expected e.g. \"5s\")")
+            })?;
+            // The unit runs to the next number: "1h30m" is an hour and thirty minutes.
+            let unit_len = tail
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(tail.len());
+            let (unit, next) = tail.split_at(unit_len);
+            let micros_per_unit = match unit.trim() {
+                "us" | "µs" => 1.0,
+                "ms" => 1e3,
+                "s" => 1e6,
+                "m" | "min" => 60e6,
+                "h" => 3600e6,
+                "d" => 86400e6,
+                other => {
+                    return Err(format!(
+                        "duration \"{t}\" has unknown unit \"{other}\" (expected one of us, ms, s, m, h, d)"
+                    ));
+                }
+            };
+            micros += value * micros_per_unit;
+            rest = next;
+        }
+        if t.is_empty() {
+            return Err(format!(
+                "duration \"{t}\" does not start with a number (expected e.g. \"5s\")"
+            ));
+        }
         if !micros.is_finite() || micros > SimDuration::MAX.0 as f64 {
             return Err(format!("duration \"{t}\" is too large"));
         }
@@ -199,6 +215,29 @@ mod tests {
         assert_eq!(
             SimDuration::parse("100us"),
             Ok(SimDuration::from_micros(100))
+        );
+    }
+
+    #[test]
+    fn parses_durations_of_several_units() {
+        assert_eq!(
+            SimDuration::parse("1h30m"),
+            Ok(SimDuration::from_secs(5400))
+        );
+        assert_eq!(SimDuration::parse("2m30s"), Ok(SimDuration::from_secs(150)));
+        assert_eq!(
+            SimDuration::parse("1d2h"),
+            Ok(SimDuration::from_secs(93_600))
+        );
+        assert_eq!(
+            SimDuration::parse("1s500ms"),
+            Ok(SimDuration::from_millis(1500))
+        );
+        assert!(SimDuration::parse("1h30").unwrap_err().contains("no unit"));
+        assert!(
+            SimDuration::parse("1h30x")
+                .unwrap_err()
+                .contains("unknown unit \"x\"")
         );
     }
 
