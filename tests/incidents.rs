@@ -327,4 +327,20 @@ fn leaked_enis_are_swept_hourly_and_pile_up_without_the_sweep() {
         min_free(&on),
         min_free(&off)
     );
+
+    // The launch template without DeleteOnTermination, brought forward to day one: the primaries it leaves
+    // are never swept (ipamd did not create them), while ipamd's own leaks still go.
+    let mut s = load("leaked-enis");
+    s.duration = minutes(48 * 60);
+    move_event(&mut s, "template-drops-delete-on-termination", minutes(60));
+    let w = run_checked(&s);
+    let v = summary(&s, &w);
+    let primaries = leaked(&v, "primary");
+    assert!(primaries >= 9.0, "{}", v["enis"]);
+    assert!(leaked(&v, "at_end") >= primaries, "{}", v["enis"]);
+    assert!(
+        leaked(&v, "cleaned") >= leaked(&v, "total") - primaries - 2.0,
+        "{}",
+        v["enis"]
+    );
 }
