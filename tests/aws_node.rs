@@ -266,7 +266,10 @@ fn spec_9_3_a_failed_start_up_leaves_the_checkpoint_for_the_next() {
     assert!(w.cluster.restart_aws_node(&mut e.context(), 0, None));
     e.run_until(&mut w, at(1_200));
     let node = &w.cluster.nodes[0];
-    assert!(node.ipamd.state().counters.init_failures >= 1, "a start-up failed");
+    assert!(
+        node.ipamd.state().counters.init_failures >= 1,
+        "a start-up failed"
+    );
     assert!(node.aws_node.liveness_kills >= 1);
     assert!(node.ipamd.serving(), "a later start-up succeeded");
     assert_eq!(held(&w), before, "the pods keep their addresses");

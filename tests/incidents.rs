@@ -12,7 +12,10 @@ use vpcsim::report::{self, Perf};
 use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::ec2::{Action, ErrorCode};
 use vpcsim::sim::engine::{Engine, RunStats};
+use vpcsim::sim::kube::aws_node::MaxUnavailable;
 use vpcsim::sim::kube::nodes::Node;
+use vpcsim::sim::kube::pods::WaitReason;
+use vpcsim::sim::script::Change;
 use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::world::{Event, World};
 
@@ -200,7 +203,7 @@ fn errors(w: &World, a: Action, code: ErrorCode) -> u64 {
 #[test]
 fn prefix_delegation_in_place_leaves_mixed_nodes_at_the_old_max_pods_and_pods_wait() {
     let s = load("prefix-delegation-in-place");
-    let (inplace, old, new) = (group(&s, "inplace"), group(&s, "old"), group(&s, "new"));
+    let (inplace, new) = (group(&s, "inplace"), group(&s, "new"));
     // Before the switch every node runs secondary IPs: no prefix has been asked for.
     let (mut w, mut e) = run_to(&s, minutes(29));
     let assign = Action::AssignPrivateIpAddresses;
@@ -260,5 +263,107 @@ fn prefix_delegation_in_place_leaves_mixed_nodes_at_the_old_max_pods_and_pods_wa
     assert!(f(&groups["inplace"]["pods"]["never_started"]) > 0.0);
     assert_eq!(f(&groups["old"]["pods"]["never_started"]), 0.0);
     assert!(f(&groups["old"]["pods"]["ip_wait_s"]["max"]) < 60.0);
-    let _ = old;
+}
+
+/// Figures of a run so far that a rollout adds to.
+#[derive(Debug)]
+struct Tally {
+    throttled: u64,
+    describe: u64,
+    modify: u64,
+    restarts: u32,
+    liveness_kills: u32,
+}
+
+fn tally(w: &World) -> Tally {
+    let r = w.ec2.record();
+    Tally {
+        throttled: r.total_throttled(),
+        describe: r.action(Action::DescribeNetworkInterfaces).attempts(),
+        modify: r.action(Action::ModifyNetworkInterfaceAttribute).attempts(),
+        restarts: w.cluster.nodes.iter().map(|n| n.aws_node.restarts).sum(),
+        liveness_kills: w
+            .cluster
+            .nodes
+            .iter()
+            .map(|n| n.aws_node.liveness_kills)
+            .sum(),
+    }
+}
+
+/// One variant of the rolling update: what the rollout added, the world at the end and its summary.
+fn rolling_update(max_unavailable: MaxUnavailable) -> (Tally, World, Value) {
+    let mut s = load("aws-node-rolling-update");
+    let at = s
+        .script
+        .events
+        .iter()
+        .find(|e| e.label == "addon-update")
+        .unwrap()
+        .at;
+    for e in &mut s.script.events {
+        if let Change::AwsNode { rollouts } = &mut e.change {
+            for (_, r) in rollouts {
+                r.max_unavailable = max_unavailable;
+            }
+        }
+    }
+    let (mut w, mut e) = run_to(&s, at);
+    let before = tally(&w);
+    finish(&s, &mut w, &mut e);
+    let after = tally(&w);
+    let added = Tally {
+        throttled: after.throttled - before.throttled,
+        describe: after.describe - before.describe,
+        modify: after.modify - before.modify,
+        restarts: after.restarts - before.restarts,
+        liveness_kills: after.liveness_kills - before.liveness_kills,
+    };
+    let sum = summary(&s, &w);
+    (added, w, sum)
+}
+
+/// Pods whose last CNI ADD failed because ipamd was not serving.
+fn waited_for_ipamd(w: &World) -> usize {
+    w.cluster
+        .pods
+        .all()
+        .iter()
+        .filter(|p| p.failed_adds > 0 && p.wait_reason == Some(WaitReason::IpamdUnavailable))
+        .count()
+}
+
+/// kube.md §5.5, ipamd.md §9.1–§9.2, ec2.md §1.3: the 500-node update at the manifest's 10 % restarts 50 nodes
+/// at a time, each restart's start-up calls (a DescribeNetworkInterfaces, a security-group modify per ENI)
+/// drawing on the account's buckets, some throttled, and pods that land on a restarting node wait for ipamd;
+/// all at once throttles many times more, start-ups fail and aws-node crash-loops.
+#[test]
+fn aws_node_rolling_update_at_500_nodes_throttles_and_all_at_once_crash_loops() {
+    let (ten, w10, sum10) = rolling_update(MaxUnavailable::Percent(10.0));
+    let enis: u64 = w10
+        .cluster
+        .nodes
+        .iter()
+        .map(|n| u64::from(n.ipamd.state().ds.eni_count()))
+        .sum();
+    let rollout = &sum10["aws_node"]["rollouts"][0];
+    assert_eq!(f(&rollout["max_down"]), 50.0);
+    assert_eq!(f(&rollout["nodes_restarted"]), 500.0);
+    assert!(rollout["finished_s"].is_number(), "{rollout}");
+    assert!(ten.restarts >= 500);
+    assert!(ten.describe >= 500, "{ten:?}");
+    assert!(ten.modify >= enis, "{ten:?}: {enis} ENIs");
+    assert!(ten.throttled > 0, "{ten:?}");
+    assert!(waited_for_ipamd(&w10) > 0);
+
+    let (all, w100, sum100) = rolling_update(MaxUnavailable::Percent(100.0));
+    assert_eq!(f(&sum100["aws_node"]["rollouts"][0]["max_down"]), 500.0);
+    assert!(all.throttled > 5 * ten.throttled, "{all:?} against {ten:?}");
+    assert!(f(&sum100["ec2"]["throttled"]["DescribeNetworkInterfaces"]) > 0.0);
+    assert!(
+        all.liveness_kills > ten.liveness_kills && all.restarts > ten.restarts,
+        "{all:?} against {ten:?}"
+    );
+    assert!(f(&sum100["ipamd"]["init_failures"]) > f(&sum10["ipamd"]["init_failures"]));
+    assert!(waited_for_ipamd(&w100) > waited_for_ipamd(&w10));
 }
