@@ -251,3 +251,27 @@ fn kube_4_7_crash_loop_settings_are_read_and_a_healthy_run_has_no_restarts() {
     let e = scenarios::parse(&bad, "t.toml").unwrap_err().to_string();
     assert!(e.contains("kubelet.crash_loop_backoff_max"), "{e}");
 }
+
+/// ipamd.md §9.1 step 7, §9.3: the checkpoint file outlives a start-up that fails before restoring it. A restart
+/// whose DescribeNetworkInterfaces finds no token (one a 10 min) fails and crash-loops; the start-up that
+/// finally succeeds restores the same pods with the same addresses, and no address goes to a second pod.
+#[test]
+fn spec_9_3_a_failed_start_up_leaves_the_checkpoint_for_the_next() {
+    let tight = "[accounts.default.limits_unfiltered.DescribeNetworkInterfaces]\nburst = 1\n\
+                 refill_per_sec = 0.0016\n";
+    let (_, mut w, mut e) = build(&cluster(1, 10, tight), false);
+    e.run_until(&mut w, at(180));
+    let before = held(&w);
+    assert_eq!(before[0].len(), 10);
+    assert!(w.cluster.restart_aws_node(&mut e.context(), 0, None));
+    e.run_until(&mut w, at(1_200));
+    let node = &w.cluster.nodes[0];
+    assert!(
+        node.ipamd.state().counters.init_failures >= 1,
+        "a start-up failed"
+    );
+    assert!(node.aws_node.liveness_kills >= 1);
+    assert!(node.ipamd.serving(), "a later start-up succeeded");
+    assert_eq!(held(&w), before, "the pods keep their addresses");
+    check_invariants(&w, at(1_200));
+}

@@ -11,7 +11,7 @@ use ipnet::Ipv4Net;
 use rand::RngExt;
 
 use super::config::IpamdConfig;
-use super::datastore::{Chooser, Datastore};
+use super::datastore::{Chooser, Datastore, PodKey};
 use super::limits::NodeLimits;
 use super::policy::Policy;
 use super::process::Port;
@@ -222,6 +222,9 @@ pub struct NodeState {
     pub decisions: Option<Vec<(SimTime, String)>>,
     /// Start-up is in its per-ENI set-up (§9.1), for the call trace.
     in_setup: bool,
+    /// The checkpoint file while no start-up has restored it into the datastore: a start-up that failed or
+    /// was stopped before step 7 of §9.1 wrote nothing, so the next one reads the same file.
+    unrestored_checkpoint: Option<Vec<(PodKey, Ipv4Addr)>>,
 }
 
 /// One EC2 call as the daemon made it.
@@ -274,6 +277,7 @@ impl NodeState {
             call_trace: None,
             decisions: None,
             in_setup: false,
+            unrestored_checkpoint: None,
         }
     }
 
@@ -388,10 +392,15 @@ impl Daemon {
     /// discovery, a DescribeSubnets for its exclusion), restore the checkpoint, free the other mode's
     /// leftovers, refresh the security groups (the cache starts empty: one modify per ENI), pre-scale.
     pub async fn init(&self) -> Result<(), Failure> {
-        // The datastore does not survive a restart; the pods' addresses do, in the checkpoint file.
+        // The datastore does not survive a restart; the pods' addresses do, in the checkpoint file, which
+        // only a process that restored it has written since.
         let checkpoint = {
             let mut st = self.st.borrow_mut();
-            let checkpoint = st.ds.checkpoint();
+            let checkpoint = match st.unrestored_checkpoint.take() {
+                Some(file) => file,
+                None => st.ds.checkpoint(),
+            };
+            st.unrestored_checkpoint = Some(checkpoint.clone());
             st.ds = Datastore::new(st.limits.mode, st.cfg.ip_cooldown_period);
             checkpoint
         };
@@ -431,6 +440,7 @@ impl Daemon {
             for &(pod, address) in &checkpoint {
                 st.ds.restore(pod, address);
             }
+            st.unrestored_checkpoint = None;
         }
         let leftovers = self.st.borrow().ds.other_mode_leftovers();
         for (eni, net) in &leftovers {
