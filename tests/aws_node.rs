@@ -6,7 +6,7 @@ mod invariants;
 use invariants::{check_invariants, run_checked};
 
 use vpcsim::scenarios::{self, Scenario};
-use vpcsim::sim::ec2::Action;
+use vpcsim::sim::ec2::{Action, EniQuery, Request};
 use vpcsim::sim::engine::Engine;
 use vpcsim::sim::ipamd::config::IpamdConfig;
 use vpcsim::sim::kube::aws_node::{AwsNodeRollout, MaxUnavailable};
@@ -228,6 +228,24 @@ eni_config = { subnet = "pods" }
         node.ipamd.state().counters.init_failures as usize,
         starts.len()
     );
+    // The failed start-up ended ipamd's process and its leaked-ENI sweep with it: the sweeps, each due up to
+    // 300 s after its container started, never ran while the container waited for the liveness probe.
+    let st = node.ipamd.state();
+    let sweeps = st
+        .call_trace
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            matches!(
+                &c.request,
+                Request::DescribeNetworkInterfaces {
+                    query: EniQuery::AvailableWithTag(_)
+                }
+            )
+        })
+        .count();
+    assert_eq!(sweeps, 0);
 }
 
 /// kube.md §4.7: the back-off settings are read from `[kubelet]`; a healthy node never restarts aws-node.

@@ -200,7 +200,14 @@ impl Ipamd {
         routine.waiting = Waiting::Nothing;
         loop {
             match routine.process.resume(ctx.now(), reply.take()) {
-                None => return,
+                None => {
+                    // A failed start-up ends ipamd's process, and its other goroutines (the leaked-ENI
+                    // sweep) with it; the next container starts them again (docs/reference/ipamd.md §9).
+                    if r == 0 && self.st.borrow().init_error.is_some() {
+                        self.halt(ctx);
+                    }
+                    return;
+                }
                 Some(Want::Call(request)) => {
                     routine.waiting = Waiting::Call(ec2.submit(ctx, self.client, request));
                     return;
@@ -229,6 +236,11 @@ impl Ipamd {
     /// The instance is going away (SIGTERM, then the container stops): every routine stops where it is.
     pub fn stop<E>(&mut self, ctx: &mut Context<'_, E>) {
         self.st.borrow_mut().terminating = true;
+        self.halt(ctx);
+    }
+
+    /// Every routine stops where it is: its sleep is cancelled, the answer to its call ignored.
+    fn halt<E>(&mut self, ctx: &mut Context<'_, E>) {
         for r in &mut self.routines {
             if let Waiting::Sleep(t) = r.waiting {
                 ctx.cancel(t);
