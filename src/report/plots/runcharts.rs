@@ -330,6 +330,32 @@ impl TimeAxis {
             .map(|(t, v)| (t / self.unit_s, v))
             .collect()
     }
+
+    /// A plain line of a series over time.
+    fn line(
+        &self,
+        (colour, dashed): (plotters::style::RGBColor, bool),
+        time_s: &[f64],
+        values: &[f64],
+    ) -> Line {
+        Line {
+            colour,
+            dashed,
+            markers: false,
+            points: self.points(time_s, values),
+            band: vec![],
+        }
+    }
+
+    /// A panel of lines over time, its value axis fitted to them.
+    fn panel(&self, caption: &str, y: &str, lines: Vec<Line>) -> Panel {
+        Panel::Lines(LinePanel {
+            caption: caption.to_string(),
+            x: self.axis(),
+            y: value_axis(y, &lines),
+            lines,
+        })
+    }
 }
 
 /// A linear value axis from 0 to a little above the highest point.
@@ -352,15 +378,8 @@ fn subnets(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Figure {
         for sub in &s.subnets {
             let (c, dashed) = colour(i);
             i += 1;
-            let line = |values: &[f64]| Line {
-                colour: c,
-                dashed,
-                markers: false,
-                points: time.points(&s.time_s, values),
-                band: vec![],
-            };
-            addresses.push(line(&sub.free_addresses));
-            blocks.push(line(&sub.free_blocks));
+            addresses.push(time.line((c, dashed), &s.time_s, &sub.free_addresses));
+            blocks.push(time.line((c, dashed), &s.time_s, &sub.free_blocks));
             legend.push(LegendEntry {
                 label: variant(r.label, s.subnets.len(), &sub.name),
                 colour: c,
@@ -368,14 +387,6 @@ fn subnets(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Figure {
             });
         }
     }
-    let panel = |caption: &str, y: &str, lines: Vec<Line>| {
-        Panel::Lines(LinePanel {
-            caption: caption.to_string(),
-            x: time.axis(),
-            y: value_axis(y, &lines),
-            lines,
-        })
-    };
     Figure {
         stem: stem(naming, "subnet-free"),
         title: title(naming, "Free space per subnet over time"),
@@ -383,8 +394,8 @@ fn subnets(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Figure {
             "A /28 block is 16 contiguous free addresses: what a prefix-delegation node needs"
                 .to_string(),
         panels: vec![
-            panel("Free addresses", "free addresses", addresses),
-            panel("Free /28 prefix blocks", "free /28 blocks", blocks),
+            time.panel("Free addresses", "free addresses", addresses),
+            time.panel("Free /28 prefix blocks", "free /28 blocks", blocks),
         ],
         legend,
     }
@@ -401,15 +412,9 @@ fn leaked_enis(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Option<Fig
             continue;
         };
         let (c, dashed) = colour(i);
-        let line = |values: &[f64]| Line {
-            colour: c,
-            dashed,
-            markers: false,
-            points: time.points(&r.run.series.time_s, values),
-            band: vec![],
-        };
-        enis.push(line(e));
-        addresses.push(line(a));
+        let time_s = &r.run.series.time_s;
+        enis.push(time.line((c, dashed), time_s, e));
+        addresses.push(time.line((c, dashed), time_s, a));
         legend.push(LegendEntry {
             label: r.label.unwrap_or(&r.run.scenario).to_string(),
             colour: c,
@@ -419,14 +424,6 @@ fn leaked_enis(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Option<Fig
     if enis.is_empty() {
         return None;
     }
-    let panel = |caption: &str, y: &str, lines: Vec<Line>| {
-        Panel::Lines(LinePanel {
-            caption: caption.to_string(),
-            x: time.axis(),
-            y: value_axis(y, &lines),
-            lines,
-        })
-    };
     Some(Figure {
         stem: stem(naming, "leaked-enis"),
         title: title(naming, "Leaked ENIs over time"),
@@ -434,8 +431,8 @@ fn leaked_enis(runs: &[Labelled], time: &TimeAxis, naming: Naming) -> Option<Fig
                    until a leaked-ENI sweep deletes them"
             .to_string(),
         panels: vec![
-            panel("Leaked ENIs", "ENIs", enis),
-            panel("Addresses they hold", "addresses", addresses),
+            time.panel("Leaked ENIs", "ENIs", enis),
+            time.panel("Addresses they hold", "addresses", addresses),
         ],
         legend,
     })
