@@ -209,7 +209,14 @@ mod tests {
             let p = settle("m5.xlarge", sip(1, w, m));
             assert_eq!(p.cidrs.iter().sum::<u32>(), total, "W {w} M {m}");
         }
-        for (wp, w, m) in [(1, 0, 0), (0, 2, 0), (0, 16, 0), (0, 0, 2), (0, 0, 16), (1, 6, 10)] {
+        for (wp, w, m) in [
+            (1, 0, 0),
+            (0, 2, 0),
+            (0, 16, 0),
+            (0, 0, 2),
+            (0, 0, 16),
+            (1, 6, 10),
+        ] {
             assert_eq!(settle("m5.xlarge", pd(wp, w, m)).cidrs, vec![1], "WP {wp}");
         }
         let two = settle("m5.xlarge", pd(2, 0, 0));
