@@ -10,10 +10,12 @@ use clap::{Args, Parser, Subcommand};
 
 use vpcsim::check;
 use vpcsim::folder;
+use vpcsim::report::inspect::{self, NodeQuery};
 use vpcsim::report::{self, SimulateError, instance_table, plots};
 use vpcsim::scenarios::{self, Budget, Scenario, ScenarioError};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
+use vpcsim::sim::ipamd::limits::Mode;
 use vpcsim::sim::time::SimDuration;
 use vpcsim::sweep::{self, Shard, SweepError};
 
@@ -41,6 +43,10 @@ enum Command {
     /// Draw the plots (PNG and SVG under plots/) and report.html of a run folder or a sweep folder, or of
     /// several run folders overlaid. `run`, `sweep` and `merge` do this themselves unless --no-plots.
     Plot(PlotArgs),
+    /// Show a scenario's subnets at t = 0: free addresses, wholly free /28 blocks, the largest free run,
+    /// how many more prefixes and nodes each can serve, and a picture of each subnet's /28 blocks (PNG, SVG
+    /// and report.html in the output folder, with the figures in inspect.json).
+    Inspect(InspectArgs),
     /// Explain one pod of a finished run: its timestamps, why it waited, and (for a run made with --trace)
     /// the decisions about it and its node's ipamd, in simulated time.
     Explain(ExplainArgs),
@@ -155,6 +161,30 @@ struct PlotArgs {
 }
 
 #[derive(Args)]
+struct InspectArgs {
+    /// Scenario file (see docs/scenarios.md).
+    scenario: PathBuf,
+    /// What to print on stdout: a table, or the figures as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Output folder for the pictures and the page; default output/<scenario name>/inspect/.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Size the room for more nodes for this instance type (with --mode) instead of each node group's.
+    #[arg(long, value_name = "TYPE", requires = "mode")]
+    instance_type: Option<String>,
+    /// The address mode of --instance-type.
+    #[arg(long, value_enum, requires = "instance_type")]
+    mode: Option<AddressMode>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AddressMode {
+    SecondaryIp,
+    Prefix,
+}
+
+#[derive(Args)]
 struct ExplainArgs {
     /// Output folder of a run (e.g. output/quickstart).
     dir: PathBuf,
@@ -245,6 +275,7 @@ fn main() -> ExitCode {
         Command::Sweep(a) => cmd_sweep(a),
         Command::Merge(a) => cmd_merge(a),
         Command::Plot(a) => cmd_plot(a),
+        Command::Inspect(a) => cmd_inspect(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Check(a) => cmd_check(a),
         Command::MaxPods(a) => cmd_max_pods(a),
@@ -530,6 +561,42 @@ fn cmd_plot(a: PlotArgs) -> Result<(), Failure> {
     }
     .map_err(plot_failure)?;
     write!(io::stdout().lock(), "{}", plots::describe(&written))?;
+    Ok(())
+}
+
+fn cmd_inspect(a: InspectArgs) -> Result<(), Failure> {
+    let (scenario, _) = scenarios::read(&a.scenario).map_err(|e| Failure::new(EXIT_USAGE, e))?;
+    let query = match (&a.instance_type, a.mode) {
+        (Some(name), Some(mode)) => Some(NodeQuery {
+            instance_type: lookup_type(name)?,
+            mode: match mode {
+                AddressMode::SecondaryIp => Mode::SecondaryIp,
+                AddressMode::Prefix => Mode::Prefix,
+            },
+        }),
+        _ => None,
+    };
+    let inspection = inspect::inspect(&scenario, query.as_ref())
+        .map_err(|e| Failure::new(EXIT_USAGE, anyhow!("{}: {e}", a.scenario.display())))?;
+    let dir = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name).join("inspect"));
+    let _claim = folder::claim(&dir).map_err(|e| Failure::new(EXIT_FAILURE, e))?;
+    inspection
+        .write(&dir)
+        .map_err(|e| Failure::new(EXIT_FAILURE, anyhow!("writing {e}")))?;
+    let drawn = plots::plot_inspect(&dir, &inspection).map_err(plot_failure)?;
+    let mut out = io::stdout().lock();
+    match a.format {
+        Format::Table => write!(
+            out,
+            "{}figures: {}\n{}",
+            inspection.table(),
+            dir.join(inspect::FIGURES).display(),
+            plots::describe(&drawn)
+        )?,
+        Format::Json => writeln!(out, "{:#}", inspection.json())?,
+    }
     Ok(())
 }
 

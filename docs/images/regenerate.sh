@@ -11,6 +11,7 @@ out=output/docs-images
 images=docs/images
 
 vpcsim run scenarios/quickstart.toml --out "$out/quickstart" > /dev/null
+vpcsim inspect scenarios/fragmented-subnet.toml --out "$out/fragmented-subnet-inspect" > /dev/null
 for s in compare-modes reservation-strategies warm-targets throttling; do
     vpcsim sweep "scenarios/$s.toml" --out "$out/$s" > /dev/null
 done
@@ -29,3 +30,4 @@ copy warm-targets sweep-pods.ip_wait_s.p99-by-setting
 copy warm-targets sweep-ec2.calls_total-by-setting
 copy throttling sweep-ec2.throttled_total-by-nodes_after_scale-up
 copy throttling sweep-pods.launch_latency_s.p99-by-nodes_after_scale-up
+copy fragmented-subnet-inspect subnet-fragmented

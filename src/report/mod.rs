@@ -16,6 +16,7 @@ mod brownfield;
 mod censored;
 pub mod explain;
 mod files;
+pub mod inspect;
 pub mod instance_table;
 pub mod plots;
 mod scale_ups;

@@ -88,10 +88,37 @@ pub(super) struct BarPanel {
     pub horizontal: bool,
 }
 
+/// A panel of coloured cells in rows, each row labelled on the left (a subnet's /28 blocks, lowest first).
+#[derive(Clone, Debug)]
+pub(super) struct BlockPanel {
+    pub caption: String,
+    /// Cells a row.
+    pub per_row: usize,
+    pub cells: Vec<RGBColor>,
+    /// One label per row (may be empty to leave a row unlabelled).
+    pub row_labels: Vec<String>,
+}
+
+impl BlockPanel {
+    fn rows(&self) -> usize {
+        self.cells.len().div_ceil(self.per_row.max(1))
+    }
+
+    /// Pixel height of a row: smaller as rows grow many, so that a /16's 4,096 blocks still fit a page.
+    fn row_height(&self) -> u32 {
+        match self.rows() {
+            0..=32 => 24,
+            33..=64 => 14,
+            _ => 8,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(super) enum Panel {
     Lines(LinePanel),
     Bars(BarPanel),
+    Blocks(BlockPanel),
 }
 
 /// What a legend entry's swatch looks like.
@@ -173,6 +200,7 @@ impl Layout {
                 let bars = (b.categories.len() * b.groups.len().max(1)) as u32;
                 (bars * 20 + 150).clamp(520, 2400)
             }
+            [Panel::Blocks(b)] => b.rows() as u32 * b.row_height() + 70,
             [_] => 520,
             _ => 360,
         };
@@ -256,6 +284,14 @@ pub(super) fn draw<DB: DrawingBackend>(
             Panel::Lines(l) => label_area(&l.y),
             Panel::Bars(b) if b.horizontal => label_area(&category_axis(b)),
             Panel::Bars(b) => label_area(&b.value),
+            Panel::Blocks(b) => {
+                b.row_labels
+                    .iter()
+                    .map(|l| text_width(l, TICK_SIZE))
+                    .max()
+                    .unwrap_or(0)
+                    + 24
+            }
         })
         .max()
         .unwrap_or(60);
@@ -267,6 +303,7 @@ pub(super) fn draw<DB: DrawingBackend>(
         match panel {
             Panel::Lines(p) => draw_lines(p, &area, y_area)?,
             Panel::Bars(p) => draw_bars(p, &area, y_area)?,
+            Panel::Blocks(p) => draw_blocks(p, &area, y_area)?,
         }
     }
     draw_legend(&fig.legend, &legend, &layout)
@@ -530,6 +567,55 @@ fn draw_bars<DB: DrawingBackend>(
                     EmptyElement::at(end) + Text::new(note.clone(), offset, style.pos(anchor));
                 chart.draw_series(std::iter::once(elem)).map_err(err)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Draws a block panel: the caption, then the rows of cells right of their labels, a pixel of white between
+/// cells so that neighbours of one colour stay countable. Rows too thin for a label of their own are labelled
+/// every few rows.
+fn draw_blocks<DB: DrawingBackend>(
+    p: &BlockPanel,
+    area: &DrawingArea<DB, Shift>,
+    y_area: u32,
+) -> Result<(), String> {
+    let (w, _) = area.dim_in_pixel();
+    let top = if p.caption.is_empty() { 10 } else { 40 };
+    if !p.caption.is_empty() {
+        let style = (FAMILY, CAPTION_SIZE)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        area.draw_text(&p.caption, &style, (w as i32 / 2, 8))
+            .map_err(err)?;
+    }
+    let per_row = p.per_row.max(1);
+    let left = y_area as i32;
+    let cell_w = (w.saturating_sub(y_area + 28) / per_row as u32).max(2) as i32;
+    let row_h = p.row_height() as i32;
+    let label_every = match p.row_height() {
+        24.. => 1,
+        14.. => 2,
+        _ => 8,
+    };
+    let label = (FAMILY, TICK_SIZE)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Right, VPos::Center));
+    for (i, c) in p.cells.iter().enumerate() {
+        let (row, col) = ((i / per_row) as i32, (i % per_row) as i32);
+        let (x, y) = (left + col * cell_w, top + row * row_h);
+        area.draw(&Rectangle::new(
+            [(x, y), (x + cell_w - 2, y + row_h - 2)],
+            c.filled(),
+        ))
+        .map_err(err)?;
+    }
+    for (row, text) in p.row_labels.iter().enumerate() {
+        if row % label_every == 0 && !text.is_empty() {
+            let y = top + row as i32 * row_h + row_h / 2;
+            area.draw_text(text, &label, (left - 8, y)).map_err(err)?;
         }
     }
     Ok(())

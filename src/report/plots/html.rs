@@ -11,6 +11,7 @@ use super::axis::number;
 use super::figure::Rendered;
 use super::rundata::RunData;
 use super::sweepdata::{SweepData, stats};
+use crate::report::inspect::{Inspection, mode_name};
 
 /// Most sweep points listed in the table.
 pub(super) const MAX_TABLE_POINTS: usize = 500;
@@ -430,6 +431,97 @@ pub(super) fn sweep_page(s: &SweepData, rendered: &[Rendered], missing: &[String
             s.points.len()
         );
     }
+    table(&mut out, &header, &rows);
+    charts(&mut out, rendered);
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// The page of `vpcsim inspect`: the subnets' figures, the nodes each can still serve, and the pictures.
+pub(super) fn inspect_page(ins: &Inspection, rendered: &[Rendered]) -> String {
+    let mut out = start(&format!("vpcsim inspect: {}", ins.scenario));
+    let _ = writeln!(
+        out,
+        "<p>Scenario <b>{}</b>: its subnets at t = 0, before any event, as the simulator builds them.</p>",
+        escape(&ins.scenario)
+    );
+    let header: Vec<String> = [
+        "subnet",
+        "CIDR",
+        "AZ",
+        "addresses",
+        "AWS-reserved",
+        "in use",
+        "free",
+        "free unreserved",
+        "free /28 blocks",
+        "in prefix reservations",
+        "largest free run",
+        "prefixes assigned",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows: Vec<Vec<String>> = ins
+        .subnets
+        .iter()
+        .map(|s| {
+            let mut r = vec![s.name.clone(), s.cidr.to_string(), s.az.clone()];
+            r.extend(
+                [
+                    s.size,
+                    s.aws_reserved,
+                    s.used_addresses,
+                    s.free_addresses,
+                    s.free_unreserved_addresses,
+                    s.free_prefix_blocks,
+                    s.free_reserved_prefix_blocks,
+                    s.largest_free_run,
+                    s.prefixes_assigned,
+                ]
+                .map(|v| v.to_string()),
+            );
+            r
+        })
+        .collect();
+    let _ = writeln!(out, "<h2>Subnets</h2>");
+    table(&mut out, &header, &rows);
+    let header: Vec<String> = [
+        "subnet",
+        "nodes",
+        "instance type",
+        "mode",
+        "ENIs",
+        "addresses a node",
+        "prefixes a node",
+        "more nodes (at most)",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows: Vec<Vec<String>> = ins
+        .subnets
+        .iter()
+        .flat_map(|s| {
+            s.nodes.iter().map(|n| {
+                vec![
+                    s.name.clone(),
+                    n.label.clone(),
+                    n.instance_type.clone(),
+                    mode_name(n.mode).to_string(),
+                    n.enis.to_string(),
+                    n.per_node.addresses.to_string(),
+                    n.per_node.prefixes.to_string(),
+                    n.more_nodes.to_string(),
+                ]
+            })
+        })
+        .collect();
+    let _ = writeln!(out, "<h2>Room for more nodes</h2>");
+    let _ = writeln!(
+        out,
+        "<p class=\"note\">What a fresh node takes before its first pod (its ENIs' primary addresses and the warm \
+         pool its ipamd settles at), and how many more such nodes each subnet fits when EC2 places single \
+         addresses where they spoil the fewest free /28 blocks.</p>"
+    );
     table(&mut out, &header, &rows);
     charts(&mut out, rendered);
     out.push_str("</body>\n</html>\n");

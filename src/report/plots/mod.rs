@@ -1,11 +1,13 @@
 //! Charts (PNG and SVG) and a self-contained HTML report of a finished run folder, of several run folders side
-//! by side, or of a sweep folder. Only the folders' files are read, never the simulator's state, so a report
-//! can be made again later, on another machine, from a copied folder.
+//! by side, or of a sweep folder; and the pictures of a scenario's subnets for `vpcsim inspect`. The reports of
+//! results read only the folders' files, never the simulator's state, so a report can be made again later, on
+//! another machine, from a copied folder.
 //!
 //! - [`plot_run`]: a run's node groups against each other;
 //! - [`plot_runs`]: several runs (each labelled) against each other;
 //! - [`plot_sweep`]: each metric against each axis, InsufficientCidrBlocks by subnet size and reservation, and
-//!   the runs of a small sweep side by side when they were kept.
+//!   the runs of a small sweep side by side when they were kept;
+//! - [`plot_inspect`]: each subnet's /28 blocks by state ([`inspectcharts`]).
 //!
 //! Charts are drawn with plotters on its pure-Rust backends with a font compiled in ([`font`]), so nothing is
 //! needed from the system. The same folder gives byte-identical SVG, PNG and HTML: nothing depends on the
@@ -20,6 +22,7 @@ mod error;
 mod figure;
 mod font;
 mod html;
+mod inspectcharts;
 mod raster;
 mod runcharts;
 mod rundata;
@@ -34,6 +37,7 @@ use std::path::{Path, PathBuf};
 pub use error::PlotError;
 
 use crate::folder::{self, FileError};
+use crate::report::inspect::Inspection;
 
 use figure::{Figure, Rendered};
 use runcharts::{Labelled, Naming};
@@ -133,6 +137,14 @@ pub fn plot_runs(out: &Path, runs: &[(String, PathBuf)]) -> Result<Vec<PathBuf>,
         .collect();
     let figures = runcharts::figures(&labelled, Naming::default());
     publish(out, &figures, |r| html::runs_page(&data, r))
+}
+
+/// The picture of each inspected subnet into `out/plots/` and the page of figures and pictures into
+/// `out/report.html`. Unlike the other reports these are drawn from the figures, not read back from files:
+/// the figures come from the scenario itself, and `out/inspect.json` holds them.
+pub fn plot_inspect(out: &Path, ins: &Inspection) -> Result<Vec<PathBuf>, PlotError> {
+    let figures: Vec<Figure> = ins.subnets.iter().map(inspectcharts::figure).collect();
+    publish(out, &figures, |r| html::inspect_page(ins, r))
 }
 
 /// Plots of a sweep folder into `dir/plots/` and `dir/report.html`.

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod daemon;
 pub mod datastore;
+pub mod fresh_pool;
 pub mod limits;
 pub mod policy;
 pub mod process;

@@ -13,7 +13,7 @@ pub mod tenants;
 
 pub use error::{AllocError, SubnetError};
 pub use reservation::Reservation;
-pub use subnet::{ReservedBlocks, Subnet};
+pub use subnet::{BlockUsage, ReservedBlocks, Subnet};
 
 /// Index of a subnet in the world's subnet list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -38,6 +38,19 @@ pub struct ReservedBlocks {
     pub free: u32,
 }
 
+/// What one aligned /28 block holds ([`Subnet::block_usage`]): what a picture of the subnet shows per block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockUsage {
+    /// Holds AWS-reserved addresses: the subnet's first or last block (docs/reference/ec2.md §3.1).
+    pub aws_reserved: bool,
+    /// Addresses of the block assigned or AWS-reserved (0 to 16).
+    pub taken: u32,
+    /// Assigned as a /28 prefix, whatever assigned it.
+    pub prefix: bool,
+    /// The kind of the reservation the block lies in (or touches), if any.
+    pub reservation: Option<ReservationKind>,
+}
+
 /// A subnet's address space: which addresses are assigned, which /28 blocks are wholly free, and where the
 /// reservations lie.
 #[derive(Clone, Debug)]
@@ -230,7 +243,6 @@ impl Subnet {
         self.free_reserved_blocks.count() + self.free_unreserved_blocks.count()
     }
 
-    /// Of [`Subnet::free_prefix_blocks`], those inside prefix reservations.
     /// The lowest [`Subnet::free_addresses`] since the subnet was created.
     pub fn min_free_addresses(&self) -> u32 {
         self.low_free_addresses
@@ -242,6 +254,7 @@ impl Subnet {
         self.low_free_prefix_blocks
     }
 
+    /// Of [`Subnet::free_prefix_blocks`], those inside prefix reservations.
     pub fn free_reserved_prefix_blocks(&self) -> u32 {
         self.free_reserved_blocks.count()
     }
@@ -302,6 +315,36 @@ impl Subnet {
             }
         }
         out
+    }
+
+    /// What aligned /28 block `b` (0 ..[`Subnet::blocks`]) holds.
+    pub fn block_usage(&self, b: u32) -> BlockUsage {
+        let class = self.class[b as usize];
+        BlockUsage {
+            aws_reserved: class == BlockClass::Edge,
+            taken: (self.taken[(b / 4) as usize] & block_mask(b)).count_ones(),
+            prefix: get_bit(&self.prefix_blocks, b),
+            reservation: self
+                .reservations
+                .iter()
+                .find(|r| r.overlaps(b * 16, 16))
+                .map(|r| r.kind()),
+        }
+    }
+
+    /// The longest run of consecutive addresses that are neither assigned nor AWS-reserved, reservations
+    /// included: the largest range an explicit assignment could still fill. A full scan, for reports.
+    pub fn largest_free_run(&self) -> u32 {
+        let (mut best, mut run) = (0u32, 0u32);
+        for o in 0..self.size {
+            if get_bit(&self.taken, o) {
+                run = 0;
+            } else {
+                run += 1;
+                best = best.max(run);
+            }
+        }
+        best
     }
 
     pub fn contains(&self, addr: Ipv4Addr) -> bool {
@@ -1322,5 +1365,44 @@ mod tests {
         assert!(!s.has_tag("other"));
         assert_eq!(s.tags().len(), 1);
         assert_eq!(s.blocks(), 16);
+    }
+
+    #[test]
+    fn largest_free_run_counts_across_blocks_and_stops_at_taken_addresses() {
+        // A /24: offsets 4..=254 free at first (251 addresses).
+        let mut s = subnet("10.0.0.0/24", Placement::Random, &[]);
+        assert_eq!(s.largest_free_run(), 251);
+        s.assign_address(ip("10.0.0.100")).unwrap();
+        // 4..=99 is 96 long, 101..=254 is 154 long.
+        assert_eq!(s.largest_free_run(), 154);
+        s.assign_prefix(net("10.0.0.160/28")).unwrap();
+        // 4..=99 (96) is now the longest: 101..=159 is 59 long, 176..=254 is 79 long.
+        assert_eq!(s.largest_free_run(), 96);
+        s.assign_address(ip("10.0.0.50")).unwrap();
+        assert_eq!(s.largest_free_run(), 79);
+        s.assign_address(ip("10.0.0.200")).unwrap();
+        assert_eq!(s.largest_free_run(), 59);
+    }
+
+    #[test]
+    fn block_usage_tells_edges_prefixes_reservations_and_counts() {
+        let res = [
+            cidr_res(ReservationKind::Prefix, "10.0.0.32/28"),
+            cidr_res(ReservationKind::Explicit, "10.0.0.64/30"),
+        ];
+        let mut s = subnet("10.0.0.0/24", Placement::Random, &res);
+        s.assign_prefix(net("10.0.0.16/28")).unwrap();
+        s.assign_address(ip("10.0.0.65")).unwrap();
+        let first = s.block_usage(0);
+        assert!(first.aws_reserved && first.taken == 4 && !first.prefix);
+        assert_eq!(s.block_usage(15).taken, 1);
+        let prefix = s.block_usage(1);
+        assert!(prefix.prefix && prefix.taken == 16 && prefix.reservation.is_none());
+        assert_eq!(s.block_usage(2).reservation, Some(ReservationKind::Prefix));
+        assert_eq!(s.block_usage(2).taken, 0);
+        let explicit = s.block_usage(4);
+        assert_eq!(explicit.reservation, Some(ReservationKind::Explicit));
+        assert_eq!(explicit.taken, 1);
+        assert_eq!(s.block_usage(5).reservation, None);
     }
 }
