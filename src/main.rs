@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 use vpcsim::check;
 use vpcsim::folder;
+use vpcsim::import;
 use vpcsim::report::inspect::{self, NodeQuery};
 use vpcsim::report::{self, SimulateError, instance_table, plots};
 use vpcsim::scenarios::{self, Budget, Scenario, ScenarioError};
@@ -53,6 +54,10 @@ enum Command {
     /// Validate scenario and sweep files (every point of a sweep's grid): prints `ok: FILE`, or
     /// `FILE:LINE:COL: message` and exits 2.
     Check(CheckArgs),
+    /// Write a scenario from the AWS CLI's JSON for your subnets: each subnet with exactly the addresses and
+    /// /28 prefixes its ENIs hold, its CIDR reservations, and node groups inferred from the instances
+    /// (commented out). Pods are not imported. Counts that disagree with AvailableIpAddressCount are reported.
+    Import(ImportArgs),
     /// Print the EKS max-pods calculator's value for an instance type.
     MaxPods(MaxPodsArgs),
     /// List instance types with their network limits and max pods.
@@ -219,6 +224,29 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct ImportArgs {
+    /// `aws ec2 describe-subnets` output (pages concatenated or in a JSON array are merged).
+    #[arg(long, value_name = "FILE")]
+    subnets: PathBuf,
+    /// `aws ec2 describe-network-interfaces` output for those subnets.
+    #[arg(long, value_name = "FILE")]
+    network_interfaces: PathBuf,
+    /// `aws ec2 get-subnet-cidr-reservations` output (one call per subnet, concatenated).
+    #[arg(long, value_name = "FILE")]
+    reservations: Option<PathBuf>,
+    /// `aws ec2 describe-instances` output, to infer node groups.
+    #[arg(long, value_name = "FILE")]
+    instances: Option<PathBuf>,
+    /// Where to write the scenario; default stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Place the addresses AvailableIpAddressCount says are taken but no ENI shows, at random, as
+    /// `in_use.count`.
+    #[arg(long)]
+    fill_unseen: bool,
+}
+
+#[derive(Args)]
 struct MaxPodsArgs {
     /// Instance type, e.g. m5.large.
     #[arg(value_name = "TYPE")]
@@ -278,6 +306,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd_inspect(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Check(a) => cmd_check(a),
+        Command::Import(a) => cmd_import(a),
         Command::MaxPods(a) => cmd_max_pods(a),
         Command::InstanceTypes(a) => cmd_instance_types(a),
     };
@@ -299,7 +328,7 @@ fn main() -> ExitCode {
 }
 
 /// The one line a failure prints: a scenario or sweep file's error as `FILE:LINE:COL: key: message` (the
-/// form editors jump to), anything else as `error: message`. Every error's text already holds its causes.
+/// form editors jump to), an import's as `FILE: JSON-PATH: message` or `FILE:LINE:COL: message`, anything else as `error: message`. Every error's text already holds its causes.
 fn message(error: &anyhow::Error) -> String {
     let located = |e: &ScenarioError| matches!(e, ScenarioError::Invalid { .. });
     let in_a_file = error.downcast_ref::<ScenarioError>().is_some_and(located)
@@ -307,7 +336,7 @@ fn message(error: &anyhow::Error) -> String {
             error.downcast_ref::<SweepError>(),
             Some(SweepError::Definition(e)) if located(e)
         );
-    if in_a_file {
+    if in_a_file || error.downcast_ref::<import::ImportError>().is_some() {
         error.to_string()
     } else {
         format!("error: {error}")
@@ -603,6 +632,26 @@ fn cmd_inspect(a: InspectArgs) -> Result<(), Failure> {
 fn cmd_explain(a: ExplainArgs) -> Result<(), Failure> {
     let text = report::explain::explain(&a.dir, a.pod).map_err(|e| Failure::new(EXIT_USAGE, e))?;
     io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn cmd_import(a: ImportArgs) -> Result<(), Failure> {
+    let inputs = import::Inputs {
+        subnets: a.subnets,
+        network_interfaces: a.network_interfaces,
+        reservations: a.reservations,
+        instances: a.instances,
+        fill_unseen: a.fill_unseen,
+    };
+    let done = import::import(&inputs).map_err(|e| Failure::new(EXIT_USAGE, e))?;
+    for note in &done.notes {
+        eprintln!("warning: {note}");
+    }
+    match &a.out {
+        Some(path) => folder::write_atomic(path, done.scenario.as_bytes())
+            .map_err(|e| Failure::new(EXIT_FAILURE, e))?,
+        None => io::stdout().lock().write_all(done.scenario.as_bytes())?,
+    }
     Ok(())
 }
 

@@ -77,6 +77,7 @@ pub(crate) struct RawInUse {
     pub count: Option<Spanned<u32>>,
     pub placement: Option<InitialPlacement>,
     pub addresses: Option<Vec<Spanned<String>>>,
+    pub prefixes: Option<Vec<Spanned<String>>>,
     pub release: Option<Vec<Spanned<RawRelease>>>,
     pub hold: Option<Spanned<DurationDist>>,
 }

@@ -155,12 +155,13 @@ impl World {
                 })?;
             if s.in_use.drain != InUseDrain::Never {
                 let id = SubnetId(subnets.len() as u32);
-                in_use.add(
-                    scenario.seed,
-                    id,
-                    subnet.assigned_addresses(),
-                    &s.in_use.drain,
-                );
+                // Held prefixes stay for the whole run: only single addresses drain.
+                let singly: Vec<_> = subnet
+                    .assigned_addresses()
+                    .into_iter()
+                    .filter(|a| !s.in_use.prefixes.iter().any(|p| p.contains(a)))
+                    .collect();
+                in_use.add(scenario.seed, id, singly, &s.in_use.drain);
             }
             subnets.push(subnet);
         }

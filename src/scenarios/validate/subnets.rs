@@ -272,6 +272,7 @@ pub(super) fn resolve_in_use(
         }
         addresses.push(addr);
     }
+    let prefixes = resolve_held_prefixes(cx, key, u.prefixes, subnet, &addresses)?;
     let count = u.count.as_ref().map_or(0, |c| *c.get_ref());
     if let Some(c) = &u.count {
         // Placed addresses go to free, unreserved addresses (crate::sim::vpc::InitialPlacement).
@@ -283,14 +284,19 @@ pub(super) fn resolve_in_use(
         let listed_outside = addresses
             .iter()
             .filter(|a| !in_reservation(u64::from(u32::from(**a))))
-            .count() as u64;
+            .count() as u64
+            + BLOCK
+                * prefixes
+                    .iter()
+                    .filter(|p| !in_reservation(u64::from(u32::from(p.network()))))
+                    .count() as u64;
         let room = size - 5 - reserved_usable - listed_outside;
         if u64::from(count) > room {
             return Err(cx.error(
                 c.span(),
                 join(key, "count"),
                 format!(
-                    "{count} addresses do not fit: subnet {subnet} has {room} free addresses outside its reservations and the listed `addresses`"
+                    "{count} addresses do not fit: subnet {subnet} has {room} free addresses outside its reservations and the listed `addresses` and `prefixes`"
                 ),
             ));
         }
@@ -301,8 +307,61 @@ pub(super) fn resolve_in_use(
         count,
         placement: u.placement.unwrap_or_default(),
         addresses,
+        prefixes,
         drain,
     })
+}
+
+/// `prefixes`: /28 blocks held as delegated prefixes. Each canonical and aligned, inside the subnet, holding
+/// none of the five AWS-reserved addresses (EC2 never delegates such a block, docs/reference/ec2.md §3.2), and
+/// overlapping neither another listed prefix nor a listed address.
+fn resolve_held_prefixes(
+    cx: &Ctx<'_>,
+    key: &str,
+    raw: Option<Vec<Spanned<String>>>,
+    subnet: Ipv4Net,
+    addresses: &[Ipv4Addr],
+) -> R<Vec<Ipv4Net>> {
+    let (start, end) = interval(subnet);
+    let mut prefixes: Vec<Ipv4Net> = Vec::new();
+    for (i, p) in raw.unwrap_or_default().iter().enumerate() {
+        let k = format!("{key}.prefixes[{i}]");
+        let net = parse_cidr(cx, p, &k)?;
+        let fail = |msg: String| Err(cx.error(p.span(), &k, msg));
+        if net.prefix_len() != MAX_PREFIX {
+            return fail(format!(
+                "{net} is not a /28: a delegated IPv4 prefix is always one /28 block"
+            ));
+        }
+        if net != net.trunc() {
+            return fail(format!(
+                "prefix {net} is not aligned to its size (host bits are set); write {}",
+                net.trunc()
+            ));
+        }
+        if !subnet.contains(&net) {
+            return fail(format!("prefix {net} lies outside subnet {subnet}"));
+        }
+        let (s, e) = interval(net);
+        if s < start + 4 || e == end {
+            return fail(format!(
+                "prefix {net} holds one of the 5 addresses AWS reserves in subnet {subnet}, so EC2 never delegates it"
+            ));
+        }
+        if let Some(j) = prefixes.iter().position(|o| *o == net) {
+            return fail(format!(
+                "prefix {net} is listed twice (also {key}.prefixes[{j}])"
+            ));
+        }
+        if let Some(j) = addresses.iter().position(|a| net.contains(a)) {
+            return fail(format!(
+                "prefix {net} overlaps address {} ({key}.addresses[{j}]): an address is held singly or in a prefix, not both",
+                addresses[j]
+            ));
+        }
+        prefixes.push(net);
+    }
+    Ok(prefixes)
 }
 
 /// `release` (a schedule sorted by time whose counts add up to at most the `total` addresses in use) or

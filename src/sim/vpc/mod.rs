@@ -75,6 +75,9 @@ pub struct InUseSpec {
     pub count: u32,
     pub placement: InitialPlacement,
     pub addresses: Vec<Ipv4Addr>,
+    /// Aligned /28 blocks held as delegated prefixes (an imported subnet's ENIs' `Ipv4Prefixes`), assigned as
+    /// prefixes so that they count as whole blocks taken; held for the whole run (a drain releases addresses only).
+    pub prefixes: Vec<Ipv4Net>,
     /// Whether and when they are released.
     pub drain: InUseDrain,
 }

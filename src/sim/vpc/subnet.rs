@@ -504,9 +504,9 @@ impl Subnet {
         Ok(())
     }
 
-    /// Places other tenants' addresses when a run starts: `spec.addresses` explicitly (anywhere free, as
-    /// [`Subnet::assign_address`]), then `spec.count` more among the free unreserved addresses by
-    /// `spec.placement`:
+    /// Places other tenants' addresses when a run starts: `spec.prefixes` as prefixes (as
+    /// [`Subnet::assign_prefix`]), `spec.addresses` explicitly (anywhere free, as [`Subnet::assign_address`]),
+    /// then `spec.count` more among the free unreserved addresses by `spec.placement`:
     ///
     /// - `Random`: uniform, as automatic assignment.
     /// - `Lowest`: lowest first.
@@ -526,6 +526,9 @@ impl Subnet {
     }
 
     fn occupy_inner(&mut self, spec: &InUseSpec, rng: &mut SimRng) -> Result<(), AllocError> {
+        for &p in &spec.prefixes {
+            self.assign_prefix(p)?;
+        }
         for &a in &spec.addresses {
             self.assign_address(a)?;
         }
@@ -1091,6 +1094,23 @@ mod tests {
         s.occupy(&spec, &mut rng()).unwrap();
         assert_eq!(s.used(), 200);
         assert_eq!(s.free_prefix_blocks(), 0);
+        s.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn occupy_holds_prefixes_as_whole_blocks() {
+        let mut s = subnet("10.0.0.0/24", Placement::Random, &[]);
+        let free_blocks = s.free_prefix_blocks();
+        let spec = InUseSpec {
+            prefixes: vec![net("10.0.0.16/28"), net("10.0.0.128/28")],
+            ..in_use(0, InitialPlacement::Lowest, &[ip("10.0.0.40")])
+        };
+        s.occupy(&spec, &mut rng()).unwrap();
+        assert_eq!(s.used(), 33);
+        assert!(s.is_prefix_assigned(net("10.0.0.16/28")));
+        assert!(s.is_prefix_assigned(net("10.0.0.128/28")));
+        // Two blocks held as prefixes, one more broken by the single address.
+        assert_eq!(s.free_prefix_blocks(), free_blocks - 3);
         s.check_invariants().unwrap();
     }
 
