@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 
+use vpcsim::advise;
 use vpcsim::check;
 use vpcsim::folder;
 use vpcsim::import;
@@ -58,6 +59,10 @@ enum Command {
     /// /28 prefixes its ENIs hold, its CIDR reservations, and node groups inferred from the instances
     /// (commented out). Pods are not imported. Counts that disagree with AvailableIpAddressCount are reported.
     Import(ImportArgs),
+    /// Search address mode, warm settings and prefix-reservation size for the settings that meet --target
+    /// bounds on summary.json keys at least --minimize cost: a table on stdout, advise.json, candidates.csv
+    /// and recommended.toml in the output folder.
+    Advise(AdviseArgs),
     /// Print the EKS max-pods calculator's value for an instance type.
     MaxPods(MaxPodsArgs),
     /// List instance types with their network limits and max pods.
@@ -190,6 +195,35 @@ enum AddressMode {
 }
 
 #[derive(Args)]
+struct AdviseArgs {
+    /// Scenario file (see docs/scenarios.md).
+    scenario: PathBuf,
+    /// A bound on a summary.json key, KEY<=VALUE or KEY>=VALUE (repeatable); default
+    /// pods.started_ratio>=1 and ipamd.api_errors.InsufficientCidrBlocks<=0.
+    #[arg(long = "target", value_name = "KEY<=VALUE", value_parser = parse_target)]
+    targets: Vec<advise::Target>,
+    /// The summary.json key to minimise among candidates that meet every target.
+    #[arg(long, value_name = "KEY", default_value = advise::DEFAULT_MINIMIZE)]
+    minimize: String,
+    /// Runs per candidate, each with its own seed.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    replicates: u32,
+    /// Runs at a time, each on one thread; default: every core (results do not depend on it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// What to print on stdout: a table, or the advice as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Output folder; default output/<scenario name>/advise/.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+fn parse_target(s: &str) -> Result<advise::Target, String> {
+    s.parse()
+}
+
+#[derive(Args)]
 struct ExplainArgs {
     /// Output folder of a run (e.g. output/quickstart).
     dir: PathBuf,
@@ -307,6 +341,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd_explain(a),
         Command::Check(a) => cmd_check(a),
         Command::Import(a) => cmd_import(a),
+        Command::Advise(a) => cmd_advise(a),
         Command::MaxPods(a) => cmd_max_pods(a),
         Command::InstanceTypes(a) => cmd_instance_types(a),
     };
@@ -625,6 +660,44 @@ fn cmd_inspect(a: InspectArgs) -> Result<(), Failure> {
             plots::describe(&drawn)
         )?,
         Format::Json => writeln!(out, "{:#}", inspection.json())?,
+    }
+    Ok(())
+}
+
+fn cmd_advise(a: AdviseArgs) -> Result<(), Failure> {
+    let default_targets = a.targets.is_empty();
+    let targets = if default_targets {
+        advise::DEFAULT_TARGETS
+            .iter()
+            .map(|t| t.parse().expect("the default targets parse"))
+            .collect()
+    } else {
+        a.targets
+    };
+    let request = advise::Request {
+        targets,
+        default_targets,
+        minimize: a.minimize,
+        replicates: a.replicates,
+        jobs: a.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            usize::from,
+        ),
+    };
+    let advice = advise::advise(&a.scenario, &request).map_err(|e| Failure::new(EXIT_USAGE, e))?;
+    let dir = a.out.unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(&advice.scenario)
+            .join("advise")
+    });
+    let _claim = folder::claim(&dir).map_err(|e| Failure::new(EXIT_FAILURE, e))?;
+    advice
+        .write(&dir)
+        .map_err(|e| Failure::new(EXIT_FAILURE, anyhow!("writing {e}")))?;
+    let mut out = io::stdout().lock();
+    match a.format {
+        Format::Table => writeln!(out, "{}advice: {}", advice.table(), dir.display())?,
+        Format::Json => writeln!(out, "{:#}", advice.json())?,
     }
     Ok(())
 }

@@ -157,11 +157,7 @@ impl Sweep {
                 *slot = value.clone();
             }
         }
-        let text = toml::to_string(&table).map_err(|e| PointError {
-            axis: None,
-            message: e.to_string(),
-        })?;
-        let mut scenario = parse(&text, &self.file).map_err(|e| {
+        let mut scenario = reparse(&table, &self.file).map_err(|e| {
             let (key, message) = match e {
                 ScenarioError::Invalid { key, message, .. } => (key, message),
                 other => (String::new(), other.to_string()),
@@ -251,6 +247,26 @@ impl Sweep {
             ),
         )
     }
+}
+
+/// Writes `value` at the dotted key path `dotted` of a parsed scenario table, creating missing tables on the
+/// way (arrays of tables are walked by index or element `name`, as sweep axes are).
+pub fn assign(table: &mut Value, dotted: &str, value: Value) -> Result<(), String> {
+    *slot(table, &split_path(dotted)?)? = value;
+    Ok(())
+}
+
+/// Validates an edited scenario table like any scenario file (`file` names it in errors and locates trace
+/// files): how sweep points and `vpcsim advise`'s candidates become scenarios.
+pub fn reparse(table: &Value, file: &str) -> Result<Scenario, ScenarioError> {
+    let text = toml::to_string(table).map_err(|e| ScenarioError::Invalid {
+        file: file.to_string(),
+        line: 0,
+        col: 0,
+        key: String::new(),
+        message: e.to_string(),
+    })?;
+    parse(&text, file)
 }
 
 /// Why one grid point's scenario is invalid.

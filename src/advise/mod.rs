@@ -1,0 +1,358 @@
+//! `vpcsim advise`: the settings that meet a scenario's targets at least cost.
+//!
+//! The decision space ([`space`]) is the address mode, a warm setting and a prefix-reservation size, each
+//! applied to every node group (and every subnet node groups use). The search is a coarse grid (each mode with
+//! its default warm setting, prefix mode at each reservation size), then a refinement: the other warm settings
+//! at the two best coarse points. Points rank by feasibility, then fewest targets missed, then the minimised
+//! key's mean, then grid order, so the order and the recommendation are deterministic.
+//!
+//! Every candidate runs `replicates` times with the seeds `derive_seed(seed, "advise.replicate", r)`: the same
+//! seeds for every candidate (common random numbers, less noise between them). Runs spread over `jobs`
+//! workers and are collected in run order, so nothing depends on `jobs`. A metric is the mean over the
+//! replicates; a candidate meets a target when every replicate does (so its worst replicate, and its mean,
+//! do): a setting that fails on one seed in N is not recommended.
+
+pub mod report;
+pub mod space;
+pub mod target;
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use toml::Value;
+
+use crate::report::{Keys, Perf};
+use crate::scenarios::{self, ScenarioError};
+use crate::sim::rng::derive_seed;
+use crate::sim::world::World;
+use crate::sweep::results::flatten;
+pub use space::{Decision, Mode};
+pub use target::{DEFAULT_MINIMIZE, DEFAULT_TARGETS, Target};
+
+/// Summary keys every candidate reports, beside the minimised key and the targets: what a choice costs.
+pub const COST_KEYS: &[&str] = &["ec2.calls_total", "pods.ip_wait_s.p99"];
+
+/// Coarse points refined.
+const REFINED_POINTS: usize = 2;
+
+/// Why advice could not be given.
+#[derive(Debug, thiserror::Error)]
+pub enum AdviseError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A `--target` or `--minimize` key that summary.json does not have.
+    #[error(
+        "{argument} `{key}`: not a key of summary.json (a dotted key such as `pods.ip_wait_s.p99`)"
+    )]
+    UnknownKey { argument: &'static str, key: String },
+}
+
+/// What to search for.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub targets: Vec<Target>,
+    /// Whether `targets` are [`DEFAULT_TARGETS`] because none were given.
+    pub default_targets: bool,
+    pub minimize: String,
+    pub replicates: u32,
+    pub jobs: usize,
+}
+
+/// Where a candidate comes from in the search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Coarse,
+    Refine,
+}
+
+/// One evaluated point.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub decision: Decision,
+    pub stage: Stage,
+    /// `(key, mean over replicates)` for the minimised key, the cost keys and the target keys, each once;
+    /// `None` where a replicate had no value.
+    pub means: Vec<(String, Option<f64>)>,
+    /// Targets (by index into the request's) that some replicate missed.
+    pub missed: Vec<usize>,
+    /// Why a run failed, if one did (the candidate is then infeasible).
+    pub error: Option<String>,
+}
+
+impl Candidate {
+    pub fn feasible(&self) -> bool {
+        self.error.is_none() && self.missed.is_empty()
+    }
+
+    pub fn mean(&self, key: &str) -> Option<f64> {
+        self.means
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| *v)
+    }
+}
+
+/// The target that binds when nothing meets every target.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    /// Index into the request's targets.
+    pub target: usize,
+    pub missed_by: usize,
+    /// The best mean any candidate reached on its key.
+    pub best: Option<f64>,
+}
+
+/// The search's result: candidates ranked best first.
+#[derive(Clone, Debug)]
+pub struct Advice {
+    pub scenario: String,
+    pub request: Request,
+    pub candidates: Vec<Candidate>,
+    /// The recommended candidate's scenario file (the base with its keys written in), when one is feasible.
+    pub recommended_toml: Option<String>,
+    pub binding: Option<Binding>,
+}
+
+impl Advice {
+    pub fn recommendation(&self) -> Option<&Candidate> {
+        self.candidates.first().filter(|c| c.feasible())
+    }
+}
+
+/// Reads the scenario at `path`, checks the request's keys against its summary, and searches.
+pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
+    let (base_scenario, text) = scenarios::read(path)?;
+    let file = path.display().to_string();
+    let mut base: toml::Table = toml::from_str(&text).expect("a scenario that parsed is TOML");
+    base.remove("sweep");
+    let base = Value::Table(base);
+    check_keys(&base_scenario, request)?;
+    let keys = metric_keys(request);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(request.jobs.max(1))
+        .build()
+        .expect("a thread pool");
+    let run = |decisions: &[Decision], stage| {
+        pool.install(|| {
+            evaluate(
+                &base,
+                &file,
+                base_scenario.seed,
+                decisions,
+                stage,
+                &keys,
+                request,
+            )
+        })
+    };
+
+    let mut candidates = run(&Decision::coarse(), Stage::Coarse)?;
+    rank(&mut candidates, &request.minimize);
+    let mut refine: Vec<Decision> = Vec::new();
+    for c in candidates.iter().take(REFINED_POINTS) {
+        for d in c.decision.neighbours() {
+            if !refine.contains(&d) && !candidates.iter().any(|c| c.decision == d) {
+                refine.push(d);
+            }
+        }
+    }
+    candidates.extend(run(&refine, Stage::Refine)?);
+    rank(&mut candidates, &request.minimize);
+
+    let recommended_toml = match candidates.first().filter(|c| c.feasible()) {
+        Some(c) => {
+            let table = c.decision.apply(&base).expect("applied once already");
+            Some(toml::to_string(&table).expect("a table serialises"))
+        }
+        None => None,
+    };
+    let binding = recommended_toml
+        .is_none()
+        .then(|| binding(&candidates, &request.targets))
+        .flatten();
+    Ok(Advice {
+        scenario: base_scenario.name,
+        request: request.clone(),
+        candidates,
+        recommended_toml,
+        binding,
+    })
+}
+
+/// Refuses keys that summary.json does not have, from the base's summary at t = 0 with every key (as a sweep
+/// checks its metrics).
+fn check_keys(scenario: &scenarios::Scenario, request: &Request) -> Result<(), AdviseError> {
+    let (world, _) = World::build(scenario, false, false).map_err(|e| ScenarioError::Invalid {
+        file: scenario.name.clone(),
+        line: 0,
+        col: 0,
+        key: String::new(),
+        message: e.to_string(),
+    })?;
+    let perf = Perf {
+        wall_s: 0.0,
+        stats: Default::default(),
+        simulated_s: 0.0,
+    };
+    let columns: Vec<String> = flatten(&crate::report::summary(scenario, &world, perf, Keys::All))
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let known = |k: &str| columns.iter().any(|c| c == k);
+    if !known(&request.minimize) {
+        return Err(AdviseError::UnknownKey {
+            argument: "--minimize",
+            key: request.minimize.clone(),
+        });
+    }
+    match request.targets.iter().find(|t| !known(&t.key)) {
+        Some(t) => Err(AdviseError::UnknownKey {
+            argument: "--target",
+            key: t.key.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The minimised key, the cost keys and the target keys, each once, in that order.
+fn metric_keys(request: &Request) -> Vec<String> {
+    let mut keys = vec![request.minimize.clone()];
+    let rest = COST_KEYS.iter().map(|k| k.to_string());
+    for k in rest.chain(request.targets.iter().map(|t| t.key.clone())) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys
+}
+
+/// One run's values of the metric keys, in their order, or why it failed.
+type Run = Result<Vec<(String, Option<f64>)>, String>;
+
+/// Runs every decision's replicates in parallel (in the caller's pool) and aggregates them, in input order.
+fn evaluate(
+    base: &Value,
+    file: &str,
+    seed: u64,
+    decisions: &[Decision],
+    stage: Stage,
+    keys: &[String],
+    request: &Request,
+) -> Result<Vec<Candidate>, AdviseError> {
+    let reps = request.replicates.max(1);
+    // Each decision's scenario is checked before any run: a bad one is the file's fault, not the run's.
+    for d in decisions {
+        d.scenario(base, file, seed)?;
+    }
+    let runs: Vec<(usize, u32)> = (0..decisions.len())
+        .flat_map(|d| (0..reps).map(move |r| (d, r)))
+        .collect();
+    let results: Vec<Run> = runs
+        .par_iter()
+        .map(|&(d, r)| {
+            let scenario = decisions[d]
+                .scenario(
+                    base,
+                    file,
+                    derive_seed(seed, "advise.replicate", u64::from(r)),
+                )
+                .map_err(|e| e.to_string())?;
+            let (world, perf) =
+                crate::report::simulate(&scenario, false, false).map_err(|e| e.to_string())?;
+            let summary = flatten(&crate::report::summary(&scenario, &world, perf, Keys::All));
+            Ok(keys
+                .iter()
+                .map(|k| {
+                    let v = summary
+                        .iter()
+                        .find(|(s, _)| s == k)
+                        .and_then(|(_, v)| v.as_f64());
+                    (k.clone(), v)
+                })
+                .collect())
+        })
+        .collect();
+    Ok(results
+        .chunks(reps as usize)
+        .zip(decisions)
+        .map(|(reps, &decision)| aggregate(decision, stage, reps, keys, &request.targets))
+        .collect())
+}
+
+/// One candidate from its replicates' values.
+fn aggregate(
+    decision: Decision,
+    stage: Stage,
+    reps: &[Run],
+    keys: &[String],
+    targets: &[Target],
+) -> Candidate {
+    if let Some(Err(e)) = reps.iter().find(|r| r.is_err()) {
+        return Candidate {
+            decision,
+            stage,
+            means: keys.iter().map(|k| (k.clone(), None)).collect(),
+            missed: (0..targets.len()).collect(),
+            error: Some(e.clone()),
+        };
+    }
+    let values: Vec<&Vec<(String, Option<f64>)>> = reps.iter().flatten().collect();
+    let column = |i: usize| values.iter().map(move |v| v[i].1);
+    let means = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let all: Option<Vec<f64>> = column(i).collect();
+            (
+                k.clone(),
+                all.map(|a| a.iter().sum::<f64>() / a.len() as f64),
+            )
+        })
+        .collect();
+    let missed = targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            let i = keys
+                .iter()
+                .position(|k| k == &t.key)
+                .expect("target keys are metric keys");
+            !column(i).all(|v| t.met_by(v))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    Candidate {
+        decision,
+        stage,
+        means,
+        missed,
+        error: None,
+    }
+}
+
+/// Best first: feasible, fewer targets missed, a lower minimised mean (none last); a stable sort keeps the
+/// search order on ties.
+fn rank(candidates: &mut [Candidate], minimize: &str) {
+    candidates.sort_by(|a, b| {
+        let cost = |c: &Candidate| c.mean(minimize).unwrap_or(f64::INFINITY);
+        (!a.feasible(), a.missed.len())
+            .cmp(&(!b.feasible(), b.missed.len()))
+            .then(cost(a).total_cmp(&cost(b)))
+    });
+}
+
+/// The target missed by the most candidates (the earlier given on ties), with the best mean reached on it.
+fn binding(candidates: &[Candidate], targets: &[Target]) -> Option<Binding> {
+    let missed_by = |t: usize| candidates.iter().filter(|c| c.missed.contains(&t)).count();
+    let target = (0..targets.len()).rev().max_by_key(|&t| missed_by(t))?;
+    let t = &targets[target];
+    let best = candidates
+        .iter()
+        .filter_map(|c| c.mean(&t.key))
+        .reduce(|a, b| t.better(a, b));
+    Some(Binding {
+        target,
+        missed_by: missed_by(target),
+        best,
+    })
+}

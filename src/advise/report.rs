@@ -1,0 +1,215 @@
+//! Advice on stdout (a table, or JSON under stable keys) and in its folder: advise.json, candidates.csv and,
+//! when a candidate meets every target, recommended.toml (the scenario with its settings written in).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::{Advice, Candidate, Stage};
+use crate::folder::{self, FileError};
+use crate::sweep::results::record;
+
+pub const ADVICE_JSON: &str = "advise.json";
+pub const CANDIDATES_CSV: &str = "candidates.csv";
+pub const RECOMMENDED_TOML: &str = "recommended.toml";
+
+/// Runners-up shown under the recommendation.
+const RUNNERS_UP: usize = 3;
+
+fn number(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |v| {
+        format!("{v:.6}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    })
+}
+
+fn stage(s: Stage) -> &'static str {
+    match s {
+        Stage::Coarse => "coarse",
+        Stage::Refine => "refine",
+    }
+}
+
+impl Advice {
+    /// The columns of the table and of candidates.csv: the minimised key, then the cost keys not already there.
+    fn columns(&self) -> Vec<&str> {
+        let mut out = vec![self.request.minimize.as_str()];
+        for k in super::COST_KEYS {
+            if !out.contains(k) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    fn missed(&self, c: &Candidate) -> String {
+        match &c.error {
+            Some(e) => format!("run failed: {e}"),
+            None => c
+                .missed
+                .iter()
+                .map(|&t| self.request.targets[t].to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// The stdout table.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let targets: Vec<String> = self.request.targets.iter().map(|t| t.to_string()).collect();
+        let defaults = if self.request.default_targets {
+            " (the defaults: no --target given)"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "scenario: {}", self.scenario);
+        let _ = writeln!(s, "targets: {}{defaults}", targets.join(", "));
+        let _ = writeln!(
+            s,
+            "minimize: {} (means over {} replicate(s); a target is met when every replicate meets it)",
+            self.request.minimize, self.request.replicates
+        );
+        match (self.recommendation(), &self.binding) {
+            (Some(c), _) => {
+                let _ = writeln!(s, "recommendation: {}", c.decision.label());
+            }
+            (None, Some(b)) => {
+                let t = &self.request.targets[b.target];
+                let _ = writeln!(
+                    s,
+                    "nothing meets the targets: `{t}` binds (missed by {} of {} candidates; best mean reached {})",
+                    b.missed_by,
+                    self.candidates.len(),
+                    number(b.best)
+                );
+            }
+            (None, None) => {
+                let _ = writeln!(s, "nothing meets the targets");
+            }
+        }
+        let cols = self.columns();
+        let shown = if self.recommendation().is_some() {
+            1 + RUNNERS_UP
+        } else {
+            self.candidates.len()
+        };
+        let mut rows = vec![{
+            let mut h = vec![
+                "#".to_string(),
+                "candidate".to_string(),
+                "stage".to_string(),
+            ];
+            h.extend(cols.iter().map(|c| c.to_string()));
+            h.push("missed".to_string());
+            h
+        }];
+        for (i, c) in self.candidates.iter().take(shown).enumerate() {
+            let mut r = vec![
+                (i + 1).to_string(),
+                c.decision.label(),
+                stage(c.stage).to_string(),
+            ];
+            r.extend(cols.iter().map(|k| number(c.mean(k))));
+            r.push(self.missed(c));
+            rows.push(r);
+        }
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        for r in rows {
+            let line: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            let _ = writeln!(s, "{}", line.join("  ").trim_end());
+        }
+        s
+    }
+
+    fn candidate_json(&self, c: &Candidate) -> Value {
+        let means: serde_json::Map<String, Value> =
+            c.means.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let w = c.decision.warm();
+        json!({
+            "label": c.decision.label(),
+            "stage": stage(c.stage),
+            "mode": c.decision.mode.name(),
+            "ipamd": {
+                "ENABLE_PREFIX_DELEGATION": c.decision.mode == super::Mode::Prefix,
+                "WARM_ENI_TARGET": w.warm_eni,
+                "WARM_IP_TARGET": w.warm_ip,
+                "MINIMUM_IP_TARGET": w.minimum_ip,
+                "WARM_PREFIX_TARGET": w.warm_prefix,
+            },
+            "reservation_top_percent": c.decision.reservation_percent,
+            "feasible": c.feasible(),
+            "means": means,
+            "missed": c.missed.iter().map(|&t| self.request.targets[t].to_string()).collect::<Vec<_>>(),
+            "error": c.error,
+        })
+    }
+
+    /// The advice under stable keys: `recommendation` (a candidate or null), `candidates` (ranked),
+    /// `binding` (null unless nothing is feasible).
+    pub fn json(&self) -> Value {
+        json!({
+            "scenario": self.scenario,
+            "targets": self.request.targets.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+            "default_targets": self.request.default_targets,
+            "minimize": self.request.minimize,
+            "replicates": self.request.replicates,
+            "aggregate": "mean over replicates; a target is met when every replicate meets it",
+            "recommendation": self.recommendation().map(|c| self.candidate_json(c)),
+            "binding": self.binding.as_ref().map(|b| json!({
+                "target": self.request.targets[b.target].to_string(),
+                "missed_by": b.missed_by,
+                "best_mean": b.best,
+            })),
+            "candidates": self.candidates.iter().map(|c| self.candidate_json(c)).collect::<Vec<_>>(),
+        })
+    }
+
+    /// candidates.csv: one row per candidate, ranked.
+    pub fn csv(&self) -> Vec<u8> {
+        let cols = self.columns();
+        let mut header = vec!["rank", "candidate", "stage", "feasible"];
+        header.extend(cols.iter().copied());
+        header.push("missed");
+        let mut out = record(header);
+        for (i, c) in self.candidates.iter().enumerate() {
+            let mut r = vec![
+                (i + 1).to_string(),
+                c.decision.label(),
+                stage(c.stage).to_string(),
+                c.feasible().to_string(),
+            ];
+            r.extend(
+                cols.iter()
+                    .map(|k| c.mean(k).map_or(String::new(), |v| v.to_string())),
+            );
+            r.push(self.missed(c));
+            out.extend(record(&r));
+        }
+        out
+    }
+
+    /// Writes advise.json, candidates.csv and recommended.toml (removing an old one when nothing is feasible).
+    pub fn write(&self, dir: &Path) -> Result<(), FileError> {
+        let json = format!("{:#}\n", self.json());
+        folder::write_atomic(&dir.join(ADVICE_JSON), json.as_bytes())?;
+        folder::write_atomic(&dir.join(CANDIDATES_CSV), &self.csv())?;
+        let recommended = dir.join(RECOMMENDED_TOML);
+        match &self.recommended_toml {
+            Some(text) => folder::write_atomic(&recommended, text.as_bytes()),
+            None if recommended.exists() => {
+                std::fs::remove_file(&recommended).map_err(FileError::at(&recommended))
+            }
+            None => Ok(()),
+        }
+    }
+}
