@@ -75,7 +75,9 @@ pub struct Candidate {
     pub means: Vec<(String, Option<f64>)>,
     /// Targets (by index into the request's) that some replicate missed.
     pub missed: Vec<usize>,
-    /// Why a run failed, if one did (the candidate is then infeasible).
+    /// Why the candidate could not be run (its settings do not fit the file, such as a prefix reservation
+    /// over one the file already has) or why a run failed; the candidate is then infeasible. The base file
+    /// itself was validated before the search, so such a failure is the setting's, not the file's.
     pub error: Option<String>,
 }
 
@@ -146,7 +148,7 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
         })
     };
 
-    let mut candidates = run(&Decision::coarse(), Stage::Coarse)?;
+    let mut candidates = run(&Decision::coarse(), Stage::Coarse);
     rank(&mut candidates, &request.minimize);
     let mut refine: Vec<Decision> = Vec::new();
     for c in candidates.iter().take(REFINED_POINTS) {
@@ -156,7 +158,7 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
             }
         }
     }
-    candidates.extend(run(&refine, Stage::Refine)?);
+    candidates.extend(run(&refine, Stage::Refine));
     rank(&mut candidates, &request.minimize);
 
     let recommended_toml = match candidates.first().filter(|c| c.feasible()) {
@@ -238,12 +240,8 @@ fn evaluate(
     stage: Stage,
     keys: &[String],
     request: &Request,
-) -> Result<Vec<Candidate>, AdviseError> {
+) -> Vec<Candidate> {
     let reps = request.replicates.max(1);
-    // Each decision's scenario is checked before any run: a bad one is the file's fault, not the run's.
-    for d in decisions {
-        d.scenario(base, file, seed)?;
-    }
     let runs: Vec<(usize, u32)> = (0..decisions.len())
         .flat_map(|d| (0..reps).map(move |r| (d, r)))
         .collect();
@@ -256,9 +254,9 @@ fn evaluate(
                     file,
                     derive_seed(seed, "advise.replicate", u64::from(r)),
                 )
-                .map_err(|e| e.to_string())?;
-            let (world, perf) =
-                crate::report::simulate(&scenario, false, false).map_err(|e| e.to_string())?;
+                .map_err(|e| format!("the setting does not fit the file: {e}"))?;
+            let (world, perf) = crate::report::simulate(&scenario, false, false)
+                .map_err(|e| format!("run failed: {e}"))?;
             let summary = flatten(&crate::report::summary(&scenario, &world, perf, Keys::All));
             Ok(keys
                 .iter()
@@ -272,11 +270,11 @@ fn evaluate(
                 .collect())
         })
         .collect();
-    Ok(results
+    results
         .chunks(reps as usize)
         .zip(decisions)
         .map(|(reps, &decision)| aggregate(decision, stage, reps, keys, &request.targets))
-        .collect())
+        .collect()
 }
 
 /// One candidate from its replicates' values.

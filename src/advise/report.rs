@@ -47,7 +47,7 @@ impl Advice {
 
     fn missed(&self, c: &Candidate) -> String {
         match &c.error {
-            Some(e) => format!("run failed: {e}"),
+            Some(e) => e.clone(),
             None => c
                 .missed
                 .iter()
