@@ -149,3 +149,47 @@ fn bad_targets_are_refused_clearly() {
             .contains("--minimize `nope`")
     );
 }
+
+/// docs/reference/ec2.md §3.5: a reservation made over addresses in use leaves them in use, so a candidate
+/// reservation over the addresses an imported file lists holds fewer free blocks; advice says so per subnet.
+#[test]
+fn ec2_3_5_a_reservation_over_listed_addresses_is_warned_about() {
+    let dir = fresh("crowded");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listed = ["10.0.0.20", "10.0.0.130", "10.0.0.200", "10.0.0.201"];
+    let text = std::fs::read_to_string(FIXTURE).unwrap().replace(
+        "count = 32\nplacement = \"spread\"",
+        &format!("addresses = {listed:?}"),
+    );
+    let file = dir.join("listed.toml");
+    std::fs::write(&file, text).unwrap();
+    let offset = |a: &str| a.rsplit('.').next().unwrap().parse::<u32>().unwrap();
+    // The top 25 % of the /24 is 192..256 (blocks 12..15, the last AWS's), the top 50 % 128..256.
+    for (percent, start, blocks) in [(25, 192, 3), (50, 128, 7)] {
+        let in_use = listed.iter().filter(|a| offset(a) >= start).count();
+        let crowded: std::collections::BTreeSet<u32> = listed
+            .iter()
+            .map(|a| offset(a) / 16)
+            .filter(|&b| b >= start / 16)
+            .collect();
+        let o = vpcsim(&[
+            "advise",
+            file.to_str().unwrap(),
+            "--replicates",
+            "1",
+            "--out",
+            dir.join("out").to_str().unwrap(),
+        ]);
+        let text = String::from_utf8(o.stdout).unwrap();
+        let line = format!(
+            "warning: reserve {percent}% in subnet pods (10.0.0.{start}–10.0.0.255) covers {in_use} address(es) \
+             in use: they stay in use (docs/reference/ec2.md §3.5), so it holds {} of its {blocks} /28 blocks \
+             free, not {blocks}",
+            blocks - crowded.len()
+        );
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
+    // The bundled fixture's addresses are placed by count, outside reservations: no warning.
+    let (_, json) = advise(fresh("uncrowded").as_path(), &[]);
+    assert_eq!(json["warnings"], serde_json::json!([]));
+}

@@ -12,6 +12,7 @@
 //! replicates; a candidate meets a target when every replicate does (so its worst replicate, and its mean,
 //! do): a setting that fails on one seed in N is not recommended.
 
+pub mod crowded;
 pub mod report;
 pub mod space;
 pub mod target;
@@ -26,6 +27,7 @@ use crate::scenarios::{self, ScenarioError};
 use crate::sim::rng::derive_seed;
 use crate::sim::world::World;
 use crate::sweep::results::flatten;
+pub use crowded::Crowded;
 pub use space::{Decision, Mode};
 pub use target::{DEFAULT_MINIMIZE, DEFAULT_TARGETS, Target};
 
@@ -113,6 +115,8 @@ pub struct Advice {
     /// The recommended candidate's scenario file (the base with its keys written in), when one is feasible.
     pub recommended_toml: Option<String>,
     pub binding: Option<Binding>,
+    /// Candidate reservations over addresses in use, each named with its subnet (see [`crowded`]).
+    pub crowded: Vec<Crowded>,
 }
 
 impl Advice {
@@ -178,6 +182,7 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
         candidates,
         recommended_toml,
         binding,
+        crowded: crowded::crowded(&base, &file, base_scenario.seed),
     })
 }
 

@@ -91,6 +91,9 @@ impl Advice {
                 let _ = writeln!(s, "nothing meets the targets");
             }
         }
+        for c in &self.crowded {
+            let _ = writeln!(s, "{}", c.warning());
+        }
         let cols = self.columns();
         let shown = if self.recommendation().is_some() {
             1 + RUNNERS_UP
@@ -170,6 +173,15 @@ impl Advice {
                 "missed_by": b.missed_by,
                 "best_mean": b.best,
             })),
+            "warnings": self.crowded.iter().map(|c| json!({
+                "reservation_top_percent": c.reservation_percent,
+                "subnet": c.subnet,
+                "range": c.range,
+                "in_use_addresses": c.in_use,
+                "blocks": c.blocks,
+                "free_blocks": c.free_blocks,
+                "text": c.warning(),
+            })).collect::<Vec<_>>(),
             "candidates": self.candidates.iter().map(|c| self.candidate_json(c)).collect::<Vec<_>>(),
         })
     }
