@@ -109,7 +109,14 @@ fn results_do_not_depend_on_jobs() {
     let (one, _) = advise(a.as_path(), &["--jobs", "1"]);
     let (two, _) = advise(b.as_path(), &["--jobs", "2"]);
     assert_eq!(one.stdout, two.stdout);
-    for f in ["advise.json", "candidates.csv", "recommended.toml"] {
+    for f in [
+        "advise.json",
+        "candidates.csv",
+        "recommended.toml",
+        "report.html",
+        "plots/advise-pareto.svg",
+        "plots/advise-pareto.png",
+    ] {
         assert_eq!(
             std::fs::read(a.as_path().join(f)).unwrap(),
             std::fs::read(b.as_path().join(f)).unwrap(),
@@ -192,4 +199,33 @@ fn ec2_3_5_a_reservation_over_listed_addresses_is_warned_about() {
     // The bundled fixture's addresses are placed by count, outside reservations: no warning.
     let (_, json) = advise(fresh("uncrowded").as_path(), &[]);
     assert_eq!(json["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn the_pareto_chart_and_the_page_are_written_and_self_contained() {
+    let dir = fresh("page");
+    let (_, json) = advise(dir.as_path(), &[]);
+    let svg = std::fs::read_to_string(dir.join("plots/advise-pareto.svg")).unwrap();
+    for text in [
+        "Advice for advise-fragmented: ips.allocated_mean against pods.ip_wait_s.p99",
+        "ips.allocated_mean (mean, minimised)",
+        "pods.ip_wait_s.p99 (s, mean)",
+        "meets every target",
+        "misses a target",
+        "recommendation",
+    ] {
+        assert!(svg.contains(text), "{text}");
+    }
+    let png = std::fs::read(dir.join("plots/advise-pareto.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("<link"));
+    assert!(html.contains("<svg"), "the chart is inline");
+    let label = json["recommendation"]["label"].as_str().unwrap();
+    assert!(html.contains(&format!("recommendation: {label}")));
+    // Every candidate is in the page's table, and the targets are stated.
+    for c in json["candidates"].as_array().unwrap() {
+        assert!(html.contains(c["label"].as_str().unwrap()));
+    }
+    assert!(html.contains("pods.started_ratio&gt;=1"));
 }

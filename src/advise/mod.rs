@@ -32,7 +32,10 @@ pub use space::{Decision, Mode};
 pub use target::{DEFAULT_MINIMIZE, DEFAULT_TARGETS, Target};
 
 /// Summary keys every candidate reports, beside the minimised key and the targets: what a choice costs.
-pub const COST_KEYS: &[&str] = &["ec2.calls_total", "pods.ip_wait_s.p99"];
+pub const COST_KEYS: &[&str] = &["ec2.calls_total", TRADE_OFF];
+
+/// The key the trade-off (Pareto) chart sets the minimised key against: how long pods wait for an address.
+pub const TRADE_OFF: &str = "pods.ip_wait_s.p99";
 
 /// Coarse points refined.
 const REFINED_POINTS: usize = 2;
