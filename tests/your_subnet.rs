@@ -90,22 +90,9 @@ fn free_blocks_from_the_json() -> BTreeMap<String, usize> {
         .collect()
 }
 
-/// A small prefix-mode group and a workload on the most fragmented subnet, and a short run.
-const CHURN: &str = r#"
-[[node_groups]]
-name = "fragmented"
-instance_type = "m5.large"
-count = 2
-subnets = ["eks-pods-a"]
-ipamd = { ENABLE_PREFIX_DELEGATION = true, WARM_PREFIX_TARGET = 1 }
-
-[[workloads]]
-name = "web"
-type = "deployment"
-node_group = "fragmented"
-replicas = 0
-scale = [{ at = "1m", replicas = 16 }]
-"#;
+/// A small prefix-mode group and a workload on the most fragmented subnet (the README's walkthrough adds the
+/// same).
+const CHURN: &str = include_str!("fixtures/aws/churn.toml");
 
 fn summary(scenario: &scenarios::Scenario) -> Vec<(String, Value)> {
     let (world, perf) = report::simulate(scenario, false, false).unwrap();
@@ -155,6 +142,7 @@ fn ec2_3_1_import_inspect_run_and_advise_the_fixture_vpc() {
     let text = imported
         .scenario
         .replace("duration = \"1h\"", "duration = \"5m\"")
+        + "\n"
         + CHURN;
     let file = dir.join("scenario.toml");
     std::fs::write(&file, &text).unwrap();
