@@ -694,9 +694,16 @@ fn cmd_advise(a: AdviseArgs) -> Result<(), Failure> {
     advice
         .write(&dir)
         .map_err(|e| Failure::new(EXIT_FAILURE, anyhow!("writing {e}")))?;
+    let drawn = plots::plot_advice(&dir, &advice).map_err(plot_failure)?;
     let mut out = io::stdout().lock();
     match a.format {
-        Format::Table => writeln!(out, "{}advice: {}", advice.table(), dir.display())?,
+        Format::Table => write!(
+            out,
+            "{}advice: {}\n{}",
+            advice.table(),
+            dir.display(),
+            plots::describe(&drawn)
+        )?,
         Format::Json => writeln!(out, "{:#}", advice.json())?,
     }
     Ok(())

@@ -109,7 +109,14 @@ fn results_do_not_depend_on_jobs() {
     let (one, _) = advise(a.as_path(), &["--jobs", "1"]);
     let (two, _) = advise(b.as_path(), &["--jobs", "2"]);
     assert_eq!(one.stdout, two.stdout);
-    for f in ["advise.json", "candidates.csv", "recommended.toml"] {
+    for f in [
+        "advise.json",
+        "candidates.csv",
+        "recommended.toml",
+        "report.html",
+        "plots/advise-pareto.svg",
+        "plots/advise-pareto.png",
+    ] {
         assert_eq!(
             std::fs::read(a.as_path().join(f)).unwrap(),
             std::fs::read(b.as_path().join(f)).unwrap(),
@@ -148,4 +155,77 @@ fn bad_targets_are_refused_clearly() {
             .unwrap()
             .contains("--minimize `nope`")
     );
+}
+
+/// docs/reference/ec2.md §3.5: a reservation made over addresses in use leaves them in use, so a candidate
+/// reservation over the addresses an imported file lists holds fewer free blocks; advice says so per subnet.
+#[test]
+fn ec2_3_5_a_reservation_over_listed_addresses_is_warned_about() {
+    let dir = fresh("crowded");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listed = ["10.0.0.20", "10.0.0.130", "10.0.0.200", "10.0.0.201"];
+    let text = std::fs::read_to_string(FIXTURE).unwrap().replace(
+        "count = 32\nplacement = \"spread\"",
+        &format!("addresses = {listed:?}"),
+    );
+    let file = dir.join("listed.toml");
+    std::fs::write(&file, text).unwrap();
+    let offset = |a: &str| a.rsplit('.').next().unwrap().parse::<u32>().unwrap();
+    // The top 25 % of the /24 is 192..256 (blocks 12..15, the last AWS's), the top 50 % 128..256.
+    for (percent, start, blocks) in [(25, 192, 3), (50, 128, 7)] {
+        let in_use = listed.iter().filter(|a| offset(a) >= start).count();
+        let crowded: std::collections::BTreeSet<u32> = listed
+            .iter()
+            .map(|a| offset(a) / 16)
+            .filter(|&b| b >= start / 16)
+            .collect();
+        let o = vpcsim(&[
+            "advise",
+            file.to_str().unwrap(),
+            "--replicates",
+            "1",
+            "--out",
+            dir.join("out").to_str().unwrap(),
+        ]);
+        let text = String::from_utf8(o.stdout).unwrap();
+        let line = format!(
+            "warning: reserve {percent}% in subnet pods (10.0.0.{start}–10.0.0.255) covers {in_use} address(es) \
+             in use: they stay in use (docs/reference/ec2.md §3.5), so it holds {} of its {blocks} /28 blocks \
+             free, not {blocks}",
+            blocks - crowded.len()
+        );
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
+    // The bundled fixture's addresses are placed by count, outside reservations: no warning.
+    let (_, json) = advise(fresh("uncrowded").as_path(), &[]);
+    assert_eq!(json["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn the_pareto_chart_and_the_page_are_written_and_self_contained() {
+    let dir = fresh("page");
+    let (_, json) = advise(dir.as_path(), &[]);
+    let svg = std::fs::read_to_string(dir.join("plots/advise-pareto.svg")).unwrap();
+    for text in [
+        "Advice for advise-fragmented: ips.allocated_mean against pods.ip_wait_s.p99",
+        "ips.allocated_mean (mean, minimised)",
+        "pods.ip_wait_s.p99 (s, mean)",
+        "meets every target",
+        "misses a target",
+        "recommendation",
+    ] {
+        assert!(svg.contains(text), "{text}");
+    }
+    let png = std::fs::read(dir.join("plots/advise-pareto.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("<link"));
+    assert!(html.contains("<svg"), "the chart is inline");
+    let label = json["recommendation"]["label"].as_str().unwrap();
+    assert!(html.contains(&format!("recommendation: {label}")));
+    // Every candidate is in the page's table, and the targets are stated.
+    for c in json["candidates"].as_array().unwrap() {
+        assert!(html.contains(c["label"].as_str().unwrap()));
+    }
+    assert!(html.contains("pods.started_ratio&gt;=1"));
 }

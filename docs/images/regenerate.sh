@@ -12,6 +12,14 @@ images=docs/images
 
 vpcsim run scenarios/quickstart.toml --out "$out/quickstart" > /dev/null
 vpcsim inspect scenarios/fragmented-subnet.toml --out "$out/fragmented-subnet-inspect" > /dev/null
+# The README's walkthrough on the fixture VPC: import, inspect, then advise with churn added.
+aws=tests/fixtures/aws
+vpcsim import --subnets "$aws/subnets.json" --network-interfaces "$aws/enis.json" \
+    --reservations "$aws/reservations.json" --instances "$aws/instances.json" --out "$out/mine.toml" 2> /dev/null
+vpcsim inspect "$out/mine.toml" --out "$out/your-subnet-inspect" > /dev/null
+sed 's/^duration = "1h".*/duration = "5m"/' "$out/mine.toml" > "$out/mine-churn.toml"
+cat "$aws/churn.toml" >> "$out/mine-churn.toml"
+vpcsim advise "$out/mine-churn.toml" --out "$out/your-subnet-advise" > /dev/null
 for s in compare-modes reservation-strategies warm-targets throttling; do
     vpcsim sweep "scenarios/$s.toml" --out "$out/$s" > /dev/null
 done
@@ -31,3 +39,5 @@ copy warm-targets sweep-ec2.calls_total-by-setting
 copy throttling sweep-ec2.throttled_total-by-nodes_after_scale-up
 copy throttling sweep-pods.launch_latency_s.p99-by-nodes_after_scale-up
 copy fragmented-subnet-inspect subnet-fragmented
+copy your-subnet-inspect subnet-eks-pods-a
+copy your-subnet-advise advise-pareto

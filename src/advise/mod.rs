@@ -12,6 +12,7 @@
 //! replicates; a candidate meets a target when every replicate does (so its worst replicate, and its mean,
 //! do): a setting that fails on one seed in N is not recommended.
 
+pub mod crowded;
 pub mod report;
 pub mod space;
 pub mod target;
@@ -26,11 +27,15 @@ use crate::scenarios::{self, ScenarioError};
 use crate::sim::rng::derive_seed;
 use crate::sim::world::World;
 use crate::sweep::results::flatten;
+pub use crowded::Crowded;
 pub use space::{Decision, Mode};
 pub use target::{DEFAULT_MINIMIZE, DEFAULT_TARGETS, Target};
 
 /// Summary keys every candidate reports, beside the minimised key and the targets: what a choice costs.
-pub const COST_KEYS: &[&str] = &["ec2.calls_total", "pods.ip_wait_s.p99"];
+pub const COST_KEYS: &[&str] = &["ec2.calls_total", TRADE_OFF];
+
+/// The key the trade-off (Pareto) chart sets the minimised key against: how long pods wait for an address.
+pub const TRADE_OFF: &str = "pods.ip_wait_s.p99";
 
 /// Coarse points refined.
 const REFINED_POINTS: usize = 2;
@@ -75,7 +80,9 @@ pub struct Candidate {
     pub means: Vec<(String, Option<f64>)>,
     /// Targets (by index into the request's) that some replicate missed.
     pub missed: Vec<usize>,
-    /// Why a run failed, if one did (the candidate is then infeasible).
+    /// Why the candidate could not be run (its settings do not fit the file, such as a prefix reservation
+    /// over one the file already has) or why a run failed; the candidate is then infeasible. The base file
+    /// itself was validated before the search, so such a failure is the setting's, not the file's.
     pub error: Option<String>,
 }
 
@@ -111,6 +118,8 @@ pub struct Advice {
     /// The recommended candidate's scenario file (the base with its keys written in), when one is feasible.
     pub recommended_toml: Option<String>,
     pub binding: Option<Binding>,
+    /// Candidate reservations over addresses in use, each named with its subnet (see [`crowded`]).
+    pub crowded: Vec<Crowded>,
 }
 
 impl Advice {
@@ -146,7 +155,7 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
         })
     };
 
-    let mut candidates = run(&Decision::coarse(), Stage::Coarse)?;
+    let mut candidates = run(&Decision::coarse(), Stage::Coarse);
     rank(&mut candidates, &request.minimize);
     let mut refine: Vec<Decision> = Vec::new();
     for c in candidates.iter().take(REFINED_POINTS) {
@@ -156,7 +165,7 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
             }
         }
     }
-    candidates.extend(run(&refine, Stage::Refine)?);
+    candidates.extend(run(&refine, Stage::Refine));
     rank(&mut candidates, &request.minimize);
 
     let recommended_toml = match candidates.first().filter(|c| c.feasible()) {
@@ -176,6 +185,7 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
         candidates,
         recommended_toml,
         binding,
+        crowded: crowded::crowded(&base, &file, base_scenario.seed),
     })
 }
 
@@ -238,12 +248,8 @@ fn evaluate(
     stage: Stage,
     keys: &[String],
     request: &Request,
-) -> Result<Vec<Candidate>, AdviseError> {
+) -> Vec<Candidate> {
     let reps = request.replicates.max(1);
-    // Each decision's scenario is checked before any run: a bad one is the file's fault, not the run's.
-    for d in decisions {
-        d.scenario(base, file, seed)?;
-    }
     let runs: Vec<(usize, u32)> = (0..decisions.len())
         .flat_map(|d| (0..reps).map(move |r| (d, r)))
         .collect();
@@ -256,9 +262,9 @@ fn evaluate(
                     file,
                     derive_seed(seed, "advise.replicate", u64::from(r)),
                 )
-                .map_err(|e| e.to_string())?;
-            let (world, perf) =
-                crate::report::simulate(&scenario, false, false).map_err(|e| e.to_string())?;
+                .map_err(|e| format!("the setting does not fit the file: {e}"))?;
+            let (world, perf) = crate::report::simulate(&scenario, false, false)
+                .map_err(|e| format!("run failed: {e}"))?;
             let summary = flatten(&crate::report::summary(&scenario, &world, perf, Keys::All));
             Ok(keys
                 .iter()
@@ -272,11 +278,11 @@ fn evaluate(
                 .collect())
         })
         .collect();
-    Ok(results
+    results
         .chunks(reps as usize)
         .zip(decisions)
         .map(|(reps, &decision)| aggregate(decision, stage, reps, keys, &request.targets))
-        .collect())
+        .collect()
 }
 
 /// One candidate from its replicates' values.

@@ -47,7 +47,7 @@ impl Advice {
 
     fn missed(&self, c: &Candidate) -> String {
         match &c.error {
-            Some(e) => format!("run failed: {e}"),
+            Some(e) => e.clone(),
             None => c
                 .missed
                 .iter()
@@ -73,50 +73,16 @@ impl Advice {
             "minimize: {} (means over {} replicate(s); a target is met when every replicate meets it)",
             self.request.minimize, self.request.replicates
         );
-        match (self.recommendation(), &self.binding) {
-            (Some(c), _) => {
-                let _ = writeln!(s, "recommendation: {}", c.decision.label());
-            }
-            (None, Some(b)) => {
-                let t = &self.request.targets[b.target];
-                let _ = writeln!(
-                    s,
-                    "nothing meets the targets: `{t}` binds (missed by {} of {} candidates; best mean reached {})",
-                    b.missed_by,
-                    self.candidates.len(),
-                    number(b.best)
-                );
-            }
-            (None, None) => {
-                let _ = writeln!(s, "nothing meets the targets");
-            }
+        let _ = writeln!(s, "{}", self.verdict());
+        for c in &self.crowded {
+            let _ = writeln!(s, "{}", c.warning());
         }
-        let cols = self.columns();
         let shown = if self.recommendation().is_some() {
             1 + RUNNERS_UP
         } else {
             self.candidates.len()
         };
-        let mut rows = vec![{
-            let mut h = vec![
-                "#".to_string(),
-                "candidate".to_string(),
-                "stage".to_string(),
-            ];
-            h.extend(cols.iter().map(|c| c.to_string()));
-            h.push("missed".to_string());
-            h
-        }];
-        for (i, c) in self.candidates.iter().take(shown).enumerate() {
-            let mut r = vec![
-                (i + 1).to_string(),
-                c.decision.label(),
-                stage(c.stage).to_string(),
-            ];
-            r.extend(cols.iter().map(|k| number(c.mean(k))));
-            r.push(self.missed(c));
-            rows.push(r);
-        }
+        let rows = self.rows(shown);
         let widths: Vec<usize> = (0..rows[0].len())
             .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
             .collect();
@@ -129,6 +95,46 @@ impl Advice {
             let _ = writeln!(s, "{}", line.join("  ").trim_end());
         }
         s
+    }
+
+    /// `recommendation: …`, or that nothing meets the targets and which one binds.
+    pub fn verdict(&self) -> String {
+        match (self.recommendation(), &self.binding) {
+            (Some(c), _) => format!("recommendation: {}", c.decision.label()),
+            (None, Some(b)) => format!(
+                "nothing meets the targets: `{}` binds (missed by {} of {} candidates; best mean reached {})",
+                self.request.targets[b.target],
+                b.missed_by,
+                self.candidates.len(),
+                number(b.best)
+            ),
+            (None, None) => "nothing meets the targets".to_string(),
+        }
+    }
+
+    /// The header and the first `n` ranked candidates as text cells: rank, label, stage, the minimised and
+    /// cost keys' means, the targets missed.
+    pub fn rows(&self, n: usize) -> Vec<Vec<String>> {
+        let cols = self.columns();
+        let mut header = vec![
+            "#".to_string(),
+            "candidate".to_string(),
+            "stage".to_string(),
+        ];
+        header.extend(cols.iter().map(|c| c.to_string()));
+        header.push("missed".to_string());
+        let mut rows = vec![header];
+        for (i, c) in self.candidates.iter().take(n).enumerate() {
+            let mut r = vec![
+                (i + 1).to_string(),
+                c.decision.label(),
+                stage(c.stage).to_string(),
+            ];
+            r.extend(cols.iter().map(|k| number(c.mean(k))));
+            r.push(self.missed(c));
+            rows.push(r);
+        }
+        rows
     }
 
     fn candidate_json(&self, c: &Candidate) -> Value {
@@ -170,6 +176,15 @@ impl Advice {
                 "missed_by": b.missed_by,
                 "best_mean": b.best,
             })),
+            "warnings": self.crowded.iter().map(|c| json!({
+                "reservation_top_percent": c.reservation_percent,
+                "subnet": c.subnet,
+                "range": c.range,
+                "in_use_addresses": c.in_use,
+                "blocks": c.blocks,
+                "free_blocks": c.free_blocks,
+                "text": c.warning(),
+            })).collect::<Vec<_>>(),
             "candidates": self.candidates.iter().map(|c| self.candidate_json(c)).collect::<Vec<_>>(),
         })
     }

@@ -181,7 +181,7 @@ impl Decision {
 }
 
 /// The subnets node groups use, each once, in file order of first use.
-fn group_subnets(base: &Value) -> Vec<String> {
+pub(super) fn group_subnets(base: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let groups = base.get("node_groups").and_then(Value::as_array);
     for g in groups.into_iter().flatten() {

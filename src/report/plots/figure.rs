@@ -114,11 +114,40 @@ impl BlockPanel {
     }
 }
 
+/// How a point of a [`PointPanel`] is marked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Marker {
+    Dot,
+    Cross,
+    /// A large open circle, drawn round a point to single it out.
+    Ring,
+}
+
+/// Points drawn alike.
+#[derive(Clone, Debug)]
+pub(super) struct PointSeries {
+    pub colour: RGBColor,
+    pub marker: Marker,
+    /// In data units.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A panel of points (a scatter), over lines joining some of them (a trade-off front).
+#[derive(Clone, Debug)]
+pub(super) struct PointPanel {
+    pub caption: String,
+    pub x: Axis,
+    pub y: Axis,
+    pub lines: Vec<Line>,
+    pub series: Vec<PointSeries>,
+}
+
 #[derive(Clone, Debug)]
 pub(super) enum Panel {
     Lines(LinePanel),
     Bars(BarPanel),
     Blocks(BlockPanel),
+    Points(PointPanel),
 }
 
 /// What a legend entry's swatch looks like.
@@ -132,6 +161,7 @@ pub(super) enum Swatch {
     Bar,
     /// The darker inner bar.
     InnerBar,
+    Marker(Marker),
 }
 
 #[derive(Clone, Debug)]
@@ -282,6 +312,7 @@ pub(super) fn draw<DB: DrawingBackend>(
         .iter()
         .map(|p| match p {
             Panel::Lines(l) => label_area(&l.y),
+            Panel::Points(p) => label_area(&p.y),
             Panel::Bars(b) if b.horizontal => label_area(&category_axis(b)),
             Panel::Bars(b) => label_area(&b.value),
             Panel::Blocks(b) => {
@@ -304,6 +335,7 @@ pub(super) fn draw<DB: DrawingBackend>(
             Panel::Lines(p) => draw_lines(p, &area, y_area)?,
             Panel::Bars(p) => draw_bars(p, &area, y_area)?,
             Panel::Blocks(p) => draw_blocks(p, &area, y_area)?,
+            Panel::Points(p) => draw_points(p, &area, y_area)?,
         }
     }
     draw_legend(&fig.legend, &legend, &layout)
@@ -434,7 +466,16 @@ fn draw_lines<DB: DrawingBackend>(
             )))
             .map_err(err)?;
     }
-    for l in &p.lines {
+    plot_lines(&mut chart, &p.lines, at)
+}
+
+/// Draws `lines` on `chart`, `at` taking data units to the chart's.
+fn plot_lines<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    lines: &[Line],
+    at: impl Fn((f64, f64)) -> (f64, f64),
+) -> Result<(), String> {
+    for l in lines {
         let pts: Vec<(f64, f64)> = l.points.iter().map(|&q| at(q)).collect();
         let style = l.colour.stroke_width(2);
         if l.dashed {
@@ -451,6 +492,38 @@ fn draw_lines<DB: DrawingBackend>(
                 .draw_series(pts.iter().map(|&q| Circle::new(q, 4, l.colour.filled())))
                 .map_err(err)?;
         }
+    }
+    Ok(())
+}
+
+/// A marker's size in pixels and its style: dots filled, crosses and rings stroked.
+fn marker_style(m: Marker, colour: RGBColor) -> (u32, ShapeStyle) {
+    match m {
+        Marker::Dot => (5, colour.filled()),
+        Marker::Cross => (6, colour.stroke_width(2)),
+        Marker::Ring => (11, colour.stroke_width(3)),
+    }
+}
+
+fn draw_points<DB: DrawingBackend>(
+    p: &PointPanel,
+    area: &DrawingArea<DB, Shift>,
+    y_area: u32,
+) -> Result<(), String> {
+    let mut chart = chart(area, &p.caption, &p.x, &p.y, true, true, y_area)?;
+    let at = |(x, y): (f64, f64)| (p.x.to_plot(x), p.y.to_plot(y));
+    plot_lines(&mut chart, &p.lines, at)?;
+    for s in &p.series {
+        let (size, style) = marker_style(s.marker, s.colour);
+        let pts = s.points.iter().map(|&q| at(q));
+        match s.marker {
+            Marker::Cross => chart
+                .draw_series(pts.map(|q| Cross::new(q, size, style)))
+                .map_err(err)?,
+            Marker::Dot | Marker::Ring => chart
+                .draw_series(pts.map(|q| Circle::new(q, size, style)))
+                .map_err(err)?,
+        };
     }
     Ok(())
 }
@@ -676,6 +749,17 @@ fn draw_legend<DB: DrawingBackend>(
                     e.colour.filled(),
                 ))
                 .map_err(err)?,
+            Swatch::Marker(m) => {
+                let (size, style) = marker_style(m, e.colour);
+                let centre = ((x + x1) / 2, y);
+                match m {
+                    Marker::Cross => area.draw(&Cross::new(centre, size, style)),
+                    Marker::Dot | Marker::Ring => {
+                        area.draw(&Circle::new(centre, size.min(9), style))
+                    }
+                }
+                .map_err(err)?
+            }
         }
         area.draw_text(&e.label, &text, (x1 + 8, y)).map_err(err)?;
     }

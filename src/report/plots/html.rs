@@ -11,6 +11,7 @@ use super::axis::number;
 use super::figure::Rendered;
 use super::rundata::RunData;
 use super::sweepdata::{SweepData, stats};
+use crate::advise::Advice;
 use crate::report::inspect::{Inspection, mode_name};
 
 /// Most sweep points listed in the table.
@@ -524,6 +525,49 @@ pub(super) fn inspect_page(ins: &Inspection, rendered: &[Rendered]) -> String {
     );
     table(&mut out, &header, &rows);
     charts(&mut out, rendered);
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// The page of `vpcsim advise`: the targets and the minimised key, the recommendation (or the binding target),
+/// the warnings, every candidate ranked, and the trade-off chart.
+pub(super) fn advice_page(a: &Advice, rendered: &[Rendered]) -> String {
+    let mut out = start(&format!("vpcsim advise: {}", a.scenario));
+    let targets: Vec<String> = a.request.targets.iter().map(|t| t.to_string()).collect();
+    let defaults = if a.request.default_targets {
+        " (the defaults: no --target given)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "<p>Targets: <b>{}</b>{defaults}. Minimised: <b>{}</b>. Means over {} replicate(s); a target is met \
+         when every replicate meets it.</p>",
+        escape(&targets.join(", ")),
+        escape(&a.request.minimize),
+        a.request.replicates
+    );
+    let _ = writeln!(
+        out,
+        "<h2>Recommendation</h2>\n<p><b>{}</b></p>",
+        escape(&a.verdict())
+    );
+    for c in &a.crowded {
+        let _ = writeln!(out, "<p class=\"warning\">{}</p>", escape(&c.warning()));
+    }
+    let _ = writeln!(out, "<h2>Candidates</h2>");
+    let rows = a.rows(a.candidates.len());
+    if let Some((header, rest)) = rows.split_first() {
+        table(&mut out, header, rest);
+    }
+    if rendered.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">No chart: no candidate has values (every run failed).</p>"
+        );
+    } else {
+        charts(&mut out, rendered);
+    }
     out.push_str("</body>\n</html>\n");
     out
 }

@@ -7,7 +7,9 @@
 //! - [`plot_runs`]: several runs (each labelled) against each other;
 //! - [`plot_sweep`]: each metric against each axis, InsufficientCidrBlocks by subnet size and reservation, and
 //!   the runs of a small sweep side by side when they were kept;
-//! - [`plot_inspect`]: each subnet's /28 blocks by state ([`inspectcharts`]).
+//! - [`plot_inspect`]: each subnet's /28 blocks by state ([`inspectcharts`]);
+//! - [`plot_advice`]: advice's candidates, the minimised key against IP wait, and its Pareto front
+//!   ([`advicecharts`]).
 //!
 //! Charts are drawn with plotters on its pure-Rust backends with a font compiled in ([`font`]), so nothing is
 //! needed from the system. The same folder gives byte-identical SVG, PNG and HTML: nothing depends on the
@@ -17,6 +19,7 @@
 //! [`sweepcharts`] turn them into chart descriptions ([`figure`], on [`axis`] scales, with long series thinned
 //! by [`sample`]); [`figure`] draws them; [`html`] writes the page.
 
+mod advicecharts;
 mod axis;
 mod error;
 mod figure;
@@ -36,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::PlotError;
 
+use crate::advise::Advice;
 use crate::folder::{self, FileError};
 use crate::report::inspect::Inspection;
 
@@ -145,6 +149,13 @@ pub fn plot_runs(out: &Path, runs: &[(String, PathBuf)]) -> Result<Vec<PathBuf>,
 pub fn plot_inspect(out: &Path, ins: &Inspection) -> Result<Vec<PathBuf>, PlotError> {
     let figures: Vec<Figure> = ins.subnets.iter().map(inspectcharts::figure).collect();
     publish(out, &figures, |r| html::inspect_page(ins, r))
+}
+
+/// The trade-off chart of `advice` into `out/plots/` and the page of its targets, recommendation, warnings and
+/// candidates into `out/report.html`, drawn from the advice itself (`out/advise.json` holds it).
+pub fn plot_advice(out: &Path, advice: &Advice) -> Result<Vec<PathBuf>, PlotError> {
+    let figures: Vec<Figure> = advicecharts::figure(advice).into_iter().collect();
+    publish(out, &figures, |r| html::advice_page(advice, r))
 }
 
 /// Plots of a sweep folder into `dir/plots/` and `dir/report.html`.
