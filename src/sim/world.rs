@@ -253,18 +253,13 @@ impl Model for World {
                     self.cluster.instance_running(ctx, instance);
                 }
                 if let Some(done) = done {
-                    if self.external.owns(done.client) {
-                        self.external.on_completion(&done);
-                    } else if let ClientOwner::Operator(_) = self.cluster.owner(done.client.0) {
-                        if let Some(k) = self.script_calls.iter().position(|&(c, _)| c == done.call)
-                        {
-                            let (_, i) = self.script_calls.swap_remove(k);
-                            self.event_outcomes[i] =
-                                Some(done.result.as_ref().map(|_| ()).map_err(|e| e.code));
+                    // Every client's owner is in the cluster's table, the callers outside it included.
+                    match self.cluster.owner(done.client.0) {
+                        ClientOwner::External => self.external.on_completion(&done),
+                        ClientOwner::Operator(_) => self.operator_answered(done),
+                        ClientOwner::NodeGroup(_) | ClientOwner::Ipamd(_) => {
+                            self.cluster.on_completion(ctx, &mut self.ec2, done)
                         }
-                        self.operator_answers.push(done);
-                    } else {
-                        self.cluster.on_completion(ctx, &mut self.ec2, done);
                     }
                 }
             }
@@ -292,6 +287,15 @@ impl Model for World {
 }
 
 impl World {
+    /// One of the operator's calls has finished: a scripted event's call records its outcome.
+    fn operator_answered(&mut self, done: Completion) {
+        if let Some(k) = self.script_calls.iter().position(|&(c, _)| c == done.call) {
+            let (_, i) = self.script_calls.swap_remove(k);
+            self.event_outcomes[i] = Some(done.result.as_ref().map(|_| ()).map_err(|e| e.code));
+        }
+        self.operator_answers.push(done);
+    }
+
     /// Scripted event `i` happens now: it goes to the model it changes.
     fn fire(&mut self, ctx: &mut Context<'_, Event>, i: usize) {
         let ec2 = &mut self.ec2;

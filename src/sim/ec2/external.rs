@@ -114,11 +114,6 @@ impl ExternalCallers {
         schedule(ctx, c, caller, a, t);
     }
 
-    /// Whether `client` is one of the callers'.
-    pub fn owns(&self, client: ClientId) -> bool {
-        self.callers.iter().any(|c| c.client == client)
-    }
-
     /// One of the callers' calls has finished.
     pub fn on_completion(&mut self, done: &Completion) {
         let Some(c) = self.callers.iter_mut().find(|c| c.client == done.client) else {

@@ -366,9 +366,8 @@ impl Cluster {
                 self.nodes[n].ipamd.on_completion(ctx, ec2, done);
                 self.ipamd_moved(ctx, n as u32);
             }
-            ClientOwner::External => {}
-            // Its answers are the world's to keep.
-            ClientOwner::Operator(_) => {}
+            // The world routes these to their owners before the cluster.
+            ClientOwner::External | ClientOwner::Operator(_) => {}
         }
     }
 
