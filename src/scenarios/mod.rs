@@ -30,6 +30,7 @@ use toml::de::DeTable;
 
 use crate::sim::ec2::config::Ec2Config;
 use crate::sim::ec2::external::ExternalCallerSpec;
+use crate::sim::ipamd::IdleTicks;
 use crate::sim::ec2::instance_types::InstanceType;
 use crate::sim::ec2::leaks::LeakSettings;
 use crate::sim::ipamd::config::IpamdConfig;
@@ -47,6 +48,9 @@ pub struct Scenario {
     pub duration: SimDuration,
     /// Interval between time-series samples (default 10 s, > 0).
     pub sample_interval: SimDuration,
+    /// How the pool manager's idle steps are run (`idle_ticks`): passed over (default) or one by one. Results
+    /// are the same either way.
+    pub idle_ticks: IdleTicks,
     pub vpc: VpcSpec,
     /// At least one; in file order.
     pub subnets: Vec<SubnetSpec>,
