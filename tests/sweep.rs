@@ -825,3 +825,47 @@ fn an_oversized_point_fails_alone_and_the_sweep_exits_non_zero() {
         fs::read(out.join("results.csv")).unwrap()
     );
 }
+
+/// Every bundled sweep's points share one results.csv header: their summaries under `Keys::All` have the
+/// same keys, whatever an axis changes (a group's subnets, a reservation, the address mode). Each point runs
+/// a few simulated minutes: the keys do not depend on how long it runs.
+#[test]
+fn every_point_of_every_bundled_sweep_has_point_0s_summary_keys() {
+    use vpcsim::report::{Keys, simulate, summary};
+    use vpcsim::sim::time::SimDuration;
+    use vpcsim::sweep::results::flatten;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut sweeps = 0;
+    for dir in [root.clone(), root.join("calibration"), root.join("incidents")] {
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for file in files {
+            let Some((sweep, _)) = sweep::load_if_sweep(&file).unwrap() else {
+                continue;
+            };
+            sweeps += 1;
+            let keys = |point: u64| {
+                let mut scenario = sweep.scenario(point, 0).expect("a bundled point loads");
+                scenario.duration = scenario.duration.min(SimDuration::from_secs(180));
+                let (world, perf) = simulate(&scenario, false, false).expect("runs");
+                let summary = summary(&scenario, &world, perf, Keys::All);
+                flatten(&summary).into_iter().map(|(k, _)| k).collect::<Vec<_>>()
+            };
+            let first = keys(0);
+            for point in 1..sweep.points() {
+                assert_eq!(
+                    keys(point),
+                    first,
+                    "{}: point {point} ({})",
+                    file.display(),
+                    sweep.describe(point)
+                );
+            }
+        }
+    }
+    assert!(sweeps >= 6, "{sweeps} bundled sweeps");
+}

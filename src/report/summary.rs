@@ -153,9 +153,17 @@ fn group_summary(
         .collect();
     let (never_ready, ready_latency) = node_start_figures(cluster.node_groups.starts(g), end);
     let inventory = world.ec2.inventory();
-    let subnets = by_name(&stats.by_subnet, |(s, l)| {
-        let v = json!({ "launched": l.launched, "failed_launches": l.failed_launches });
-        (inventory.subnet(*s).name().to_string(), v)
+    // Under `Keys::All` every subnet of the file, so that a sweep moving the group between subnets keeps one
+    // header.
+    let launches = |s: SubnetId| stats.by_subnet.iter().find(|(i, _)| *i == s).map(|(_, l)| l);
+    let listed: Vec<SubnetId> = match keys {
+        Keys::Used => stats.by_subnet.iter().map(|(s, _)| *s).collect(),
+        Keys::All => (0..inventory.subnets().len() as u32).map(SubnetId).collect(),
+    };
+    let subnets = by_name(listed, |s| {
+        let (launched, failed) = launches(s).map_or((0, 0), |l| (l.launched, l.failed_launches));
+        let v = json!({ "launched": launched, "failed_launches": failed });
+        (inventory.subnet(s).name().to_string(), v)
     });
     json!({
         "launched": stats.launched,

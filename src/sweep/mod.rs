@@ -518,10 +518,18 @@ fn execute(
         .chain([String::new()])
         .collect();
     let expected = &header[LEADING.len() + sweep.axes.len()..header.len() - 1];
-    if metrics.len() != expected.len() || metrics.iter().zip(expected).any(|((k, _), e)| k != e) {
+    let keys: Vec<&String> = metrics.iter().map(|(k, _)| k).collect();
+    if keys.len() != expected.len() || keys.iter().zip(expected).any(|(k, e)| *k != e) {
+        let only = |a: &[&String], b: &[&String]| a.iter().find(|k| !b.contains(k)).map(|k| k.to_string());
+        let expected: Vec<&String> = expected.iter().collect();
+        let which = match (only(&keys, &expected), only(&expected, &keys)) {
+            (Some(k), _) => format!("`{k}`, which point 0's has not"),
+            (None, Some(k)) => format!("no `{k}`, which point 0's has"),
+            (None, None) => "its keys in another order".to_string(),
+        };
         return Err(SweepError::Results {
             file: opts.out.join(RESULTS),
-            message: format!("run {run}'s summary has other keys than point 0's"),
+            message: format!("run {run}'s summary has {which}"),
         });
     }
     Ok(Finished {
