@@ -751,7 +751,11 @@ impl Inventory {
             EniQuery::AvailableWithTag(key) => self
                 .enis
                 .iter()
-                .filter(|e| e.state == EniState::Available && e.tags.iter().any(|(k, _)| k == key))
+                // A scan of every ENI ever made, once an hour per node (the leaked-ENI sweep): the state
+                // test is a tag compare, not a call.
+                .filter(|e| {
+                    matches!(e.state, EniState::Available) && e.tags.iter().any(|(k, _)| k == key)
+                })
                 .map(Eni::describe)
                 .collect(),
         };

@@ -342,7 +342,7 @@ impl NodeState {
     /// A step acts when `updateIPPoolIfRequired` would increase, decrease or free an ENI, or when reconcile is
     /// due; otherwise it reads the datastore and returns, with no call, no change and no random draw. Whether
     /// it acts depends on the datastore, the configuration and time; time enters only through the instants
-    /// listed in [`NodeState::next_timed_change`], so between two of them every step does the same: nothing.
+    /// listed in `next_timed_change`, so between two of them every step does the same: nothing.
     pub fn next_possible_action(&self, t: SimTime) -> SimTime {
         if self.may_act_at(t) {
             return t;
@@ -413,8 +413,8 @@ impl NodeState {
     }
 
     /// The first instant after `t` at which an input of [`NodeState::may_act_at`] changes with time alone:
-    /// an address leaves its cooldown, an ENI reaches its minimum lifetime, the decrease interval, the
-    /// reconcile interval or the insufficient-address freeze ends.
+    /// an ENI without pods reaches its minimum lifetime or sees an address leave its cooldown, the decrease
+    /// interval, the reconcile interval or the insufficient-address freeze ends.
     fn next_timed_change(&self, t: SimTime) -> Option<SimTime> {
         let ends = |since: Option<SimTime>, lasting: SimDuration| {
             since
@@ -422,7 +422,7 @@ impl NodeState {
                 .filter(|&end| end > t)
         };
         [
-            self.ds.next_timed_change(t),
+            self.ds.next_deletable_change(t),
             ends(self.last_decrease, DECREASE_INTERVAL),
             ends(self.last_pool_action, RECONCILE_INTERVAL),
             ends(self.last_insufficient, INSUFFICIENT_CIDR_COOLDOWN),
@@ -1232,16 +1232,16 @@ impl Daemon {
                 match st.ds.eni(m.eni) {
                     None => (false, true),
                     Some(e) => {
-                        let mut ds_cidrs: Vec<Ipv4Net> = e.cidrs.iter().map(|c| c.net).collect();
-                        let mut md_cidrs: Vec<Ipv4Net> = m
+                        // Both lists are sets (the datastore's sorted): the same length and every IMDS CIDR in
+                        // the datastore make them equal.
+                        let mut md_cidrs = m
                             .secondary_ips
                             .iter()
                             .map(|&ip| host(ip))
-                            .chain(m.prefixes.iter().copied())
-                            .collect();
-                        ds_cidrs.sort();
-                        md_cidrs.sort();
-                        (true, ds_cidrs != md_cidrs)
+                            .chain(m.prefixes.iter().copied());
+                        let same = e.cidrs.len() == m.secondary_ips.len() + m.prefixes.len()
+                            && md_cidrs.all(|n| e.cidrs.binary_search_by_key(&n, |c| c.net).is_ok());
+                        (true, !same)
                     }
                 }
             };

@@ -749,17 +749,21 @@ impl Datastore {
             .any(|e| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now))
     }
 
-    /// The first instant after `now` at which something in the datastore changes with time alone: an address
-    /// leaves its cooldown, or an ENI reaches its minimum lifetime. `None` when nothing is waiting for either.
-    pub fn next_timed_change(&self, now: SimTime) -> Option<SimTime> {
-        let cooldown_ends = self.enis.iter().flat_map(|e| &e.cidrs).filter_map(|c| {
+    /// The first instant after `now` at which an ENI without pods may pass more of `getDeletableENI`'s checks
+    /// with time alone: it reaches its minimum lifetime, or one of its addresses leaves its cooldown. `None`
+    /// when no such ENI is waiting for either. (Nothing else in the pool manager's decisions reads the
+    /// cooldowns: cooling addresses count as available, §2.2.)
+    pub fn next_deletable_change(&self, now: SimTime) -> Option<SimTime> {
+        let candidates = || {
+            self.enis
+                .iter()
+                .filter(|e| !e.primary && !e.trunk && !e.efa && e.assigned() == 0)
+        };
+        let cooldown_ends = candidates().flat_map(|e| &e.cidrs).filter_map(|c| {
             let (_, last_cooling) = c.cooling_until(now, self.cooldown);
             last_cooling.map(|t| t + SimDuration(1))
         });
-        let lifetimes = self
-            .enis
-            .iter()
-            .filter(|e| !e.primary)
+        let lifetimes = candidates()
             .map(|e| e.created + MIN_ENI_LIFETIME)
             .filter(|&t| t > now);
         cooldown_ends.chain(lifetimes).min()

@@ -215,20 +215,16 @@ impl Ipamd {
         }
     }
 
-    /// Something outside the pool manager changed the node: if the loop sleeps past its next step, that
-    /// step is due after all. Steps at or before now have run (a step's event pops before every other event
-    /// of its instant) and did nothing, as nothing had changed yet.
+    /// Something outside the pool manager changed the node: the sleeping loop's wake-up is worked out again
+    /// from the new state, from its next step on. Steps at or before now have run (a step's event pops before
+    /// every other event of its instant) and, as nothing had changed, did nothing.
     fn wake<E: From<IpamdEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        let (node, event) = (self.node, self.wake_event(0));
-        let Some(routine) = self.routines.first_mut() else {
-            return;
-        };
-        let Waiting::Tick {
+        let Some(Waiting::Tick {
             first,
             every,
             at,
             timer,
-        } = routine.waiting
+        }) = self.routines.first().map(|r| r.waiting)
         else {
             return;
         };
@@ -238,14 +234,27 @@ impl Ipamd {
         } else {
             first + SimDuration(((now - first).0 / every.0 + 1) * every.0)
         };
-        if next < at {
+        let due = self.first_step_that_may_act(next, first, every);
+        if due != at {
             ctx.cancel(timer);
-            routine.waiting = Waiting::Tick {
+            self.routines[0].waiting = Waiting::Tick {
                 first,
                 every,
-                at: next,
-                timer: ctx.schedule_ranked(next, node, event),
+                at: due,
+                timer: ctx.schedule_ranked(due, self.node, self.wake_event(0)),
             };
+        }
+    }
+
+    /// The loop's first step at or after `from` (a step of the series `first + k × every`) that could act;
+    /// `from` itself when idle steps are simulated.
+    fn first_step_that_may_act(&self, from: SimTime, first: SimTime, every: SimDuration) -> SimTime {
+        match self.idle_ticks {
+            IdleTicks::Simulate => from,
+            IdleTicks::Skip => {
+                let x = self.st.borrow().next_possible_action(from);
+                first + SimDuration((x - first).0.div_ceil(every.0) * every.0)
+            }
         }
     }
 
@@ -300,14 +309,8 @@ impl Ipamd {
                 }
                 Some(Want::Tick(every)) => {
                     let first = ctx.now() + every;
-                    let at = match self.idle_ticks {
-                        IdleTicks::Simulate => first,
-                        IdleTicks::Skip => {
-                            let x = self.st.borrow().next_possible_action(first);
-                            // The first step at or after x.
-                            first + SimDuration((x - first).0.div_ceil(every.0) * every.0)
-                        }
-                    };
+                    let at = self.first_step_that_may_act(first, first, every);
+                    let routine = &mut self.routines[r];
                     routine.waiting = Waiting::Tick {
                         first,
                         every,
