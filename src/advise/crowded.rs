@@ -38,7 +38,7 @@ pub fn crowded(base: &Value, file: &str, seed: u64) -> Vec<Crowded> {
         let Ok(scenario) = decision.scenario(base, file, seed) else {
             continue;
         };
-        let Ok((world, _)) = World::build(&scenario, false, false) else {
+        let Ok((world, _)) = World::build(&scenario, None, false) else {
             continue;
         };
         for s in world.ec2.inventory().subnets() {
