@@ -156,3 +156,60 @@ impl PodOutcomes {
         all
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::kube::pods::Pods;
+    use crate::sim::kube::workloads::PodRequest;
+
+    fn at(s: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(s)
+    }
+
+    #[test]
+    fn a_span_keeps_its_length_and_whether_it_ended() {
+        let ended = Span::of(at(1), Some(at(4)), at(9));
+        assert_eq!(
+            (ended.length(), ended.ended()),
+            (SimDuration::from_secs(3), true)
+        );
+        let open = Span::of(at(1), None, at(9));
+        assert_eq!(
+            (open.length(), open.ended()),
+            (SimDuration::from_secs(8), false)
+        );
+    }
+
+    /// Tallies merged in any order count the same pods: a group's and the no-group entry add up to the total.
+    #[test]
+    fn tallies_by_group_add_up_and_deployments_keep_their_ready_changes() {
+        let mut pods = Pods::default();
+        let mut outcomes = PodOutcomes::new(1, vec![true, false]);
+        for (w, group) in [(0, Some(0)), (1, None), (0, Some(0))] {
+            let id = pods.create(
+                &PodRequest {
+                    workload: w,
+                    ..PodRequest::default()
+                },
+                at(0),
+                None,
+            );
+            let p = pods.get_mut(id);
+            (p.sandbox, p.ip_assigned, p.running, p.ready) =
+                (Some(at(1)), Some(at(2)), Some(at(3)), Some(at(4)));
+            p.deleted = Some(at(10));
+            outcomes.add(pods.get(id), group, at(100));
+        }
+        let total = outcomes.total();
+        assert_eq!((total.created, total.started), (3, 3));
+        assert_eq!(outcomes.by_group[0].created, 2);
+        assert_eq!(outcomes.by_group[1].created, 1);
+        assert_eq!(total.ip_wait.len(), 3);
+        assert_eq!(
+            outcomes.ready_changes[0],
+            [(at(4), 1), (at(10), -1), (at(4), 1), (at(10), -1)]
+        );
+        assert!(outcomes.ready_changes[1].is_empty());
+    }
+}

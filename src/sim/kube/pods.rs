@@ -328,3 +328,33 @@ impl Pod {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_pod_leaves_the_store_shows_gone_and_its_slot_is_reused() {
+        let mut pods = Pods::default();
+        let req = PodRequest {
+            workload: 1,
+            ..PodRequest::default()
+        };
+        let ids: Vec<PodId> = (0..3)
+            .map(|s| pods.create(&req, SimTime(s), None))
+            .collect();
+        pods.get_mut(0).state = PodState::Gone;
+        assert_eq!(pods.finish(0).created, SimTime(0));
+        // The last pod moved into the freed slot and is still found by its number.
+        assert_eq!(pods.get(2).created, SimTime(2));
+        assert_eq!(pods.get(0).state, PodState::Gone);
+        assert_eq!(pods.get(0).workload, 0, "nothing else is known of it");
+        assert_eq!(pods.records_held(), 3);
+        let taken: Vec<PodId> = pods.take_finished().map(|(id, _)| id).collect();
+        assert_eq!(taken, [0]);
+        assert_eq!(pods.records_held(), 2);
+        let live: Vec<PodId> = pods.live().iter().map(|&(id, _)| id).collect();
+        assert_eq!(live, ids[1..]);
+        assert_eq!(pods.created(), 3);
+    }
+}
