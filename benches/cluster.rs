@@ -38,7 +38,7 @@ lifetime = { dist = "exponential", mean = "2m" }
 fn churn(c: &mut Criterion) {
     let s = scenarios::parse(CHURN, "bench-churn.toml").expect("valid");
     let (mut world, mut engine): (World, Engine<Event>) =
-        World::build(&s, false, false).expect("builds");
+        World::build(&s, None, false).expect("builds");
     // Start-up and the first lifetimes: the cluster is in its steady state from here.
     let mut until = SimTime::ZERO + SimDuration::from_secs(600);
     engine.run_until(&mut world, until);

@@ -64,7 +64,7 @@ job = {{ qps = 1000000, burst = 1000000, burst_replicas = {pods} }}
                 let mut left = iters;
                 while left > 0 {
                     let (mut world, mut engine): (World, Engine<Event>) =
-                        World::build(&s, false, false).expect("builds");
+                        World::build(&s, None, false).expect("builds");
                     // The node is Ready and the backlog has arrived.
                     let mut until = SimTime::ZERO + SimDuration::from_secs(120);
                     engine.run_until(&mut world, until);
@@ -105,7 +105,7 @@ lifetime = { dist = "exponential", mean = "1m" }
         g.bench_function(BenchmarkId::new("simulated_minutes", minutes), |b| {
             b.iter(|| {
                 let (mut world, mut engine): (World, Engine<Event>) =
-                    World::build(&s, false, false).expect("builds");
+                    World::build(&s, None, false).expect("builds");
                 engine.run_until(&mut world, SimTime::ZERO + s.duration);
                 black_box(world.cluster.counts.pending)
             })

@@ -40,7 +40,7 @@ pub fn check_file(path: &Path, force: bool, budget: &Budget) -> Result<(), Check
         Some((sweep, text)) => Ok(sweep::check(&sweep, &text, force, budget)?),
         None => {
             let scenario = scenarios::load_within(path, budget)?;
-            World::build(&scenario, true, false).map_err(|e| CheckError::Build {
+            World::build(&scenario, None, false).map_err(|e| CheckError::Build {
                 file: path.display().to_string(),
                 message: e.to_string(),
             })?;

@@ -107,7 +107,8 @@ pub fn remove(path: &Path) -> Result<(), FileError> {
     }
 }
 
-fn partial_name(path: &Path) -> PathBuf {
+/// The temporary name a file is written under before it is renamed to `path`: `.NAME.partial` beside it.
+pub fn partial_name(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

@@ -13,7 +13,7 @@ use vpcsim::check;
 use vpcsim::folder;
 use vpcsim::import;
 use vpcsim::report::inspect::{self, NodeQuery};
-use vpcsim::report::{self, SimulateError, instance_table, plots};
+use vpcsim::report::{self, RunError, SimulateError, instance_table, plots};
 use vpcsim::scenarios::{self, Budget, Scenario, ScenarioError};
 use vpcsim::sim::ec2::instance_types::{self, InstanceType};
 use vpcsim::sim::ec2::max_pods::{self, MaxPodsOptions};
@@ -431,16 +431,17 @@ fn cmd_run(a: RunArgs) -> Result<(), Failure> {
     // Before the simulation: a folder that cannot take the results is found before the time is spent.
     let _claim = folder::claim(&dir).map_err(|e| Failure::new(EXIT_FAILURE, e))?;
     let bar = report::run_progress_bar();
-    let (world, perf) = report::simulate_showing(&scenario, true, a.trace, &bar).map_err(|e| {
+    let (world, perf, _) = report::run(&dir, &scenario, a.trace, &bar).map_err(|e| match e {
         // A scenario that cannot be built is bad input; a run that stalls is a failure of the run.
-        let code = match e {
-            SimulateError::Build(_) => EXIT_USAGE,
-            SimulateError::Stall(_) => EXIT_FAILURE,
-        };
-        Failure::new(code, anyhow!("{}: {e}", a.scenario.display()))
+        RunError::Simulate(e) => {
+            let code = match e {
+                SimulateError::Build(_) => EXIT_USAGE,
+                SimulateError::Stall(_) => EXIT_FAILURE,
+            };
+            Failure::new(code, anyhow!("{}: {e}", a.scenario.display()))
+        }
+        RunError::File(f) => Failure::new(EXIT_FAILURE, anyhow!("writing {f}")),
     })?;
-    report::write_run(&dir, &scenario, &world, perf)
-        .map_err(|e| Failure::new(EXIT_FAILURE, anyhow!("writing {e}")))?;
     let drawn = if a.no_plots {
         "plots: none (--no-plots)\n".to_string()
     } else {

@@ -20,7 +20,7 @@ fn at(s: u64) -> SimTime {
 
 fn build(text: &str, trace: bool) -> (Scenario, World, Engine<Event>) {
     let s = scenarios::parse(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
-    let (w, e) = World::build(&s, false, trace).expect("builds");
+    let (w, e) = World::build(&s, vpcsim::sim::sink::Kept::boxed(), trace).expect("builds");
     (s, w, e)
 }
 

@@ -52,7 +52,8 @@ fn perf() -> Perf {
 #[test]
 fn ec2_3_5_a_reservation_made_mid_run_heals_and_the_reports_show_how_fast() {
     let s = busy_subnet();
-    let (mut w, mut engine): (World, Engine<Event>) = World::build(&s, false, false).unwrap();
+    let (mut w, mut engine): (World, Engine<Event>) =
+        World::build(&s, vpcsim::sim::sink::Kept::boxed(), false).unwrap();
     let at = SimTime::ZERO + SimDuration::from_secs(1800);
     engine.run_until(&mut w, at);
     let before = w.ec2.inventory().subnet(SubnetId(0)).used();
@@ -109,7 +110,8 @@ fn ec2_3_5_a_reservation_made_mid_run_heals_and_the_reports_show_how_fast() {
 #[test]
 fn ec2_3_5_runs_without_runtime_reservations_report_as_before() {
     let s = busy_subnet();
-    let (mut w, mut engine): (World, Engine<Event>) = World::build(&s, false, false).unwrap();
+    let (mut w, mut engine): (World, Engine<Event>) =
+        World::build(&s, vpcsim::sim::sink::Kept::boxed(), false).unwrap();
     engine.run_until(&mut w, SimTime::ZERO + s.duration);
     let json = report::summary(&s, &w, perf(), Keys::All);
     assert!(json["subnets"]["a"].get("reservations").is_none());
@@ -139,7 +141,8 @@ fn used_at(w: &World, secs: u64) -> u32 {
 #[test]
 fn ec2_3_5_in_use_addresses_drain_on_schedule_and_a_reservation_over_them_heals() {
     let s = draining(r#"release = [{ at = "20m", count = 64 }, { at = "40m", count = 64 }]"#);
-    let (mut w, mut engine): (World, Engine<Event>) = World::build(&s, false, false).unwrap();
+    let (mut w, mut engine): (World, Engine<Event>) =
+        World::build(&s, vpcsim::sim::sink::Kept::boxed(), false).unwrap();
     engine.run_until(&mut w, SimTime::ZERO + SimDuration::from_secs(600));
     let request = Request::CreateSubnetCidrReservation {
         subnet: SubnetId(0),
@@ -166,7 +169,8 @@ fn ec2_3_5_in_use_addresses_drain_on_schedule_and_a_reservation_over_them_heals(
 fn in_use_addresses_with_a_hold_time_drain_in_a_seeded_order() {
     let s = draining(r#"hold = { dist = "exponential", mean = "10m" }"#);
     let run = || {
-        let (mut w, mut engine): (World, Engine<Event>) = World::build(&s, false, false).unwrap();
+        let (mut w, mut engine): (World, Engine<Event>) =
+            World::build(&s, vpcsim::sim::sink::Kept::boxed(), false).unwrap();
         engine.run_until(&mut w, SimTime::ZERO + s.duration);
         w
     };

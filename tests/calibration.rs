@@ -27,10 +27,8 @@ fn run(name: &str) -> (Scenario, World) {
 /// The pods of workload `name`, every one of which must have started (a calibration run strands none).
 fn started<'w>(s: &Scenario, w: &'w World, name: &str) -> Vec<&'w Pod> {
     let pods: Vec<&Pod> = w
-        .cluster
-        .pods
-        .all()
-        .iter()
+        .all_pods()
+        .into_iter()
         .filter(|p| s.workloads[p.workload as usize].name == name)
         .collect();
     assert!(!pods.is_empty());

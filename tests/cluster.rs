@@ -38,12 +38,15 @@ az = "us-east-1a"
     scenarios::parse(&text, file).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn pods(world: &World) -> &[Pod] {
-    world.cluster.pods.all()
+fn pods(world: &World) -> Vec<&Pod> {
+    world.all_pods()
 }
 
 fn in_state(world: &World, state: PodState) -> Vec<&Pod> {
-    pods(world).iter().filter(|p| p.state == state).collect()
+    pods(world)
+        .into_iter()
+        .filter(|p| p.state == state)
+        .collect()
 }
 
 fn running(world: &World) -> usize {
@@ -93,7 +96,7 @@ fn pods_that_outgrow_the_warm_pool_wait_for_an_eni_and_say_why() {
     let s = scenario("5m", &format!("{ONE_NODE}{}", web(0, 25)));
     let w = run_checked(&s);
     assert_eq!(running(&w), 25);
-    let waited: Vec<&Pod> = pods(&w).iter().filter(|p| p.failed_adds > 0).collect();
+    let waited: Vec<&Pod> = pods(&w).into_iter().filter(|p| p.failed_adds > 0).collect();
     assert!(!waited.is_empty(), "some pods retried their sandbox");
     for p in &waited {
         let reason = p.wait_reason.expect("a pod that waited has a reason");
@@ -189,7 +192,7 @@ fn pods_keep_the_reason_they_waited_for_when_bound_or_deleted() {
          scale = [{{ at = \"3m\", replicas = 2 }}]\n"
     );
     let w = run_checked(&scenario("5m", &rest));
-    let of = |workload: u32| pods(&w).iter().filter(move |p| p.workload == workload);
+    let of = |workload: u32| pods(&w).into_iter().filter(move |p| p.workload == workload);
     // Created before the node was Ready, bound once it was.
     assert!(
         of(0)
@@ -301,7 +304,10 @@ replicas = 12
         assert_eq!(n.phase, NodePhase::Ready);
     }
     assert_eq!(running(&w), 12);
-    let replacements = pods(&w).iter().filter(|p| p.replaces.is_some()).count();
+    let replacements = pods(&w)
+        .into_iter()
+        .filter(|p| p.replaces.is_some())
+        .count();
     assert!(replacements >= 12, "every original pod was evicted once");
 }
 
@@ -333,7 +339,10 @@ scale = [{ at = "1m", replicas = 50 }, { at = "6m", replicas = 0 }]
         .map(|n| n.registered.as_secs_f64())
         .collect();
     assert!((launched[0] - launched[1]).abs() < 5.0, "{launched:?}");
-    assert_eq!(pods(&w).iter().filter(|p| p.running.is_some()).count(), 50);
+    assert_eq!(
+        pods(&w).into_iter().filter(|p| p.running.is_some()).count(),
+        50
+    );
     // Scaled to zero at 6 min: both nodes empty for 30 s, then gone.
     assert!(
         w.cluster
@@ -364,13 +373,13 @@ duration = \"1m\"
         ),
     );
     let w = run_checked(&s);
-    let api = pods(&w).iter().filter(|p| p.workload == 0).count();
+    let api = pods(&w).into_iter().filter(|p| p.workload == 0).count();
     assert!(
         (120..=240).contains(&api),
         "{api} steady arrivals in 30 min at 6/min"
     );
     let cron: Vec<f64> = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| p.workload == 1)
         .map(|p| p.created.as_secs_f64())
         .collect();
@@ -385,7 +394,7 @@ duration = \"1m\"
     // Steady pods' containers run 2 min from their start, which the API shows as Running after PLEG's next
     // relist (≤ 1 s) and a status update (docs/reference/kube.md §4.2): they complete just under 2 min after
     // Running and over 2 min after their image was present.
-    for p in pods(&w).iter().filter(|p| p.workload == 0) {
+    for p in pods(&w).into_iter().filter(|p| p.workload == 0) {
         if let (Some(r), Some(d), Some(i)) = (p.running, p.deleted, p.image_pulled) {
             let lived = d.since(r).as_secs_f64();
             assert!((118.0..120.0).contains(&lived), "{lived}");
@@ -552,7 +561,7 @@ fn kube_4_4_serialised_pulls_of_different_images_queue_and_of_one_image_end_toge
     assert_eq!(gaps, [10.0, 10.0, 10.0], "{t:?}");
     // The first pull starts at its pod's CNI ADD.
     let first = pods(&w)
-        .iter()
+        .into_iter()
         .map(|p| secs_between(p.ip_assigned, p.image_pulled))
         .fold(f64::INFINITY, f64::min);
     assert_eq!(first, 10.0);
@@ -648,7 +657,10 @@ fn kube_4_4_the_registry_limiter_fails_pulls_at_once_and_they_back_off() {
     // the twelve checks fail, and fail again after 10, 20, 40 and 80 s; the next retry, 160 s later, is past
     // the end.
     let w = twelve_checks("registry_pull_qps = 0.001\nregistry_burst = 10", "5m");
-    let failed: Vec<&Pod> = pods(&w).iter().filter(|p| p.failed_pulls > 0).collect();
+    let failed: Vec<&Pod> = pods(&w)
+        .into_iter()
+        .filter(|p| p.failed_pulls > 0)
+        .collect();
     assert_eq!(failed.len(), 3);
     for p in &failed {
         assert_eq!(p.failed_pulls, 5, "{p:?}");
@@ -661,7 +673,10 @@ fn kube_4_4_the_registry_limiter_fails_pulls_at_once_and_they_back_off() {
     // and the scheduler spread the twelve pods' checks over a fraction of a second, in which the default 10
     // would nearly suffice.)
     let w = twelve_checks("registry_burst = 8", "3m");
-    let failed: Vec<&Pod> = pods(&w).iter().filter(|p| p.failed_pulls > 0).collect();
+    let failed: Vec<&Pod> = pods(&w)
+        .into_iter()
+        .filter(|p| p.failed_pulls > 0)
+        .collect();
     assert!(!failed.is_empty());
     for p in &failed {
         assert_eq!(p.failed_pulls, 1);
@@ -786,7 +801,7 @@ fn kube_4_6_a_completed_pod_frees_its_address_with_no_grace_period() {
     );
     let w = run_checked(&s);
     let done: Vec<&Pod> = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| p.ip_released.is_some())
         .collect();
     assert!(done.len() >= 6);
@@ -839,7 +854,10 @@ fn kube_4_2_a_pod_that_completes_before_it_shows_running_counts_as_started() {
         ),
     );
     let w = run_checked(&s);
-    let done: Vec<&Pod> = pods(&w).iter().filter(|p| p.deleted.is_some()).collect();
+    let done: Vec<&Pod> = pods(&w)
+        .into_iter()
+        .filter(|p| p.deleted.is_some())
+        .collect();
     assert!(done.len() > 20, "{}", done.len());
     let mut unseen = 0;
     for p in &done {
@@ -885,7 +903,10 @@ replicas = 20
     assert_eq!(s.vpc.secondary_cidrs, ["100.64.0.0/16".parse().unwrap()]);
     let w = run_checked(&s);
     let block: ipnet::Ipv4Net = "100.64.0.0/18".parse().unwrap();
-    let started: Vec<&Pod> = pods(&w).iter().filter(|p| p.running.is_some()).collect();
+    let started: Vec<&Pod> = pods(&w)
+        .into_iter()
+        .filter(|p| p.running.is_some())
+        .collect();
     assert_eq!(started.len(), 20);
     for p in started {
         assert!(block.contains(&p.address.expect("an address")), "{p:?}");

@@ -121,7 +121,7 @@ proptest! {
             }
         }
         let mut counts = [0u32; 3];
-        for (i, p) in cluster.pods.all().iter().enumerate() {
+        for (i, p) in world.all_pods().iter().enumerate() {
             match p.state {
                 PodState::Pending => counts[0] += 1,
                 PodState::Starting => counts[1] += 1,

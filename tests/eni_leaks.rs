@@ -121,7 +121,8 @@ fn ec2_3_7_new_leak_settings_apply_to_nodes_launched_afterwards() {
     // No leaks at the start; from 5 m, the rollout's replacements (launched at 10 m) leak. The first three nodes
     // keep their settings, so only ENIs of the replacements could leak, and none of them terminates: none.
     let s = churn("30m", "");
-    let (mut w, mut engine): (World, Engine<Event>) = World::build(&s, false, false).unwrap();
+    let (mut w, mut engine): (World, Engine<Event>) =
+        World::build(&s, vpcsim::sim::sink::Kept::boxed(), false).unwrap();
     engine.run_until(&mut w, SimTime::ZERO + SimDuration::from_secs(300));
     let leaky = LeakSettings {
         delete_on_termination: false,

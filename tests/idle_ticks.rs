@@ -9,7 +9,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use vpcsim::report::{simulate, write_run};
+use indicatif::ProgressBar;
+use vpcsim::report::{run, simulate};
 use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::ipamd::IdleTicks;
 use vpcsim::sim::time::SimDuration;
@@ -33,8 +34,7 @@ fn bundled() -> Vec<PathBuf> {
 
 /// The files a run writes, summary.json without its `run` section (events handled, wall clock).
 fn outputs(scenario: &Scenario, dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let (world, perf) = simulate(scenario, true, true).expect("runs");
-    write_run(dir, scenario, &world, perf).expect("writes");
+    run(dir, scenario, true, &ProgressBar::hidden()).expect("runs and writes");
     let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -64,7 +64,7 @@ fn skipping_idle_ticks_changes_no_result_of_any_bundled_scenario() {
         let mut scenario = scenarios::load(&file).expect("a bundled scenario loads");
         scenario.duration = scenario.duration.min(HORIZON);
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
-        let run = |mode: IdleTicks, label: &str| {
+        let both = |mode: IdleTicks, label: &str| {
             let s = Scenario {
                 idle_ticks: mode,
                 ..scenario.clone()
@@ -73,8 +73,8 @@ fn skipping_idle_ticks_changes_no_result_of_any_bundled_scenario() {
             let _ = fs::remove_dir_all(&dir);
             outputs(&s, &dir)
         };
-        let skip = run(IdleTicks::Skip, "skip");
-        let simulate = run(IdleTicks::Simulate, "simulate");
+        let skip = both(IdleTicks::Skip, "skip");
+        let simulate = both(IdleTicks::Simulate, "simulate");
         let names = |o: &[(String, Vec<u8>)]| o.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         assert_eq!(names(&skip), names(&simulate), "{name}");
         assert!(names(&skip).contains(&"trace.csv".to_string()), "{name}");

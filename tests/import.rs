@@ -133,7 +133,7 @@ fn free_blocks(e: &Expected) -> u32 {
 fn the_fixture_imports_loads_and_holds_every_address_and_prefix() {
     let done = import::import(&inputs()).unwrap();
     let scenario = scenarios::parse(&done.scenario, "imported.toml").unwrap();
-    let (world, _engine) = World::build(&scenario, false, false).unwrap();
+    let (world, _engine) = World::build(&scenario, None, false).unwrap();
     let built = world.ec2.inventory().subnets();
     let expected = expected();
     assert_eq!(built.len(), expected.len());
@@ -183,7 +183,7 @@ fn the_mismatch_is_reported_and_fill_unseen_places_it() {
     let scenario = scenarios::parse(&filled.scenario, "filled.toml").unwrap();
     let a = &scenario.subnets[0];
     assert_eq!(a.in_use.count, 3);
-    let (world, _engine) = World::build(&scenario, false, false).unwrap();
+    let (world, _engine) = World::build(&scenario, None, false).unwrap();
     let s = &world.ec2.inventory().subnets()[0];
     assert_eq!(s.used(), 40 + 3);
 }

@@ -87,7 +87,7 @@ fn deletion_stall_fills_the_zones_and_pods_wait_until_deletions_resume() {
         );
     }
     // Before the stall nobody waited long; in it, thousands never got an address.
-    let pods = w.cluster.pods.all();
+    let pods = w.all_pods();
     let before_ok = pods
         .iter()
         .filter(|p| p.created < SimTime::ZERO + minutes(50))
@@ -110,18 +110,14 @@ fn deletion_stall_fills_the_zones_and_pods_wait_until_deletions_resume() {
     let w = run_checked(&s);
     let resumed = SimTime::ZERO + minutes(75);
     let held_ends = w
-        .cluster
-        .pods
-        .all()
-        .iter()
+        .all_pods()
+        .into_iter()
         .filter(|p| p.deleted == Some(resumed))
         .count();
     assert!(held_ends > 1_000, "{held_ends} suspensions at the recovery");
     let late = w
-        .cluster
-        .pods
-        .all()
-        .iter()
+        .all_pods()
+        .into_iter()
         .filter(|p| {
             p.created >= SimTime::ZERO + minutes(105) && p.created < SimTime::ZERO + minutes(110)
         })
@@ -147,10 +143,8 @@ fn sample_at(w: &World, m: u64) -> &Sample {
 /// Pods that got their address in minutes [from, to).
 fn addresses_given(w: &World, from: u64, to: u64) -> usize {
     let (from, to) = (SimTime::ZERO + minutes(from), SimTime::ZERO + minutes(to));
-    w.cluster
-        .pods
-        .all()
-        .iter()
+    w.all_pods()
+        .into_iter()
         .filter(|p| p.ip_assigned.is_some_and(|t| t >= from && t < to))
         .count()
 }
@@ -177,9 +171,10 @@ fn warm_targets_tightened_free_addresses_stall_starts_on_cooldown_and_zeros_reco
 
     // Under WARM_IP_TARGET=1 a node with a cooling address does not grow: pods created then wait, for the
     // cooldown; pods created before the stall did not.
-    let pods = w.cluster.pods.all();
+    let pods = w.all_pods();
     let created_in = |from: u64, to: u64| {
         pods.iter()
+            .copied()
             .filter(move |p| {
                 p.created >= SimTime::ZERO + minutes(from)
                     && p.created < SimTime::ZERO + minutes(to)
@@ -235,7 +230,7 @@ fn warm_targets_tightened_free_addresses_stall_starts_on_cooldown_and_zeros_reco
 /// `s` run like [`run_checked`], keeping the log of EC2 attempts behind `api_calls.csv`.
 fn run_logged(s: &Scenario) -> World {
     let (mut world, mut engine): (World, Engine<Event>) =
-        World::build(s, true, false).expect("builds");
+        World::build(s, vpcsim::sim::sink::Kept::boxed(), false).expect("builds");
     let end = SimTime::ZERO + s.duration;
     engine.run_until(&mut world, end);
     check_invariants(&world, end);
@@ -248,9 +243,9 @@ fn insufficient_cidr_blocks(w: &World, from: u64, to: u64) -> usize {
         SimTime::ZERO + minutes(60 * from),
         SimTime::ZERO + minutes(60 * to),
     );
-    w.ec2
-        .record()
-        .log()
+    w.kept()
+        .expect("kept records")
+        .attempts
         .iter()
         .filter(|a| a.sent >= from && a.sent < to && a.outcome.label() == "InsufficientCidrBlocks")
         .count()
@@ -360,7 +355,8 @@ fn group(s: &Scenario, name: &str) -> usize {
 
 /// Builds `s`'s world and runs it to `at`, for a look at the world before the rest of the run.
 fn run_to(s: &Scenario, at: SimDuration) -> (World, Engine<Event>) {
-    let (mut w, mut e): (World, Engine<Event>) = World::build(s, false, false).expect("builds");
+    let (mut w, mut e): (World, Engine<Event>) =
+        World::build(s, vpcsim::sim::sink::Kept::boxed(), false).expect("builds");
     e.run_until(&mut w, SimTime::ZERO + at);
     (w, e)
 }
@@ -390,7 +386,7 @@ fn cidrs_of(n: &Node) -> (usize, usize) {
 /// The most pods node `n` held addresses for at once over the run.
 fn peak_addressed(w: &World, n: u32) -> usize {
     let mut steps: Vec<(SimTime, i32)> = Vec::new();
-    for p in w.cluster.pods.all().iter().filter(|p| p.node == Some(n)) {
+    for p in w.all_pods().into_iter().filter(|p| p.node == Some(n)) {
         if let Some(a) = p.ip_assigned {
             steps.push((a, 1));
             if let Some(r) = p.ip_released {
@@ -542,10 +538,8 @@ fn rolling_update(max_unavailable: MaxUnavailable) -> (Tally, World, Value) {
 
 /// Pods whose last CNI ADD failed because ipamd was not serving.
 fn waited_for_ipamd(w: &World) -> usize {
-    w.cluster
-        .pods
-        .all()
-        .iter()
+    w.all_pods()
+        .into_iter()
         .filter(|p| p.failed_adds > 0 && p.wait_reason == Some(WaitReason::IpamdUnavailable))
         .count()
 }

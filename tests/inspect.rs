@@ -145,7 +145,7 @@ fn figures_agree_with_the_simulators_counters_at_time_zero() {
 #[test]
 fn a_prefix_assigned_in_a_built_subnet_is_drawn_as_held() {
     let scenario = scenarios::load(Path::new(FIXTURE)).unwrap();
-    let (mut world, _) = vpcsim::sim::world::World::build(&scenario, false, false).unwrap();
+    let (mut world, _) = vpcsim::sim::world::World::build(&scenario, None, false).unwrap();
     let s = &mut world.ec2.inventory_mut().subnets_mut()[0];
     s.assign_prefix("10.0.0.224/28".parse().unwrap()).unwrap();
     assert!(s.is_prefix_assigned("10.0.0.224/28".parse().unwrap()));

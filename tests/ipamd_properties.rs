@@ -110,9 +110,9 @@ proptest! {
         for op in ops {
             match op {
                 Op::Add => {
-                    let now = rig.now();
-                    if let Ok(a) = rig.d_mut().add(next, now) {
-                        live.insert(next, a.address);
+                    if rig.add_pod(next) {
+                        let address = rig.d().state().ds.pod_address(next).expect("just added");
+                        live.insert(next, address);
                     }
                     next += 1;
                 }

@@ -27,8 +27,8 @@ az = "us-east-1a"
     scenarios::parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn pods(world: &World) -> &[Pod] {
-    world.cluster.pods.all()
+fn pods(world: &World) -> Vec<&Pod> {
+    world.all_pods()
 }
 
 fn secs(t: SimTime) -> f64 {
@@ -37,7 +37,7 @@ fn secs(t: SimTime) -> f64 {
 
 /// Sorted times picked off every pod that has one.
 fn times(world: &World, of: impl Fn(&Pod) -> Option<SimTime>) -> Vec<SimTime> {
-    let mut t: Vec<SimTime> = pods(world).iter().filter_map(of).collect();
+    let mut t: Vec<SimTime> = pods(world).into_iter().filter_map(of).collect();
     t.sort_unstable();
     t
 }
@@ -152,11 +152,16 @@ fn kube_2_3_scale_down_deletes_pending_pods_before_running_ones() {
     let w = run_checked(&s);
     let all = pods(&w);
     assert_eq!(all.len(), 40, "a scale-down creates nothing");
-    let never_scheduled: Vec<&Pod> = all.iter().filter(|p| p.scheduled.is_none()).collect();
+    let never_scheduled: Vec<&Pod> = all
+        .iter()
+        .copied()
+        .filter(|p| p.scheduled.is_none())
+        .collect();
     assert_eq!(never_scheduled.len(), 13);
     assert!(never_scheduled.iter().all(|p| p.state == PodState::Gone));
     let ran: Vec<(usize, &Pod)> = all
         .iter()
+        .copied()
         .enumerate()
         .filter(|(_, p)| p.running.is_some())
         .collect();
@@ -199,7 +204,7 @@ fn kube_3_the_scheduler_places_one_pod_a_cycle_and_binds_at_its_clients_qps() {
         .filter_map(|n| n.ready_at)
         .min()
         .expect("a node is Ready");
-    assert!(pods(&w).iter().all(|p| p.created < ready));
+    assert!(pods(&w).into_iter().all(|p| p.created < ready));
     let scheduled = times(&w, |p| p.scheduled);
     let bound = times(&w, |p| p.bound);
     assert_eq!((scheduled.len(), bound.len()), (1_000, 1_000));
@@ -235,7 +240,11 @@ fn kube_2_3_evicted_deployment_pods_are_replaced_through_the_replicaset() {
     );
     let w = run_checked(&s);
     let all = pods(&w);
-    let replacements: Vec<&Pod> = all.iter().filter(|p| p.replaces.is_some()).collect();
+    let replacements: Vec<&Pod> = all
+        .iter()
+        .copied()
+        .filter(|p| p.replaces.is_some())
+        .collect();
     assert!(
         replacements.len() >= 12,
         "{} replacements",
@@ -251,7 +260,11 @@ fn kube_2_3_evicted_deployment_pods_are_replaced_through_the_replicaset() {
             secs(evicted)
         );
     }
-    let running = all.iter().filter(|p| p.state == PodState::Running).count();
+    let running = all
+        .iter()
+        .copied()
+        .filter(|p| p.state == PodState::Running)
+        .count();
     assert_eq!(running, 12);
 }
 
@@ -267,7 +280,11 @@ fn kube_2_4_evicted_steady_pods_are_replaced_after_the_job_controllers_sync_batc
     );
     let w = run_checked(&s);
     let all = pods(&w);
-    let replacements: Vec<&Pod> = all.iter().filter(|p| p.replaces.is_some()).collect();
+    let replacements: Vec<&Pod> = all
+        .iter()
+        .copied()
+        .filter(|p| p.replaces.is_some())
+        .collect();
     assert!(!replacements.is_empty());
     for p in replacements {
         let evicted = all[p.replaces.unwrap() as usize].deleted.unwrap();

@@ -6,12 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use indicatif::ProgressBar;
+use vpcsim::report;
 use vpcsim::report::plots::{plot_run, plot_runs, plot_sweep};
-use vpcsim::report::{Perf, write_run};
 use vpcsim::scenarios;
-use vpcsim::sim::engine::Engine;
-use vpcsim::sim::time::SimTime;
-use vpcsim::sim::world::{Event, World};
 
 /// The charts of a run, by file stem.
 const RUN_CHARTS: [&str; 5] = [
@@ -43,16 +41,8 @@ fn run_folder() -> &'static Path {
     DIR.get_or_init(|| {
         let mut s = scenarios::load(&root("scenarios/fragmented-subnet.toml")).unwrap();
         s.duration = vpcsim::sim::time::SimDuration::from_secs(600);
-        let (mut world, mut engine): (World, Engine<Event>) =
-            World::build(&s, true, false).expect("builds");
-        engine.run_until(&mut world, SimTime::ZERO + s.duration);
-        let perf = Perf {
-            wall_s: 1.0,
-            stats: engine.stats(),
-            simulated_s: s.duration.as_secs_f64(),
-        };
         let dir = scratch("source-run");
-        write_run(&dir, &s, &world, perf).unwrap();
+        report::run(&dir, &s, false, &ProgressBar::hidden()).unwrap();
         dir
     })
 }
@@ -476,16 +466,8 @@ type = "deployment"
 replicas = 40
 "#;
     let s = scenarios::parse(text, "leaky.toml").unwrap();
-    let (mut world, mut engine): (World, Engine<Event>) =
-        World::build(&s, false, false).expect("builds");
-    engine.run_until(&mut world, SimTime::ZERO + s.duration);
-    let perf = Perf {
-        wall_s: 1.0,
-        stats: engine.stats(),
-        simulated_s: s.duration.as_secs_f64(),
-    };
     let dir = scratch("leaky");
-    write_run(&dir, &s, &world, perf).unwrap();
+    report::run(&dir, &s, false, &ProgressBar::hidden()).unwrap();
     let written = plot_run(&dir).unwrap();
     assert_eq!(written.len(), 2 * (RUN_CHARTS.len() + 1) + 1);
     let svg = fs::read_to_string(dir.join("plots/leaked-enis.svg")).unwrap();

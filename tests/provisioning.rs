@@ -54,7 +54,7 @@ fn group(subnets: &str, settings: &str) -> String {
 }
 
 fn build(s: &Scenario) -> (World, Engine<Event>) {
-    World::build(s, false, false).expect("builds")
+    World::build(s, vpcsim::sim::sink::Kept::boxed(), false).expect("builds")
 }
 
 fn run_to(world: &mut World, engine: &mut Engine<Event>, at: &str) {

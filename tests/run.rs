@@ -530,7 +530,7 @@ fn an_unwritable_folder_is_refused_before_the_simulation() {
 #[test]
 fn a_failed_write_is_an_io_failure_naming_the_file_and_leaves_no_partial_file() {
     let out = scratch("file-too-large");
-    // 1 KB a file: timeseries.csv (0.9 KB) fits, api_calls.csv (3 KB) does not.
+    // 1 KB a file: api_calls.csv (3 KB), streamed as the run goes, does not fit.
     let o = quick_run("ulimit -f 2", &out);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_one_error_line(&o);
@@ -543,7 +543,8 @@ fn a_failed_write_is_an_io_failure_naming_the_file_and_leaves_no_partial_file() 
         "{err}"
     );
     assert!(err.contains("(os error 27)"), "{err}");
-    assert_eq!(tree(&out), [folder::LOCK, "timeseries.csv"]);
+    // Neither the streamed files' temporary names nor any file under a final name is left.
+    assert_eq!(tree(&out), [folder::LOCK]);
 }
 
 #[test]
@@ -756,7 +757,8 @@ fn a_run_whose_clock_stalls_exits_1_naming_the_instant_and_the_events() {
             && (err.contains("EC2 throttled answer") || err.contains("EC2 retry")),
         "{err}"
     );
-    assert!(!out.join("summary.json").exists());
+    // Nothing under a final name, and the streamed files' temporary names removed.
+    assert_eq!(tree(&out), [folder::LOCK]);
 }
 
 #[test]

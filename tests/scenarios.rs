@@ -194,7 +194,7 @@ fn sweep_point(name: &str, labels: &[&str]) -> Value {
     let s = sweep
         .scenario(point, 0)
         .unwrap_or_else(|e| panic!("{}", e.message));
-    let (world, perf) = report::simulate(&s, false, false).expect("builds");
+    let (world, perf) = report::simulate(&s, true, false).expect("builds");
     check_invariants(&world, SimTime::ZERO + s.duration);
     report::summary(&s, &world, perf, report::Keys::All)
 }
@@ -370,9 +370,9 @@ fn a_run_cut_into_progress_steps_gives_what_an_unbroken_run_gives() {
         let s = scenarios::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let (stepped, _) = report::simulate(&s, true, false).expect("runs");
         let (mut whole, mut engine): (World, Engine<Event>) =
-            World::build(&s, true, false).expect("builds");
+            World::build(&s, vpcsim::sim::sink::Kept::boxed(), false).expect("builds");
         engine.run_until(&mut whole, SimTime::ZERO + s.duration);
-        let pods = |w: &World| format!("{:?}", w.cluster.pods.all());
+        let pods = |w: &World| format!("{:?}", w.all_pods());
         assert!(pods(&stepped) == pods(&whole), "{name}: pods differ");
         let perf = || Perf {
             wall_s: 1.0,
@@ -408,17 +408,17 @@ fn an_attempt_log_of_failures_only_leaves_the_summary_exact() {
         summary,
         report::summary(&failures, &kept, perf(), report::Keys::All)
     );
-    let log = kept.ec2.record().log();
+    let log = &kept.kept().expect("kept records").attempts;
     assert!(log.iter().all(|a| a.outcome != Outcome::Ok));
     let throttled = u(&summary["ec2"]["throttled_total"]);
     assert!(throttled > 0);
     let failed = whole
-        .ec2
-        .record()
-        .log()
+        .kept()
+        .expect("kept records")
+        .attempts
         .iter()
         .filter(|a| a.outcome != Outcome::Ok)
         .count();
     assert_eq!(log.len(), failed);
-    assert!(log.len() < whole.ec2.record().log().len() / 2);
+    assert!(log.len() < whole.kept().expect("kept records").attempts.len() / 2);
 }

@@ -33,8 +33,8 @@ pods_per_minute = 12
 lifetime = { dist = "fixed", value = "2m" }
 "#;
 
-fn pods(w: &World) -> &[Pod] {
-    w.cluster.pods.all()
+fn pods(w: &World) -> Vec<&Pod> {
+    w.all_pods()
 }
 
 fn secs(s: u64) -> SimTime {
@@ -73,12 +73,12 @@ fn paused_deletions_keep_pods_and_their_addresses_until_resumed() {
     // No pod of the workload ends during the pause; at its end every held pod ends at once.
     assert!(
         pods(&w)
-            .iter()
+            .into_iter()
             .filter_map(ended)
             .all(|t| t < secs(600) || t >= secs(1500))
     );
     let at_resume = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| p.deleted == Some(secs(1500)))
         .count();
     let gate = &w.cluster.gates()[0];
@@ -87,7 +87,7 @@ fn paused_deletions_keep_pods_and_their_addresses_until_resumed() {
     assert!(gate.held.is_empty());
     // Held pods kept running past their two-minute lifetime, holding their addresses.
     let overstayed = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| {
             p.running.is_some_and(|r| {
                 p.deleted
@@ -115,11 +115,17 @@ replicas = 40
 "#,
     ));
     let running = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| p.state == PodState::Running)
         .count();
     assert_eq!(running, 40);
-    assert!(pods(&w).iter().filter(|p| p.created >= secs(120)).count() >= 30);
+    assert!(
+        pods(&w)
+            .into_iter()
+            .filter(|p| p.created >= secs(120))
+            .count()
+            >= 30
+    );
 }
 
 #[test]
@@ -182,7 +188,7 @@ fn kube_5_6_a_spot_interruption_drains_at_its_notice_and_the_group_replaces_the_
     let w = lost("2m");
     assert_eq!(w.cluster.nodes_lost, 3);
     let evicted: Vec<&Pod> = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| p.deleted.is_some_and(|d| d >= secs(300) && d < secs(301)))
         .collect();
     assert!(
@@ -192,7 +198,7 @@ fn kube_5_6_a_spot_interruption_drains_at_its_notice_and_the_group_replaces_the_
     );
     // Replacements run on the surviving node and the replacement instances.
     let running = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| p.state == PodState::Running)
         .count();
     assert_eq!(running, 60);
@@ -219,20 +225,23 @@ fn kube_5_6_a_failed_instance_takes_its_pods_until_the_garbage_collector_deletes
     // The lost nodes' pods end with their instance, their addresses gone with its ENIs; the pod garbage
     // collector deletes them 50 s + 40 s later, and only then are they replaced.
     let gone: Vec<&Pod> = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| p.deleted == Some(lost_at))
         .collect();
     assert!(gone.len() >= 30, "{}", gone.len());
     assert!(gone.iter().all(|p| p.ip_released == Some(lost_at)));
     assert!(
         pods(&w)
-            .iter()
+            .into_iter()
             .all(|p| p.created <= lost_at || p.created >= collected)
     );
-    let replacements = pods(&w).iter().filter(|p| p.created >= collected).count();
+    let replacements = pods(&w)
+        .into_iter()
+        .filter(|p| p.created >= collected)
+        .count();
     assert!(replacements >= gone.len(), "{replacements} replacements");
     let running = pods(&w)
-        .iter()
+        .into_iter()
         .filter(|p| p.state == PodState::Running)
         .count();
     assert_eq!(running, 60);

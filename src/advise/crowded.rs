@@ -35,7 +35,7 @@ pub fn crowded(base: &Base, space: &Space) -> Vec<Crowded> {
         let Ok(scenario) = reparse(&table, &base.file) else {
             continue;
         };
-        let Ok((world, _)) = World::build(&scenario, false, false) else {
+        let Ok((world, _)) = World::build(&scenario, None, false) else {
             continue;
         };
         let Some(s) = world

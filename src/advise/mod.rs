@@ -205,7 +205,7 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
 /// Refuses keys that summary.json does not have, from the base's summary at t = 0 with every key (as a sweep
 /// checks its metrics).
 fn check_keys(scenario: &scenarios::Scenario, request: &Request) -> Result<(), AdviseError> {
-    let (world, _) = World::build(scenario, false, false).map_err(|e| ScenarioError::Invalid {
+    let (world, _) = World::build(scenario, None, false).map_err(|e| ScenarioError::Invalid {
         file: scenario.name.clone(),
         line: 0,
         col: 0,

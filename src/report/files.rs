@@ -1,12 +1,17 @@
 //! The CSV files of a run: one row per sample (`timeseries.csv`), per API attempt (`api_calls.csv`), per node
-//! (`nodes.csv`), per pod (`pods.csv`) and, for a traced run, per decision (`trace.csv`).
+//! (`nodes.csv`), per pod (`pods.csv`) and, for a traced run, per decision (`trace.csv`). The per-attempt,
+//! per-pod and per-decision rows are made one at a time as the run streams its records (`stream`).
 
 use std::io;
 
 use super::brownfield;
 use crate::scenarios::Scenario;
+use crate::sim::ec2::InstanceId;
+use crate::sim::ec2::record::AttemptRecord;
 use crate::sim::kube::cluster::ClientOwner;
+use crate::sim::kube::pods::{Pod, PodId};
 use crate::sim::kube::trace::LogLine;
+use crate::sim::sink::TraceSource;
 use crate::sim::time::SimTime;
 use crate::sim::world::World;
 
@@ -100,44 +105,61 @@ pub fn timeseries_csv(world: &World) -> io::Result<Vec<u8>> {
     finish(w)
 }
 
-/// Who made the calls of EC2 client `client`: a node's ipamd (by node index), or a node group.
-fn caller(scenario: &Scenario, world: &World, client: u32) -> (String, String) {
-    match world.cluster.owner(client) {
+/// What a run's rows name by index: its workloads and node groups.
+pub(super) struct Names {
+    workloads: Vec<String>,
+    node_groups: Vec<String>,
+    /// The run's end: a pull still under way then has no `image_pulled_s` yet.
+    end: SimTime,
+}
+
+impl Names {
+    pub(super) fn of(scenario: &Scenario) -> Names {
+        Names {
+            workloads: scenario.workloads.iter().map(|w| w.name.clone()).collect(),
+            node_groups: scenario
+                .node_groups
+                .iter()
+                .map(|g| g.name.clone())
+                .collect(),
+            end: SimTime::ZERO + scenario.duration,
+        }
+    }
+}
+
+/// The columns of `api_calls.csv`.
+pub(super) const API_CALL_COLUMNS: [&str; 7] = [
+    "time_s",
+    "node",
+    "caller",
+    "action",
+    "attempt",
+    "outcome",
+    "latency_ms",
+];
+
+/// One attempt's row: who made it (a node's ipamd by node index, a node group, a caller outside the cluster or
+/// the operator), what, and how it went.
+pub(super) fn api_call_row(names: &Names, a: &AttemptRecord, caller: ClientOwner) -> [String; 7] {
+    let (node, who) = match caller {
         ClientOwner::Ipamd(n) => (n.to_string(), "ipamd".to_string()),
         ClientOwner::NodeGroup(g) => (
             String::new(),
-            format!("node-group:{}", scenario.node_groups[g].name),
+            format!("node-group:{}", names.node_groups[g]),
         ),
         // Their attempts are not logged (sim::ec2::external).
         ClientOwner::External => (String::new(), "external".to_string()),
         ClientOwner::Operator(_) => (String::new(), "operator".to_string()),
-    }
-}
-
-pub(super) fn api_calls_csv(scenario: &Scenario, world: &World) -> io::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "time_s",
-        "node",
-        "caller",
-        "action",
-        "attempt",
-        "outcome",
-        "latency_ms",
-    ])?;
-    for a in world.ec2.record().log() {
-        let (node, who) = caller(scenario, world, a.client.0);
-        w.write_record([
-            secs(a.sent),
-            node,
-            who,
-            a.action.to_string(),
-            a.attempt.to_string(),
-            a.outcome.label().to_string(),
-            micros(a.latency.0, 1_000),
-        ])?;
-    }
-    finish(w)
+    };
+    [
+        secs(a.sent),
+        node,
+        who,
+        a.action.to_string(),
+        a.attempt.to_string(),
+        a.outcome.label().to_string(),
+        micros(a.latency.0, 1_000),
+    ]
 }
 
 /// One row per node: its ipamd's gauges at the end of the run and its counters.
@@ -235,94 +257,52 @@ pub const POD_COLUMNS: [&str; 21] = [
     "replaces",
 ];
 
-/// One row per pod. A pull still under way at `end` has no `image_pulled_s` yet.
-pub(super) fn pods_csv(scenario: &Scenario, world: &World, end: SimTime) -> io::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(POD_COLUMNS)?;
-    let cluster = &world.cluster;
-    for (i, p) in cluster.pods.all().iter().enumerate() {
-        let ip_wait = match (p.sandbox, p.ip_assigned) {
-            (Some(s), Some(a)) => micros(a.since(s).0, 1_000_000),
-            _ => String::new(),
-        };
-        let node = p.node.map(|n| &cluster.nodes[n as usize]);
-        w.write_record([
-            i.to_string(),
-            scenario.workloads[p.workload as usize].name.clone(),
-            opt(p.node_group.map(|g| &scenario.node_groups[g].name)),
-            secs(p.created),
-            opt(p.scheduled.map(secs)),
-            opt(p.bound.map(secs)),
-            opt(p.sandbox.map(secs)),
-            opt(p.ip_assigned.map(secs)),
-            opt(p.image_pulled.filter(|&t| t <= end).map(secs)),
-            opt(p.running.map(secs)),
-            opt(p.ready.map(secs)),
-            opt(p.deleted.map(secs)),
-            opt(p.ip_released.map(secs)),
-            opt(p.node),
-            opt(node.map(|n| n.instance)),
-            opt(p.eni),
-            opt(p.address),
-            p.failed_adds.to_string(),
-            opt(p.wait_reason),
-            ip_wait,
-            opt(p.replaces),
-        ])?;
-    }
-    finish(w)
+/// Pod `id`'s row; `instance` is its node's.
+pub(super) fn pod_row(
+    names: &Names,
+    id: PodId,
+    p: &Pod,
+    instance: Option<InstanceId>,
+) -> [String; 21] {
+    let ip_wait = match (p.sandbox, p.ip_assigned) {
+        (Some(s), Some(a)) => micros(a.since(s).0, 1_000_000),
+        _ => String::new(),
+    };
+    [
+        id.to_string(),
+        names.workloads[p.workload as usize].clone(),
+        opt(p.node_group.map(|g| &names.node_groups[g])),
+        secs(p.created),
+        opt(p.scheduled.map(secs)),
+        opt(p.bound.map(secs)),
+        opt(p.sandbox.map(secs)),
+        opt(p.ip_assigned.map(secs)),
+        opt(p.image_pulled.filter(|&t| t <= names.end).map(secs)),
+        opt(p.running.map(secs)),
+        opt(p.ready.map(secs)),
+        opt(p.deleted.map(secs)),
+        opt(p.ip_released.map(secs)),
+        opt(p.node),
+        opt(instance),
+        opt(p.eni),
+        opt(p.address),
+        p.failed_adds.to_string(),
+        opt(p.wait_reason),
+        ip_wait,
+        opt(p.replaces),
+    ]
 }
 
-/// The decision log and every node's EC2 calls, in time order, when the run was traced.
-pub(super) fn trace_csv(world: &World) -> io::Result<Option<Vec<u8>>> {
-    let Some(log) = world.cluster.log.as_ref() else {
-        return Ok(None);
-    };
-    let mut lines: Vec<(&str, LogLine)> = log.lines.iter().map(|l| ("kube", l.clone())).collect();
-    for (n, node) in world.cluster.nodes.iter().enumerate() {
-        let st = node.ipamd.state();
-        for (at, what) in st.decisions.iter().flatten() {
-            let line = LogLine {
-                at: *at,
-                node: Some(n as u32),
-                pod: None,
-                what: what.clone(),
-            };
-            lines.push(("ipamd", line));
-        }
-        for c in st.call_trace.iter().flatten() {
-            let action = c.request.action();
-            let outcome = match c.error {
-                None => "ok".to_string(),
-                Some(code) => format!("failed: {code}"),
-            };
-            let took = c.answered.since(c.sent).as_secs_f64();
-            for (at, what) in [
-                (c.sent, format!("calls {action}")),
-                (c.answered, format!("{action} {outcome} after {took:.3}s")),
-            ] {
-                let line = LogLine {
-                    at,
-                    node: Some(n as u32),
-                    pod: None,
-                    what,
-                };
-                lines.push(("ipamd", line));
-            }
-        }
-    }
-    // Stable: same-time lines keep the order they were made in (cluster log first, then nodes in order).
-    lines.sort_by_key(|(_, l)| l.at);
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["time_s", "node", "pod", "source", "event"])?;
-    for (source, l) in lines {
-        w.write_record([
-            secs(l.at),
-            opt(l.node),
-            opt(l.pod),
-            source.to_string(),
-            l.what,
-        ])?;
-    }
-    finish(w).map(Some)
+/// The columns of `trace.csv`.
+pub(super) const TRACE_COLUMNS: [&str; 5] = ["time_s", "node", "pod", "source", "event"];
+
+/// One traced line's row.
+pub(super) fn trace_row(source: TraceSource, l: &LogLine) -> [String; 5] {
+    [
+        secs(l.at),
+        opt(l.node),
+        opt(l.pod),
+        source.label().to_string(),
+        l.what.clone(),
+    ]
 }

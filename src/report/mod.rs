@@ -8,9 +8,11 @@
 //!
 //! Every file depends only on the scenario and seed, except the two wall-clock figures of `summary.json`
 //! (`run.wall_s`, `run.events_per_sec`), which measure the machine: two runs give byte-identical files but for
-//! those two values. Files are written to temporary names and renamed when complete, `summary.json` last, so an
-//! interrupted run never leaves a result that looks finished; the previous run's `report.html` and `plots/`
-//! are removed before the first file is written, so they are never seen beside newer results.
+//! those two values. `api_calls.csv`, `pods.csv` and `trace.csv` are streamed as the run goes ([`stream`]),
+//! the others written at its end; every file is written under a temporary name and renamed when complete,
+//! `summary.json` last, so an interrupted run never leaves a result that looks finished. The previous run's
+//! `summary.json`, `report.html` and `plots/` are removed before the run starts, so they are never seen
+//! beside newer results.
 
 mod brownfield;
 mod censored;
@@ -21,6 +23,7 @@ pub mod instance_table;
 pub mod plots;
 mod scale_ups;
 mod scripted;
+mod stream;
 mod summary;
 mod table;
 
@@ -36,6 +39,7 @@ use crate::folder::{self, FileError};
 use crate::scenarios::Scenario;
 use crate::scenarios::budget;
 use crate::sim::engine::{RunStats, Stall};
+use crate::sim::sink::{Kept, RecordSink};
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::world::{BuildError, World};
 
@@ -72,17 +76,19 @@ pub enum SimulateError {
     Stall(#[from] Stall),
 }
 
-/// Builds `scenario`'s world and runs it to the horizon, timing the run. `keep_call_log` keeps every EC2
-/// attempt for `api_calls.csv`; `trace` keeps the decision log for `trace.csv`. A run whose time stops
-/// advancing (more events at one instant than its pods and nodes could cause,
-/// [`budget::Estimate::instant_limit`])
-/// ends with [`SimulateError::Stall`] instead of hanging.
+/// Builds `scenario`'s world and runs it to the horizon, timing the run. `keep_records` keeps every EC2
+/// attempt `[ec2] api_calls_csv` names, every pod and every traced line in memory ([`Kept`], read with
+/// [`World::kept`] and [`World::all_pods`]); without it the run keeps only what its summary needs. `trace`
+/// makes the decision log. A run whose time stops advancing (more events at one instant than its pods and
+/// nodes could cause, [`budget::Estimate::instant_limit`]) ends with [`SimulateError::Stall`] instead of
+/// hanging.
 pub fn simulate(
     scenario: &Scenario,
-    keep_call_log: bool,
+    keep_records: bool,
     trace: bool,
 ) -> Result<(World, Perf), SimulateError> {
-    simulate_showing(scenario, keep_call_log, trace, &ProgressBar::hidden())
+    let sink = keep_records.then(|| Box::new(Kept::default()) as Box<dyn RecordSink>);
+    simulate_into(scenario, sink, trace, &ProgressBar::hidden())
 }
 
 /// Steps a run is cut into for its progress bar. Stopping at a step's instant changes nothing: the events
@@ -90,15 +96,16 @@ pub fn simulate(
 /// it would be at any instant (`tests/run.rs` compares a stepped run with an unbroken one).
 const PROGRESS_STEPS: u64 = 200;
 
-/// [`simulate`], moving `bar` through the simulated time as the run goes (its length is the run's duration in
-/// microseconds; its message the time reached and the events' rate) and clearing it at the end.
-pub fn simulate_showing(
+/// [`simulate`] with its finished records going to `sink`, moving `bar` through the simulated time as the run
+/// goes (its length is the run's duration in microseconds; its message the time reached and the events'
+/// rate) and clearing it at the end. The traced lines are passed on at the end of each step.
+fn simulate_into(
     scenario: &Scenario,
-    keep_call_log: bool,
+    sink: Option<Box<dyn RecordSink>>,
     trace: bool,
     bar: &ProgressBar,
 ) -> Result<(World, Perf), SimulateError> {
-    let (mut world, mut engine) = World::build(scenario, keep_call_log, trace)?;
+    let (mut world, mut engine) = World::build(scenario, sink, trace)?;
     engine.set_instant_limit(budget::estimate(scenario).instant_limit());
     // Wall-clock time only measures the run (`run.wall_s`, timings.csv) and feeds the bar; the models never
     // see it.
@@ -109,6 +116,7 @@ pub fn simulate_showing(
         let at =
             SimTime((u128::from(total) * u128::from(step) / u128::from(PROGRESS_STEPS)) as u64);
         engine.try_run_until(&mut world, at)?;
+        world.pass_on_trace();
         let events = engine.stats().events;
         let rate = events as f64 / started.elapsed().as_secs_f64().max(1e-9);
         bar.set_message(format!(
@@ -159,35 +167,71 @@ fn quantiles(values: &mut [f64]) -> Value {
     serde_json::json!({ "p50": q(0.5), "p90": q(0.9), "p99": q(0.99), "max": q(1.0) })
 }
 
-/// Writes every output file of a run into `dir` (created if needed); returns the paths written. A stale
-/// `trace.csv` from an earlier traced run is removed when this run is not traced.
-pub fn write_run(
+/// Why a run written to a folder produced no results.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Simulate(#[from] SimulateError),
+    /// A file could not be written.
+    #[error("writing {0}")]
+    File(#[from] FileError),
+}
+
+/// Runs `scenario` (as [`simulate`]) writing every output file into `dir` (created if needed; the caller
+/// holds its claim, [`folder::claim`]): `api_calls.csv`, `pods.csv` and, when `trace`, `trace.csv` as the run
+/// goes, the others at its end; returns the world, the run's figures and the paths written. The old
+/// `summary.json` and charts are removed first; a run that fails leaves none of its files under a final name.
+/// A stale `trace.csv` from an earlier traced run is removed when this run is not traced.
+pub fn run(
     dir: &Path,
     scenario: &Scenario,
-    world: &World,
-    perf: Perf,
-) -> Result<Vec<PathBuf>, FileError> {
+    trace: bool,
+    bar: &ProgressBar,
+) -> Result<(World, Perf, Vec<PathBuf>), RunError> {
     fs::create_dir_all(dir).map_err(FileError::at(dir))?;
     // The old summary goes first, so a run that fails half-way leaves no complete-looking result; the old
     // report and charts next, so that none is left beside results they were not drawn from.
     folder::remove(&dir.join("summary.json"))?;
     plots::remove(dir)?;
+    let streams = stream::Streams::create(dir, scenario, trace)?;
+    let (mut world, perf) = simulate_into(scenario, Some(Box::new(streams)), trace, bar)?;
+    let sink: Box<dyn std::any::Any> = world.take_sink().expect("the run's streams");
+    let streams = sink
+        .downcast::<stream::Streams>()
+        .expect("the run's streams");
+    let streamed = streams.finish(&world)?;
+    let written = write_at_end(dir, scenario, &world, perf, streamed)?;
+    Ok((world, perf, written))
+}
+
+/// Writes the files made at a run's end and renames the streamed ones, `summary.json` last.
+fn write_at_end(
+    dir: &Path,
+    scenario: &Scenario,
+    world: &World,
+    perf: Perf,
+    streamed: stream::Finished,
+) -> Result<Vec<PathBuf>, FileError> {
     let write = |name: &str, bytes: io::Result<Vec<u8>>| {
         let path = dir.join(name);
         folder::write_atomic(&path, &bytes.map_err(FileError::at(&path))?)?;
         Ok::<_, FileError>(path)
     };
     let end = SimTime::ZERO + scenario.duration;
+    let stream::Finished {
+        api_calls,
+        pods,
+        trace,
+    } = streamed;
     let mut written = vec![
         write("timeseries.csv", files::timeseries_csv(world))?,
-        write("api_calls.csv", files::api_calls_csv(scenario, world))?,
+        api_calls.publish()?,
         write("nodes.csv", files::nodes_csv(scenario, world, end))?,
-        write("pods.csv", files::pods_csv(scenario, world, end))?,
+        pods.publish()?,
     ];
-    let trace = dir.join("trace.csv");
-    match files::trace_csv(world).map_err(FileError::at(&trace))? {
-        Some(bytes) => written.push(write("trace.csv", Ok(bytes))?),
-        None => folder::remove(&trace)?,
+    match trace {
+        Some(t) => written.push(t.publish()?),
+        None => folder::remove(&dir.join("trace.csv"))?,
     }
     let mut text = serde_json::to_string_pretty(&summary(scenario, world, perf, Keys::Used))
         .expect("JSON values serialise");

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use super::censored::{self, Wait};
 use crate::scenarios::{Scenario, WorkloadKind};
-use crate::sim::kube::pods::Pod;
 use crate::sim::time::SimTime;
 
 /// A scale-up: from `at`, `replicas` pods Ready wanted, until `until` (the next step, or the run's end).
@@ -20,7 +19,12 @@ struct ScaleUp {
 
 /// `deployments.<name>`: `scale_ups` (how many) and `scale_up_s` (their quantiles, censored ones flagged),
 /// for every deployment workload.
-pub fn deployments(scenario: &Scenario, pods: &[Pod], end: SimTime) -> Value {
+/// `ready_changes[w]`: workload `w`'s changes in Ready pods ([`PodOutcomes::ready_changes`](crate::sim::kube::outcomes::PodOutcomes::ready_changes)), in any order.
+pub fn deployments(
+    scenario: &Scenario,
+    ready_changes: &[Vec<(SimTime, i32)>],
+    end: SimTime,
+) -> Value {
     let mut out = serde_json::Map::new();
     for (w, spec) in scenario.workloads.iter().enumerate() {
         let WorkloadKind::Deployment { replicas, steps } = &spec.kind else {
@@ -42,30 +46,16 @@ pub fn deployments(scenario: &Scenario, pods: &[Pod], end: SimTime) -> Value {
             }
             prev = count;
         }
-        let mine = pods.iter().filter(|p| p.workload as usize == w);
-        let mut waits = waits(&ups, ready_changes(mine));
+        // In time order, losses first at one instant.
+        let mut changes = ready_changes[w].clone();
+        changes.sort_unstable();
+        let mut waits = waits(&ups, changes);
         out.insert(
             spec.name.clone(),
             json!({ "scale_ups": ups.len(), "scale_up_s": censored::quantiles(&mut waits) }),
         );
     }
     Value::Object(out)
-}
-
-/// When the number of Ready pods changes: +1 when a pod turns Ready, −1 when a Ready pod is deleted (it
-/// stops serving then), in time order, losses first at one instant.
-fn ready_changes<'a>(pods: impl Iterator<Item = &'a Pod>) -> Vec<(SimTime, i32)> {
-    let mut changes = Vec::new();
-    for p in pods {
-        if let Some(ready) = p.ready {
-            changes.push((ready, 1));
-            if let Some(deleted) = p.deleted.filter(|&d| d >= ready) {
-                changes.push((deleted, -1));
-            }
-        }
-    }
-    changes.sort();
-    changes
 }
 
 /// Each scale-up's wait, walking the changes once (scale-ups are in time order and end by the next).

@@ -15,7 +15,8 @@ use crate::sim::ec2::record::ActionRecord;
 use crate::sim::ipamd::daemon::Counters;
 use crate::sim::kube::node_groups::{NodeGroupStats, NodeStart, SubnetLaunches};
 use crate::sim::kube::nodes::Node;
-use crate::sim::kube::pods::{Pod, WaitReason, Waited};
+use crate::sim::kube::outcomes::{PodOutcomes, PodTally, Span};
+use crate::sim::kube::pods::{WaitReason, Waited};
 use crate::sim::metrics::{PoolTotals, Sample};
 use crate::sim::time::SimTime;
 use crate::sim::vpc::SubnetId;
@@ -78,28 +79,35 @@ fn held_addresses<'a>(pools: impl Iterator<Item = &'a PoolTotals> + Clone) -> Va
     })
 }
 
-/// Seconds from `from` to `to` of each pod that has both: the waits that ended.
-fn pod_spans(
-    pods: &[&Pod],
-    from: impl Fn(&Pod) -> Option<SimTime>,
-    to: impl Fn(&Pod) -> Option<SimTime>,
-) -> Vec<f64> {
-    pods.iter()
-        .filter_map(|p| Some(to(p)?.since(from(p)?).as_secs_f64()))
+/// A set of waits, as the censored quantiles take them.
+fn waits(spans: &[Span]) -> Vec<Wait> {
+    spans
+        .iter()
+        .map(|s| Wait {
+            secs: s.length().as_secs_f64(),
+            ended: s.ended(),
+        })
         .collect()
 }
 
-/// The wait from `from` to `to` of each pod that has `from`: ended when it has `to`, else censored at its
-/// deletion or at the run's `end`, the last time it was seen waiting.
-fn pod_waits(
-    pods: &[&Pod],
-    end: SimTime,
-    from: impl Fn(&Pod) -> Option<SimTime>,
-    to: impl Fn(&Pod) -> Option<SimTime>,
-) -> Vec<Wait> {
-    pods.iter()
-        .filter_map(|p| Some(Wait::from(from(p)?, to(p), p.deleted.unwrap_or(end))))
+/// The lengths in seconds of the waits that ended.
+fn ended(spans: &[Span]) -> Vec<f64> {
+    spans
+        .iter()
+        .filter(|s| s.ended())
+        .map(|s| s.length().as_secs_f64())
         .collect()
+}
+
+/// The run's pod figures at its end: those of the pods it finished with, and those of the pods still alive,
+/// their waits censored at their deletion or at `end`.
+fn pod_outcomes(world: &World, end: SimTime) -> PodOutcomes {
+    let cluster = &world.cluster;
+    let mut outcomes = cluster.outcomes.clone();
+    for (_, pod) in cluster.pods.live() {
+        outcomes.add(pod, cluster.pod_group(pod), end);
+    }
+    outcomes
 }
 
 /// Node start-up as an outcome: `never_ready` (instances RunInstances returned whose node never turned Ready)
@@ -120,6 +128,7 @@ fn group_summary(
     g: usize,
     stats: &NodeGroupStats,
     end: SimTime,
+    pods: &PodTally,
     keys: Keys,
 ) -> Value {
     let cluster = &world.cluster;
@@ -140,17 +149,6 @@ fn group_summary(
         counters.add(&n.ipamd.state().counters);
     }
     let errors = error_counts(&counters.api_errors, keys);
-    // A pod belongs to the group of its node, or, until it has one, to the group its selector names, so
-    // that pods that never got a node are counted where they wait.
-    let pods: Vec<&Pod> = cluster
-        .pods
-        .all()
-        .iter()
-        .filter(|p| match p.node {
-            Some(n) => cluster.nodes[n as usize].group == g,
-            None => p.node_group == Some(g),
-        })
-        .collect();
     let (never_ready, ready_latency) = node_start_figures(cluster.node_groups.starts(g), end);
     let inventory = world.ec2.inventory();
     // Under `Keys::All` every subnet of the file, so that a sweep moving the group between subnets keeps one
@@ -176,7 +174,9 @@ fn group_summary(
         "ipamd_ec2_calls": calls,
         "ipamd_api_errors": errors,
         "ips": held_addresses(world.timeseries.rows.iter().map(|r| &r.group_pools[g])),
-        "pods": pod_figures(&pods, end, keys),
+        // A pod belongs to the group of its node, or, until it has one, to the group its selector names, so
+        // that pods that never got a node are counted where they wait.
+        "pods": pod_figures(pods, keys),
     })
 }
 
@@ -184,8 +184,9 @@ fn group_summary(
 const NODE_WAIT_REASONS: [WaitReason; 2] = [WaitReason::MaxPods, WaitReason::Unschedulable];
 
 /// Pods of `waited` counted by their wait reason, under the labels of `possible` too when `keys` wants zeros.
-fn reason_counts<'a>(
-    waited: impl Iterator<Item = &'a &'a Pod>,
+fn reason_counts(
+    pods: &PodTally,
+    waited: Waited,
     possible: impl Iterator<Item = WaitReason>,
     keys: Keys,
 ) -> BTreeMap<String, u64> {
@@ -193,8 +194,8 @@ fn reason_counts<'a>(
     if keys == Keys::All {
         counts.extend(possible.map(|r| (r.label(), 0)));
     }
-    for r in waited.filter_map(|p| p.wait_reason) {
-        *counts.entry(r.label()).or_default() += 1;
+    for &(_, r, n) in pods.reasons.iter().filter(|(w, _, _)| *w == waited) {
+        *counts.entry(r.label()).or_default() += n;
     }
     counts
 }
@@ -209,50 +210,37 @@ fn reason_counts<'a>(
 /// Pods that never reached Running count in `never_started` (`deleted_before_running` of them were deleted
 /// first) and in the latency quantiles as censored waits ([`censored::quantiles`]); `started_only` keeps the
 /// quantiles over the pods that got there.
-fn pod_figures(pods: &[&Pod], end: SimTime, keys: Keys) -> Value {
-    let waited =
-        |what: Waited| -> Vec<&&Pod> { pods.iter().filter(|p| p.waited() == Some(what)).collect() };
-    let (for_address, for_node, for_image) = (
-        waited(Waited::Address),
-        waited(Waited::Node),
-        waited(Waited::Image),
-    );
-    let started = pods.iter().filter(|p| p.running.is_some()).count();
-    let deleted_before_running = pods
-        .iter()
-        .filter(|p| p.running.is_none() && p.deleted.is_some())
-        .count();
-    let ip_wait = (|p: &Pod| p.sandbox, |p: &Pod| p.ip_assigned);
-    let launch = (|p: &Pod| Some(p.created), |p: &Pod| p.running);
-    let ready = (|p: &Pod| Some(p.created), |p: &Pod| p.ready);
+fn pod_figures(pods: &PodTally, keys: Keys) -> Value {
     json!({
-        "created": pods.len(),
-        "started": started,
-        "never_started": pods.len() - started,
-        "deleted_before_running": deleted_before_running,
+        "created": pods.created,
+        "started": pods.started,
+        "never_started": pods.created - pods.started,
+        "deleted_before_running": pods.deleted_before_running,
         // No pods: nothing to take a share of.
-        "started_ratio": (!pods.is_empty()).then(|| started as f64 / pods.len() as f64),
-        "failed_add_attempts": pods.iter().map(|p| u64::from(p.failed_adds)).sum::<u64>(),
-        "failed_pull_attempts": pods.iter().map(|p| u64::from(p.failed_pulls)).sum::<u64>(),
-        "waited_for_an_address": for_address.len(),
-        "waited_for_a_node": for_node.len(),
-        "waited_for_an_image": for_image.len(),
-        "ip_wait_s": censored::quantiles(&mut pod_waits(pods, end, ip_wait.0, ip_wait.1)),
-        "launch_latency_s": censored::quantiles(&mut pod_waits(pods, end, launch.0, launch.1)),
-        "ready_latency_s": censored::quantiles(&mut pod_waits(pods, end, ready.0, ready.1)),
+        "started_ratio": (pods.created > 0).then(|| pods.started as f64 / pods.created as f64),
+        "failed_add_attempts": pods.failed_adds,
+        "failed_pull_attempts": pods.failed_pulls,
+        "waited_for_an_address": pods.waited(Waited::Address),
+        "waited_for_a_node": pods.waited(Waited::Node),
+        "waited_for_an_image": pods.waited(Waited::Image),
+        "ip_wait_s": censored::quantiles(&mut waits(&pods.ip_wait)),
+        "launch_latency_s": censored::quantiles(&mut waits(&pods.launch)),
+        "ready_latency_s": censored::quantiles(&mut waits(&pods.ready)),
         "started_only": {
-            "ip_wait_s": quantiles(&mut pod_spans(pods, ip_wait.0, ip_wait.1)),
-            "launch_latency_s": quantiles(&mut pod_spans(pods, launch.0, launch.1)),
-            "ready_latency_s": quantiles(&mut pod_spans(pods, ready.0, ready.1)),
+            "ip_wait_s": quantiles(&mut ended(&pods.ip_wait)),
+            "launch_latency_s": quantiles(&mut ended(&pods.launch)),
+            "ready_latency_s": quantiles(&mut ended(&pods.ready)),
         },
         "address_wait_reasons": reason_counts(
-            for_address.into_iter(),
+            pods,
+            Waited::Address,
             WaitReason::all().filter(|r| *r != WaitReason::Unschedulable && !r.is_image()),
             keys,
         ),
-        "node_wait_reasons": reason_counts(for_node.into_iter(), NODE_WAIT_REASONS.into_iter(), keys),
+        "node_wait_reasons": reason_counts(pods, Waited::Node, NODE_WAIT_REASONS.into_iter(), keys),
         "image_wait_reasons": reason_counts(
-            for_image.into_iter(),
+            pods,
+            Waited::Image,
             WaitReason::all().filter(WaitReason::is_image),
             keys,
         ),
@@ -290,6 +278,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
         |(code, n)| (code.to_string(), json!(n)),
     );
     let end = SimTime::ZERO + scenario.duration;
+    let outcomes = pod_outcomes(world, end);
     let groups = world.cluster.node_groups.stats();
     let launches = |id: SubnetId| {
         groups
@@ -327,7 +316,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
     let node_groups = by_name(groups.iter().enumerate(), |(g, stats)| {
         (
             stats.name.clone(),
-            group_summary(world, g, stats, end, keys),
+            group_summary(world, g, stats, end, &outcomes.by_group[g], keys),
         )
     });
     let (never_ready, ready_latency) = node_start_figures(
@@ -338,8 +327,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
     let peak = |f: &dyn Fn(&Sample) -> u32| rows.iter().map(f).max().unwrap_or(0);
     let totals = ipamd_totals(world);
     let ipamd_errors = error_counts(&totals.api_errors, keys);
-    let all: Vec<&Pod> = cluster.pods.all().iter().collect();
-    let mut pods = pod_figures(&all, end, keys);
+    let mut pods = pod_figures(&outcomes.total(), keys);
     pods["pending_peak"] = json!(peak(&|r| r.pods_pending));
     pods["running_peak"] = json!(peak(&|r| r.pods_running));
     let mut enis = json!({ "peak": peak(&|r| r.enis) });
@@ -378,7 +366,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
             "peak": peak(&|r| r.instances_running),
         },
         "node_groups": node_groups,
-        "deployments": scale_ups::deployments(scenario, cluster.pods.all(), end),
+        "deployments": scale_ups::deployments(scenario, &outcomes.ready_changes, end),
         "events": scripted::events(scenario, world),
         "enis": enis,
         "ips": held_addresses(rows.iter().map(|r| &r.pools)),
@@ -437,7 +425,7 @@ mod tests {
     /// Four pods created at 0 s, in a run that ends at 100 s: one Running after 2 s and Ready after 5 s, one
     /// still waiting for an address, one deleted at 30 s before it ran, one never scheduled. The three
     /// scheduled ones made their first CNI ADD at 1 s.
-    fn four_pods() -> Pods {
+    fn four_pods() -> PodTally {
         let req = PodRequest {
             workload: 0,
             node_group: Some(0),
@@ -456,14 +444,16 @@ mod tests {
         let ran = pods.get_mut(0);
         (ran.ip_assigned, ran.running, ran.ready) = (Some(at(2)), Some(at(2)), Some(at(5)));
         pods.get_mut(2).deleted = Some(at(30));
-        pods
+        let mut tally = PodTally::default();
+        for (_, p) in pods.live() {
+            tally.add(p, at(100));
+        }
+        tally
     }
 
     #[test]
     fn pods_that_never_ran_are_counted_and_make_the_latencies_lower_bounds() {
-        let pods = four_pods();
-        let all: Vec<&Pod> = pods.all().iter().collect();
-        let v = pod_figures(&all, at(100), Keys::All);
+        let v = pod_figures(&four_pods(), Keys::All);
         assert_eq!(v["started"], json!(1));
         assert_eq!(v["never_started"], json!(3));
         assert_eq!(v["deleted_before_running"], json!(1));
@@ -512,7 +502,7 @@ mod tests {
 
     #[test]
     fn no_pods_have_no_started_ratio_but_every_key() {
-        let v = pod_figures(&[], at(100), Keys::All);
+        let v = pod_figures(&PodTally::default(), Keys::All);
         assert_eq!(v["never_started"], json!(0));
         assert_eq!(v["started_ratio"], Value::Null);
         assert_eq!(v["launch_latency_s"]["p99_censored"], json!(false));
@@ -522,7 +512,7 @@ mod tests {
     /// `results.csv` row has the same header.
     #[test]
     fn every_address_wait_reason_has_a_key_at_zero() {
-        let v = pod_figures(&[], at(100), Keys::All);
+        let v = pod_figures(&PodTally::default(), Keys::All);
         let reasons = v["address_wait_reasons"].as_object().unwrap();
         for r in [
             "pool-empty:awaiting-tick",

@@ -8,6 +8,7 @@ pub mod kube;
 pub mod metrics;
 pub mod rng;
 pub mod script;
+pub mod sink;
 pub mod time;
 pub mod vpc;
 pub mod world;

@@ -9,10 +9,13 @@ use crate::sim::engine::{Context, Engine, Model};
 use crate::sim::ipamd::IpamdEvent;
 use crate::sim::kube::cluster::{ClientOwner, Cluster, ClusterSetup, KubeEvent};
 use crate::sim::kube::node_groups::{NodeGroupEvent, NodeGroups};
+use crate::sim::kube::pods::Pod;
+use crate::sim::kube::trace::LogLine;
 use crate::sim::kube::workloads::WorkloadEvent;
 use crate::sim::metrics::Timeseries;
 use crate::sim::rng::stream;
 use crate::sim::script::{Change, Script};
+use crate::sim::sink::{Kept, RecordSink, TraceSource};
 use crate::sim::time::SimTime;
 use crate::sim::vpc::in_use::{InUseDrains, InUseEvent};
 use crate::sim::vpc::tenants::{TenantEvent, Tenants};
@@ -107,6 +110,8 @@ pub struct World {
     pub event_outcomes: Vec<Option<Result<(), ErrorCode>>>,
     /// The scripted events' calls in flight, with their script index.
     script_calls: Vec<(CallId, usize)>,
+    /// Where finished attempts, pods and traced lines go; without one they are dropped.
+    sink: Option<Box<dyn RecordSink>>,
 }
 
 impl World {
@@ -124,13 +129,15 @@ impl World {
         self.ec2.submit(ctx, client, request)
     }
 
-    /// Builds the world of `scenario` and an engine with its first events scheduled. `trace` keeps the
-    /// decision log and every node's EC2 calls for `vpcsim explain`.
+    /// Builds the world of `scenario` and an engine with its first events scheduled. Finished records go to
+    /// `sink` as the run goes (without one, no attempt is logged at all and finished pods are dropped once
+    /// counted); `trace` makes the decision log and every node's EC2 calls for `vpcsim explain`.
     pub fn build(
         scenario: &Scenario,
-        keep_call_log: bool,
+        sink: Option<Box<dyn RecordSink>>,
         trace: bool,
     ) -> Result<(World, Engine<Event>), BuildError> {
+        let keep_call_log = sink.is_some();
         let mut initial = stream(scenario.seed, "vpc.initial", 0);
         let mut subnets = Vec::with_capacity(scenario.subnets.len());
         let mut in_use = InUseDrains::default();
@@ -196,6 +203,7 @@ impl World {
             operator_answers: Vec::new(),
             event_outcomes: vec![None; scenario.script.events.len()],
             script_calls: Vec::new(),
+            sink,
         };
         let mut engine = Engine::new(scenario.seed);
         {
@@ -280,6 +288,7 @@ impl Model for World {
                 ctx.schedule_in(self.timeseries.interval, Event::Sample);
             }
         }
+        self.pass_on_finished();
     }
 
     fn settle(&mut self) {
@@ -287,7 +296,101 @@ impl Model for World {
     }
 }
 
+/// Finished records, passed on to the sink.
 impl World {
+    /// Passes the attempts answered and the pods finished with during the last event on to the sink, and drops
+    /// them.
+    fn pass_on_finished(&mut self) {
+        let cluster = &self.cluster;
+        for a in self.ec2.take_attempts() {
+            if let Some(sink) = self.sink.as_mut() {
+                sink.attempt(&a, cluster.owner(a.client.0));
+            }
+        }
+        for (id, pod) in self.cluster.pods.take_finished() {
+            if let Some(sink) = self.sink.as_mut() {
+                let instance = pod.node.map(|n| self.cluster.nodes[n as usize].instance);
+                sink.pod(id, &pod, instance);
+            }
+        }
+    }
+
+    /// Passes the traced lines made since the last call on to the sink, in time order (lines of one instant:
+    /// the cluster's first, then each node's in node order, each in the order made); an ipamd EC2 call gives
+    /// two lines, its sending and its answer, made when it is answered. Called between steps of a run and at
+    /// its end, so the lines wait at most one step.
+    pub fn pass_on_trace(&mut self) {
+        let Some(log) = self.cluster.log.as_mut() else {
+            return;
+        };
+        let mut lines: Vec<(TraceSource, LogLine)> = log
+            .lines
+            .drain(..)
+            .map(|l| (TraceSource::Kube, l))
+            .collect();
+        for (n, node) in self.cluster.nodes.iter().enumerate() {
+            let mut st = node.ipamd.state_mut();
+            let node = Some(n as u32);
+            for (at, what) in st.decisions.iter_mut().flat_map(|d| d.drain(..)) {
+                let line = LogLine {
+                    at,
+                    node,
+                    pod: None,
+                    what,
+                };
+                lines.push((TraceSource::Ipamd, line));
+            }
+            for c in st.call_trace.iter_mut().flat_map(|c| c.drain(..)) {
+                let action = c.request.action();
+                let outcome = match c.error {
+                    None => "ok".to_string(),
+                    Some(code) => format!("failed: {code}"),
+                };
+                let took = c.answered.since(c.sent).as_secs_f64();
+                for (at, what) in [
+                    (c.sent, format!("calls {action}")),
+                    (c.answered, format!("{action} {outcome} after {took:.3}s")),
+                ] {
+                    let line = LogLine {
+                        at,
+                        node,
+                        pod: None,
+                        what,
+                    };
+                    lines.push((TraceSource::Ipamd, line));
+                }
+            }
+        }
+        // Stable: same-time lines keep the order they were gathered in.
+        lines.sort_by_key(|(_, l)| l.at);
+        if let Some(sink) = self.sink.as_mut() {
+            for (source, line) in &lines {
+                sink.trace(*source, line);
+            }
+        }
+    }
+
+    /// The sink the world was built with, given back (to finish its files) and replaced by none.
+    pub fn take_sink(&mut self) -> Option<Box<dyn RecordSink>> {
+        self.sink.take()
+    }
+
+    /// The records kept, when the world was built with a [`Kept`] sink.
+    pub fn kept(&self) -> Option<&Kept> {
+        let sink: &dyn std::any::Any = self.sink.as_deref()?;
+        sink.downcast_ref()
+    }
+
+    /// Every pod of the run by number, those finished with and those alive, when the world keeps its records
+    /// ([`Kept`]); panics otherwise.
+    pub fn all_pods(&self) -> Vec<&Pod> {
+        let kept = self.kept().expect("a world that keeps its records");
+        let mut all: Vec<(u32, &Pod)> = kept.pods.iter().map(|(id, p)| (*id, p)).collect();
+        all.extend(self.cluster.pods.live());
+        all.sort_unstable_by_key(|&(id, _)| id);
+        all.into_iter().map(|(_, p)| p).collect()
+    }
+
     /// One of the operator's calls has finished: a scripted event's call records its outcome.
     fn operator_answered(&mut self, done: Completion) {
         if let Some(k) = self.script_calls.iter().position(|&(c, _)| c == done.call) {

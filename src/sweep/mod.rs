@@ -408,7 +408,7 @@ fn check_points(sweep: &Sweep, text: &str, budget: Option<&Budget>) -> Result<Ch
                 };
                 return Err(sweep.point_error(text, point, message));
             }
-            let (world, _) = World::build(&scenario, false, false).map_err(|e| {
+            let (world, _) = World::build(&scenario, None, false).map_err(|e| {
                 let message = PointError {
                     axis: None,
                     message: e.to_string(),
@@ -483,13 +483,19 @@ fn execute(
         scenario.seed.to_string(),
     ];
     let axes = sweep.labels(point).into_iter().map(str::to_string);
-    let simulated = opts
-        .budget
-        .check(&scenario)
-        .map_err(|e| e.to_string())
-        .and_then(|_| {
-            report::simulate(&scenario, opts.keep_runs, false).map_err(|e| e.to_string())
-        });
+    // A kept run streams its files into its own folder; the others keep only what the summary needs.
+    let dir = opts.out.join("runs").join(run_dir_name(run));
+    let simulated = match opts.budget.check(&scenario) {
+        Err(e) => Err(e.to_string()),
+        Ok(_) if opts.keep_runs => {
+            match report::run(&dir, &scenario, false, &ProgressBar::hidden()) {
+                Ok((world, perf, _)) => Ok((world, perf)),
+                Err(report::RunError::Simulate(e)) => Err(e.to_string()),
+                Err(report::RunError::File(e)) => return Err(e.into()),
+            }
+        }
+        Ok(_) => report::simulate(&scenario, false, false).map_err(|e| e.to_string()),
+    };
     let (world, perf) = match simulated {
         Ok(done) => done,
         Err(error) => {
@@ -506,10 +512,6 @@ fn execute(
             });
         }
     };
-    if opts.keep_runs {
-        let dir = opts.out.join("runs").join(run_dir_name(run));
-        report::write_run(&dir, &scenario, &world, perf)?;
-    }
     let metrics = flatten(&report::summary(&scenario, &world, perf, Keys::All));
     let cells: Vec<String> = leading
         .into_iter()

@@ -6,13 +6,14 @@ use std::net::Ipv4Addr;
 
 use vpcsim::scenarios::Scenario;
 use vpcsim::sim::engine::Engine;
+use vpcsim::sim::sink::Kept;
 use vpcsim::sim::time::SimTime;
 use vpcsim::sim::world::{Event, World};
 
-/// Builds `s`'s world (no call log, no trace), runs it to its horizon in one go and checks the invariants.
+/// Builds `s`'s world (its records kept, no trace), runs it to its horizon in one go and checks the invariants.
 pub fn run_checked(s: &Scenario) -> World {
     let (mut world, mut engine): (World, Engine<Event>) =
-        World::build(s, false, false).expect("builds");
+        World::build(s, Kept::boxed(), false).expect("builds");
     let end = SimTime::ZERO + s.duration;
     engine.run_until(&mut world, end);
     check_invariants(&world, end);
@@ -25,7 +26,7 @@ pub fn check_invariants(world: &World, end: SimTime) {
     assert!(rows.windows(2).all(|w| w[0].time < w[1].time));
     assert!(rows.last().is_none_or(|r| r.time <= end));
     let mut by_address: BTreeMap<Ipv4Addr, Vec<(SimTime, SimTime)>> = BTreeMap::new();
-    for (i, p) in world.cluster.pods.all().iter().enumerate() {
+    for (i, p) in world.all_pods().iter().enumerate() {
         let steps = [
             Some(p.created),
             p.scheduled,

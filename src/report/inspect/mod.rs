@@ -91,7 +91,7 @@ pub struct Inspection {
 
 /// Builds `scenario`'s world and reads its subnets; node capacity for `query`, or for each node group.
 pub fn inspect(scenario: &Scenario, query: Option<&NodeQuery>) -> Result<Inspection, BuildError> {
-    let (world, _) = World::build(scenario, false, false)?;
+    let (world, _) = World::build(scenario, None, false)?;
     let subnets = world
         .ec2
         .inventory()

@@ -173,6 +173,11 @@ impl ControlPlane {
         &mut self.inventory
     }
 
+    /// Takes the attempts the call log holds ([`CallRecorder::take_log`]).
+    pub fn take_attempts(&mut self) -> std::vec::Drain<'_, AttemptRecord> {
+        self.record.take_log()
+    }
+
     pub fn record(&self) -> &CallRecorder {
         &self.record
     }

@@ -1,5 +1,5 @@
-//! The record of every API call: counts by action and outcome, latency histograms, and optionally a log of
-//! every attempt (for `api_calls.csv`). Counted per attempt, as EC2 (and CloudTrail) sees them, and per logical
+//! The record of every API call: counts by action and outcome, latency histograms, and optionally the
+//! attempts themselves (for `api_calls.csv`), held only until the world passes them on to its record sink. Counted per attempt, as EC2 (and CloudTrail) sees them, and per logical
 //! call, as the caller sees them after the SDK's retries.
 
 use super::action::{ACTION_COUNT, Action};
@@ -232,9 +232,15 @@ impl CallRecorder {
         }
     }
 
-    /// The attempts the log keeps ([`CallLog`]), in the order they were answered.
+    /// The attempts the log keeps ([`CallLog`]) not yet taken, in the order they were answered.
     pub fn log(&self) -> &[AttemptRecord] {
         &self.log
+    }
+
+    /// Takes the attempts the log holds, in the order they were answered: the world passes them on as they
+    /// come, so the log holds at most one event's.
+    pub fn take_log(&mut self) -> std::vec::Drain<'_, AttemptRecord> {
+        self.log.drain(..)
     }
 
     /// Throttled attempts over all actions.

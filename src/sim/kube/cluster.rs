@@ -40,7 +40,8 @@ use crate::sim::kube::kubelet::{Kubelet, backoff};
 use crate::sim::kube::lifecycle::{exited_at, ready_at};
 use crate::sim::kube::node_groups::{GroupAction, NodeGroupEvent, NodeGroups, Packing};
 use crate::sim::kube::nodes::{Node, NodePhase};
-use crate::sim::kube::pods::{PodId, PodState, Pods, WaitReason};
+use crate::sim::kube::outcomes::PodOutcomes;
+use crate::sim::kube::pods::{Pod, PodId, PodState, Pods, WaitReason};
 use crate::sim::kube::scheduler::Scheduler;
 use crate::sim::kube::trace::DecisionLog;
 use crate::sim::kube::workloads::{PodRequest, WorkloadAction, WorkloadEvent, Workloads};
@@ -136,7 +137,10 @@ pub struct Cluster {
     spec: KubeSpec,
     seed: u64,
     idle_ticks: IdleTicks,
+    /// The pods the run has not finished with.
     pub pods: Pods,
+    /// The figures of the pods it has finished with.
+    pub outcomes: PodOutcomes,
     pub nodes: Vec<Node>,
     /// Pods bound to each node and not gone.
     node_pods: Vec<Vec<PodId>>,
@@ -179,6 +183,14 @@ impl Cluster {
             seed: setup.seed,
             idle_ticks: setup.idle_ticks,
             pods: Pods::default(),
+            outcomes: PodOutcomes::new(
+                node_groups.len(),
+                setup
+                    .workloads
+                    .iter()
+                    .map(|w| matches!(w.kind, WorkloadKind::Deployment { .. }))
+                    .collect(),
+            ),
             nodes: Vec::new(),
             node_pods: Vec::new(),
             node_by_instance: Vec::new(),
@@ -262,9 +274,9 @@ impl Cluster {
             KubeEvent::AwsNodeRestarts(n, epoch) => self.aws_node_restarts(ctx, ec2, n, epoch),
             KubeEvent::AwsNodeReady(n, epoch) => self.aws_node_ready(ctx, n, epoch),
             KubeEvent::Bound(pod) => {
-                let p = self.pods.get_mut(pod);
+                let p = self.pods.get(pod);
                 if p.state == PodState::Starting && p.bound.is_none() {
-                    p.bound = Some(ctx.now());
+                    self.pods.get_mut(pod).bound = Some(ctx.now());
                     self.pod_worker_start(ctx, pod);
                 }
             }
@@ -719,19 +731,20 @@ impl Cluster {
             return;
         }
         let now = ctx.now();
-        let pod = self.pods.get_mut(p);
-        match pod.state {
+        let pending = match self.pods.get(p).state {
             PodState::Pending => {
-                pod.state = PodState::Gone;
+                self.pods.get_mut(p).state = PodState::Gone;
                 self.counts.pending -= 1;
                 self.scheduler.withdraw(&mut self.pods, p);
+                true
             }
             PodState::Starting | PodState::Running => {
                 self.stop_counting(p);
                 self.pod_worker_kill(ctx, p);
+                false
             }
             PodState::Terminating | PodState::Gone => return,
-        }
+        };
         let pod = self.pods.get_mut(p);
         pod.deleted = Some(now);
         let w = pod.workload as usize;
@@ -739,6 +752,25 @@ impl Cluster {
         let kind = &self.workload_specs[w].kind;
         self.controllers
             .pod_deleted(ctx, kind, p, self.pods.get(p), evicted);
+        if pending {
+            // It never had a sandbox: nothing more happens to it.
+            self.finish_pod(p, now);
+        }
+    }
+
+    /// The group a pod counts in: its node's, or, until it has a node, the one its selector names.
+    pub fn pod_group(&self, pod: &Pod) -> Option<usize> {
+        match pod.node {
+            Some(n) => Some(self.nodes[n as usize].group),
+            None => pod.node_group,
+        }
+    }
+
+    /// The run is done with pod `p`: its figures join [`Cluster::outcomes`] and its record leaves the store.
+    pub(super) fn finish_pod(&mut self, p: PodId, now: SimTime) {
+        let group = self.pod_group(self.pods.get(p));
+        let pod = self.pods.finish(p);
+        self.outcomes.add(pod, group, now);
     }
 
     /// A scheduling cycle ends with its decision: the pod it placed takes its node's slot at once (the
@@ -987,10 +1019,10 @@ impl Cluster {
     /// The API shows the pod Running: the start-up SLI's "observed" start. Without a readiness probe it is
     /// Ready too.
     fn running_shown<E>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
-        let pod = self.pods.get_mut(p);
-        if pod.state != PodState::Starting {
+        if self.pods.get(p).state != PodState::Starting {
             return;
         }
+        let pod = self.pods.get_mut(p);
         pod.state = PodState::Running;
         pod.running = Some(ctx.now());
         if self.workload_specs[pod.workload as usize]
@@ -1008,9 +1040,9 @@ impl Cluster {
     /// before the Running one shows the pod Running as well.
     fn ready_shown<E>(&mut self, ctx: &mut Context<'_, E>, p: PodId) {
         self.running_shown(ctx, p);
-        let pod = self.pods.get_mut(p);
+        let pod = self.pods.get(p);
         if pod.state == PodState::Running && pod.ready.is_none() {
-            pod.ready = Some(ctx.now());
+            self.pods.get_mut(p).ready = Some(ctx.now());
             self.log_pod(ctx, p, || "Ready".to_string());
         }
     }
@@ -1134,6 +1166,7 @@ impl Cluster {
         self.log_pod(ctx, p, || {
             "CNI DEL: address released to cooldown; pod gone".to_string()
         });
+        self.finish_pod(p, now);
         let list = &mut self.node_pods[n as usize];
         if let Some(k) = list.iter().position(|&q| q == p) {
             list.swap_remove(k);

@@ -12,6 +12,7 @@ pub mod kubelet;
 pub mod lifecycle;
 pub mod node_groups;
 pub mod nodes;
+pub mod outcomes;
 pub mod pending;
 pub mod pods;
 pub mod scheduler;

@@ -219,9 +219,8 @@ impl PendingPods {
                 if w.queued_after >= class.seen_blocked {
                     break;
                 }
-                let pod = pods.get_mut(w.pod);
-                if pod.state == PodState::Pending {
-                    pod.wait_reason = reason;
+                if pods.get(w.pod).state == PodState::Pending {
+                    pods.get_mut(w.pod).wait_reason = reason;
                 }
                 at += 1;
             }

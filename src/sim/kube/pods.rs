@@ -1,5 +1,8 @@
-//! Pods: every pod of a run, kept to the end for `pods.csv`, with its timestamps, placement, address and why it
-//! waited. A pod's index is its identity everywhere (the CNI's pod key, event payloads).
+//! Pods: the records of the pods a run has not finished with, with their timestamps, placement, address and
+//! why they waited. A pod's number (its order of creation) is its identity everywhere (the CNI's pod key, event
+//! payloads). A pod the cluster has finished with leaves the store ([`Pods::finish`]) for the world's outbox,
+//! which passes it on to the run's record sink (`sim::sink`) and keeps nothing of it, so a run's memory holds
+//! only the pods still alive.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -171,22 +174,104 @@ pub struct Pod {
     pub replaces: Option<PodId>,
 }
 
-/// Every pod of the run, by [`PodId`].
-#[derive(Default)]
+/// The pods a run has not finished with, by [`PodId`], and those it has finished with since the world last
+/// took them ([`Pods::take_finished`]).
+///
+/// Records live in a slot vector; `slot_of[id]` finds a pod's slot (four bytes per pod ever created, all a
+/// finished pod leaves behind), so a lookup is two indexed reads and a finished pod's slot is reused.
 pub struct Pods {
-    pods: Vec<Pod>,
+    live: Vec<(PodId, Pod)>,
+    slot_of: Vec<u32>,
+    finished: Vec<(PodId, Pod)>,
+    /// What [`Pods::get`] shows of a pod the run has finished with: gone, and nothing else known.
+    gone: Pod,
+}
+
+/// `slot_of`'s mark for a finished pod.
+const FINISHED: u32 = u32::MAX;
+
+impl Default for Pods {
+    fn default() -> Self {
+        Pods {
+            live: Vec::new(),
+            slot_of: Vec::new(),
+            finished: Vec::new(),
+            gone: Pod::new(&PodRequest::default(), SimTime::ZERO, None, PodState::Gone),
+        }
+    }
 }
 
 impl Pods {
     pub fn create(&mut self, req: &PodRequest, now: SimTime, replaces: Option<PodId>) -> PodId {
-        let id = self.pods.len() as PodId;
-        self.pods.push(Pod {
+        let id = self.slot_of.len() as PodId;
+        self.slot_of.push(self.live.len() as u32);
+        self.live
+            .push((id, Pod::new(req, now, replaces, PodState::Pending)));
+        id
+    }
+
+    /// Pod `id`'s record; a pod the run has finished with shows as [`PodState::Gone`] with nothing else known
+    /// (events and controllers' lists may still name it).
+    pub fn get(&self, id: PodId) -> &Pod {
+        match self.slot_of[id as usize] {
+            FINISHED => &self.gone,
+            slot => &self.live[slot as usize].1,
+        }
+    }
+
+    /// Pod `id`'s record, to change it. Panics for a pod the run has finished with: nothing changes it any
+    /// more.
+    pub fn get_mut(&mut self, id: PodId) -> &mut Pod {
+        let slot = self.slot_of[id as usize];
+        assert_ne!(slot, FINISHED, "pod {id} was finished with");
+        &mut self.live[slot as usize].1
+    }
+
+    /// Pods created so far, finished with or not.
+    pub fn created(&self) -> usize {
+        self.slot_of.len()
+    }
+
+    /// The pods not finished with, in creation order.
+    pub fn live(&self) -> Vec<(PodId, &Pod)> {
+        let mut v: Vec<(PodId, &Pod)> = self.live.iter().map(|(id, p)| (*id, p)).collect();
+        v.sort_unstable_by_key(|&(id, _)| id);
+        v
+    }
+
+    /// Records held: the live pods' and the finished ones not yet taken.
+    pub fn records_held(&self) -> usize {
+        self.live.len() + self.finished.len()
+    }
+
+    /// The run is done with pod `id` (it is gone and nothing will change its record): its record moves to the
+    /// outbox, its slot is reused.
+    pub fn finish(&mut self, id: PodId) -> &Pod {
+        let slot = std::mem::replace(&mut self.slot_of[id as usize], FINISHED);
+        assert_ne!(slot, FINISHED, "pod {id} finished twice");
+        let record = self.live.swap_remove(slot as usize);
+        if let Some((moved, _)) = self.live.get(slot as usize) {
+            self.slot_of[*moved as usize] = slot;
+        }
+        self.finished.push(record);
+        &self.finished.last().expect("just pushed").1
+    }
+
+    /// The pods finished with since the last call, in the order they were finished with.
+    pub fn take_finished(&mut self) -> std::vec::Drain<'_, (PodId, Pod)> {
+        self.finished.drain(..)
+    }
+}
+
+impl Pod {
+    fn new(req: &PodRequest, now: SimTime, replaces: Option<PodId>, state: PodState) -> Pod {
+        Pod {
             workload: req.workload,
             node_group: req.node_group,
             shape: req.shape,
             lifetime: req.lifetime,
             trace_pod: req.trace_pod,
-            state: PodState::Pending,
+            state,
             created: now,
             scheduled: None,
             bound: None,
@@ -204,24 +289,9 @@ impl Pods {
             failed_pulls: 0,
             wait_reason: None,
             replaces,
-        });
-        id
+        }
     }
 
-    pub fn get(&self, id: PodId) -> &Pod {
-        &self.pods[id as usize]
-    }
-
-    pub fn get_mut(&mut self, id: PodId) -> &mut Pod {
-        &mut self.pods[id as usize]
-    }
-
-    pub fn all(&self) -> &[Pod] {
-        &self.pods
-    }
-}
-
-impl Pod {
     /// What it waited for, by its last wait reason: its image, else an address if a CNI ADD failed (max-pods
     /// is then ipamd's reason), else a node (the scheduler's reason). `None`: it did not wait.
     pub fn waited(&self) -> Option<Waited> {
@@ -256,5 +326,35 @@ impl Pod {
             lifetime,
             trace_pod: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_pod_leaves_the_store_shows_gone_and_its_slot_is_reused() {
+        let mut pods = Pods::default();
+        let req = PodRequest {
+            workload: 1,
+            ..PodRequest::default()
+        };
+        let ids: Vec<PodId> = (0..3)
+            .map(|s| pods.create(&req, SimTime(s), None))
+            .collect();
+        pods.get_mut(0).state = PodState::Gone;
+        assert_eq!(pods.finish(0).created, SimTime(0));
+        // The last pod moved into the freed slot and is still found by its number.
+        assert_eq!(pods.get(2).created, SimTime(2));
+        assert_eq!(pods.get(0).state, PodState::Gone);
+        assert_eq!(pods.get(0).workload, 0, "nothing else is known of it");
+        assert_eq!(pods.records_held(), 3);
+        let taken: Vec<PodId> = pods.take_finished().map(|(id, _)| id).collect();
+        assert_eq!(taken, [0]);
+        assert_eq!(pods.records_held(), 2);
+        let live: Vec<PodId> = pods.live().iter().map(|&(id, _)| id).collect();
+        assert_eq!(live, ids[1..]);
+        assert_eq!(pods.created(), 3);
     }
 }

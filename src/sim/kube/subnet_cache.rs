@@ -261,7 +261,7 @@ subnets = ["x1", "x2", "y1"]
 provisioner = {}
 "#;
         let s = crate::scenarios::parse(text, "c.toml").unwrap();
-        let (w, _) = World::build(&s, false, false).unwrap();
+        let (w, _) = World::build(&s, None, false).unwrap();
         let zones = Zones::new(&s.node_groups[0].subnets, w.ec2.inventory());
         let cache = SubnetCache::new(
             &zones,

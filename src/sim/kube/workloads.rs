@@ -17,7 +17,7 @@ pub struct WorkloadEvent {
 }
 
 /// A pod a workload wants created.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PodRequest {
     pub workload: u32,
     /// Node group the pod is bound to, or any node.

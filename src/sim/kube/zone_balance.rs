@@ -107,7 +107,7 @@ count = 1
 subnets = ["a", "b", "c", "c2"]
 "#;
         let s = crate::scenarios::parse(text, "z.toml").unwrap();
-        let (w, _) = crate::sim::world::World::build(&s, false, false).unwrap();
+        let (w, _) = crate::sim::world::World::build(&s, None, false).unwrap();
         Zones::new(&s.node_groups[0].subnets, w.ec2.inventory())
     }
 

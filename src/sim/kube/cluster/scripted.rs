@@ -203,6 +203,9 @@ impl Cluster {
             if pod.deleted.is_none() {
                 pod.deleted = Some(now);
                 dead.push(p);
+            } else {
+                // Already deleted: its controller knows, and its sandbox will not be stopped.
+                self.finish_pod(p, now);
             }
         }
         self.nodes[n as usize].pods = 0;
@@ -224,6 +227,7 @@ impl Cluster {
             let kind = &self.workload_specs[w].kind;
             self.controllers
                 .pod_deleted(ctx, kind, p, self.pods.get(p), true);
+            self.finish_pod(p, ctx.now());
         }
     }
 }
