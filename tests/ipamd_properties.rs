@@ -7,7 +7,7 @@
 mod ipamd_rig;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipamd_rig::Rig;
 use proptest::prelude::*;
@@ -112,7 +112,10 @@ proptest! {
                 Op::Add => {
                     let now = rig.now();
                     if let Ok(a) = rig.d_mut().add(next, now) {
-                        live.insert(next, a.address);
+                        let IpAddr::V4(address) = a.address else {
+                            panic!("an IPv4 node gave an IPv6 address");
+                        };
+                        live.insert(next, address);
                     }
                     next += 1;
                 }

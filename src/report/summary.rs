@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::brownfield;
 use super::censored::{self, Wait};
+use super::ipv6;
 use super::{Perf, by_name, quantiles};
 use super::{scale_ups, scripted};
 use crate::scenarios::Scenario;
@@ -157,7 +158,7 @@ fn group_summary(
         let v = json!({ "launched": l.launched, "failed_launches": l.failed_launches });
         (inventory.subnet(*s).name().to_string(), v)
     });
-    json!({
+    let mut v = json!({
         "launched": stats.launched,
         "never_ready": never_ready,
         "ready_latency_s": ready_latency,
@@ -169,7 +170,11 @@ fn group_summary(
         "ipamd_api_errors": errors,
         "ips": held_addresses(world.timeseries.rows.iter().map(|r| &r.group_pools[g])),
         "pods": pod_figures(&pods, end, keys),
-    })
+    });
+    if let Some(v6) = ipv6::group(world, g) {
+        v["ipv6"] = v6;
+    }
+    v
 }
 
 /// The reasons the scheduler gives a pod it cannot place; every other reason is a failed CNI ADD's.
@@ -308,6 +313,9 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
             });
             if let Some(r) = brownfield::reservations(world, SubnetId(i as u32), end) {
                 v["reservations"] = r;
+            }
+            if let Some(v6) = ipv6::subnet(world, SubnetId(i as u32)) {
+                v["ipv6"] = v6;
             }
             (s.name().to_string(), v)
         },

@@ -8,11 +8,14 @@ pub mod config;
 pub mod daemon;
 pub mod datastore;
 pub mod fresh_pool;
+mod ipv6_init;
+pub mod ipv6_pool;
 pub mod limits;
 pub mod policy;
 pub mod process;
 
 use std::cell::{Ref, RefCell, RefMut};
+use std::net::IpAddr;
 use std::rc::Rc;
 
 use config::IpamdConfig;
@@ -131,7 +134,7 @@ impl Ipamd {
         seed: u64,
         task: Task,
     ) -> Self {
-        let sweep = task == Task::Run && !cfg.disable_leaked_eni_cleanup;
+        let sweep = task == Task::Run && cfg.leaked_eni_sweep();
         let limits = NodeLimits::new(instance_type, &cfg, max_pods);
         let rng = stream(seed, "ipamd.choice", u64::from(node));
         let state = NodeState::new(cfg, limits, rng, instance, az.to_string());
@@ -271,7 +274,7 @@ impl Ipamd {
             let limits = NodeLimits::new(instance.instance_type, &cfg, st.limits.max_pods);
             st.restart(cfg, limits);
         }
-        let sweep = !self.st.borrow().cfg.disable_leaked_eni_cleanup;
+        let sweep = self.st.borrow().cfg.leaked_eni_sweep();
         self.routines = vec![Routine::of(&self.st, Task::Run)];
         if sweep {
             self.routines
@@ -301,17 +304,24 @@ impl Ipamd {
         main.process.is_finished() || main.waiting == Waiting::Nothing
     }
 
-    /// CNI ADD (`rpc_handler.go:AddNetwork`, §3.2): an address from the pool, or "no available IP/Prefix
-    /// addresses". Never any EC2 work.
+    /// CNI ADD (`rpc_handler.go:AddNetwork`, §3.2): an address from the pool (an IPv6 node's from its /80,
+    /// §11.3), or "no available IP/Prefix addresses". Never any EC2 work.
     pub fn add(
         &mut self,
         pod: PodKey,
         now: crate::sim::time::SimTime,
-    ) -> Result<PodAddress, NoAvailableAddress> {
+    ) -> Result<PodAddress<IpAddr>, NoAvailableAddress> {
         let mut st = self.st.borrow_mut();
         st.counters.add_ip_requests += 1;
+        let ipv6 = st.cfg.enable_ipv6;
         let (ds, mut chooser) = st.ds_and_chooser();
-        let r = ds.assign(pod, now, &mut chooser);
+        let r = if ipv6 {
+            ds.ipv6_mut()
+                .assign(pod, now, &mut chooser)
+                .map(PodAddress::into_ip)
+        } else {
+            ds.assign(pod, now, &mut chooser).map(PodAddress::into_ip)
+        };
         if r.is_err() {
             st.counters.add_failures += 1;
         }
@@ -326,11 +336,18 @@ impl Ipamd {
         ctx: &mut Context<'_, E>,
         ec2: &mut ControlPlane,
         pod: PodKey,
-    ) -> Option<Released> {
+    ) -> Option<Released<IpAddr>> {
         let released = {
             let mut st = self.st.borrow_mut();
             st.counters.del_ip_requests += 1;
-            st.ds.unassign(pod, ctx.now())
+            if st.cfg.enable_ipv6 {
+                st.ds
+                    .ipv6_mut()
+                    .unassign(pod, ctx.now())
+                    .map(Released::into_ip)
+            } else {
+                st.ds.unassign(pod, ctx.now()).map(Released::into_ip)
+            }
         }?;
         if !released.other_mode_leftovers.is_empty() {
             let (prefixes, ips) = released

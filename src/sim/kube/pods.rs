@@ -2,7 +2,7 @@
 //! waited. A pod's index is its identity everywhere (the CNI's pod key, event payloads).
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::scenarios::PodShape;
 use crate::sim::ec2::EniId;
@@ -160,7 +160,7 @@ pub struct Pod {
     /// Index into the cluster's nodes.
     pub node: Option<u32>,
     pub eni: Option<EniId>,
-    pub address: Option<Ipv4Addr>,
+    pub address: Option<IpAddr>,
     pub failed_adds: u32,
     /// Image pulls that failed (no registry token); the image back-off grows with them.
     pub failed_pulls: u32,
