@@ -11,12 +11,18 @@ use ipnet::{IpNet, Ipv6Net};
 use vpcsim::scenarios::{self, Scenario};
 use vpcsim::sim::ec2::{Action, EniQuery, Request, Response};
 use vpcsim::sim::engine::Engine;
+use vpcsim::sim::kube::pods::WaitReason;
 use vpcsim::sim::time::{SimDuration, SimTime};
 use vpcsim::sim::vpc::SubnetId;
 use vpcsim::sim::world::{Event, World};
 
 /// A dual-stack /24 with `nodes` m5.large IPv6 nodes and a stream of short-lived pods on them.
 fn scenario(nodes: u32, extra_ipamd: &str) -> Scenario {
+    scenario_with(nodes, extra_ipamd, "")
+}
+
+/// [`scenario`] with more tables at the end.
+fn scenario_with(nodes: u32, extra_ipamd: &str, tail: &str) -> Scenario {
     let text = format!(
         r#"name = "v6"
 seed = 11
@@ -44,7 +50,7 @@ name = "jobs"
 type = "steady"
 pods_per_minute = 30
 lifetime = {{ dist = "exponential", mean = "1m" }}
-"#
+{tail}"#
     );
     scenarios::parse(&text, "v6.toml").unwrap_or_else(|e| panic!("{e}"))
 }
@@ -152,7 +158,8 @@ fn spec_11_2_a_restart_keeps_the_80_and_the_pods_addresses() {
     assert!(kept > 0, "the checkpointed pods keep their /128s");
 }
 
-/// The control plane's view: AssignIpv6Addresses on an ENI of an IPv4-only subnet is refused.
+/// DescribeNetworkInterfaces shows the node's ENI with its own IPv6 address (outside its /80) and its /80, and
+/// no IPv4 secondary address or prefix: pods take none.
 #[test]
 fn ec2_6_the_eni_describes_its_prefix_and_own_address() {
     let w = run_checked(&scenario(1, ""));
@@ -176,4 +183,57 @@ fn ec2_6_the_eni_describes_its_prefix_and_own_address() {
         d.secondary_ips.is_empty() && d.prefixes.is_empty(),
         "no IPv4 pod addresses"
     );
+}
+
+/// A node whose AssignIpv6Addresses stays throttled through its 6 set-up tries carries on without a /80: it turns
+/// Ready, and every pod placed on it waits as `no-ipv6-prefix` (the bucket holds one token, refilled once in
+/// 1,000 s, so only the first node gets one).
+#[test]
+fn spec_11_3_a_node_whose_start_up_got_no_80_fails_every_add() {
+    let tail = r#"[accounts.default.limits]
+AssignIpv6Addresses = { burst = 1, refill_per_sec = 0.001 }"#;
+    let w = run_checked(&scenario_with(2, "", tail));
+    let with_prefix: Vec<usize> = (0..2)
+        .filter(|&n| !primary_eni_prefixes(&w, n).is_empty())
+        .collect();
+    assert_eq!(with_prefix.len(), 1);
+    let without = 1 - with_prefix[0];
+    assert!(
+        w.cluster.nodes[without].ipamd.serving(),
+        "the node is Ready all the same"
+    );
+    assert_eq!(ipamd_calls(&w, without, Action::AssignIpv6Addresses), 6 * 3);
+    let stuck: Vec<_> = w
+        .cluster
+        .pods
+        .all()
+        .iter()
+        .filter(|p| p.node == Some(without as u32))
+        .collect();
+    assert!(!stuck.is_empty());
+    for p in stuck {
+        assert!(p.address.is_none(), "{p:?}");
+        assert_eq!(p.wait_reason, Some(WaitReason::NoIpv6Prefix));
+    }
+}
+
+/// `isConfigValid`'s refusals (and EKS's: dual-stack subnets only) are load-time errors at the variable that
+/// causes them; the fixtures hold one case each.
+#[test]
+fn spec_11_1_invalid_ipv6_combinations_are_refused_at_load_time() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
+    for (file, fragment) in [
+        ("ipv6-without-prefix-delegation.toml", "isConfigValid"),
+        ("ipv6-on-xen.toml", "isConfigValid"),
+        ("ipv6-with-custom-networking.toml", "isConfigValid"),
+        ("ipv6-and-ipv4-both-enabled.toml", "isConfigValid"),
+        ("ipv4-and-ipv6-both-disabled.toml", "isConfigValid"),
+        ("ipv6-subnet-not-dual-stack.toml", "dual-stack"),
+        ("event-update-switching-to-ipv6.toml", "address family"),
+    ] {
+        let e = scenarios::load(&dir.join(file))
+            .expect_err(file)
+            .to_string();
+        assert!(e.contains(fragment), "{file}: {e}");
+    }
 }

@@ -54,6 +54,9 @@ pub enum WaitReason {
     MaxEnis,
     /// Its node's pool had reached max-pods.
     MaxPods,
+    /// Its node runs IPv6 and its start-up got no /80 prefix: every ADD fails until aws-node restarts
+    /// (docs/reference/ipamd.md §11.3).
+    NoIpv6Prefix,
     /// Its node's ipamd was not serving (aws-node restarting, crash-looping or still starting up): the CNI
     /// plugin's ADD failed with "failed to connect to backend server" (docs/reference/ipamd.md §9.1).
     IpamdUnavailable,
@@ -78,6 +81,7 @@ impl WaitReason {
             WaitReason::CooldownOnly,
             WaitReason::MaxEnis,
             WaitReason::MaxPods,
+            WaitReason::NoIpv6Prefix,
             WaitReason::IpamdUnavailable,
             WaitReason::Unschedulable,
             WaitReason::ImagePullBackOff,
@@ -102,6 +106,7 @@ impl WaitReason {
             WaitReason::CooldownOnly => "cooldown-only".into(),
             WaitReason::MaxEnis => "max-enis".into(),
             WaitReason::MaxPods => "max-pods".into(),
+            WaitReason::NoIpv6Prefix => "no-ipv6-prefix".into(),
             WaitReason::IpamdUnavailable => "ipamd-unavailable".into(),
             WaitReason::Unschedulable => "unschedulable".into(),
             WaitReason::ImagePullBackOff => "image-pull-backoff".into(),
