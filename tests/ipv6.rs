@@ -237,3 +237,42 @@ fn spec_11_1_invalid_ipv6_combinations_are_refused_at_load_time() {
         assert!(e.contains(fragment), "{file}: {e}");
     }
 }
+
+/// A sweep over the address mode (secondary IPs, prefix delegation, IPv6 zipped over one group's ipamd keys) runs,
+/// its points share their result columns, and the IPv6 point needs one AssignIpv6Addresses per node and never
+/// makes a pod wait for an address.
+#[test]
+fn spec_11_2_a_sweep_over_the_address_mode_compares_ipv6_with_ipv4() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sweeps/address-modes.toml");
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ipv6-address-modes");
+    let _ = std::fs::remove_dir_all(&out);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_vpcsim"))
+        .args([
+            "sweep",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let row = |mode: &str| rows.iter().find(|r| r[col("mode")] == mode).unwrap();
+    let value = |mode: &str, name: &str| row(mode)[col(name)].parse::<f64>().unwrap();
+    let assign6 = "node_groups.nodes.ipamd_ec2_calls.AssignIpv6Addresses";
+    assert_eq!(value("IPv6", assign6), 3.0);
+    assert_eq!(value("IPv6", "pods.ip_wait_s.p99"), 0.0);
+    assert_eq!(
+        value("IPv6", "node_groups.nodes.ipv6.nodes_with_prefix"),
+        3.0
+    );
+    assert_eq!(value("secondary IPs", assign6), 0.0);
+    let calls = "ec2.calls_total";
+    assert!(value("secondary IPs", calls) > value("IPv6", calls));
+}

@@ -1,6 +1,6 @@
 //! The IPv6 figures of a run (docs/reference/ipamd.md §11, docs/reference/ec2.md §6): each dual-stack subnet's
-//! /80 blocks and addresses, and each IPv6 node group's prefixes and pod addresses. They appear only in runs
-//! with IPv6, so other runs' files are unchanged.
+//! /80 blocks and addresses, and the prefixes and pod addresses of each node group in dual-stack subnets. They
+//! appear only in runs with dual-stack subnets, so other runs' files are unchanged.
 
 use serde_json::{Value, json};
 
@@ -20,12 +20,20 @@ pub(super) fn subnet(world: &World, id: SubnetId) -> Option<Value> {
     }))
 }
 
-/// `node_groups.<name>.ipv6`, for a group whose ipamd runs IPv6: how many of its nodes got a /80 (a node
+/// `node_groups.<name>.ipv6`, for a group in dual-stack subnets: how many of its nodes got a /80 (a node
 /// without one can place no pod, §11.2), the /80s its nodes hold, the pods that got an IPv6 address, and the
-/// addresses its pods hold at the end.
+/// addresses its pods hold at the end; all 0 when its ipamd runs IPv4. Keyed on the subnets rather than on
+/// `ENABLE_IPv6`, so that the points of a sweep over the address mode share their keys.
 pub(super) fn group(world: &World, g: usize) -> Option<Value> {
     let cluster = &world.cluster;
-    if !cluster.node_groups.spec(g).ipamd.enable_ipv6 {
+    let inventory = world.ec2.inventory();
+    let dual_stack = cluster
+        .node_groups
+        .spec(g)
+        .subnets
+        .iter()
+        .any(|&s| inventory.subnet(SubnetId(s as u32)).ipv6().is_some());
+    if !dual_stack {
         return None;
     }
     let nodes = cluster.nodes.iter().filter(|n| n.group == g);

@@ -726,7 +726,9 @@ impl Inventory {
             s.release_prefix(p).expect("prefix is in use in its subnet");
         }
         if let Some(v6) = s.ipv6_mut() {
-            e.ipv6_address.take().map(|a| v6.release_address(a));
+            if let Some(a) = e.ipv6_address.take() {
+                v6.release_address(a);
+            }
             for p in e.ipv6_prefixes.drain(..) {
                 v6.release_prefix(p);
             }
