@@ -209,7 +209,7 @@ mod tests {
 
     fn pool() -> Ipv6Pool {
         let mut p = Ipv6Pool::new(COOLDOWN);
-        p.add_prefix(EniId(0), 0, "2600:1f14:aa:bb00:0:1::/80".parse().unwrap());
+        p.add_prefix(EniId(0), 0, "2600:1f14:aa:bb00:1::/80".parse().unwrap());
         p
     }
 
@@ -231,13 +231,9 @@ mod tests {
     fn spec_11_3_pods_get_the_lowest_unused_addresses_of_the_80() {
         let mut p = pool();
         let t0 = SimTime::ZERO;
-        assert_eq!(add(&mut p, 1, t0), a("2600:1f14:aa:bb00:0:1::"));
-        assert_eq!(add(&mut p, 2, t0), a("2600:1f14:aa:bb00:0:1:0:1"));
-        assert_eq!(
-            add(&mut p, 1, t0),
-            a("2600:1f14:aa:bb00:0:1::"),
-            "idempotent"
-        );
+        assert_eq!(add(&mut p, 1, t0), a("2600:1f14:aa:bb00:1::"));
+        assert_eq!(add(&mut p, 2, t0), a("2600:1f14:aa:bb00:1::1"));
+        assert_eq!(add(&mut p, 1, t0), a("2600:1f14:aa:bb00:1::"), "idempotent");
         assert_eq!(p.assigned(), 2);
     }
 
@@ -250,12 +246,9 @@ mod tests {
         add(&mut p, 1, t0);
         add(&mut p, 2, t0);
         p.unassign(1, t0).unwrap();
-        assert_eq!(
-            add(&mut p, 3, t0 + COOLDOWN),
-            a("2600:1f14:aa:bb00:0:1:0:2")
-        );
+        assert_eq!(add(&mut p, 3, t0 + COOLDOWN), a("2600:1f14:aa:bb00:1::2"));
         let later = t0 + COOLDOWN + SimDuration::from_secs(1);
-        assert_eq!(add(&mut p, 4, later), a("2600:1f14:aa:bb00:0:1::"));
+        assert_eq!(add(&mut p, 4, later), a("2600:1f14:aa:bb00:1::"));
         assert_eq!(p.checkpoint().len(), 3);
     }
 
@@ -276,15 +269,9 @@ mod tests {
     #[test]
     fn spec_11_3_restore_keeps_free_addresses_inside_a_held_prefix() {
         let mut p = pool();
-        assert!(p.restore(7, a("2600:1f14:aa:bb00:0:1:0:5")));
-        assert!(
-            !p.restore(8, a("2600:1f14:aa:bb00:0:1:0:5")),
-            "held by pod 7"
-        );
-        assert!(
-            !p.restore(9, a("2600:1f14:aa:bb00:0:9::")),
-            "outside the /80"
-        );
-        assert_eq!(p.checkpoint(), vec![(7, a("2600:1f14:aa:bb00:0:1:0:5"))]);
+        assert!(p.restore(7, a("2600:1f14:aa:bb00:1::5")));
+        assert!(!p.restore(8, a("2600:1f14:aa:bb00:1::5")), "held by pod 7");
+        assert!(!p.restore(9, a("2600:1f14:aa:bb00:9::")), "outside the /80");
+        assert_eq!(p.checkpoint(), vec![(7, a("2600:1f14:aa:bb00:1::5"))]);
     }
 }
