@@ -92,7 +92,8 @@ const TAG_RETRY: Backoff = Backoff {
     max: SimDuration::from_secs(60),
     jitter: 0.15,
 };
-/// `setupENI`'s DescribeSubnets for the exclusion check: 6 tries 10 s apart, then the ENI is skipped (§9.1).
+/// `setupENI`'s tries, 10 s apart (§9.1: its DescribeSubnets for the exclusion check, after which the ENI is
+/// skipped; §11.2: IPv6's whole set-up, after which ipamd carries on without the ENI's /80).
 pub(super) const SETUP_ENI_TRIES: u32 = 6;
 pub(super) const SETUP_ENI_RETRY_SLEEP: SimDuration = SimDuration::from_secs(10);
 
@@ -394,7 +395,8 @@ impl Daemon {
 
     /// `nodeInit` (§2.1, §9.1): discover the attached ENIs, tag the untagged ones, set each up (with subnet
     /// discovery, a DescribeSubnets for its exclusion), restore the checkpoint, free the other mode's
-    /// leftovers, refresh the security groups (the cache starts empty: one modify per ENI), pre-scale.
+    /// leftovers, refresh the security groups (the cache starts empty: one modify per ENI), pre-scale. In IPv6
+    /// the set-up is `ipv6_init`'s (one /80 per ENI) and there is no pre-scaling (§11.2).
     pub async fn init(&self) -> Result<(), Failure> {
         // The datastore does not survive a restart; the pods' addresses do, in the checkpoint file, which
         // only a process that restored it has written since.
