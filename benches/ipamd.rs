@@ -28,10 +28,7 @@ fn steady_node() -> Rig {
     rig.start();
     rig.run_for(SimDuration::from_secs(60));
     for pod in 0..5 {
-        let now = rig.now();
-        rig.d_mut()
-            .add(pod, now)
-            .expect("the warm pool has addresses");
+        assert!(rig.add_pod(pod), "the warm pool has addresses");
     }
     rig.run_for(SimDuration::from_secs(120));
     // 5 pods leave 4 of the primary's 9 addresses free, below one ENI's worth: a second ENI was added.

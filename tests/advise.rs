@@ -48,7 +48,7 @@ fn recommends_settings_that_meet_the_targets_when_run() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["label"] == "prefix · WARM_PREFIX_TARGET=1 · no reservation")
+        .find(|c| c["label"] == "web: prefix · WARM_PREFIX_TARGET=1 · in pods | no reservation")
         .expect("the coarse grid holds the file's own mode");
     assert_eq!(bare["feasible"], false);
     assert!(
@@ -58,7 +58,8 @@ fn recommends_settings_that_meet_the_targets_when_run() {
     );
     let rec = &json["recommendation"];
     assert!(
-        rec["mode"] == "secondary-ip" || rec["reservation_top_percent"].as_u64().unwrap() > 0,
+        rec["node_groups"][0]["mode"] == "secondary-ip"
+            || !rec["reservations"].as_array().unwrap().is_empty(),
         "{rec}"
     );
     let run_dir = dir.as_path().join("run");
@@ -199,7 +200,7 @@ fn ec2_3_5_a_reservation_over_listed_addresses_is_warned_about() {
         ]);
         let text = String::from_utf8(o.stdout).unwrap();
         let line = format!(
-            "warning: reserve {percent}% in subnet pods (10.0.0.{start}–10.0.0.255) covers {in_use} address(es) \
+            "warning: reserve {percent}% at the top of pods (10.0.0.{start}–10.0.0.255) covers {in_use} address(es) \
              in use: they stay in use (docs/reference/ec2.md §3.5), so it holds {} of its {blocks} /28 blocks \
              free, not {blocks}",
             blocks - crowded.len()

@@ -7,7 +7,7 @@
 mod ipamd_rig;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use ipamd_rig::Rig;
 use proptest::prelude::*;
@@ -110,11 +110,8 @@ proptest! {
         for op in ops {
             match op {
                 Op::Add => {
-                    let now = rig.now();
-                    if let Ok(a) = rig.d_mut().add(next, now) {
-                        let IpAddr::V4(address) = a.address else {
-                            panic!("an IPv4 node gave an IPv6 address");
-                        };
+                    if rig.add_pod(next) {
+                        let address = rig.d().state().ds.pod_address(next).expect("just added");
                         live.insert(next, address);
                     }
                     next += 1;

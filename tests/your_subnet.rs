@@ -164,25 +164,39 @@ fn ec2_3_1_import_inspect_run_and_advise_the_fixture_vpc() {
     };
     let advice = advise::advise(&file, &request).unwrap();
     // The file as it is (prefix mode on one free /28) misses the targets.
-    assert!(
-        advice
-            .candidates
-            .iter()
-            .any(|c| c.decision.mode == advise::Mode::Prefix
-                && c.decision.reservation_percent == 0
-                && !c.feasible())
-    );
+    assert!(advice.candidates.iter().any(|c| {
+        c.decision.groups[0].mode == advise::Mode::Prefix
+            && c.decision.groups[0].subnets == ["eks-pods-a"]
+            && c.decision.reservations.is_empty()
+            && !c.feasible()
+    }));
     // A reservation over the subnet's top overlaps its explicit reservation (10.0.0.224/28): such a
-    // candidate is infeasible with the reason, not the end of the search.
+    // candidate is infeasible with the reason, at the key it wrote and where the file has that subnet's
+    // reservations, not the end of the search.
     let over = advice
         .candidates
         .iter()
-        .find(|c| c.decision.reservation_percent > 0)
+        .find(|c| {
+            c.decision
+                .reservation("eks-pods-a")
+                .is_some_and(|r| r.side == advise::Side::Top)
+        })
         .unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("[[subnets.reservations]]"))
+        .unwrap()
+        + 1;
+    let at = format!(
+        "{}:{line}:11: subnets.eks-pods-a.reservations: ",
+        file.display()
+    );
     assert!(
-        over.error.as_deref().is_some_and(
-            |e| e.starts_with("the setting does not fit the file") && e.contains("overlaps")
-        ),
+        over.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("the setting does not fit the file")
+                && e.contains(&at)
+                && e.contains("overlaps")),
         "{:?}",
         over.error
     );

@@ -4,16 +4,15 @@
 //! wholly free /28 blocks than it would on a fresh subnet until their holders leave. On an imported subnet,
 //! whose `[subnets.in_use] addresses` are held for the whole run, that may be never; advice says so.
 
-use toml::Value;
-
-use super::space::{Decision, Mode, RESERVATIONS, group_subnets};
+use super::base::Base;
+use super::space::{Reservation, Space, reserve};
+use crate::scenarios::sweep::reparse;
 use crate::sim::world::World;
 
 /// One candidate reservation over addresses in use, at t = 0.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Crowded {
-    pub reservation_percent: u32,
-    pub subnet: String,
+    pub reservation: Reservation,
     /// The reservation's range, `first–last`.
     pub range: String,
     /// Addresses in use inside it (singly or in prefixes).
@@ -23,48 +22,49 @@ pub struct Crowded {
     pub free_blocks: u32,
 }
 
-/// For each reservation size the search tries, the node-group subnets where the reservation it adds covers
-/// addresses in use, read off the world the candidate's scenario builds. Sizes that do not fit the file are
-/// left out (their candidates say why).
-pub fn crowded(base: &Value, file: &str, seed: u64) -> Vec<Crowded> {
-    let subnets = group_subnets(base);
+/// Each reservation the search may add (every size, at each end tried, in every subnet a group may use) that
+/// covers addresses in use, read off the world the base file with that reservation alone builds. Those that
+/// do not fit the file are left out (their candidates say why).
+pub fn crowded(base: &Base, space: &Space) -> Vec<Crowded> {
     let mut out = Vec::new();
-    for &percent in RESERVATIONS.iter().filter(|&&p| p > 0) {
-        let decision = Decision {
-            mode: Mode::Prefix,
-            warm: 0,
-            reservation_percent: percent,
-        };
-        let Ok(scenario) = decision.scenario(base, file, seed) else {
+    for reservation in space.all_reservations() {
+        let mut table = base.table.clone();
+        if reserve(&mut table, &reservation).is_err() {
+            continue;
+        }
+        let Ok(scenario) = reparse(&table, &base.file) else {
             continue;
         };
         let Ok((world, _)) = World::build(&scenario, false, false) else {
             continue;
         };
-        for s in world.ec2.inventory().subnets() {
-            // The candidate's reservation is the last of the subnet's: `apply` appends it.
-            let Some(r) = s.reservations().last() else {
-                continue;
-            };
-            if !subnets.iter().any(|n| n == s.name()) {
-                continue;
-            }
-            let in_use = s
-                .assigned_addresses()
-                .into_iter()
-                .filter(|&a| r.contains(a))
-                .count() as u32;
-            if in_use > 0 {
-                let b = s.reservation_blocks(r);
-                out.push(Crowded {
-                    reservation_percent: percent,
-                    subnet: s.name().to_string(),
-                    range: format!("{}–{}", r.first(), r.last()),
-                    in_use,
-                    blocks: b.blocks,
-                    free_blocks: b.free,
-                });
-            }
+        let Some(s) = world
+            .ec2
+            .inventory()
+            .subnets()
+            .iter()
+            .find(|s| s.name() == reservation.subnet)
+        else {
+            continue;
+        };
+        // The candidate's reservation is the last of the subnet's: `reserve` appends it.
+        let Some(r) = s.reservations().last() else {
+            continue;
+        };
+        let in_use = s
+            .assigned_addresses()
+            .into_iter()
+            .filter(|&a| r.contains(a))
+            .count() as u32;
+        if in_use > 0 {
+            let b = s.reservation_blocks(r);
+            out.push(Crowded {
+                range: format!("{}–{}", r.first(), r.last()),
+                in_use,
+                blocks: b.blocks,
+                free_blocks: b.free,
+                reservation,
+            });
         }
     }
     out
@@ -74,10 +74,9 @@ impl Crowded {
     /// The warning line for stdout.
     pub fn warning(&self) -> String {
         format!(
-            "warning: reserve {}% in subnet {} ({}) covers {} address(es) in use: they stay in use \
+            "warning: reserve {} ({}) covers {} address(es) in use: they stay in use \
              (docs/reference/ec2.md §3.5), so it holds {} of its {} /28 blocks free, not {}",
-            self.reservation_percent,
-            self.subnet,
+            self.reservation.label(),
             self.range,
             self.in_use,
             self.free_blocks,

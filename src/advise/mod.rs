@@ -1,10 +1,26 @@
 //! `vpcsim advise`: the settings that meet a scenario's targets at least cost.
 //!
-//! The decision space ([`space`]) is the address mode, a warm setting and a prefix-reservation size, each
-//! applied to every node group (and every subnet node groups use). The search is a coarse grid (each mode with
-//! its default warm setting, prefix mode at each reservation size), then a refinement: the other warm settings
-//! at the two best coarse points. Points rank by feasibility, then fewest targets missed, then the minimised
-//! key's mean, then grid order, so the order and the recommendation are deterministic.
+//! The decision space ([`space`]) is, for each node group, an address mode, a warm setting and its subnets
+//! (the ones it lists, or one swapped for another subnet of the file in the same zone), and for each subnet a
+//! prefix-mode group uses, a prefix reservation (0, 25 or 50 %, at the top or the bottom of the subnet:
+//! where the wholly free /28 blocks of a fragmented subnet lie decides which end a reservation can use). With
+//! several groups and subnets that space is a product far too large to run whole, so the search is:
+//!
+//! 1. a coarse grid with every group alike on its listed subnets: secondary-IP mode, and prefix mode without
+//!    a reservation and with each reservation size at each end of every subnet the groups use (the bottom
+//!    only where it differs from the top);
+//! 2. a refinement by coordinate moves: the points one coordinate away from the two best evaluated points
+//!    (one group's mode and warm setting, one group's subnets, or one subnet's reservation) are evaluated,
+//!    the candidates re-ranked, and this repeats around the new two best until they have no unevaluated
+//!    neighbour or [`MAX_CANDIDATES`] candidates have been evaluated. A neighbourhood grows linearly with the
+//!    groups and subnets, so each round stays small; starting from the best grid points and moving one
+//!    coordinate at a time finds per-group differences (one group in prefix mode, another not) that an
+//!    all-alike grid cannot express, and the bound keeps a file with many groups practical. Like any local
+//!    search it may miss an optimum that needs two coordinates changed at once; the grid's all-alike points
+//!    cover the common case of such a pair.
+//!
+//! Points rank by feasibility, then fewest targets missed, then the minimised key's mean, then search order, so
+//! the order, each round's neighbourhood and the recommendation are deterministic.
 //!
 //! Every candidate runs `replicates` times with the seeds `derive_seed(seed, "advise.replicate", r)`: the same
 //! seeds for every candidate (common random numbers, less noise between them). Runs spread over `jobs`
@@ -12,6 +28,7 @@
 //! replicates; a candidate meets a target when every replicate does (so its worst replicate, and its mean,
 //! do): a setting that fails on one seed in N is not recommended.
 
+pub mod base;
 pub mod crowded;
 pub mod report;
 pub mod space;
@@ -20,15 +37,15 @@ pub mod target;
 use std::path::Path;
 
 use rayon::prelude::*;
-use toml::Value;
 
 use crate::report::{Keys, Perf};
 use crate::scenarios::{self, ScenarioError};
 use crate::sim::rng::derive_seed;
 use crate::sim::world::World;
 use crate::sweep::results::flatten;
+pub use base::Base;
 pub use crowded::Crowded;
-pub use space::{Decision, Mode};
+pub use space::{Decision, GroupChoice, Mode, Reservation, Side, Space};
 pub use target::{DEFAULT_MINIMIZE, DEFAULT_TARGETS, Target};
 
 /// Summary keys every candidate reports, beside the minimised key and the targets: what a choice costs.
@@ -37,8 +54,11 @@ pub const COST_KEYS: &[&str] = &["ec2.calls_total", TRADE_OFF];
 /// The key the trade-off (Pareto) chart sets the minimised key against: how long pods wait for an address.
 pub const TRADE_OFF: &str = "pods.ip_wait_s.p99";
 
-/// Coarse points refined.
+/// Best points whose neighbours each refinement round evaluates.
 const REFINED_POINTS: usize = 2;
+
+/// Most candidates evaluated, the coarse grid included.
+pub const MAX_CANDIDATES: usize = 60;
 
 /// Why advice could not be given.
 #[derive(Debug, thiserror::Error)]
@@ -136,11 +156,7 @@ impl Advice {
 
 /// Reads the scenario at `path`, checks the request's keys against its summary, and searches.
 pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
-    let (base_scenario, text) = scenarios::read(path)?;
-    let file = path.display().to_string();
-    let mut base: toml::Table = toml::from_str(&text).expect("a scenario that parsed is TOML");
-    base.remove("sweep");
-    let base = Value::Table(base);
+    let (base_scenario, base) = Base::read(path)?;
     if let Some(g) = base_scenario
         .node_groups
         .iter()
@@ -152,40 +168,37 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
     }
     check_keys(&base_scenario, request)?;
     let keys = metric_keys(request);
+    let space = Space::new(&base.table);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(request.jobs.max(1))
         .build()
         .expect("a thread pool");
     let run = |decisions: &[Decision], stage| {
-        pool.install(|| {
-            evaluate(
-                &base,
-                &file,
-                base_scenario.seed,
-                decisions,
-                stage,
-                &keys,
-                request,
-            )
-        })
+        pool.install(|| evaluate(&base, base_scenario.seed, decisions, stage, &keys, request))
     };
 
-    let mut candidates = run(&Decision::coarse(), Stage::Coarse);
+    let mut candidates = run(&space.coarse(), Stage::Coarse);
     rank(&mut candidates, &request.minimize);
-    let mut refine: Vec<Decision> = Vec::new();
-    for c in candidates.iter().take(REFINED_POINTS) {
-        for d in c.decision.neighbours() {
-            if !refine.contains(&d) && !candidates.iter().any(|c| c.decision == d) {
-                refine.push(d);
+    loop {
+        let mut next: Vec<Decision> = Vec::new();
+        for c in candidates.iter().take(REFINED_POINTS) {
+            for d in space.neighbours(&c.decision) {
+                if !next.contains(&d) && !candidates.iter().any(|c| c.decision == d) {
+                    next.push(d);
+                }
             }
         }
+        next.truncate(MAX_CANDIDATES.saturating_sub(candidates.len()));
+        if next.is_empty() {
+            break;
+        }
+        candidates.extend(run(&next, Stage::Refine));
+        rank(&mut candidates, &request.minimize);
     }
-    candidates.extend(run(&refine, Stage::Refine));
-    rank(&mut candidates, &request.minimize);
 
     let recommended_toml = match candidates.first().filter(|c| c.feasible()) {
         Some(c) => {
-            let table = c.decision.apply(&base).expect("applied once already");
+            let table = c.decision.apply(&base.table).expect("applied once already");
             Some(toml::to_string(&table).expect("a table serialises"))
         }
         None => None,
@@ -200,7 +213,7 @@ pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
         candidates,
         recommended_toml,
         binding,
-        crowded: crowded::crowded(&base, &file, base_scenario.seed),
+        crowded: crowded::crowded(&base, &space),
     })
 }
 
@@ -256,8 +269,7 @@ type Run = Result<Vec<(String, Option<f64>)>, String>;
 
 /// Runs every decision's replicates in parallel (in the caller's pool) and aggregates them, in input order.
 fn evaluate(
-    base: &Value,
-    file: &str,
+    base: &Base,
     seed: u64,
     decisions: &[Decision],
     stage: Stage,
@@ -272,11 +284,7 @@ fn evaluate(
         .par_iter()
         .map(|&(d, r)| {
             let scenario = decisions[d]
-                .scenario(
-                    base,
-                    file,
-                    derive_seed(seed, "advise.replicate", u64::from(r)),
-                )
+                .scenario(base, derive_seed(seed, "advise.replicate", u64::from(r)))
                 .map_err(|e| format!("the setting does not fit the file: {e}"))?;
             let (world, perf) = crate::report::simulate(&scenario, false, false)
                 .map_err(|e| format!("run failed: {e}"))?;
@@ -296,7 +304,7 @@ fn evaluate(
     results
         .chunks(reps as usize)
         .zip(decisions)
-        .map(|(reps, &decision)| aggregate(decision, stage, reps, keys, &request.targets))
+        .map(|(reps, decision)| aggregate(decision.clone(), stage, reps, keys, &request.targets))
         .collect()
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Advice, Candidate, Stage};
+use super::{Advice, Candidate, Mode, Reservation, Stage};
 use crate::folder::{self, FileError};
 use crate::sweep::results::record;
 
@@ -140,19 +140,32 @@ impl Advice {
     fn candidate_json(&self, c: &Candidate) -> Value {
         let means: serde_json::Map<String, Value> =
             c.means.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-        let w = c.decision.warm();
+        let groups: Vec<Value> = c
+            .decision
+            .groups
+            .iter()
+            .map(|g| {
+                let w = g.warm();
+                json!({
+                    "name": g.name,
+                    "mode": g.mode.name(),
+                    "warm": w.label,
+                    "ipamd": {
+                        "ENABLE_PREFIX_DELEGATION": g.mode == Mode::Prefix,
+                        "WARM_ENI_TARGET": w.warm_eni,
+                        "WARM_IP_TARGET": w.warm_ip,
+                        "MINIMUM_IP_TARGET": w.minimum_ip,
+                        "WARM_PREFIX_TARGET": w.warm_prefix,
+                    },
+                    "subnets": g.subnets,
+                })
+            })
+            .collect();
         json!({
             "label": c.decision.label(),
             "stage": stage(c.stage),
-            "mode": c.decision.mode.name(),
-            "ipamd": {
-                "ENABLE_PREFIX_DELEGATION": c.decision.mode == super::Mode::Prefix,
-                "WARM_ENI_TARGET": w.warm_eni,
-                "WARM_IP_TARGET": w.warm_ip,
-                "MINIMUM_IP_TARGET": w.minimum_ip,
-                "WARM_PREFIX_TARGET": w.warm_prefix,
-            },
-            "reservation_top_percent": c.decision.reservation_percent,
+            "node_groups": groups,
+            "reservations": c.decision.reservations.iter().map(reservation_json).collect::<Vec<_>>(),
             "feasible": c.feasible(),
             "means": means,
             "missed": c.missed.iter().map(|&t| self.request.targets[t].to_string()).collect::<Vec<_>>(),
@@ -177,8 +190,7 @@ impl Advice {
                 "best_mean": b.best,
             })),
             "warnings": self.crowded.iter().map(|c| json!({
-                "reservation_top_percent": c.reservation_percent,
-                "subnet": c.subnet,
+                "reservation": reservation_json(&c.reservation),
                 "range": c.range,
                 "in_use_addresses": c.in_use,
                 "blocks": c.blocks,
@@ -189,13 +201,25 @@ impl Advice {
         })
     }
 
-    /// candidates.csv: one row per candidate, ranked.
+    /// candidates.csv: one row per candidate, ranked: its label, then each group's mode, warm setting and
+    /// subnets, and the reservations, then the metrics.
     pub fn csv(&self) -> Vec<u8> {
         let cols = self.columns();
-        let mut header = vec!["rank", "candidate", "stage", "feasible"];
-        header.extend(cols.iter().copied());
-        header.push("missed");
-        let mut out = record(header);
+        let groups: Vec<String> = self
+            .candidates
+            .first()
+            .map(|c| c.decision.groups.iter().map(|g| g.name.clone()).collect())
+            .unwrap_or_default();
+        let mut header: Vec<String> = ["rank", "candidate", "stage", "feasible"]
+            .map(String::from)
+            .to_vec();
+        for g in &groups {
+            header.extend(["mode", "warm", "subnets"].map(|k| format!("node_groups.{g}.{k}")));
+        }
+        header.push("reservations".to_string());
+        header.extend(cols.iter().map(|c| c.to_string()));
+        header.push("missed".to_string());
+        let mut out = record(&header);
         for (i, c) in self.candidates.iter().enumerate() {
             let mut r = vec![
                 (i + 1).to_string(),
@@ -203,6 +227,16 @@ impl Advice {
                 stage(c.stage).to_string(),
                 c.feasible().to_string(),
             ];
+            for g in &c.decision.groups {
+                r.extend([
+                    g.mode.name().to_string(),
+                    g.warm().label.to_string(),
+                    g.subnets.join(" "),
+                ]);
+            }
+            let reservations: Vec<String> =
+                c.decision.reservations.iter().map(|r| r.label()).collect();
+            r.push(reservations.join(", "));
             r.extend(
                 cols.iter()
                     .map(|k| c.mean(k).map_or(String::new(), |v| v.to_string())),
@@ -227,4 +261,14 @@ impl Advice {
             None => Ok(()),
         }
     }
+}
+
+/// A reservation under stable keys: the subnet, its size and which end (`top_percent` or `bottom_percent`).
+fn reservation_json(r: &Reservation) -> Value {
+    json!({
+        "subnet": r.subnet,
+        "percent": r.percent,
+        "side": r.side.name(),
+        "key": r.side.key(),
+    })
 }

@@ -19,6 +19,8 @@ pub use budget::{Budget, Estimate, OverBudget};
 pub use cluster::*;
 pub use validate::MAX_SAMPLES;
 
+pub(crate) use location::push_key;
+
 use std::cell::RefCell;
 use std::fmt;
 use std::ops::Range;
@@ -32,6 +34,7 @@ use crate::sim::ec2::config::Ec2Config;
 use crate::sim::ec2::external::ExternalCallerSpec;
 use crate::sim::ec2::instance_types::InstanceType;
 use crate::sim::ec2::leaks::LeakSettings;
+use crate::sim::ipamd::IdleTicks;
 use crate::sim::ipamd::config::IpamdConfig;
 use crate::sim::script::Script;
 use crate::sim::time::SimDuration;
@@ -47,6 +50,9 @@ pub struct Scenario {
     pub duration: SimDuration,
     /// Interval between time-series samples (default 10 s, > 0).
     pub sample_interval: SimDuration,
+    /// How the pool manager's idle steps are run (`idle_ticks`): passed over (default) or one by one. Results
+    /// are the same either way.
+    pub idle_ticks: IdleTicks,
     pub vpc: VpcSpec,
     /// At least one; in file order.
     pub subnets: Vec<SubnetSpec>,
@@ -260,11 +266,7 @@ pub fn check_size(
     budget: &Budget,
 ) -> Result<Estimate, ScenarioError> {
     budget.check(scenario).map_err(|over| {
-        let span = DeTable::parse(text)
-            .ok()
-            .and_then(|tree| location::span_of(&tree, &over.key))
-            .unwrap_or(0..0);
-        let (line, col) = location::line_col(text, span.start);
+        let (line, col) = locate(text, &over.key).unwrap_or((1, 1));
         ScenarioError::Invalid {
             file: file.to_string(),
             line,
@@ -273,6 +275,14 @@ pub fn check_size(
             message: over.message,
         }
     })
+}
+
+/// The 1-based line and column where scenario `text` writes key path `key` (as validation errors name keys:
+/// `subnets[0].reservations`), if it does.
+pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
+    let tree = DeTable::parse(text).ok()?;
+    let span = location::span_of(&tree, key)?;
+    Some(location::line_col(text, span.start))
 }
 
 /// Validates scenario `text`; `file` is the name used in error messages.

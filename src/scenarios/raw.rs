@@ -11,6 +11,7 @@ use super::{CapacityDistribution, PullPolicy, SchedulingPolicy, SubnetPolicy};
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::config::PrefixShortfall;
 use crate::sim::ec2::record::CallLog;
+use crate::sim::ipamd::IdleTicks;
 use crate::sim::ipamd::config::{Choice, EnvValue};
 use crate::sim::time::SimDuration;
 use crate::sim::vpc::{InitialPlacement, Placement, ReservationKind};
@@ -22,6 +23,7 @@ pub(crate) struct RawScenario {
     pub seed: Option<u64>,
     pub duration: Spanned<SimDuration>,
     pub sample_interval: Option<Spanned<SimDuration>>,
+    pub idle_ticks: Option<RawIdleTicks>,
     pub vpc: RawVpc,
     pub subnets: Spanned<Vec<Spanned<RawSubnet>>>,
     pub accounts: Option<BTreeMap<Spanned<String>, RawAccount>>,
@@ -139,6 +141,23 @@ impl From<RawPrefixShortfall> for PrefixShortfall {
         match p {
             RawPrefixShortfall::InvalidParameterValue => PrefixShortfall::InvalidParameterValue,
             RawPrefixShortfall::InsufficientCidrBlocks => PrefixShortfall::InsufficientCidrBlocks,
+        }
+    }
+}
+
+/// `idle_ticks`.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RawIdleTicks {
+    Skip,
+    Simulate,
+}
+
+impl From<RawIdleTicks> for IdleTicks {
+    fn from(t: RawIdleTicks) -> Self {
+        match t {
+            RawIdleTicks::Skip => IdleTicks::Skip,
+            RawIdleTicks::Simulate => IdleTicks::Simulate,
         }
     }
 }

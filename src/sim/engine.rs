@@ -1,9 +1,14 @@
 //! The discrete-event engine: a clock, a pending-event queue and a run loop. It knows nothing about AWS.
 //!
 //! Events are one typed enum per simulation (`E`), stored in a slab; the heap holds only packed `u128` keys
-//! `time << 64 | seq << 24 | slot`, so a sift moves 16 bytes and compares one integer. Ordering by
-//! `(time, seq)` makes same-time events pop in the order they were scheduled, which keeps runs deterministic.
+//! `time << 64 | order << 24 | slot`, so a sift moves 16 bytes and compares one integer. Ordering by
+//! `(time, order)` makes same-time events pop in the order they were scheduled, which keeps runs deterministic.
 //! Cancelled timers are marked in the slab and skipped when popped rather than searched for in the heap.
+//!
+//! A *ranked* event ([`Scheduler::schedule_ranked`]) pops before every unranked event of its instant, ranked
+//! events among themselves by rank. Its place among its instant's events then depends only on its time and
+//! rank, not on when it was scheduled: a model may put off scheduling it (the pool manager's idle ticks,
+//! `sim::ipamd`) without changing the order in which anything happens.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -15,8 +20,12 @@ const SLOT_BITS: u32 = 24;
 const SLOT_MASK: u128 = (1 << SLOT_BITS) - 1;
 /// At most 2^24 (16.7 M) events may be pending at once; far beyond any scenario's needs.
 const MAX_SLOTS: usize = 1 << SLOT_BITS;
-/// Sequence numbers have 40 bits: 10^12 events per run.
-pub const MAX_SEQ: u64 = 1 << (64 - SLOT_BITS);
+/// The order field has 40 bits: ranks below [`RANKS`], then unranked events by sequence number.
+const ORDER_BITS: u32 = 64 - SLOT_BITS;
+/// Ranks available to ranked events (one per node's pool manager).
+pub const RANKS: u64 = 1 << 32;
+/// Unranked sequence numbers: about 10^12 events per run.
+pub const MAX_SEQ: u64 = (1 << ORDER_BITS) - RANKS;
 /// Events one instant may see before a run is declared stalled, unless the run sets its own limit
 /// ([`Engine::set_instant_limit`]). Rigs and tests run a handful of models, far below it.
 pub const DEFAULT_INSTANT_LIMIT: u64 = 1 << 30;
@@ -73,10 +82,23 @@ impl<E> Scheduler<E> {
     /// Schedules `event` at `at`; an instant in the past is clamped to now, so time never goes backwards.
     #[inline]
     pub fn schedule_at(&mut self, at: SimTime, event: E) -> TimerId {
+        self.schedule_keyed(at, None, event)
+    }
+
+    /// Schedules `event` at `at`, to pop before every unranked event of that instant and after the ranked ones
+    /// of lower `rank`. At most one event per rank may be pending at one instant.
+    #[inline]
+    pub fn schedule_ranked(&mut self, at: SimTime, rank: u32, event: E) -> TimerId {
+        self.schedule_keyed(at, Some(rank), event)
+    }
+
+    #[inline]
+    fn schedule_keyed(&mut self, at: SimTime, rank: Option<u32>, event: E) -> TimerId {
         let at = at.max(self.now);
         let seq = self.next_seq;
         assert!(seq < MAX_SEQ, "more than 2^40 events scheduled in one run");
         self.next_seq += 1;
+        let order = rank.map_or(RANKS + seq, u64::from);
         let slot = match self.free.pop() {
             Some(s) => {
                 let cell = &mut self.slots[s as usize];
@@ -97,7 +119,7 @@ impl<E> Scheduler<E> {
             }
         };
         self.live += 1;
-        let key = ((at.0 as u128) << 64) | ((seq as u128) << SLOT_BITS) | slot as u128;
+        let key = ((at.0 as u128) << 64) | ((order as u128) << SLOT_BITS) | slot as u128;
         self.heap.push(Reverse(key));
         TimerId { slot, seq }
     }
@@ -191,6 +213,12 @@ impl<'a, E> Context<'a, E> {
     #[inline]
     pub fn schedule_in(&mut self, after: SimDuration, event: impl Into<E>) -> TimerId {
         self.sched.schedule_in(after, event.into())
+    }
+
+    /// [`Scheduler::schedule_ranked`].
+    #[inline]
+    pub fn schedule_ranked(&mut self, at: SimTime, rank: u32, event: impl Into<E>) -> TimerId {
+        self.sched.schedule_ranked(at, rank, event.into())
     }
 
     pub fn cancel(&mut self, id: TimerId) -> bool {
@@ -367,6 +395,19 @@ mod tests {
         s.schedule_at(SimTime(5), "first");
         let order: Vec<_> = std::iter::from_fn(|| s.pop()).map(|(_, e)| e).collect();
         assert_eq!(order, ["first", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn ranked_events_pop_first_at_their_instant_by_rank_whenever_scheduled() {
+        let mut s = Scheduler::new();
+        s.schedule_at(SimTime(10), "a");
+        s.schedule_ranked(SimTime(10), 7, "rank 7");
+        s.schedule_at(SimTime(5), "first");
+        s.schedule_ranked(SimTime(10), 2, "rank 2");
+        s.schedule_at(SimTime(10), "b");
+        s.schedule_ranked(SimTime(20), 0, "later");
+        let order: Vec<_> = std::iter::from_fn(|| s.pop()).map(|(_, e)| e).collect();
+        assert_eq!(order, ["first", "rank 2", "rank 7", "a", "b", "later"]);
     }
 
     #[test]

@@ -184,6 +184,7 @@ impl World {
             workloads: &scenario.workloads,
             seed: scenario.seed,
             trace,
+            idle_ticks: scenario.idle_ticks,
         };
         let mut cluster = Cluster::new(setup, node_groups);
         cluster.add_external_clients(external.clients());

@@ -361,8 +361,8 @@ impl Rig {
 
     /// CNI ADD for `pod` now.
     pub fn add_pod(&mut self, pod: PodKey) -> bool {
-        let now = self.now();
-        self.d_mut().add(pod, now).is_ok()
+        let d = self.node.ipamd.as_mut().expect("ipamd created");
+        d.add(&mut self.engine.context(), pod).is_ok()
     }
 
     /// CNI DEL for `pod` now.

@@ -184,6 +184,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         seed: raw.seed.unwrap_or(1),
         duration,
         sample_interval,
+        idle_ticks: raw.idle_ticks.map(Into::into).unwrap_or_default(),
         vpc,
         subnets,
         ec2,

@@ -11,7 +11,7 @@ use ipnet::Ipv4Net;
 use rand::RngExt;
 
 use super::config::IpamdConfig;
-use super::datastore::{Chooser, Datastore, PodKey};
+use super::datastore::{Chooser, Datastore, PodKey, Stats};
 use super::limits::NodeLimits;
 use super::policy::Policy;
 use super::process::Port;
@@ -320,6 +320,120 @@ impl NodeState {
         self.in_setup = false;
     }
 
+    /// `shouldSkipDataStorePoolDecrease` answers no: more than 30 s since the last decrease (§1.4, §2.1).
+    fn decrease_allowed(&self, now: SimTime) -> bool {
+        self.last_decrease
+            .is_none_or(|t| now - t > DECREASE_INTERVAL)
+    }
+
+    /// The node is cordoned and may not manage ENIs, or is shutting down (§2.6 step 1, §2.9 step 1).
+    fn growth_blocked(&self) -> bool {
+        self.terminating || (self.cordoned && !self.cfg.manage_enis_non_schedulable)
+    }
+
+    /// `nodeIPPoolReconcile` runs: a minute without pool actions has passed (§2.10).
+    fn reconcile_due(&self, now: SimTime) -> bool {
+        self.last_pool_action
+            .is_none_or(|t| now - t > RECONCILE_INTERVAL)
+    }
+
+    /// The first instant at or after `t` at which a step of the pool manager could act, if nothing outside the
+    /// loop changes the node before then (a CNI ADD or DEL, a cordon, a restart: the caller's business).
+    ///
+    /// A step acts when `updateIPPoolIfRequired` would increase, decrease or free an ENI, or when reconcile is
+    /// due; otherwise it reads the datastore and returns, with no call, no change and no random draw. Whether
+    /// it acts depends on the datastore, the configuration and time; time enters only through the instants
+    /// listed in [`NodeState::next_timed_change`], so between two of them every step does the same: nothing.
+    pub fn next_possible_action(&self, t: SimTime) -> SimTime {
+        if self.may_act_at(t) {
+            return t;
+        }
+        self.next_timed_change(t)
+            .expect("a pool manager that has reconciled is due again a minute later")
+    }
+
+    /// `inInsufficientCidrCoolingPeriod`: within 120 s of an insufficient-address error; it compares with
+    /// `<=`, so the tick exactly 120 s later is still frozen (§2.6, §4.4).
+    fn frozen(&self, now: SimTime) -> bool {
+        self.last_insufficient
+            .is_some_and(|t| now - t <= INSUFFICIENT_CIDR_COOLDOWN)
+    }
+
+    /// `hasRoomForEni` (§2.6), leaving a slot for the trunk ENI when pod ENIs are on and it is not there yet.
+    pub fn has_room_for_eni(&self) -> bool {
+        let trunk_reserve = u32::from(
+            self.cfg.enable_pod_eni && self.limits.supports_trunking && !self.ds.has_trunk(),
+        );
+        self.ds.eni_count() < self.limits.max_eni.saturating_sub(trunk_reserve)
+    }
+
+    /// Whether `updateIPPoolIfRequired` or `nodeIPPoolReconcile` at `t` would do anything (§2.1, §2.10).
+    fn may_act_at(&self, t: SimTime) -> bool {
+        if self.reconcile_due(t) {
+            return true;
+        }
+        let stats = self.ds.stats(t);
+        let policy = self.policy();
+        if policy.too_low(&stats) {
+            // The decision log notes every increase; otherwise one that can get nothing does nothing.
+            if self.decisions.is_some() || self.increase_may_act(t, &stats) {
+                return true;
+            }
+        } else if policy.too_high(&stats) && self.decrease_allowed(t) {
+            return true;
+        }
+        let cfg = &self.cfg;
+        policy.should_remove_extra_enis(&stats, self.ds.freeable_eni_exists())
+            && !self.growth_blocked()
+            && self.ds.deletable_eni_exists(
+                cfg.warm_ip_target,
+                cfg.minimum_ip_target,
+                cfg.warm_prefix_target,
+                t,
+            )
+    }
+
+    /// Whether `increaseDatastorePool` at `t` would call EC2, change anything or count a freeze: it returns at
+    /// once on a cordoned or terminating node; a frozen one counts the skipped increase; otherwise it asks
+    /// for addresses when an ENI has room for more CIDRs, or for an ENI when the instance has a free slot
+    /// (and notes a pool action then, even with nothing to ask for). A full node's pool is too low forever,
+    /// and its increases do none of these.
+    fn increase_may_act(&self, t: SimTime, stats: &Stats) -> bool {
+        if self.growth_blocked() {
+            return false;
+        }
+        if self.frozen(t) {
+            return true;
+        }
+        // `tryAssignPrefixes` always asks for one at least; `tryAssignIPs` may have nothing to ask for. Either
+        // takes ENIs with fewer CIDRs than an ENI holds (`maxPrefixesPerENI`, `maxIPsPerENI`: both the
+        // type's slots less the primary address).
+        let wants_cidrs = self.limits.is_prefix() || self.policy().ips_to_allocate(stats).is_some();
+        let skip_primary = self.cfg.custom_network.is_some();
+        let room = self.limits.cidrs_per_eni();
+        (wants_cidrs && self.ds.has_allocatable_eni(room, skip_primary)) || self.has_room_for_eni()
+    }
+
+    /// The first instant after `t` at which an input of [`NodeState::may_act_at`] changes with time alone:
+    /// an address leaves its cooldown, an ENI reaches its minimum lifetime, the decrease interval, the
+    /// reconcile interval or the insufficient-address freeze ends.
+    fn next_timed_change(&self, t: SimTime) -> Option<SimTime> {
+        let ends = |since: Option<SimTime>, lasting: SimDuration| {
+            since
+                .map(|s| s + lasting + SimDuration(1))
+                .filter(|&end| end > t)
+        };
+        [
+            self.ds.next_timed_change(t),
+            ends(self.last_decrease, DECREASE_INTERVAL),
+            ends(self.last_pool_action, RECONCILE_INTERVAL),
+            ends(self.last_insufficient, INSUFFICIENT_CIDR_COOLDOWN),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
     fn in_reconcile_cooldown(&self, net: Ipv4Net, now: SimTime) -> bool {
         self.reconcile_cooldown
             .iter()
@@ -385,11 +499,17 @@ impl Daemon {
         if self.st.borrow().cfg.enable_ipv6 {
             return;
         }
+        // The loop alternates its two steps every half-tick; a tick passed over as idle still counts.
+        let mut reconcile_next = false;
         loop {
-            self.port.sleep(HALF_TICK).await;
-            self.update_pool().await;
-            self.port.sleep(HALF_TICK).await;
-            self.reconcile().await;
+            let passed_over = self.port.tick(HALF_TICK).await;
+            reconcile_next ^= passed_over % 2 == 1;
+            if reconcile_next {
+                self.reconcile().await;
+            } else {
+                self.update_pool().await;
+            }
+            reconcile_next = !reconcile_next;
         }
     }
 
@@ -624,19 +744,12 @@ impl Daemon {
         }
     }
 
-    /// `shouldSkipDataStorePoolDecrease`: skip while `now − lastDecrease ≤ 30 s` (§1.4, §2.1).
     fn decrease_allowed(&self) -> bool {
-        let now = self.now();
-        self.st
-            .borrow()
-            .last_decrease
-            .is_none_or(|t| now - t > DECREASE_INTERVAL)
+        self.st.borrow().decrease_allowed(self.now())
     }
 
-    /// Whether the node is cordoned and may not manage ENIs, or is shutting down (§2.6 step 1, §2.9 step 1).
     fn growth_blocked(&self) -> bool {
-        let st = self.st.borrow();
-        st.terminating || (st.cordoned && !st.cfg.manage_enis_non_schedulable)
+        self.st.borrow().growth_blocked()
     }
 
     /// `increaseDatastorePool` (§2.6). Only an error from adding addresses to an existing ENI is returned
@@ -647,12 +760,7 @@ impl Daemon {
             return Ok(());
         }
         let now = self.now();
-        // `inInsufficientCidrCoolingPeriod` compares with `<=`: the tick exactly 120 s later is still frozen.
-        let frozen = self
-            .st
-            .borrow()
-            .last_insufficient
-            .is_some_and(|t| now - t <= INSUFFICIENT_CIDR_COOLDOWN);
+        let frozen = self.st.borrow().frozen(now);
         if frozen {
             let mut st = self.st.borrow_mut();
             st.counters.insufficient_cidr_freezes += 1;
@@ -704,12 +812,8 @@ impl Daemon {
         }
     }
 
-    /// `hasRoomForEni` (§2.6).
     pub fn has_room_for_eni(&self) -> bool {
-        let st = self.st.borrow();
-        let trunk_reserve =
-            u32::from(st.cfg.enable_pod_eni && st.limits.supports_trunking && !st.ds.has_trunk());
-        st.ds.eni_count() < st.limits.max_eni.saturating_sub(trunk_reserve)
+        self.st.borrow().has_room_for_eni()
     }
 
     /// `tryAssignIPs` / `tryAssignPrefixes` (§2.6): add addresses to one existing ENI that has room.
@@ -1130,13 +1234,7 @@ impl Daemon {
     /// `nodeIPPoolReconcile` (§2.10): after a minute without pool actions, compare IMDS with the datastore and
     /// repair differences, trusting DescribeNetworkInterfaces where they disagree.
     pub async fn reconcile(&self) {
-        let now = self.now();
-        let due = self
-            .st
-            .borrow()
-            .last_pool_action
-            .is_none_or(|t| now - t > RECONCILE_INTERVAL);
-        if !due {
+        if !self.st.borrow().reconcile_due(self.now()) {
             return;
         }
         let metadata = self.port.metadata().await;

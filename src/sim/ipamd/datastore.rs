@@ -204,6 +204,13 @@ impl DsEni {
         self.cidrs_of(mode).map(|c| c.size() - c.assigned).sum()
     }
 
+    /// Can take more CIDRs in an increase: not a trunk, not excluded, not the primary when custom networking
+    /// skips it, fewer than `max_cidrs` CIDRs.
+    fn is_allocatable(&self, max_cidrs: u32, skip_primary: bool) -> bool {
+        let skipped = self.trunk || self.excluded || (self.primary && skip_primary);
+        !skipped && (self.cidrs.len() as u32) < max_cidrs
+    }
+
     fn has_cooling(&self, now: SimTime, cooldown: SimDuration) -> bool {
         self.cidrs.iter().any(|c| c.cooling(now, cooldown) > 0)
     }
@@ -668,16 +675,20 @@ impl Datastore {
         let candidates: Vec<EniId> = self
             .enis
             .iter()
-            .filter(|e| {
-                let skipped = e.trunk || e.excluded || (e.primary && skip_primary);
-                !skipped && (e.cidrs.len() as u32) < max_cidrs
-            })
+            .filter(|e| e.is_allocatable(max_cidrs, skip_primary))
             .map(|e| e.id)
             .collect();
         let mut order = Vec::with_capacity(candidates.len());
         chooser.order(candidates.len(), &mut order);
         out.clear();
         out.extend(order.into_iter().map(|i| candidates[i]));
+    }
+
+    /// Whether [`Datastore::allocatable_enis`] would list any ENI.
+    pub fn has_allocatable_eni(&self, max_cidrs: u32, skip_primary: bool) -> bool {
+        self.enis
+            .iter()
+            .any(|e| e.is_allocatable(max_cidrs, skip_primary))
     }
 
     /// CIDRs on an ENI: used by the increase step to size its request.
@@ -761,6 +772,35 @@ impl Datastore {
                     >= warm_prefix)
             && !e.trunk
             && !e.efa
+    }
+
+    /// Whether `getDeletableENI` would find an ENI at `now` (what [`Datastore::remove_unused_eni`] removes).
+    pub fn deletable_eni_exists(
+        &self,
+        warm_ip: u32,
+        min_ip: u32,
+        warm_prefix: u32,
+        now: SimTime,
+    ) -> bool {
+        self.enis
+            .iter()
+            .any(|e| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now))
+    }
+
+    /// The first instant after `now` at which something in the datastore changes with time alone: an address
+    /// leaves its cooldown, or an ENI reaches its minimum lifetime. `None` when nothing is waiting for either.
+    pub fn next_timed_change(&self, now: SimTime) -> Option<SimTime> {
+        let cooldown_ends = self.enis.iter().flat_map(|e| &e.cidrs).filter_map(|c| {
+            let (_, last_cooling) = c.cooling_until(now, self.cooldown);
+            last_cooling.map(|t| t + SimDuration(1))
+        });
+        let lifetimes = self
+            .enis
+            .iter()
+            .filter(|e| !e.primary)
+            .map(|e| e.created + MIN_ENI_LIFETIME)
+            .filter(|&t| t > now);
+        cooldown_ends.chain(lifetimes).min()
     }
 
     /// `DS:RemoveUnusedENIFromStore` (§2.9): `getDeletableENI` picks the first ENI, in walk order, that

@@ -28,6 +28,7 @@ use crate::sim::ec2::instance_types::InstanceType;
 use crate::sim::ec2::{CallId, ClientId, Completion, ControlPlane, Ec2Event, InstanceId, Request};
 use crate::sim::engine::{Context, TimerId};
 use crate::sim::rng::stream;
+use crate::sim::time::{SimDuration, SimTime};
 
 /// Wakes process `process` of node `node`'s daemon from a sleep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +56,31 @@ enum Waiting {
     Nothing,
     Call(CallId),
     Sleep(TimerId),
+    /// The pool manager sleeps between steps: its next step was due at `first`, steps come every `every`,
+    /// and `timer` wakes it at `at` (`first` itself, or later when the steps in between do nothing).
+    Tick {
+        first: SimTime,
+        every: SimDuration,
+        at: SimTime,
+        timer: TimerId,
+    },
+}
+
+/// Whether the pool manager's idle steps are simulated one by one or passed over.
+///
+/// Most of a quiet node's steps do nothing: nothing is in flight (the loop is sequential), nothing is short or
+/// over, no ENI can be freed, reconcile is not due. [`IdleTicks::Skip`] sleeps through them to the first step
+/// that could act, given [`NodeState::next_possible_action`], or to the first step after something outside
+/// the loop changed the node (a CNI ADD or DEL, a cordon). Every step, idle or not, is a ranked event
+/// (`Scheduler::schedule_ranked`, rank = node): its place among its instant's events does not depend on
+/// when it was scheduled, so passing over the idle ones changes nothing else, and results are identical to
+/// [`IdleTicks::Simulate`]'s (tests/idle_ticks.rs compares every bundled scenario both ways).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IdleTicks {
+    #[default]
+    Skip,
+    /// Every half-tick is an event, as in the real loop.
+    Simulate,
 }
 
 /// One of the daemon's goroutines and what it waits for.
@@ -70,6 +96,7 @@ pub struct Ipamd {
     st: Rc<RefCell<NodeState>>,
     /// The pool manager (index 0) and, when enabled, the leaked-ENI sweep (index 1).
     routines: Vec<Routine>,
+    idle_ticks: IdleTicks,
 }
 
 /// A node's gauges and counters at one moment, named after the CNI's Prometheus metrics where one exists.
@@ -148,7 +175,14 @@ impl Ipamd {
             client,
             st,
             routines,
+            idle_ticks: IdleTicks::default(),
         }
+    }
+
+    /// Sets how idle pool-manager steps are run (before the daemon starts).
+    pub fn with_idle_ticks(mut self, idle_ticks: IdleTicks) -> Self {
+        self.idle_ticks = idle_ticks;
+        self
     }
 
     pub fn client(&self) -> ClientId {
@@ -174,8 +208,54 @@ impl Ipamd {
         event: IpamdEvent,
     ) {
         let r = usize::from(event.process);
-        if matches!(self.routines[r].waiting, Waiting::Sleep(_)) {
-            self.drive(ctx, ec2, r, Some(Reply::Woke));
+        match self.routines[r].waiting {
+            Waiting::Sleep(_) => self.drive(ctx, ec2, r, Some(Reply::Woke)),
+            Waiting::Tick { first, every, .. } => {
+                let passed_over = (ctx.now() - first).0 / every.0;
+                self.drive(ctx, ec2, r, Some(Reply::Ticked(passed_over)));
+            }
+            _ => {}
+        }
+    }
+
+    /// Something outside the pool manager changed the node: if the loop sleeps past its next step, that
+    /// step is due after all. Steps at or before now have run (a step's event pops before every other event
+    /// of its instant) and did nothing, as nothing had changed yet.
+    fn wake<E: From<IpamdEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        let (node, event) = (self.node, self.wake_event(0));
+        let Some(routine) = self.routines.first_mut() else {
+            return;
+        };
+        let Waiting::Tick {
+            first,
+            every,
+            at,
+            timer,
+        } = routine.waiting
+        else {
+            return;
+        };
+        let now = ctx.now();
+        let next = if now < first {
+            first
+        } else {
+            first + SimDuration(((now - first).0 / every.0 + 1) * every.0)
+        };
+        if next < at {
+            ctx.cancel(timer);
+            routine.waiting = Waiting::Tick {
+                first,
+                every,
+                at: next,
+                timer: ctx.schedule_ranked(next, node, event),
+            };
+        }
+    }
+
+    fn wake_event(&self, r: usize) -> IpamdEvent {
+        IpamdEvent {
+            node: self.node,
+            process: r as u8,
         }
     }
 
@@ -200,6 +280,7 @@ impl Ipamd {
         r: usize,
         mut reply: Option<Reply>,
     ) {
+        let wake = self.wake_event(r);
         let routine = &mut self.routines[r];
         routine.waiting = Waiting::Nothing;
         loop {
@@ -217,11 +298,25 @@ impl Ipamd {
                     return;
                 }
                 Some(Want::Sleep(d)) => {
-                    let wake = IpamdEvent {
-                        node: self.node,
-                        process: r as u8,
-                    };
                     routine.waiting = Waiting::Sleep(ctx.schedule_in(d, wake));
+                    return;
+                }
+                Some(Want::Tick(every)) => {
+                    let first = ctx.now() + every;
+                    let at = match self.idle_ticks {
+                        IdleTicks::Simulate => first,
+                        IdleTicks::Skip => {
+                            let x = self.st.borrow().next_possible_action(first);
+                            // The first step at or after x.
+                            first + SimDuration((x - first).0.div_ceil(every.0) * every.0)
+                        }
+                    };
+                    routine.waiting = Waiting::Tick {
+                        first,
+                        every,
+                        at,
+                        timer: ctx.schedule_ranked(at, self.node, wake),
+                    };
                     return;
                 }
                 Some(Want::Peek(request)) => {
@@ -246,8 +341,8 @@ impl Ipamd {
     /// Every routine stops where it is: its sleep is cancelled, the answer to its call ignored.
     fn halt<E>(&mut self, ctx: &mut Context<'_, E>) {
         for r in &mut self.routines {
-            if let Waiting::Sleep(t) = r.waiting {
-                ctx.cancel(t);
+            if let Waiting::Sleep(timer) | Waiting::Tick { timer, .. } = r.waiting {
+                ctx.cancel(timer);
             }
             r.waiting = Waiting::Nothing;
         }
@@ -306,32 +401,37 @@ impl Ipamd {
 
     /// CNI ADD (`rpc_handler.go:AddNetwork`, §3.2): an address from the pool (an IPv6 node's from its /80,
     /// §11.3), or "no available IP/Prefix addresses". Never any EC2 work.
-    pub fn add(
+    pub fn add<E: From<IpamdEvent>>(
         &mut self,
+        ctx: &mut Context<'_, E>,
         pod: PodKey,
-        now: crate::sim::time::SimTime,
     ) -> Result<PodAddress<IpAddr>, NoAvailableAddress> {
-        let mut st = self.st.borrow_mut();
-        st.counters.add_ip_requests += 1;
-        let ipv6 = st.cfg.enable_ipv6;
-        let (ds, mut chooser) = st.ds_and_chooser();
-        let r = if ipv6 {
-            ds.ipv6_mut()
-                .assign(pod, now, &mut chooser)
-                .map(PodAddress::into_ip)
-        } else {
-            ds.assign(pod, now, &mut chooser).map(PodAddress::into_ip)
+        let r = {
+            let mut st = self.st.borrow_mut();
+            st.counters.add_ip_requests += 1;
+            let ipv6 = st.cfg.enable_ipv6;
+            let (ds, mut chooser) = st.ds_and_chooser();
+            let r = if ipv6 {
+                ds.ipv6_mut()
+                    .assign(pod, ctx.now(), &mut chooser)
+                    .map(PodAddress::into_ip)
+            } else {
+                ds.assign(pod, ctx.now(), &mut chooser)
+                    .map(PodAddress::into_ip)
+            };
+            if r.is_err() {
+                st.counters.add_failures += 1;
+            }
+            r
         };
-        if r.is_err() {
-            st.counters.add_failures += 1;
-        }
+        self.wake(ctx);
         r
     }
 
     /// CNI DEL (§3.3): the pod's address goes into cooldown. If it was a leftover of the other mode, the
     /// ENI's unused CIDRs of that kind are unassigned in EC2 at once (§3.4); that call's answer is not waited
     /// for.
-    pub fn del<E: From<Ec2Event>>(
+    pub fn del<E: From<Ec2Event> + From<IpamdEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         ec2: &mut ControlPlane,
@@ -349,6 +449,7 @@ impl Ipamd {
                 st.ds.unassign(pod, ctx.now()).map(Released::into_ip)
             }
         }?;
+        self.wake(ctx);
         if !released.other_mode_leftovers.is_empty() {
             let (prefixes, ips) = released
                 .other_mode_leftovers
@@ -372,12 +473,20 @@ impl Ipamd {
         self.st.borrow()
     }
 
-    /// Mutable state, for setting up a datastore in tests or cordoning the node.
+    /// Mutable state, for setting up the daemon before it starts (tests, tracing). A change made through it
+    /// does not wake a sleeping pool manager: a running daemon's node changes through the methods that do.
     pub fn state_mut(&self) -> RefMut<'_, NodeState> {
         self.st.borrow_mut()
     }
 
-    pub fn metrics(&self, now: crate::sim::time::SimTime) -> Metrics {
+    /// The node is cordoned (`node.kubernetes.io/unschedulable`): ipamd stops managing ENIs unless configured
+    /// to go on (§2.6).
+    pub fn cordon<E: From<IpamdEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        self.st.borrow_mut().cordoned = true;
+        self.wake(ctx);
+    }
+
+    pub fn metrics(&self, now: SimTime) -> Metrics {
         let st = self.st.borrow();
         let s = st.ds.stats(now);
         Metrics {

@@ -25,6 +25,9 @@ pub enum Want {
     /// The instance metadata service: a local read, answered at once.
     Metadata,
     Sleep(SimDuration),
+    /// The pool manager's sleep between steps: at least this long, and as many more of these intervals as
+    /// the steps due in them would do nothing (the driver may pass over them, `Ipamd`'s idle ticks).
+    Tick(SimDuration),
 }
 
 /// What the world hands back.
@@ -33,6 +36,8 @@ pub enum Reply {
     Api(ApiResult),
     Metadata(Vec<MetadataEni>),
     Woke,
+    /// A tick's sleep ended after this many intervals beyond the first: steps that would have done nothing.
+    Ticked(u64),
 }
 
 /// The mailbox between a process and its driver.
@@ -84,6 +89,15 @@ impl Port {
         match self.ask(Want::Sleep(d)).await {
             Reply::Woke => {}
             other => unreachable!("a sleep ends with a wake-up, got {other:?}"),
+        }
+    }
+
+    /// Sleeps `every`, or a whole number of `every`s when the steps in between would do nothing; returns how
+    /// many intervals were passed over beyond the first.
+    pub async fn tick(&self, every: SimDuration) -> u64 {
+        match self.ask(Want::Tick(every)).await {
+            Reply::Ticked(skipped) => skipped,
+            other => unreachable!("a tick ends with a wake-up, got {other:?}"),
         }
     }
 }

@@ -28,7 +28,7 @@ use crate::scenarios::{KubeSpec, WorkloadKind, WorkloadSpec};
 use crate::sim::ec2::{ClientId, Completion, ControlPlane, Ec2Event, InstanceId};
 use crate::sim::engine::Context;
 use crate::sim::ipamd::config::IpamdConfig;
-use crate::sim::ipamd::{Ipamd, IpamdEvent, Task};
+use crate::sim::ipamd::{IdleTicks, Ipamd, IpamdEvent, Task};
 use crate::sim::kube::api::{ClientLimiter, answered, write};
 use crate::sim::kube::aws_node::{
     AwsNode, AwsNodeRollout, LIVENESS_KILL_AFTER, Phase, Rollout, readiness_at,
@@ -129,11 +129,13 @@ pub struct ClusterSetup<'a> {
     pub seed: u64,
     /// Keep a decision log for `vpcsim explain`.
     pub trace: bool,
+    pub idle_ticks: IdleTicks,
 }
 
 pub struct Cluster {
     spec: KubeSpec,
     seed: u64,
+    idle_ticks: IdleTicks,
     pub pods: Pods,
     pub nodes: Vec<Node>,
     /// Pods bound to each node and not gone.
@@ -175,6 +177,7 @@ impl Cluster {
         Cluster {
             spec: setup.kube.clone(),
             seed: setup.seed,
+            idle_ticks: setup.idle_ticks,
             pods: Pods::default(),
             nodes: Vec::new(),
             node_pods: Vec::new(),
@@ -439,7 +442,8 @@ impl Cluster {
             max_pods,
             self.seed,
             Task::Run,
-        );
+        )
+        .with_idle_ticks(self.idle_ticks);
         if self.log.is_some() {
             let mut st = ipamd.state_mut();
             st.call_trace = Some(Vec::new());
@@ -601,7 +605,7 @@ impl Cluster {
         }
         let node = &mut self.nodes[n as usize];
         node.phase = NodePhase::Draining;
-        node.ipamd.state_mut().cordoned = true;
+        node.ipamd.cordon(ctx);
         self.log_node(ctx, n, || "cordoned and drained".to_string());
         let pods = std::mem::take(&mut self.node_pods[n as usize]);
         for &p in &pods {
@@ -801,7 +805,7 @@ impl Cluster {
     }
 
     /// kubelet's CNI ADD for a starting pod.
-    fn sandbox_add<E: From<KubeEvent>>(
+    fn sandbox_add<E: From<KubeEvent> + From<IpamdEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         ec2: &ControlPlane,
@@ -818,7 +822,7 @@ impl Cluster {
         // The CNI plugin reaches ipamd only while its gRPC listener serves (docs/reference/ipamd.md §9.1).
         let added = if node.ipamd.serving() {
             node.ipamd
-                .add(u64::from(p), now)
+                .add(ctx, u64::from(p))
                 .map_err(|_| why_no_address(&node.ipamd, ec2, now))
         } else {
             Err(WaitReason::IpamdUnavailable)
