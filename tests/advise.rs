@@ -158,6 +158,16 @@ fn bad_targets_are_refused_clearly() {
     );
 }
 
+/// ipamd.md §11: an IPv6 node group has no warm pool or IPv4 mode, so advise refuses a file with one.
+#[test]
+fn spec_11_2_a_scenario_with_an_ipv6_group_is_refused() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/ipv6-vs-ipv4.toml");
+    let o = vpcsim(&["advise", file]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8(o.stderr).unwrap();
+    assert!(e.contains("node group `ipv6` runs IPv6"), "{e}");
+}
+
 /// docs/reference/ec2.md §3.5: a reservation made over addresses in use leaves them in use, so a candidate
 /// reservation over the addresses an imported file lists holds fewer free blocks; advice says so per subnet.
 #[test]

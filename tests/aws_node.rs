@@ -54,7 +54,7 @@ fn calls(w: &World, a: Action) -> u64 {
 }
 
 /// Every running pod and its address, by the node's checkpoint.
-fn held(w: &World) -> Vec<Vec<(u64, std::net::Ipv4Addr)>> {
+fn held(w: &World) -> Vec<Vec<(u64, std::net::IpAddr)>> {
     w.cluster
         .nodes
         .iter()

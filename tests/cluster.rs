@@ -902,7 +902,7 @@ replicas = 20
     let s = scenarios::parse(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.vpc.secondary_cidrs, ["100.64.0.0/16".parse().unwrap()]);
     let w = run_checked(&s);
-    let block: ipnet::Ipv4Net = "100.64.0.0/18".parse().unwrap();
+    let block: ipnet::IpNet = "100.64.0.0/18".parse().unwrap();
     let started: Vec<&Pod> = pods(&w)
         .into_iter()
         .filter(|p| p.running.is_some())

@@ -132,7 +132,9 @@ proptest! {
                     let eni = world.ec2.inventory().eni(p.eni.unwrap()).unwrap();
                     let attached = eni.state.attachment().map(|a| a.instance);
                     prop_assert_eq!(attached, Some(node.instance), "pod {}", i);
-                    let addr = p.address.unwrap();
+                    let std::net::IpAddr::V4(addr) = p.address.unwrap() else {
+                        panic!("pod {i}: an IPv4 cluster gave an IPv6 address");
+                    };
                     let holds = eni.secondary_ips.iter().any(|&(a, _)| a == addr)
                         || eni.prefixes.iter().any(|(n, _)| n.contains(&addr));
                     prop_assert!(holds, "pod {i}: {addr} is not on {}", p.eni.unwrap());

@@ -20,7 +20,11 @@ const HORIZON: SimDuration = SimDuration::from_secs(20 * 60);
 fn bundled() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut files = Vec::new();
-    for dir in [root.clone(), root.join("calibration"), root.join("incidents")] {
+    for dir in [
+        root.clone(),
+        root.join("calibration"),
+        root.join("incidents"),
+    ] {
         for e in fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "toml") {
@@ -79,7 +83,10 @@ fn skipping_idle_ticks_changes_no_result_of_any_bundled_scenario() {
         assert_eq!(names(&skip), names(&simulate), "{name}");
         assert!(names(&skip).contains(&"trace.csv".to_string()), "{name}");
         for ((file, a), (_, b)) in skip.iter().zip(&simulate) {
-            assert!(a == b, "{name}: {file} differs between skipped and simulated idle ticks");
+            assert!(
+                a == b,
+                "{name}: {file} differs between skipped and simulated idle ticks"
+            );
         }
     }
 }

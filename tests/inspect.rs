@@ -142,6 +142,18 @@ fn figures_agree_with_the_simulators_counters_at_time_zero() {
     }
 }
 
+/// ipamd.md §11.2: an IPv6 node takes only its own IPv4 address from its subnet, so that is what inspect counts.
+#[test]
+fn spec_11_2_an_ipv6_group_takes_one_ipv4_address_a_node() {
+    let scenario = scenarios::load(Path::new("scenarios/ipv6-vs-ipv4.toml")).unwrap();
+    let ins = inspect::inspect(&scenario, None).unwrap();
+    let v6 = ins.subnets.iter().find(|s| s.name == "v6").unwrap();
+    let node = &v6.nodes[0];
+    assert_eq!(node.mode_name(), "ipv6");
+    assert_eq!((node.per_node.addresses, node.per_node.prefixes), (1, 0));
+    assert_eq!(node.more_nodes, v6.free_addresses);
+}
+
 #[test]
 fn a_prefix_assigned_in_a_built_subnet_is_drawn_as_held() {
     let scenario = scenarios::load(Path::new(FIXTURE)).unwrap();

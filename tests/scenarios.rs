@@ -72,6 +72,56 @@ fn prefix_mode_makes_fewer_assign_calls_than_secondary_ips_for_the_same_workload
     }
 }
 
+/// The three modes on one workload: IPv6 makes one AssignIpv6Addresses per node and no other address call,
+/// its pods never wait for an address and all get IPv6 addresses, and its nodes take only their own IPv4
+/// address from the subnet; secondary IPs make the most EC2 calls.
+#[test]
+fn ipv6_makes_no_per_pod_calls_and_never_waits_while_secondary_ips_make_the_most() {
+    let v = run("ipv6-vs-ipv4", None);
+    let g = &v["node_groups"];
+    let calls =
+        |group: &str, action: &str| g[group]["ipamd_ec2_calls"][action].as_u64().unwrap_or(0);
+    let total = |group: &str| -> u64 {
+        g[group]["ipamd_ec2_calls"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(u)
+            .sum()
+    };
+    let nodes = u(&g["ipv6"]["nodes_started"]);
+    assert_eq!(nodes, 5);
+    assert_eq!(calls("ipv6", "AssignIpv6Addresses"), nodes);
+    for action in [
+        "AssignPrivateIpAddresses",
+        "UnassignPrivateIpAddresses",
+        "CreateNetworkInterface",
+        "AttachNetworkInterface",
+    ] {
+        assert_eq!(calls("ipv6", action), 0, "{action}");
+    }
+    assert_eq!(
+        total("ipv6"),
+        7 * nodes,
+        "start-up's calls only (ipamd.md §11.2)"
+    );
+    assert!(total("secondary-ip") > total("prefix"));
+    assert!(total("prefix") > total("ipv6"));
+    let v6 = &g["ipv6"];
+    assert_eq!(u(&v6["pods"]["failed_add_attempts"]), 0);
+    assert_eq!(v6["pods"]["ip_wait_s"]["max"].as_f64(), Some(0.0));
+    assert!(u(&g["secondary-ip"]["pods"]["failed_add_attempts"]) > 0);
+    let started = u(&v6["pods"]["started"]);
+    assert!(started > 100);
+    // Every pod that started had its IPv6 address (and so may one still starting at the end).
+    assert!(u(&v6["ipv6"]["pods_with_ipv6_address"]) >= started);
+    assert_eq!(u(&v6["ipv6"]["nodes_with_prefix"]), nodes);
+    let subnet = &v["subnets"]["v6"];
+    assert_eq!(u(&subnet["ipv6"]["peak_prefixes"]), nodes);
+    // A /22 has 1,019 usable addresses; the nodes take one each.
+    assert_eq!(u(&subnet["min_free_addresses"]), 1019 - nodes);
+}
+
 #[test]
 fn a_fragmented_subnet_fails_prefixes_with_free_addresses_and_a_reservation_fixes_it() {
     let v = run("fragmented-subnet", None);

@@ -836,7 +836,11 @@ fn every_point_of_every_bundled_sweep_has_point_0s_summary_keys() {
     use vpcsim::sweep::results::flatten;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut sweeps = 0;
-    for dir in [root.clone(), root.join("calibration"), root.join("incidents")] {
+    for dir in [
+        root.clone(),
+        root.join("calibration"),
+        root.join("incidents"),
+    ] {
         let mut files: Vec<PathBuf> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -853,7 +857,10 @@ fn every_point_of_every_bundled_sweep_has_point_0s_summary_keys() {
                 scenario.duration = scenario.duration.min(SimDuration::from_secs(180));
                 let (world, perf) = simulate(&scenario, false, false).expect("runs");
                 let summary = summary(&scenario, &world, perf, Keys::All);
-                flatten(&summary).into_iter().map(|(k, _)| k).collect::<Vec<_>>()
+                flatten(&summary)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect::<Vec<_>>()
             };
             let first = keys(0);
             for point in 1..sweep.points() {

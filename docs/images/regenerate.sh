@@ -11,6 +11,7 @@ out=output/docs-images
 images=docs/images
 
 vpcsim run scenarios/quickstart.toml --out "$out/quickstart" > /dev/null
+vpcsim run scenarios/ipv6-vs-ipv4.toml --out "$out/ipv6-vs-ipv4" > /dev/null
 vpcsim inspect scenarios/fragmented-subnet.toml --out "$out/fragmented-subnet-inspect" > /dev/null
 # The README's walkthrough on the fixture VPC: import, inspect, then advise with churn added.
 aws=tests/fixtures/aws
@@ -28,6 +29,8 @@ copy() { cp "$out/$1/plots/$2.png" "$images/$1--$2.png"; }
 copy quickstart ip-wait-cdf
 copy quickstart ec2-calls
 copy quickstart ip-pools
+copy ipv6-vs-ipv4 ec2-calls
+copy ipv6-vs-ipv4 ip-wait-cdf
 copy compare-modes sweep-pods.ip_wait_s.p99-by-instance_size
 copy compare-modes sweep-ec2.calls_total-by-instance_size
 copy compare-modes sweep-pods.started_ratio-by-subnets.pods.cidr

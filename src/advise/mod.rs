@@ -70,6 +70,12 @@ pub enum AdviseError {
         "{argument} `{key}`: not a key of summary.json (a dotted key such as `pods.ip_wait_s.p99`)"
     )]
     UnknownKey { argument: &'static str, key: String },
+    /// A node group running IPv6: it has no warm pool or IPv4 mode to choose (docs/reference/ipamd.md §11).
+    #[error(
+        "node group `{group}` runs IPv6 (ENABLE_IPv6): its nodes have no warm pool, so there is nothing to \
+         advise for it; advise searches IPv4 address modes, warm settings and prefix reservations"
+    )]
+    Ipv6Group { group: String },
 }
 
 /// What to search for.
@@ -151,6 +157,15 @@ impl Advice {
 /// Reads the scenario at `path`, checks the request's keys against its summary, and searches.
 pub fn advise(path: &Path, request: &Request) -> Result<Advice, AdviseError> {
     let (base_scenario, base) = Base::read(path)?;
+    if let Some(g) = base_scenario
+        .node_groups
+        .iter()
+        .find(|g| g.ipamd.enable_ipv6)
+    {
+        return Err(AdviseError::Ipv6Group {
+            group: g.name.clone(),
+        });
+    }
     check_keys(&base_scenario, request)?;
     let keys = metric_keys(request);
     let space = Space::new(&base.table);

@@ -197,10 +197,15 @@ pub(super) fn nodes_csv(scenario: &Scenario, world: &World, end: SimTime) -> io:
         let inventory = world.ec2.inventory();
         let instance = inventory.instance(n.instance).expect("a node's instance");
         let subnet = inventory.subnet(instance.subnet);
-        let mode = if n.ipamd.state().limits.is_prefix() {
-            "prefix"
-        } else {
-            "secondary-ip"
+        let mode = {
+            let st = n.ipamd.state();
+            if st.cfg.enable_ipv6 {
+                "ipv6"
+            } else if st.limits.is_prefix() {
+                "prefix"
+            } else {
+                "secondary-ip"
+            }
         };
         w.write_record([
             i.to_string(),

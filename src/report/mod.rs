@@ -20,6 +20,7 @@ pub mod explain;
 mod files;
 pub mod inspect;
 pub mod instance_table;
+mod ipv6;
 pub mod plots;
 mod scale_ups;
 mod scripted;

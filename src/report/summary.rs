@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::brownfield;
 use super::censored::{self, Wait};
+use super::ipv6;
 use super::{Perf, by_name, quantiles};
 use super::{scale_ups, scripted};
 use crate::scenarios::Scenario;
@@ -153,17 +154,25 @@ fn group_summary(
     let inventory = world.ec2.inventory();
     // Under `Keys::All` every subnet of the file, so that a sweep moving the group between subnets keeps one
     // header.
-    let launches = |s: SubnetId| stats.by_subnet.iter().find(|(i, _)| *i == s).map(|(_, l)| l);
+    let launches = |s: SubnetId| {
+        stats
+            .by_subnet
+            .iter()
+            .find(|(i, _)| *i == s)
+            .map(|(_, l)| l)
+    };
     let listed: Vec<SubnetId> = match keys {
         Keys::Used => stats.by_subnet.iter().map(|(s, _)| *s).collect(),
-        Keys::All => (0..inventory.subnets().len() as u32).map(SubnetId).collect(),
+        Keys::All => (0..inventory.subnets().len() as u32)
+            .map(SubnetId)
+            .collect(),
     };
     let subnets = by_name(listed, |s| {
         let (launched, failed) = launches(s).map_or((0, 0), |l| (l.launched, l.failed_launches));
         let v = json!({ "launched": launched, "failed_launches": failed });
         (inventory.subnet(s).name().to_string(), v)
     });
-    json!({
+    let mut v = json!({
         "launched": stats.launched,
         "never_ready": never_ready,
         "ready_latency_s": ready_latency,
@@ -177,7 +186,11 @@ fn group_summary(
         // A pod belongs to the group of its node, or, until it has one, to the group its selector names, so
         // that pods that never got a node are counted where they wait.
         "pods": pod_figures(pods, keys),
-    })
+    });
+    if let Some(v6) = ipv6::group(world, g, pods) {
+        v["ipv6"] = v6;
+    }
+    v
 }
 
 /// The reasons the scheduler gives a pod it cannot place; every other reason is a failed CNI ADD's.
@@ -305,6 +318,9 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
             });
             if let Some(r) = brownfield::reservations(world, SubnetId(i as u32), end) {
                 v["reservations"] = r;
+            }
+            if let Some(v6) = ipv6::subnet(world, SubnetId(i as u32)) {
+                v["ipv6"] = v6;
             }
             (s.name().to_string(), v)
         },

@@ -26,15 +26,15 @@ use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use toml::Spanned;
 use toml::de::DeTable;
 
 use crate::sim::ec2::config::Ec2Config;
 use crate::sim::ec2::external::ExternalCallerSpec;
-use crate::sim::ipamd::IdleTicks;
 use crate::sim::ec2::instance_types::InstanceType;
 use crate::sim::ec2::leaks::LeakSettings;
+use crate::sim::ipamd::IdleTicks;
 use crate::sim::ipamd::config::IpamdConfig;
 use crate::sim::script::Script;
 use crate::sim::time::SimDuration;
@@ -87,6 +87,8 @@ pub struct VpcSpec {
     /// Blocks associated with it, in file order: each canonical, /16 to /28, overlapping no other block, of a
     /// range EC2 lets the primary block's range take (docs/reference/ec2.md §3.6).
     pub secondary_cidrs: Vec<Ipv4Net>,
+    /// The VPC's IPv6 block (key `ipv6_cidr`): a canonical /56, for dual-stack subnets (docs/reference/ec2.md §6).
+    pub ipv6_cidr: Option<Ipv6Net>,
 }
 
 impl VpcSpec {
@@ -101,6 +103,8 @@ pub struct SubnetSpec {
     pub name: String,
     /// Canonical, /16 to /28, inside the VPC, overlapping no other subnet.
     pub cidr: Ipv4Net,
+    /// A dual-stack subnet's IPv6 block: a canonical /64 inside the VPC's /56, overlapping no other subnet's.
+    pub ipv6_cidr: Option<Ipv6Net>,
     pub az: String,
     /// Sorted by key.
     pub tags: Vec<(String, String)>,

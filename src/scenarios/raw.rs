@@ -48,6 +48,7 @@ pub(crate) struct RawVpc {
     pub cidr: Spanned<String>,
     pub secondary_cidrs: Option<Vec<Spanned<String>>>,
     pub cidr_quota: Option<Spanned<u32>>,
+    pub ipv6_cidr: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +56,7 @@ pub(crate) struct RawVpc {
 pub(crate) struct RawSubnet {
     pub name: Spanned<String>,
     pub cidr: Spanned<String>,
+    pub ipv6_cidr: Option<Spanned<String>>,
     pub az: String,
     pub tags: Option<BTreeMap<String, String>>,
     pub secondary_ip_placement: Option<Placement>,
@@ -274,6 +276,10 @@ pub(crate) struct RawIpamd {
     pub enable_pod_eni: Option<Spanned<EnvValue>>,
     #[serde(rename = "DISABLE_LEAKED_ENI_CLEANUP")]
     pub disable_leaked_eni_cleanup: Option<Spanned<EnvValue>>,
+    #[serde(rename = "ENABLE_IPv6")]
+    pub enable_ipv6: Option<Spanned<EnvValue>>,
+    #[serde(rename = "ENABLE_IPv4")]
+    pub enable_ipv4: Option<Spanned<EnvValue>>,
     pub choice: Option<Choice>,
     pub reconcile_api_calls: Option<bool>,
     pub manifest_defaults: Option<bool>,

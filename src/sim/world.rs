@@ -154,6 +154,9 @@ impl World {
                 subnet: s.name.clone(),
                 source,
             })?;
+            if let Some(v6) = s.ipv6_cidr {
+                subnet = subnet.with_ipv6(v6);
+            }
             subnet
                 .occupy(&s.in_use, &mut initial)
                 .map_err(|source| BuildError::InUse {
@@ -450,4 +453,3 @@ impl World {
         }
     }
 }
-

@@ -522,7 +522,8 @@ fn execute(
     let expected = &header[LEADING.len() + sweep.axes.len()..header.len() - 1];
     let keys: Vec<&String> = metrics.iter().map(|(k, _)| k).collect();
     if keys.len() != expected.len() || keys.iter().zip(expected).any(|(k, e)| *k != e) {
-        let only = |a: &[&String], b: &[&String]| a.iter().find(|k| !b.contains(k)).map(|k| k.to_string());
+        let only =
+            |a: &[&String], b: &[&String]| a.iter().find(|k| !b.contains(k)).map(|k| k.to_string());
         let expected: Vec<&String> = expected.iter().collect();
         let which = match (only(&keys, &expected), only(&expected, &keys)) {
             (Some(k), _) => format!("`{k}`, which point 0's has not"),

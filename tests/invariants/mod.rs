@@ -2,7 +2,7 @@
 //! once, each pod's timestamps in order, the time series in time order.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use vpcsim::scenarios::Scenario;
 use vpcsim::sim::engine::Engine;
@@ -25,7 +25,7 @@ pub fn check_invariants(world: &World, end: SimTime) {
     let rows = &world.timeseries.rows;
     assert!(rows.windows(2).all(|w| w[0].time < w[1].time));
     assert!(rows.last().is_none_or(|r| r.time <= end));
-    let mut by_address: BTreeMap<Ipv4Addr, Vec<(SimTime, SimTime)>> = BTreeMap::new();
+    let mut by_address: BTreeMap<IpAddr, Vec<(SimTime, SimTime)>> = BTreeMap::new();
     for (i, p) in world.all_pods().iter().enumerate() {
         let steps = [
             Some(p.created),

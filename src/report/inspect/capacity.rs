@@ -56,11 +56,24 @@ pub struct NodeCapacity {
     pub instance_type: String,
     /// The mode ipamd runs in (a prefix request on a type without prefixes runs secondary IPs, ipamd.md §5.4).
     pub mode: Mode,
+    /// The node runs IPv6 (ipamd.md §11): no IPv4 pool, its own address only.
+    pub ipv6: bool,
     pub enis: u32,
     /// What one fresh node takes from this subnet.
     pub per_node: Take,
     /// At most this many more such nodes fit ([`more_nodes`]).
     pub more_nodes: u32,
+}
+
+impl NodeCapacity {
+    /// The mode's name: `--mode`'s spelling, or `ipv6`.
+    pub fn mode_name(&self) -> &'static str {
+        if self.ipv6 {
+            "ipv6"
+        } else {
+            mode_name(self.mode)
+        }
+    }
 }
 
 /// The mode's name as `--mode` spells it.
@@ -122,6 +135,7 @@ fn fresh(
         label,
         instance_type: t.name.clone(),
         mode: limits.mode,
+        ipv6: cfg.enable_ipv6,
         enis: pool.enis(),
         per_node: Take::default(),
         more_nodes: 0,

@@ -22,7 +22,7 @@ use crate::sim::vpc::Subnet;
 use crate::sim::world::{BuildError, World};
 
 pub use blocks::BlockState;
-pub use capacity::{NodeCapacity, NodeQuery, mode_name};
+pub use capacity::{NodeCapacity, NodeQuery};
 
 /// The figures file an inspect folder holds besides its page and pictures.
 pub const FIGURES: &str = "inspect.json";
@@ -124,7 +124,7 @@ impl Inspection {
                     .map(|n| {
                         let v = json!({
                             "instance_type": n.instance_type,
-                            "mode": mode_name(n.mode),
+                            "mode": n.mode_name(),
                             "enis": n.enis,
                             "addresses_per_node": n.per_node.addresses,
                             "prefixes_per_node": n.per_node.prefixes,
@@ -181,7 +181,7 @@ impl Inspection {
                     "  {}: {} {}, {} ENIs, {} addresses + {} prefixes a fresh node: at most {} more nodes",
                     n.label,
                     n.instance_type,
-                    mode_name(n.mode),
+                    n.mode_name(),
                     n.enis,
                     n.per_node.addresses,
                     n.per_node.prefixes,

@@ -12,7 +12,7 @@ use super::figure::Rendered;
 use super::rundata::RunData;
 use super::sweepdata::{SweepData, stats};
 use crate::advise::Advice;
-use crate::report::inspect::{Inspection, mode_name};
+use crate::report::inspect::Inspection;
 
 /// Most sweep points listed in the table.
 pub(super) const MAX_TABLE_POINTS: usize = 500;
@@ -507,7 +507,7 @@ pub(super) fn inspect_page(ins: &Inspection, rendered: &[Rendered]) -> String {
                     s.name.clone(),
                     n.label.clone(),
                     n.instance_type.clone(),
-                    mode_name(n.mode).to_string(),
+                    n.mode_name().to_string(),
                     n.enis.to_string(),
                     n.per_node.addresses.to_string(),
                     n.per_node.prefixes.to_string(),

@@ -73,3 +73,45 @@ pub(super) fn describe_interval(iv: Interval) -> String {
     let last = Ipv4Addr::from((iv.1 - 1) as u32);
     format!("{first}–{last}")
 }
+
+/// An IPv6 CIDR of exactly `/len`, canonical: a VPC's Amazon-provided block is a /56 and a subnet's a /64
+/// (docs/reference/ec2.md §6).
+pub(super) fn ipv6_cidr(
+    cx: &Ctx<'_>,
+    s: &Spanned<String>,
+    key: &str,
+    what: &str,
+    len: u8,
+) -> R<Ipv6Net> {
+    let net = s.get_ref().trim().parse::<Ipv6Net>().map_err(|_| {
+        cx.error(
+            s.span(),
+            key,
+            format!(
+                "\"{}\" is not an IPv6 CIDR (expected e.g. \"2600:1f14:abc:de00::/56\")",
+                s.get_ref()
+            ),
+        )
+    })?;
+    if net.prefix_len() != len {
+        return Err(cx.error(
+            s.span(),
+            key,
+            format!(
+                "{what} IPv6 CIDR {net} is a /{}; EC2 gives {what}s a /{len}",
+                net.prefix_len()
+            ),
+        ));
+    }
+    if net != net.trunc() {
+        return Err(cx.error(
+            s.span(),
+            key,
+            format!(
+                "{what} IPv6 CIDR {net} is not canonical (host bits are set); write {}",
+                net.trunc()
+            ),
+        ));
+    }
+    Ok(net)
+}

@@ -457,7 +457,24 @@ impl EventCx<'_, '_> {
         for (key, table) in updates {
             env = env.under(key.clone(), table);
         }
-        resolve_ipamd(self.cx, &spec.name, &env, spec.ipamd.custom_network.clone())
+        let cfg = resolve_ipamd(self.cx, &spec.name, &env, spec.ipamd.custom_network.clone())?;
+        if cfg.enable_ipv6 != spec.ipamd.enable_ipv6 {
+            let (v, key) = [
+                env.get("ENABLE_IPv6", |r| &r.enable_ipv6),
+                env.get("ENABLE_IPv4", |r| &r.enable_ipv4),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .expect("the family changed, so this event sets one of its variables");
+            return Err(self.cx.error(
+                v.span(),
+                key,
+                "an event cannot switch a node group's address family: a cluster's IP family is fixed \
+                 when it is created (docs/reference/ipamd.md §11.1)",
+            ));
+        }
+        Ok(cfg)
     }
 
     fn external_caller(

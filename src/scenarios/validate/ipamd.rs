@@ -112,6 +112,7 @@ pub(super) fn resolve_ipamd(
             |r| &r.disable_leaked_eni_cleanup,
             d.disable_leaked_eni_cleanup,
         ),
+        enable_ipv6: flag("ENABLE_IPv6", |r| &r.enable_ipv6, d.enable_ipv6),
         choice: env
             .get("choice", |r| &r.choice)
             .map_or(d.choice, |(c, _)| *c),
@@ -119,6 +120,7 @@ pub(super) fn resolve_ipamd(
             .get("reconcile_api_calls", |r| &r.reconcile_api_calls)
             .map_or(d.reconcile_api_calls, |(b, _)| *b),
     };
+    check_ip_family(cx, group, env, &cfg)?;
     if cfg.entrypoint_refuses() {
         let (v, key) = env
             .get("ENABLE_PREFIX_DELEGATION", |r| &r.enable_prefix_delegation)
@@ -134,6 +136,86 @@ pub(super) fn resolve_ipamd(
         ));
     }
     Ok(cfg)
+}
+
+/// `isConfigValid`'s configuration checks (docs/reference/ipamd.md §11.1): exactly one of `ENABLE_IPv4` and
+/// `ENABLE_IPv6`, and IPv6 only with prefix delegation and without custom networking. ipamd exits at start on
+/// any of them, on every node, so they are load-time errors. An unset `ENABLE_IPv4` is taken as the opposite
+/// of `ENABLE_IPv6`, as the shipped manifest and EKS's IPv6 add-on set it (§11.1, a modelling choice).
+fn check_ip_family(cx: &Ctx<'_>, group: &str, env: &Layers<'_>, cfg: &IpamdConfig) -> R<()> {
+    let v6 = env.get("ENABLE_IPv6", |r| &r.enable_ipv6);
+    if let Some((v, key)) = env.get("ENABLE_IPv4", |r| &r.enable_ipv4) {
+        let v4 = parse_bool(v.get_ref(), false);
+        if v4 == cfg.enable_ipv6 {
+            let both = if v4 { "both enabled" } else { "both disabled" };
+            return Err(cx.error(
+                v.span(),
+                key,
+                format!(
+                    "ENABLE_IPv4 and ENABLE_IPv6 are {both} on node group \"{group}\": ipamd refuses to \
+                     start (isConfigValid); exactly one address family must be on"
+                ),
+            ));
+        }
+    }
+    let Some((v, key)) = v6.filter(|_| cfg.enable_ipv6) else {
+        return Ok(());
+    };
+    let why = if cfg.custom_network.is_some() {
+        "custom networking is not supported in IPv6 (turn AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG off)"
+    } else if !cfg.enable_prefix_delegation {
+        "IPv6 runs only in prefix delegation mode (set ENABLE_PREFIX_DELEGATION = true)"
+    } else {
+        return Ok(());
+    };
+    Err(cx.error(
+        v.span(),
+        key,
+        format!("ENABLE_IPv6=true on node group \"{group}\": ipamd refuses to start (isConfigValid): {why}"),
+    ))
+}
+
+/// IPv6 node groups run only on types with prefix support and only in dual-stack subnets
+/// (docs/reference/ipamd.md §11.1, docs/reference/ec2.md §6): ipamd refuses to start on a type without prefix
+/// delegation (`isConfigValid`, unlike IPv4's silent fall-back), and EKS cannot deploy IPv6 nodes in a subnet
+/// without IPv6.
+pub(super) fn check_ipv6_group(
+    cx: &Ctx<'_>,
+    group: &str,
+    env: &Layers<'_>,
+    cfg: &IpamdConfig,
+    instance_type: &InstanceType,
+    subnets: &[&SubnetSpec],
+) -> R<()> {
+    let Some((v, key)) = env
+        .get("ENABLE_IPv6", |r| &r.enable_ipv6)
+        .filter(|_| cfg.enable_ipv6)
+    else {
+        return Ok(());
+    };
+    if !instance_type.supports_prefixes() {
+        return Err(cx.error(
+            v.span(),
+            key,
+            format!(
+                "ENABLE_IPv6=true on node group \"{group}\": {} has no prefix delegation (not Nitro, not \
+                 bare metal), so ipamd refuses to start (isConfigValid); IPv6 nodes must be Nitro types",
+                instance_type.name
+            ),
+        ));
+    }
+    if let Some(s) = subnets.iter().find(|s| s.ipv6_cidr.is_none()) {
+        return Err(cx.error(
+            v.span(),
+            key,
+            format!(
+                "ENABLE_IPv6=true on node group \"{group}\": subnet \"{}\" has no IPv6 block; IPv6 nodes \
+                 need dual-stack subnets (give it an ipv6_cidr = \"…/64\")",
+                s.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG` and the group's `eni_config` go together. ENIConfigs are per AZ, so the

@@ -105,6 +105,8 @@ pub(super) fn resolve_node_group(
     let env = Layers::new(&base, cluster.group_ipamd[i].as_ref(), cluster.ipamd);
     let custom_network = resolve_custom_network(cx, &base, &env, g.eni_config, subnets, &idx)?;
     let ipamd = resolve_ipamd(cx, &name, &env, custom_network)?;
+    let group_subnets: Vec<&SubnetSpec> = idx.iter().map(|&j| &subnets[j]).collect();
+    check_ipv6_group(cx, &name, &env, &ipamd, instance_type, &group_subnets)?;
     let max_pods = match &g.max_pods {
         Some(m) => positive_u32(cx, m, &join(&base, "max_pods"))?,
         None => computed_max_pods(cx, group_span, &base, instance_type, &ipamd)?,

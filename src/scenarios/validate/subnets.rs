@@ -1,6 +1,7 @@
 //! `[[subnets]]`: CIDRs, CIDR reservations, addresses already in use, and other tenants.
 
 use super::*;
+use crate::sim::vpc::ipv6::SUBNET_PREFIX_LEN;
 
 pub(super) fn resolve_subnet(
     cx: &Ctx<'_>,
@@ -45,6 +46,11 @@ pub(super) fn resolve_subnet(
         ));
     }
 
+    let ipv6_cidr = match &s.ipv6_cidr {
+        Some(v6) => Some(resolve_subnet_ipv6(cx, &base, v6, vpc, earlier)?),
+        None => None,
+    };
+
     let mut reservations = Vec::new();
     let mut reserved: Vec<Interval> = Vec::new();
     for (r, raw) in s.reservations.unwrap_or_default().into_iter().enumerate() {
@@ -69,6 +75,7 @@ pub(super) fn resolve_subnet(
     Ok(SubnetSpec {
         name,
         cidr,
+        ipv6_cidr,
         az: s.az,
         tags: s.tags.unwrap_or_default().into_iter().collect(),
         placement: s.secondary_ip_placement.unwrap_or_default(),
@@ -76,6 +83,47 @@ pub(super) fn resolve_subnet(
         in_use,
         tenants,
     })
+}
+
+/// A dual-stack subnet's /64: inside the VPC's /56, overlapping no earlier subnet's (docs/reference/ec2.md §6).
+fn resolve_subnet_ipv6(
+    cx: &Ctx<'_>,
+    base: &str,
+    raw: &Spanned<String>,
+    vpc: &VpcSpec,
+    earlier: &[SubnetSpec],
+) -> R<Ipv6Net> {
+    let key = join(base, "ipv6_cidr");
+    let net = ipv6_cidr(cx, raw, &key, "subnet", SUBNET_PREFIX_LEN)?;
+    let Some(block) = vpc.ipv6_cidr else {
+        return Err(cx.error(
+            raw.span(),
+            key,
+            "a dual-stack subnet needs the VPC's IPv6 block: give [vpc] an ipv6_cidr = \"…/56\"",
+        ));
+    };
+    if !block.contains(&net) {
+        return Err(cx.error(
+            raw.span(),
+            key,
+            format!("subnet IPv6 block {net} lies outside the VPC's IPv6 block {block}"),
+        ));
+    }
+    if let Some((j, o)) = earlier
+        .iter()
+        .enumerate()
+        .find(|(_, o)| o.ipv6_cidr == Some(net))
+    {
+        return Err(cx.error(
+            raw.span(),
+            key,
+            format!(
+                "subnet IPv6 block {net} is also subnets[{j}] \"{}\"'s",
+                o.name
+            ),
+        ));
+    }
+    Ok(net)
 }
 
 /// The address interval a percentage reservation resolves to: round(p/100 × blocks) whole /28 blocks, at least

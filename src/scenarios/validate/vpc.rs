@@ -7,6 +7,8 @@ use super::*;
 /// AWS's default quota of IPv4 CIDR blocks per VPC, and the most it raises it to (docs/reference/ec2.md §3.6).
 const DEFAULT_CIDR_QUOTA: u32 = 5;
 const MAX_CIDR_QUOTA: u32 = 50;
+/// An Amazon-provided IPv6 block is always a /56 (docs/reference/ec2.md §6).
+const VPC_IPV6_PREFIX_LEN: u8 = 56;
 
 pub(super) fn resolve_vpc(cx: &Ctx<'_>, raw: &RawVpc) -> R<VpcSpec> {
     let cidr = canonical_cidr(cx, &raw.cidr, "vpc.cidr", "VPC")?;
@@ -58,9 +60,15 @@ pub(super) fn resolve_vpc(cx: &Ctx<'_>, raw: &RawVpc) -> R<VpcSpec> {
         }
         secondary.push(net);
     }
+    let ipv6_cidr = raw
+        .ipv6_cidr
+        .as_ref()
+        .map(|s| ipv6_cidr(cx, s, "vpc.ipv6_cidr", "VPC", VPC_IPV6_PREFIX_LEN))
+        .transpose()?;
     Ok(VpcSpec {
         cidr,
         secondary_cidrs: secondary,
+        ipv6_cidr,
     })
 }
 

@@ -53,6 +53,7 @@ actions!(
     CreateTags,
     CreateSubnetCidrReservation,
     DeleteSubnetCidrReservation,
+    AssignIpv6Addresses,
 );
 
 /// Number of actions; per-action tables are `[T; ACTION_COUNT]`.
@@ -125,7 +126,8 @@ impl Action {
             | UnassignPrivateIpAddresses
             | CreateNetworkInterface
             | DeleteNetworkInterface
-            | ModifyNetworkInterfaceAttribute => plain(100.0, 5.0),
+            | ModifyNetworkInterfaceAttribute
+            | AssignIpv6Addresses => plain(100.0, 5.0),
             CreateTags => plain(100.0, 10.0),
             CreateSubnetCidrReservation | DeleteSubnetCidrReservation => plain(5.0, 1.0),
             // Not in the uncategorized table: "Mutating" category, each action its own bucket.
@@ -155,7 +157,8 @@ impl Action {
         use Action::*;
         match self {
             // §2.1: one sample 510 ms; §8.3: median 0.3–0.5 s.
-            AssignPrivateIpAddresses | UnassignPrivateIpAddresses => {
+            // AssignIpv6Addresses: no observation; a modelling choice, its IPv4 counterpart's (§8.3).
+            AssignPrivateIpAddresses | UnassignPrivateIpAddresses | AssignIpv6Addresses => {
                 DurationDist::lognormal_ms(400, 0.4)
             }
             // §2.1: attach mean ≈ 0.74 s, all ≤ 1 s; §8.3: create/attach 0.5–1 s.
@@ -202,6 +205,10 @@ mod tests {
             BucketSpec::new(100.0, 5.0)
         );
         assert_eq!(l(Action::CreateTags).request, BucketSpec::new(100.0, 10.0));
+        assert_eq!(
+            l(Action::AssignIpv6Addresses).request,
+            BucketSpec::new(100.0, 5.0)
+        );
         assert_eq!(
             l(Action::AttachNetworkInterface).request,
             BucketSpec::new(50.0, 5.0)

@@ -1,9 +1,9 @@
 //! The requests, responses and errors of the simulated EC2 API.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use super::action::Action;
 use super::instance_types::InstanceType;
@@ -151,6 +151,12 @@ pub enum Request {
     DeleteSubnetCidrReservation {
         reservation: SubnetCidrReservationId,
     },
+    /// `Ipv6PrefixCount = prefixes` /80 prefixes from the ENI's subnet's /64 (ipamd's `AllocIPv6Prefixes` asks
+    /// for one, docs/reference/ipamd.md §11.2).
+    AssignIpv6Addresses {
+        eni: EniId,
+        prefixes: u32,
+    },
 }
 
 impl Request {
@@ -174,6 +180,7 @@ impl Request {
             Request::External { action } => *action,
             Request::CreateSubnetCidrReservation { .. } => Action::CreateSubnetCidrReservation,
             Request::DeleteSubnetCidrReservation { .. } => Action::DeleteSubnetCidrReservation,
+            Request::AssignIpv6Addresses { .. } => Action::AssignIpv6Addresses,
         }
     }
 
@@ -226,6 +233,10 @@ pub struct EniDescription {
     pub primary_ip: Ipv4Addr,
     pub secondary_ips: Vec<Ipv4Addr>,
     pub prefixes: Vec<Ipv4Net>,
+    /// The ENI's own IPv6 address, in a dual-stack subnet (docs/reference/ec2.md §6).
+    pub ipv6_address: Option<Ipv6Addr>,
+    /// Its /80 IPv6 prefixes.
+    pub ipv6_prefixes: Vec<Ipv6Net>,
     /// Empty for an ENI created with its instance; what CreateNetworkInterface was given otherwise.
     pub description: String,
     pub tags: Vec<(String, String)>,
@@ -276,6 +287,8 @@ pub enum Response {
     NetworkInterfaces(Vec<EniDescription>),
     Instance(InstanceDescription),
     Subnets(Vec<SubnetDescription>),
+    /// AssignIpv6Addresses: the /80 prefixes assigned.
+    AssignedIpv6(Vec<Ipv6Net>),
     /// CreateSubnetCidrReservation: the new reservation's id.
     SubnetCidrReservation(SubnetCidrReservationId),
     /// Calls that return nothing but success.

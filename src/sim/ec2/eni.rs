@@ -3,9 +3,9 @@
 //! delay; detaching → available → deleted. Deleting an ENI that is not available fails "in use"
 //! (docs/reference/ec2.md §2.2).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use super::api::{
     AttachmentDescription, AttachmentId, EniDescription, EniId, EniStatus, InstanceDescription,
@@ -53,6 +53,10 @@ pub struct Eni {
     pub secondary_ips: Vec<(Ipv4Addr, SimTime)>,
     /// /28 prefixes with the time each becomes visible in the instance metadata service.
     pub prefixes: Vec<(Ipv4Net, SimTime)>,
+    /// Its IPv6 address from the subnet's auto-assignment, in a dual-stack subnet (docs/reference/ec2.md §6).
+    pub ipv6_address: Option<Ipv6Addr>,
+    /// /80 IPv6 prefixes (AssignIpv6Addresses).
+    pub ipv6_prefixes: Vec<Ipv6Net>,
     pub state: EniState,
     pub tags: Vec<(String, String)>,
     /// Empty for an ENI created with its instance (docs/reference/ipamd.md §4.6).
@@ -93,6 +97,8 @@ impl Eni {
             primary_ip: self.primary_ip,
             secondary_ips: self.secondary_ips.iter().map(|&(ip, _)| ip).collect(),
             prefixes: self.prefixes.iter().map(|&(p, _)| p).collect(),
+            ipv6_address: self.ipv6_address,
+            ipv6_prefixes: self.ipv6_prefixes.clone(),
             tags: self.tags.clone(),
             description: self.description.clone(),
         }

@@ -3,7 +3,7 @@
 //! start and termination) arrive as events. The front door (throttling, latency, retries) is
 //! [`super::control_plane`]'s job.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::Ipv4Net;
 
@@ -248,7 +248,58 @@ impl Inventory {
                 .delete(&mut self.subnets, *reservation, ctx.now())
                 .map(|()| Response::Done),
             Request::External { .. } => Ok(Response::Done),
+            Request::AssignIpv6Addresses { eni, prefixes } => self.assign_ipv6(*eni, *prefixes),
         }
+    }
+
+    /// A new ENI's IPv6 address in a dual-stack subnet, whose auto-assignment EKS requires
+    /// (docs/reference/ec2.md §6); none in an IPv4-only subnet.
+    fn auto_ipv6_address(&mut self, subnet: SubnetId) -> Result<Option<Ipv6Addr>, ApiError> {
+        self.subnets[subnet.0 as usize]
+            .ipv6_mut()
+            .map(|v6| v6.assign_address().map_err(alloc_error))
+            .transpose()
+    }
+
+    /// AssignIpv6Addresses with `Ipv6PrefixCount`: /80s from the subnet's /64, on Nitro only, as IPv4 prefixes
+    /// (docs/reference/ec2.md §4, §6).
+    fn assign_ipv6(&mut self, eni: EniId, prefixes: u32) -> ApiResult {
+        let e = self.live_eni_ref(eni)?;
+        let subnet = e.subnet;
+        if let Some(a) = e.state.attachment() {
+            let t = self.instances[a.instance.0 as usize].instance_type;
+            if !t.supports_prefixes() {
+                return Err(no_prefix_support(t));
+            }
+        }
+        if prefixes == 0 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                "The IPv6 prefix count must be at least 1.",
+            ));
+        }
+        let Some(v6) = self.subnets[subnet.0 as usize].ipv6_mut() else {
+            return Err(ApiError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("The subnet of network interface '{eni}' has no IPv6 CIDR block."),
+            ));
+        };
+        let mut assigned = Vec::with_capacity(prefixes as usize);
+        for _ in 0..prefixes {
+            match v6.assign_prefix() {
+                Ok(p) => assigned.push(p),
+                Err(e) => {
+                    for &p in &assigned {
+                        v6.release_prefix(p);
+                    }
+                    return Err(alloc_error(e));
+                }
+            }
+        }
+        self.enis[eni.0 as usize]
+            .ipv6_prefixes
+            .extend_from_slice(&assigned);
+        Ok(Response::AssignedIpv6(assigned))
     }
 
     /// A pending or running instance shuts down and is terminated after `instance_stop`: on
@@ -320,12 +371,15 @@ impl Inventory {
             let id = InstanceId(self.instances.len() as u32);
             let eni = EniId(self.enis.len() as u32);
             let attachment = self.new_attachment_id(eni);
+            let ipv6_address = self.auto_ipv6_address(subnet)?;
             self.enis.push(Eni {
                 id: eni,
                 subnet,
                 primary_ip: self.ips[k],
                 secondary_ips: Vec::new(),
                 prefixes: Vec::new(),
+                ipv6_address,
+                ipv6_prefixes: Vec::new(),
                 // The primary ENI is attached at launch and shows in IMDS once the instance runs.
                 state: EniState::Attached(Attachment {
                     id: attachment,
@@ -403,12 +457,15 @@ impl Inventory {
             });
         }
         let id = EniId(self.enis.len() as u32);
+        let ipv6_address = self.auto_ipv6_address(subnet)?;
         self.enis.push(Eni {
             id,
             subnet,
             primary_ip: self.ips[0],
             secondary_ips: self.ips[1..].iter().map(|&ip| (ip, now)).collect(),
             prefixes: self.prefixes.iter().map(|&p| (p, now)).collect(),
+            ipv6_address,
+            ipv6_prefixes: Vec::new(),
             state: EniState::Available,
             tags,
             description,
@@ -667,6 +724,14 @@ impl Inventory {
         }
         for &(p, _) in &e.prefixes {
             s.release_prefix(p).expect("prefix is in use in its subnet");
+        }
+        if let Some(v6) = s.ipv6_mut() {
+            if let Some(a) = e.ipv6_address.take() {
+                v6.release_address(a);
+            }
+            for p in e.ipv6_prefixes.drain(..) {
+                v6.release_prefix(p);
+            }
         }
         e.secondary_ips.clear();
         e.prefixes.clear();

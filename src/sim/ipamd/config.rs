@@ -52,6 +52,9 @@ pub struct IpamdConfig {
     pub enable_pod_eni: bool,
     /// `DISABLE_LEAKED_ENI_CLEANUP` (default false).
     pub disable_leaked_eni_cleanup: bool,
+    /// `ENABLE_IPv6` (default false): ipamd's IPv6 path (docs/reference/ipamd.md §11), with `ENABLE_IPv4`
+    /// off; the scenario's validation has refused every combination `isConfigValid` refuses (§11.1).
+    pub enable_ipv6: bool,
     /// Stand-in for Go map order.
     pub choice: Choice,
     /// Send reconcile's API calls through the control plane (§2.10), as the real daemon does (default true).
@@ -76,6 +79,7 @@ impl Default for IpamdConfig {
             manage_enis_non_schedulable: false,
             enable_pod_eni: false,
             disable_leaked_eni_cleanup: false,
+            enable_ipv6: false,
             choice: Choice::Random,
             reconcile_api_calls: true,
         }
@@ -90,6 +94,12 @@ impl IpamdConfig {
     /// `ipamd.go:warmIPTargetsDefined`).
     pub fn warm_ip_targets_defined(&self) -> bool {
         self.warm_ip_target != 0 || self.minimum_ip_target != 0
+    }
+
+    /// Whether the hourly leaked-ENI sweep runs: `disableLeakedENICleanup` also turns it off in IPv6, where
+    /// ipamd creates no ENIs (docs/reference/ipamd.md §11.2).
+    pub fn leaked_eni_sweep(&self) -> bool {
+        !self.disable_leaked_eni_cleanup && !self.enable_ipv6
     }
 
     /// The container entrypoint refuses to start with prefix delegation on and every warm target ≤ 0 (§1,

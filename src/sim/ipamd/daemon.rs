@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 
 use ipnet::Ipv4Net;
@@ -92,9 +92,10 @@ const TAG_RETRY: Backoff = Backoff {
     max: SimDuration::from_secs(60),
     jitter: 0.15,
 };
-/// `setupENI`'s DescribeSubnets for the exclusion check: 6 tries 10 s apart, then the ENI is skipped (§9.1).
-const SETUP_ENI_TRIES: u32 = 6;
-const SETUP_ENI_RETRY_SLEEP: SimDuration = SimDuration::from_secs(10);
+/// `setupENI`'s tries, 10 s apart (§9.1: its DescribeSubnets for the exclusion check, after which the ENI is
+/// skipped; §11.2: IPv6's whole set-up, after which ipamd carries on without the ENI's /80).
+pub(super) const SETUP_ENI_TRIES: u32 = 6;
+pub(super) const SETUP_ENI_RETRY_SLEEP: SimDuration = SimDuration::from_secs(10);
 
 impl Backoff {
     /// The sleep after failed attempt `attempt` (0-based).
@@ -224,7 +225,7 @@ pub struct NodeState {
     in_setup: bool,
     /// The checkpoint file while no start-up has restored it into the datastore: a start-up that failed or
     /// was stopped before step 7 of §9.1 wrote nothing, so the next one reads the same file.
-    unrestored_checkpoint: Option<Vec<(PodKey, Ipv4Addr)>>,
+    unrestored_checkpoint: Option<Vec<(PodKey, IpAddr)>>,
 }
 
 /// One EC2 call as the daemon made it.
@@ -360,8 +361,9 @@ impl NodeState {
 
     /// `hasRoomForEni` (§2.6), leaving a slot for the trunk ENI when pod ENIs are on and it is not there yet.
     pub fn has_room_for_eni(&self) -> bool {
-        let trunk_reserve =
-            u32::from(self.cfg.enable_pod_eni && self.limits.supports_trunking && !self.ds.has_trunk());
+        let trunk_reserve = u32::from(
+            self.cfg.enable_pod_eni && self.limits.supports_trunking && !self.ds.has_trunk(),
+        );
         self.ds.eni_count() < self.limits.max_eni.saturating_sub(trunk_reserve)
     }
 
@@ -447,12 +449,12 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn now(&self) -> SimTime {
+    pub(super) fn now(&self) -> SimTime {
         self.port.now()
     }
 
     /// One EC2 call; its failure is counted in `awscni_aws_api_error_count`.
-    async fn call(&self, request: Request) -> ApiResult {
+    pub(super) async fn call(&self, request: Request) -> ApiResult {
         let sent = self.now();
         let traced = {
             let mut st = self.st.borrow_mut();
@@ -493,6 +495,10 @@ impl Daemon {
             st.init_error = Some(f);
             return;
         }
+        // `StartNodeIPPoolManager` returns at once in IPv6: the /80 is enough for every pod (§11.2).
+        if self.st.borrow().cfg.enable_ipv6 {
+            return;
+        }
         // The loop alternates its two steps every half-tick; a tick passed over as idle still counts.
         let mut reconcile_next = false;
         loop {
@@ -509,7 +515,8 @@ impl Daemon {
 
     /// `nodeInit` (§2.1, §9.1): discover the attached ENIs, tag the untagged ones, set each up (with subnet
     /// discovery, a DescribeSubnets for its exclusion), restore the checkpoint, free the other mode's
-    /// leftovers, refresh the security groups (the cache starts empty: one modify per ENI), pre-scale.
+    /// leftovers, refresh the security groups (the cache starts empty: one modify per ENI), pre-scale. In IPv6
+    /// the set-up is `ipv6_init`'s (one /80 per ENI) and there is no pre-scaling (§11.2).
     pub async fn init(&self) -> Result<(), Failure> {
         // The datastore does not survive a restart; the pods' addresses do, in the checkpoint file, which
         // only a process that restored it has written since.
@@ -534,25 +541,15 @@ impl Daemon {
                 }
             }
         }
+        let ipv6 = self.st.borrow().cfg.enable_ipv6;
         self.st.borrow_mut().in_setup = true;
-        for d in &descriptions {
-            if let Err(f) = self.tag_eni(d).await {
-                self.st.borrow_mut().in_setup = false;
-                return Err(f);
-            }
-        }
-        for d in &descriptions {
-            let Some(excluded) = self.setup_eni_exclusion(d.subnet).await else {
-                continue;
-            };
-            let now = self.now();
-            let mut st = self.st.borrow_mut();
-            let device = d.attachment.map_or(0, |a| a.device_index);
-            st.ds
-                .add_eni(d.id, device, device == 0, d.subnet, excluded, now);
-            add_described_cidrs(&mut st.ds, d);
-        }
+        let set_up = if ipv6 {
+            self.setup_ipv6_enis(&descriptions).await
+        } else {
+            self.setup_ipv4_enis(&descriptions).await
+        };
         self.st.borrow_mut().in_setup = false;
+        set_up?;
         {
             // `ReadBackingStore`: pods whose address is no longer attached are dropped.
             let mut st = self.st.borrow_mut();
@@ -573,7 +570,8 @@ impl Daemon {
             let st = self.st.borrow();
             st.ds.stats(self.now())
         };
-        if self.st.borrow().policy().too_low(&stats) {
+        // Pre-scaling is IPv4's (§11.2).
+        if !ipv6 && self.st.borrow().policy().too_low(&stats) {
             // `increase` swallows insufficient-address errors, as increaseDatastorePool does.
             self.increase().await?;
         }
@@ -585,9 +583,29 @@ impl Daemon {
         Ok(())
     }
 
+    /// The IPv4 path's ENI set-up at start-up (§9.1): every ENI tagged, then each set up with its exclusion
+    /// check and its addresses put in the datastore.
+    async fn setup_ipv4_enis(&self, descriptions: &[EniDescription]) -> Result<(), Failure> {
+        for d in descriptions {
+            self.tag_eni(d).await?;
+        }
+        for d in descriptions {
+            let Some(excluded) = self.setup_eni_exclusion(d.subnet).await else {
+                continue;
+            };
+            let now = self.now();
+            let mut st = self.st.borrow_mut();
+            let device = d.attachment.map_or(0, |a| a.device_index);
+            st.ds
+                .add_eni(d.id, device, device == 0, d.subnet, excluded, now);
+            add_described_cidrs(&mut st.ds, d);
+        }
+        Ok(())
+    }
+
     /// `TagENI` (§9.1): CreateTags only when the instance-id tag is missing (the primary ENI at a node's first
     /// start-up), 5 tries, a final failure fatal.
-    async fn tag_eni(&self, d: &EniDescription) -> Result<(), Failure> {
+    pub(super) async fn tag_eni(&self, d: &EniDescription) -> Result<(), Failure> {
         if d.tags.iter().any(|(k, _)| k == INSTANCE_ID_TAG) {
             return Ok(());
         }
@@ -618,17 +636,24 @@ impl Daemon {
             return Some(false);
         }
         for attempt in 0..SETUP_ENI_TRIES {
-            let q = SubnetQuery::Ids(vec![subnet]);
-            if let Ok(Response::Subnets(list)) =
-                self.call(Request::DescribeSubnets { query: q }).await
-            {
-                return Some(list.first().is_some_and(is_excluded));
+            if let Ok(excluded) = self.is_subnet_excluded(subnet).await {
+                return Some(excluded);
             }
             if attempt + 1 < SETUP_ENI_TRIES {
                 self.port.sleep(SETUP_ENI_RETRY_SLEEP).await;
             }
         }
         None
+    }
+
+    /// `IsSubnetExcluded`: one DescribeSubnets of the subnet, tagged `kubernetes.io/role/cni=0` or not (§3.5).
+    pub(super) async fn is_subnet_excluded(&self, subnet: SubnetId) -> Result<bool, ErrorCode> {
+        let query = SubnetQuery::Ids(vec![subnet]);
+        match self.call(Request::DescribeSubnets { query }).await {
+            Ok(Response::Subnets(list)) => Ok(list.first().is_some_and(is_excluded)),
+            Ok(other) => unreachable!("DescribeSubnets answered {other:?}"),
+            Err(e) => Err(e.code),
+        }
     }
 
     /// `RefreshSGIDs` at start-up (§9.1, §9.2): the security-group cache starts empty, so every ENI in the
@@ -1240,7 +1265,8 @@ impl Daemon {
                             .map(|&ip| host(ip))
                             .chain(m.prefixes.iter().copied());
                         let same = e.cidrs.len() == m.secondary_ips.len() + m.prefixes.len()
-                            && md_cidrs.all(|n| e.cidrs.binary_search_by_key(&n, |c| c.net).is_ok());
+                            && md_cidrs
+                                .all(|n| e.cidrs.binary_search_by_key(&n, |c| c.net).is_ok());
                         (true, !same)
                     }
                 }

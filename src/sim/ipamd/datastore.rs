@@ -8,12 +8,13 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::Ipv4Net;
 use rand::RngExt;
 
 use super::config::Choice;
+use super::ipv6_pool::Ipv6Pool;
 use super::limits::{Mode, PREFIX_SIZE};
 use crate::sim::ec2::EniId;
 use crate::sim::rng::SimRng;
@@ -242,12 +243,22 @@ impl Stats {
     }
 }
 
-/// Where an ADD put a pod.
+/// Where an ADD put a pod: an IPv4 address here, an IPv6 one from [`Ipv6Pool`], either from `Ipamd::add`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PodAddress {
-    pub address: Ipv4Addr,
+pub struct PodAddress<A = Ipv4Addr> {
+    pub address: A,
     pub eni: EniId,
     pub device: u32,
+}
+
+impl<A: Into<IpAddr>> PodAddress<A> {
+    pub fn into_ip(self) -> PodAddress<IpAddr> {
+        PodAddress {
+            address: self.address.into(),
+            eni: self.eni,
+            device: self.device,
+        }
+    }
 }
 
 /// `ErrNoAvailableIPInDataStore`.
@@ -257,13 +268,23 @@ pub struct NoAvailableAddress;
 
 /// What a DEL released.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Released {
-    pub address: Ipv4Addr,
+pub struct Released<A = Ipv4Addr> {
+    pub address: A,
     pub eni: EniId,
     /// In SIP mode, the address belonged to a leftover prefix: the ENI's pod-free prefixes were removed from
     /// the ENI and must be unassigned in EC2 (§3.4, §8.12, `rpc_handler.go:DelNetwork`). Always empty in
     /// prefix mode.
     pub other_mode_leftovers: Vec<Ipv4Net>,
+}
+
+impl<A: Into<IpAddr>> Released<A> {
+    pub fn into_ip(self) -> Released<IpAddr> {
+        Released {
+            address: self.address.into(),
+            eni: self.eni,
+            other_mode_leftovers: self.other_mode_leftovers,
+        }
+    }
 }
 
 /// The Go-map-order stand-in (§8.1).
@@ -332,6 +353,8 @@ pub struct Datastore {
     enis: Vec<DsEni>,
     /// Pod → address, for DEL and idempotent ADD. Never iterated.
     pods: HashMap<PodKey, Ipv4Addr>,
+    /// The IPv6 prefixes and pods of an IPv6 node (docs/reference/ipamd.md §11.3); empty otherwise.
+    ipv6: Ipv6Pool,
     /// The last stats computed: they hold until the datastore changes or a cooling address's cooldown ends,
     /// so the pool manager's tick on a quiet node does not walk every CIDR.
     stats_cache: Cell<Option<CachedStats>>,
@@ -352,6 +375,7 @@ impl Datastore {
             cooldown,
             enis: Vec::new(),
             pods: HashMap::new(),
+            ipv6: Ipv6Pool::new(cooldown),
             stats_cache: Cell::new(None),
         }
     }
@@ -564,9 +588,17 @@ impl Datastore {
 
     /// `ReadBackingStore` at start-up (§2.1): a pod listed in the checkpoint file gets its address back, in
     /// whichever CIDR holds it, of either mode. This is how a pod comes to hold an address in a CIDR of the
-    /// other mode after a mode switch (§3.4). `None` when no CIDR holds the address or another pod has it.
-    pub fn restore(&mut self, pod: PodKey, address: Ipv4Addr) -> Option<PodAddress> {
+    /// other mode after a mode switch (§3.4). `None` when no CIDR holds the address or another pod has it. An
+    /// IPv6 pod goes back into the IPv6 side (§11.3), and gives `None` too.
+    pub fn restore(&mut self, pod: PodKey, address: impl Into<IpAddr>) -> Option<PodAddress> {
         self.changing();
+        let address = match address.into() {
+            IpAddr::V4(a) => a,
+            IpAddr::V6(a) => {
+                self.ipv6.restore(pod, a);
+                return None;
+            }
+        };
         if let Some(&held) = self.pods.get(&pod) {
             return if held == address {
                 self.address_of(address)
@@ -743,7 +775,13 @@ impl Datastore {
     }
 
     /// Whether `getDeletableENI` would find an ENI at `now` (what [`Datastore::remove_unused_eni`] removes).
-    pub fn deletable_eni_exists(&self, warm_ip: u32, min_ip: u32, warm_prefix: u32, now: SimTime) -> bool {
+    pub fn deletable_eni_exists(
+        &self,
+        warm_ip: u32,
+        min_ip: u32,
+        warm_prefix: u32,
+        now: SimTime,
+    ) -> bool {
         self.enis
             .iter()
             .any(|e| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now))
@@ -792,10 +830,22 @@ impl Datastore {
     }
 
     /// What the checkpoint file holds (§2.1): every pod with its address, by pod key.
-    pub fn checkpoint(&self) -> Vec<(PodKey, Ipv4Addr)> {
-        let mut pods: Vec<(PodKey, Ipv4Addr)> = self.pods.iter().map(|(&p, &a)| (p, a)).collect();
+    pub fn checkpoint(&self) -> Vec<(PodKey, IpAddr)> {
+        let v4 = self.pods.iter().map(|(&p, &a)| (p, IpAddr::V4(a)));
+        let v6 = self.ipv6.checkpoint().into_iter();
+        let mut pods: Vec<(PodKey, IpAddr)> =
+            v4.chain(v6.map(|(p, a)| (p, IpAddr::V6(a)))).collect();
         pods.sort_unstable();
         pods
+    }
+
+    /// The IPv6 side (docs/reference/ipamd.md §11.3).
+    pub fn ipv6(&self) -> &Ipv6Pool {
+        &self.ipv6
+    }
+
+    pub fn ipv6_mut(&mut self) -> &mut Ipv6Pool {
+        &mut self.ipv6
     }
 
     /// Unassigned CIDRs of the other mode on every ENI: what init frees (§2.1, §3.4).

@@ -10,6 +10,8 @@
 //! Under custom networking the primary ENI takes no CIDRs and the other ENIs are in the ENIConfig's subnet
 //! (§2.6, §4.3).
 //!
+//! An IPv6 node takes no IPv4 pool at all: only its primary ENI's own address (§11.2).
+//!
 //! Which of several ENIs with room an increase fills is Go map order in the real daemon; on a fresh node they
 //! fill one after another, so at most one has room and the order does not change the counts.
 
@@ -35,6 +37,14 @@ impl FreshPool {
     pub fn settle(cfg: &IpamdConfig, limits: &NodeLimits) -> FreshPool {
         let policy = Policy { cfg, limits };
         let pd = limits.is_prefix();
+        // An IPv6 node takes no IPv4 pool: its primary ENI's own address only (§11.2).
+        if cfg.enable_ipv6 {
+            return FreshPool {
+                cidrs: vec![0],
+                prefixes: pd,
+                custom_networking: false,
+            };
+        }
         let skip_primary = cfg.custom_network.is_some();
         let max_cidrs = if pd {
             limits.max_prefixes_per_eni
@@ -173,6 +183,22 @@ mod tests {
             minimum_ip_target: m,
             ..IpamdConfig::default()
         }
+    }
+
+    #[test]
+    fn spec_11_2_an_ipv6_node_takes_only_its_own_ipv4_address() {
+        let cfg = IpamdConfig {
+            enable_ipv6: true,
+            ..pd(1, 0, 0)
+        };
+        let p = settle("m5.large", cfg);
+        assert_eq!(
+            p.node_subnet(),
+            Take {
+                addresses: 1,
+                prefixes: 0
+            }
+        );
     }
 
     #[test]

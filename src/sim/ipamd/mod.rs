@@ -8,11 +8,14 @@ pub mod config;
 pub mod daemon;
 pub mod datastore;
 pub mod fresh_pool;
+mod ipv6_init;
+pub mod ipv6_pool;
 pub mod limits;
 pub mod policy;
 pub mod process;
 
 use std::cell::{Ref, RefCell, RefMut};
+use std::net::IpAddr;
 use std::rc::Rc;
 
 use config::IpamdConfig;
@@ -158,7 +161,7 @@ impl Ipamd {
         seed: u64,
         task: Task,
     ) -> Self {
-        let sweep = task == Task::Run && !cfg.disable_leaked_eni_cleanup;
+        let sweep = task == Task::Run && cfg.leaked_eni_sweep();
         let limits = NodeLimits::new(instance_type, &cfg, max_pods);
         let rng = stream(seed, "ipamd.choice", u64::from(node));
         let state = NodeState::new(cfg, limits, rng, instance, az.to_string());
@@ -248,7 +251,12 @@ impl Ipamd {
 
     /// The loop's first step at or after `from` (a step of the series `first + k × every`) that could act;
     /// `from` itself when idle steps are simulated.
-    fn first_step_that_may_act(&self, from: SimTime, first: SimTime, every: SimDuration) -> SimTime {
+    fn first_step_that_may_act(
+        &self,
+        from: SimTime,
+        first: SimTime,
+        every: SimDuration,
+    ) -> SimTime {
         match self.idle_ticks {
             IdleTicks::Simulate => from,
             IdleTicks::Skip => {
@@ -369,7 +377,7 @@ impl Ipamd {
             let limits = NodeLimits::new(instance.instance_type, &cfg, st.limits.max_pods);
             st.restart(cfg, limits);
         }
-        let sweep = !self.st.borrow().cfg.disable_leaked_eni_cleanup;
+        let sweep = self.st.borrow().cfg.leaked_eni_sweep();
         self.routines = vec![Routine::of(&self.st, Task::Run)];
         if sweep {
             self.routines
@@ -399,18 +407,26 @@ impl Ipamd {
         main.process.is_finished() || main.waiting == Waiting::Nothing
     }
 
-    /// CNI ADD (`rpc_handler.go:AddNetwork`, §3.2): an address from the pool, or "no available IP/Prefix
-    /// addresses". Never any EC2 work.
+    /// CNI ADD (`rpc_handler.go:AddNetwork`, §3.2): an address from the pool (an IPv6 node's from its /80,
+    /// §11.3), or "no available IP/Prefix addresses". Never any EC2 work.
     pub fn add<E: From<IpamdEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         pod: PodKey,
-    ) -> Result<PodAddress, NoAvailableAddress> {
+    ) -> Result<PodAddress<IpAddr>, NoAvailableAddress> {
         let r = {
             let mut st = self.st.borrow_mut();
             st.counters.add_ip_requests += 1;
+            let ipv6 = st.cfg.enable_ipv6;
             let (ds, mut chooser) = st.ds_and_chooser();
-            let r = ds.assign(pod, ctx.now(), &mut chooser);
+            let r = if ipv6 {
+                ds.ipv6_mut()
+                    .assign(pod, ctx.now(), &mut chooser)
+                    .map(PodAddress::into_ip)
+            } else {
+                ds.assign(pod, ctx.now(), &mut chooser)
+                    .map(PodAddress::into_ip)
+            };
             if r.is_err() {
                 st.counters.add_failures += 1;
             }
@@ -428,11 +444,18 @@ impl Ipamd {
         ctx: &mut Context<'_, E>,
         ec2: &mut ControlPlane,
         pod: PodKey,
-    ) -> Option<Released> {
+    ) -> Option<Released<IpAddr>> {
         let released = {
             let mut st = self.st.borrow_mut();
             st.counters.del_ip_requests += 1;
-            st.ds.unassign(pod, ctx.now())
+            if st.cfg.enable_ipv6 {
+                st.ds
+                    .ipv6_mut()
+                    .unassign(pod, ctx.now())
+                    .map(Released::into_ip)
+            } else {
+                st.ds.unassign(pod, ctx.now()).map(Released::into_ip)
+            }
         }?;
         self.wake(ctx);
         if !released.other_mode_leftovers.is_empty() {

@@ -7,7 +7,7 @@ use crate::sim::ipamd::daemon::INSUFFICIENT_CIDR_COOLDOWN;
 use crate::sim::kube::pods::WaitReason;
 use crate::sim::time::SimTime;
 
-/// The reason an ADD on `ipamd`'s node failed at `now`. Checked in order: free addresses that are all cooling;
+/// The reason an ADD on `ipamd`'s node failed at `now`. An IPv6 node has no /80; otherwise, checked in order: free addresses that are all cooling;
 /// a pool at max-pods or at max ENIs (it cannot grow); the subnet's lack of room (within the 120 s freeze
 /// after an insufficient-address error, or after it with no growth since: a new attempt is likely to fail
 /// the same way); the EC2 call the pool manager waits for (throttled first); an ENI not yet in IMDS; a pool
@@ -16,6 +16,10 @@ use crate::sim::time::SimTime;
 /// policy the tick itself asks, so the diagnosis cannot disagree with what the daemon then does.
 pub fn why_no_address(ipamd: &Ipamd, ec2: &ControlPlane, now: SimTime) -> WaitReason {
     let st = ipamd.state();
+    // An IPv6 node's ADD fails only without a /80 (ipamd.md §11.3).
+    if st.cfg.enable_ipv6 {
+        return WaitReason::NoIpv6Prefix;
+    }
     let s = st.ds.stats(now);
     if s.total > s.assigned {
         return WaitReason::CooldownOnly;

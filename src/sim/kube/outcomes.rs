@@ -39,6 +39,8 @@ pub struct PodTally {
     pub deleted_before_running: u64,
     pub failed_adds: u64,
     pub failed_pulls: u64,
+    /// Pods that were given an IPv6 address.
+    pub ipv6_addressed: u64,
     /// Pods by what they waited for ([`Pod::waited`]) and their last wait reason, in first-seen order.
     pub reasons: Vec<(Waited, WaitReason, u64)>,
     /// Sandbox → address, of the pods that had a sandbox.
@@ -58,6 +60,7 @@ impl PodTally {
         self.deleted_before_running += u64::from(pod.running.is_none() && pod.deleted.is_some());
         self.failed_adds += u64::from(pod.failed_adds);
         self.failed_pulls += u64::from(pod.failed_pulls);
+        self.ipv6_addressed += u64::from(pod.address.is_some_and(|a| a.is_ipv6()));
         if let (Some(what), Some(reason)) = (pod.waited(), pod.wait_reason) {
             match self
                 .reasons
@@ -82,6 +85,7 @@ impl PodTally {
         self.created += other.created;
         self.started += other.started;
         self.deleted_before_running += other.deleted_before_running;
+        self.ipv6_addressed += other.ipv6_addressed;
         self.failed_adds += other.failed_adds;
         self.failed_pulls += other.failed_pulls;
         for &(what, reason, n) in &other.reasons {

@@ -5,7 +5,7 @@
 //! only the pods still alive.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::scenarios::PodShape;
 use crate::sim::ec2::EniId;
@@ -57,6 +57,9 @@ pub enum WaitReason {
     MaxEnis,
     /// Its node's pool had reached max-pods.
     MaxPods,
+    /// Its node runs IPv6 and its start-up got no /80 prefix: every ADD fails until aws-node restarts
+    /// (docs/reference/ipamd.md §11.3).
+    NoIpv6Prefix,
     /// Its node's ipamd was not serving (aws-node restarting, crash-looping or still starting up): the CNI
     /// plugin's ADD failed with "failed to connect to backend server" (docs/reference/ipamd.md §9.1).
     IpamdUnavailable,
@@ -81,6 +84,7 @@ impl WaitReason {
             WaitReason::CooldownOnly,
             WaitReason::MaxEnis,
             WaitReason::MaxPods,
+            WaitReason::NoIpv6Prefix,
             WaitReason::IpamdUnavailable,
             WaitReason::Unschedulable,
             WaitReason::ImagePullBackOff,
@@ -105,6 +109,7 @@ impl WaitReason {
             WaitReason::CooldownOnly => "cooldown-only".into(),
             WaitReason::MaxEnis => "max-enis".into(),
             WaitReason::MaxPods => "max-pods".into(),
+            WaitReason::NoIpv6Prefix => "no-ipv6-prefix".into(),
             WaitReason::IpamdUnavailable => "ipamd-unavailable".into(),
             WaitReason::Unschedulable => "unschedulable".into(),
             WaitReason::ImagePullBackOff => "image-pull-backoff".into(),
@@ -163,7 +168,7 @@ pub struct Pod {
     /// Index into the cluster's nodes.
     pub node: Option<u32>,
     pub eni: Option<EniId>,
-    pub address: Option<Ipv4Addr>,
+    pub address: Option<IpAddr>,
     pub failed_adds: u32,
     /// Image pulls that failed (no registry token); the image back-off grows with them.
     pub failed_pulls: u32,

@@ -7,6 +7,7 @@ use ipnet::Ipv4Net;
 pub mod bitmap;
 pub mod error;
 pub mod in_use;
+pub mod ipv6;
 pub mod reservation;
 pub mod subnet;
 pub mod tenants;

@@ -9,11 +9,12 @@
 
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use rand::RngExt;
 
 use super::bitmap::Bitmap;
 use super::error::{AllocError, SubnetError};
+use super::ipv6::Ipv6Space;
 use super::reservation::{self, Reservation};
 use super::{InUseSpec, InitialPlacement, Placement, ReservationKind, ReservationSpec};
 use crate::sim::rng::SimRng;
@@ -84,6 +85,8 @@ pub struct Subnet {
     low_free_addresses: u32,
     /// Lowest `free_prefix_blocks()` ever seen.
     low_free_prefix_blocks: u32,
+    /// The IPv6 /64 of a dual-stack subnet (docs/reference/ec2.md §6).
+    ipv6: Option<Ipv6Space>,
 }
 
 fn block_mask(b: u32) -> u64 {
@@ -180,11 +183,27 @@ impl Subnet {
             used: 0,
             low_free_addresses: u32::MAX,
             low_free_prefix_blocks: u32::MAX,
+            ipv6: None,
         };
         for spec in reservations {
             subnet.insert_reservation(spec)?;
         }
         Ok(subnet.with_low_water_marks())
+    }
+
+    /// The subnet made dual-stack with the IPv6 /64 `cidr` (docs/reference/ec2.md §6).
+    pub fn with_ipv6(mut self, cidr: Ipv6Net) -> Self {
+        self.ipv6 = Some(Ipv6Space::new(cidr));
+        self
+    }
+
+    /// The IPv6 /64, for a dual-stack subnet.
+    pub fn ipv6(&self) -> Option<&Ipv6Space> {
+        self.ipv6.as_ref()
+    }
+
+    pub fn ipv6_mut(&mut self) -> Option<&mut Ipv6Space> {
+        self.ipv6.as_mut()
     }
 
     pub fn name(&self) -> &str {
