@@ -84,7 +84,7 @@ fn idle(c: &mut Criterion) {
     for mode in ["skip", "simulate"] {
         let s = scenarios::parse(&idle_nodes(mode), "bench-idle.toml").expect("valid");
         let (mut world, mut engine): (World, Engine<Event>) =
-            World::build(&s, false, false).expect("builds");
+            World::build(&s, None, false).expect("builds");
         let mut until = SimTime::ZERO + SimDuration::from_secs(900);
         engine.run_until(&mut world, until);
         g.bench_function(format!("one_simulated_hour_1000_idle_nodes_{mode}"), |b| {
