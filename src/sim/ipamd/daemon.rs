@@ -186,6 +186,27 @@ impl Counters {
     }
 }
 
+/// The pool manager's two steps, one every half-tick in turn (§2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    UpdatePool,
+    Reconcile,
+}
+
+impl Step {
+    pub fn other(self) -> Step {
+        match self {
+            Step::UpdatePool => Step::Reconcile,
+            Step::Reconcile => Step::UpdatePool,
+        }
+    }
+
+    /// The step `k` steps after this one.
+    pub fn after(self, k: u64) -> Step {
+        if k % 2 == 0 { self } else { self.other() }
+    }
+}
+
 /// A node's ipamd state, shared between its loop and the CNI's ADD/DEL calls.
 pub struct NodeState {
     pub cfg: IpamdConfig,
@@ -337,19 +358,24 @@ impl NodeState {
             .is_none_or(|t| now - t > RECONCILE_INTERVAL)
     }
 
-    /// The first instant at or after `t` at which a step of the pool manager could act, if nothing outside the
-    /// loop changes the node before then (a CNI ADD or DEL, a cordon, a restart: the caller's business).
+    /// The first instant at or after `t` at which the pool manager's `step` could act, if nothing outside the
+    /// loop changes the node before then (a CNI ADD or DEL, a cordon, a restart: the caller's business);
+    /// `None`: never, by time alone.
     ///
-    /// A step acts when `updateIPPoolIfRequired` would increase, decrease or free an ENI, or when reconcile is
-    /// due; otherwise it reads the datastore and returns, with no call, no change and no random draw. Whether
-    /// it acts depends on the datastore, the configuration and time; time enters only through the instants
-    /// listed in `next_timed_change`, so between two of them every step does the same: nothing.
-    pub fn next_possible_action(&self, t: SimTime) -> SimTime {
-        if self.may_act_at(t) {
-            return t;
+    /// `updateIPPoolIfRequired` acts when it would increase, decrease or free an ENI; `nodeIPPoolReconcile`
+    /// when it is due. Otherwise a step reads the datastore and returns, with no call, no change and no random
+    /// draw. Whether it acts depends on the datastore, the configuration and time; time enters only through the
+    /// instants listed in `next_update_change` and `reconcile_due`, so between two of them every step of
+    /// the kind does the same: nothing.
+    pub fn next_possible_action(&self, t: SimTime, step: Step) -> Option<SimTime> {
+        match step {
+            Step::UpdatePool if self.update_may_act(t) => Some(t),
+            Step::UpdatePool => self.next_update_change(t),
+            Step::Reconcile if self.reconcile_due(t) => Some(t),
+            Step::Reconcile => self
+                .last_pool_action
+                .map(|a| a + RECONCILE_INTERVAL + SimDuration(1)),
         }
-        self.next_timed_change(t)
-            .expect("a pool manager that has reconciled is due again a minute later")
     }
 
     /// `inInsufficientCidrCoolingPeriod`: within 120 s of an insufficient-address error; it compares with
@@ -367,11 +393,8 @@ impl NodeState {
         self.ds.eni_count() < self.limits.max_eni.saturating_sub(trunk_reserve)
     }
 
-    /// Whether `updateIPPoolIfRequired` or `nodeIPPoolReconcile` at `t` would do anything (§2.1, §2.10).
-    fn may_act_at(&self, t: SimTime) -> bool {
-        if self.reconcile_due(t) {
-            return true;
-        }
+    /// Whether `updateIPPoolIfRequired` at `t` would do anything (§2.1).
+    fn update_may_act(&self, t: SimTime) -> bool {
         let stats = self.ds.stats(t);
         let policy = self.policy();
         if policy.too_low(&stats) {
@@ -414,10 +437,10 @@ impl NodeState {
         (wants_cidrs && self.ds.has_allocatable_eni(room, skip_primary)) || self.has_room_for_eni()
     }
 
-    /// The first instant after `t` at which an input of [`NodeState::may_act_at`] changes with time alone:
-    /// an ENI without pods reaches its minimum lifetime or sees an address leave its cooldown, the decrease
-    /// interval, the reconcile interval or the insufficient-address freeze ends.
-    fn next_timed_change(&self, t: SimTime) -> Option<SimTime> {
+    /// The first instant after `t` at which an input of `update_may_act` changes with time alone: an ENI
+    /// without pods reaches its minimum lifetime or sees an address leave its cooldown, the decrease interval
+    /// or the insufficient-address freeze ends.
+    fn next_update_change(&self, t: SimTime) -> Option<SimTime> {
         let ends = |since: Option<SimTime>, lasting: SimDuration| {
             since
                 .map(|s| s + lasting + SimDuration(1))
@@ -426,7 +449,6 @@ impl NodeState {
         [
             self.ds.next_deletable_change(t),
             ends(self.last_decrease, DECREASE_INTERVAL),
-            ends(self.last_pool_action, RECONCILE_INTERVAL),
             ends(self.last_insufficient, INSUFFICIENT_CIDR_COOLDOWN),
         ]
         .into_iter()
@@ -499,17 +521,16 @@ impl Daemon {
         if self.st.borrow().cfg.enable_ipv6 {
             return;
         }
-        // The loop alternates its two steps every half-tick; a tick passed over as idle still counts.
-        let mut reconcile_next = false;
+        // The loop alternates its two steps every half-tick; a step passed over as idle still counts.
+        let mut step = Step::UpdatePool;
         loop {
-            let passed_over = self.port.tick(HALF_TICK).await;
-            reconcile_next ^= passed_over % 2 == 1;
-            if reconcile_next {
-                self.reconcile().await;
-            } else {
-                self.update_pool().await;
+            let passed_over = self.port.tick(HALF_TICK, step).await;
+            step = step.after(passed_over);
+            match step {
+                Step::UpdatePool => self.update_pool().await,
+                Step::Reconcile => self.reconcile().await,
             }
-            reconcile_next = !reconcile_next;
+            step = step.other();
         }
     }
 
@@ -1265,8 +1286,13 @@ impl Daemon {
                             .map(|&ip| host(ip))
                             .chain(m.prefixes.iter().copied());
                         let same = e.cidrs.len() == m.secondary_ips.len() + m.prefixes.len()
-                            && md_cidrs
-                                .all(|n| e.cidrs.binary_search_by_key(&n, |c| c.net).is_ok());
+                            && md_cidrs.all(|n| {
+                                // Ipv4Net's order as integers: its address, then its length.
+                                let key = |n: &Ipv4Net| (u32::from(n.addr()), n.prefix_len());
+                                e.cidrs
+                                    .binary_search_by_key(&key(&n), |c| key(&c.net))
+                                    .is_ok()
+                            });
                         (true, !same)
                     }
                 }

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use config::IpamdConfig;
-use daemon::{Counters, Daemon, NodeState};
+use daemon::{Counters, Daemon, NodeState, Step};
 use datastore::{NoAvailableAddress, PodAddress, PodKey, Released};
 use limits::NodeLimits;
 use process::{Port, Process, Reply, Want};
@@ -56,10 +56,12 @@ enum Waiting {
     Nothing,
     Call(CallId),
     Sleep(TimerId),
-    /// The pool manager sleeps between steps: its next step was due at `first`, steps come every `every`,
-    /// and `timer` wakes it at `at` (`first` itself, or later when the steps in between do nothing).
+    /// The pool manager sleeps between steps: its next step, `step`, was due at `first`, steps come every
+    /// `every` (the two kinds in turn), and `timer` wakes it at `at` (`first` itself, or later when the
+    /// steps in between do nothing).
     Tick {
         first: SimTime,
+        step: Step,
         every: SimDuration,
         at: SimTime,
         timer: TimerId,
@@ -224,6 +226,7 @@ impl Ipamd {
     fn wake<E: From<IpamdEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         let Some(Waiting::Tick {
             first,
+            step,
             every,
             at,
             timer,
@@ -232,16 +235,18 @@ impl Ipamd {
             return;
         };
         let now = ctx.now();
-        let next = if now < first {
-            first
+        let k = if now < first {
+            0
         } else {
-            first + SimDuration(((now - first).0 / every.0 + 1) * every.0)
+            (now - first).0 / every.0 + 1
         };
-        let due = self.first_step_that_may_act(next, first, every);
+        let next = first + SimDuration(k * every.0);
+        let due = self.first_step_that_may_act(next, step.after(k), every);
         if due != at {
             ctx.cancel(timer);
             self.routines[0].waiting = Waiting::Tick {
                 first,
+                step,
                 every,
                 at: due,
                 timer: ctx.schedule_ranked(due, self.node, self.wake_event(0)),
@@ -249,21 +254,24 @@ impl Ipamd {
         }
     }
 
-    /// The loop's first step at or after `from` (a step of the series `first + k × every`) that could act;
-    /// `from` itself when idle steps are simulated.
-    fn first_step_that_may_act(
-        &self,
-        from: SimTime,
-        first: SimTime,
-        every: SimDuration,
-    ) -> SimTime {
-        match self.idle_ticks {
-            IdleTicks::Simulate => from,
-            IdleTicks::Skip => {
-                let x = self.st.borrow().next_possible_action(from);
-                first + SimDuration((x - first).0.div_ceil(every.0) * every.0)
-            }
+    /// The loop's first step at or after `from`, where a `step` is due (the two kinds alternating every
+    /// `every`), that could act; `from` itself when idle steps are simulated.
+    fn first_step_that_may_act(&self, from: SimTime, step: Step, every: SimDuration) -> SimTime {
+        if self.idle_ticks == IdleTicks::Simulate {
+            return from;
         }
+        let st = self.st.borrow();
+        // Each kind's steps come every two intervals, the other kind's first one interval after `from`.
+        let period = 2 * every.0;
+        let first_of = |kind: Step, start: SimTime| {
+            st.next_possible_action(start, kind)
+                .map(|x| start + SimDuration((x - start).0.div_ceil(period) * period))
+        };
+        first_of(step, from)
+            .into_iter()
+            .chain(first_of(step.other(), from + every))
+            .min()
+            .expect("a pool manager that has reconciled is due again a minute later")
     }
 
     fn wake_event(&self, r: usize) -> IpamdEvent {
@@ -315,12 +323,13 @@ impl Ipamd {
                     routine.waiting = Waiting::Sleep(ctx.schedule_in(d, wake));
                     return;
                 }
-                Some(Want::Tick(every)) => {
+                Some(Want::Tick(every, step)) => {
                     let first = ctx.now() + every;
-                    let at = self.first_step_that_may_act(first, first, every);
+                    let at = self.first_step_that_may_act(first, step, every);
                     let routine = &mut self.routines[r];
                     routine.waiting = Waiting::Tick {
                         first,
+                        step,
                         every,
                         at,
                         timer: ctx.schedule_ranked(at, self.node, wake),

@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll, Waker};
 
+use super::daemon::Step;
 use crate::sim::ec2::{ApiResult, MetadataEni, Request};
 use crate::sim::time::{SimDuration, SimTime};
 
@@ -25,9 +26,10 @@ pub enum Want {
     /// The instance metadata service: a local read, answered at once.
     Metadata,
     Sleep(SimDuration),
-    /// The pool manager's sleep between steps: at least this long, and as many more of these intervals as
-    /// the steps due in them would do nothing (the driver may pass over them, `Ipamd`'s idle ticks).
-    Tick(SimDuration),
+    /// The pool manager's sleep before its next step (of this kind): at least this long, and as many more of
+    /// these intervals as the steps due in them would do nothing (the driver may pass over them, `Ipamd`'s
+    /// idle ticks).
+    Tick(SimDuration, Step),
 }
 
 /// What the world hands back.
@@ -94,8 +96,8 @@ impl Port {
 
     /// Sleeps `every`, or a whole number of `every`s when the steps in between would do nothing; returns how
     /// many intervals were passed over beyond the first.
-    pub async fn tick(&self, every: SimDuration) -> u64 {
-        match self.ask(Want::Tick(every)).await {
+    pub async fn tick(&self, every: SimDuration, next: Step) -> u64 {
+        match self.ask(Want::Tick(every, next)).await {
             Reply::Ticked(skipped) => skipped,
             other => unreachable!("a tick ends with a wake-up, got {other:?}"),
         }
