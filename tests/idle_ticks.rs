@@ -2,8 +2,9 @@
 //! `idle_ticks = "skip"` (the default) and `"simulate"` (every half-tick an event), writes the same files, trace
 //! and call log included, but for the run's own event counts and wall-clock figures.
 //!
-//! Runs are cut at [`HORIZON`] of simulated time so that the test takes a minute in a debug build; the cut
-//! takes in every scenario's start-up, first churn and warm-pool moves. `vpcsim run` of a full bundled
+//! Runs are cut at [`HORIZON`] of simulated time, shorter for clusters of more than 1,000 nodes (a budget of
+//! node-minutes), so that the test takes a minute in a debug build; the cut takes in every scenario's
+//! start-up, first churn and warm-pool moves. `vpcsim run` of a full bundled
 //! scenario with `idle_ticks = "simulate"` written into it compares the same way (README, "Performance").
 
 use std::fs;
@@ -16,6 +17,16 @@ use vpcsim::sim::ipamd::IdleTicks;
 use vpcsim::sim::time::SimDuration;
 
 const HORIZON: SimDuration = SimDuration::from_secs(20 * 60);
+
+/// How far a scenario runs: [`HORIZON`], or less so that nodes × time stays within 1,000 nodes' horizon.
+fn horizon(scenario: &Scenario) -> SimDuration {
+    let nodes: u64 = scenario
+        .node_groups
+        .iter()
+        .map(|g| u64::from(g.count))
+        .sum();
+    SimDuration(HORIZON.0 * 1_000 / nodes.max(1_000)).min(scenario.duration)
+}
 
 fn bundled() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
@@ -66,7 +77,7 @@ fn skipping_idle_ticks_changes_no_result_of_any_bundled_scenario() {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("idle-ticks");
     for file in files {
         let mut scenario = scenarios::load(&file).expect("a bundled scenario loads");
-        scenario.duration = scenario.duration.min(HORIZON);
+        scenario.duration = horizon(&scenario);
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let both = |mode: IdleTicks, label: &str| {
             let s = Scenario {

@@ -334,7 +334,7 @@ impl World {
         for (n, node) in self.cluster.nodes.iter().enumerate() {
             let mut st = node.ipamd.state_mut();
             let node = Some(n as u32);
-            for (at, what) in st.decisions.iter_mut().flat_map(|d| d.drain(..)) {
+            let mut push = |at, what| {
                 let line = LogLine {
                     at,
                     node,
@@ -342,6 +342,9 @@ impl World {
                     what,
                 };
                 lines.push((TraceSource::Ipamd, line));
+            };
+            for (at, what) in st.decisions.iter_mut().flat_map(|d| d.drain(..)) {
+                push(at, what);
             }
             for c in st.call_trace.iter_mut().flat_map(|c| c.drain(..)) {
                 let action = c.request.action();
@@ -350,18 +353,8 @@ impl World {
                     Some(code) => format!("failed: {code}"),
                 };
                 let took = c.answered.since(c.sent).as_secs_f64();
-                for (at, what) in [
-                    (c.sent, format!("calls {action}")),
-                    (c.answered, format!("{action} {outcome} after {took:.3}s")),
-                ] {
-                    let line = LogLine {
-                        at,
-                        node,
-                        pod: None,
-                        what,
-                    };
-                    lines.push((TraceSource::Ipamd, line));
-                }
+                push(c.sent, format!("calls {action}"));
+                push(c.answered, format!("{action} {outcome} after {took:.3}s"));
             }
         }
         // Stable: same-time lines keep the order they were gathered in.

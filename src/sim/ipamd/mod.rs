@@ -182,9 +182,8 @@ impl Ipamd {
     }
 
     /// Sets how idle pool-manager steps are run (before the daemon starts).
-    pub fn with_idle_ticks(mut self, idle_ticks: IdleTicks) -> Self {
+    pub fn set_idle_ticks(&mut self, idle_ticks: IdleTicks) {
         self.idle_ticks = idle_ticks;
-        self
     }
 
     pub fn client(&self) -> ClientId {

@@ -444,7 +444,7 @@ impl Cluster {
         debug_assert_eq!(client.0 as usize, self.owners.len());
         let index = self.nodes.len();
         self.owners.push(ClientOwner::Ipamd(index));
-        let ipamd = Ipamd::new(
+        let mut ipamd = Ipamd::new(
             index as u32,
             client,
             instance,
@@ -454,8 +454,8 @@ impl Cluster {
             max_pods,
             self.seed,
             Task::Run,
-        )
-        .with_idle_ticks(self.idle_ticks);
+        );
+        ipamd.set_idle_ticks(self.idle_ticks);
         if self.log.is_some() {
             let mut st = ipamd.state_mut();
             st.call_trace = Some(Vec::new());
