@@ -203,7 +203,11 @@ impl Step {
 
     /// The step `k` steps after this one.
     pub fn after(self, k: u64) -> Step {
-        if k.is_multiple_of(2) { self } else { self.other() }
+        if k.is_multiple_of(2) {
+            self
+        } else {
+            self.other()
+        }
     }
 }
 
