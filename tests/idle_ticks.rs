@@ -8,7 +8,9 @@
 //! scenario with `idle_ticks = "simulate"` written into it compares the same way (README, "Performance").
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod run_folder;
 
 use indicatif::ProgressBar;
 use vpcsim::report::{run, simulate};
@@ -28,51 +30,18 @@ fn horizon(scenario: &Scenario) -> SimDuration {
     SimDuration(HORIZON.0 * 1_000 / nodes.max(1_000)).min(scenario.duration)
 }
 
-fn bundled() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut files = Vec::new();
-    for dir in [
-        root.clone(),
-        root.join("calibration"),
-        root.join("incidents"),
-    ] {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "toml") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 /// The files a run writes, summary.json without its `run` section (events handled, wall clock).
 fn outputs(scenario: &Scenario, dir: &Path) -> Vec<(String, Vec<u8>)> {
     run(dir, scenario, true, &ProgressBar::hidden()).expect("runs and writes");
-    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && !p.ends_with(".vpcsim.lock"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let mut bytes = fs::read(&p).unwrap();
-            if name == "summary.json" {
-                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                assert!(v["run"]["events"].as_u64().unwrap() > 0);
-                v["run"] = serde_json::Value::Null;
-                bytes = serde_json::to_vec_pretty(&v).unwrap();
-            }
-            (name, bytes)
-        })
-        .collect();
-    files.sort();
-    files
+    run_folder::outputs(dir, |v| {
+        assert!(v["run"]["events"].as_u64().unwrap() > 0);
+        v["run"] = serde_json::Value::Null;
+    })
 }
 
 #[test]
 fn skipping_idle_ticks_changes_no_result_of_any_bundled_scenario() {
-    let files = bundled();
+    let files = run_folder::bundled_scenarios();
     assert!(files.len() >= 20, "{files:?}");
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("idle-ticks");
     for file in files {

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use vpcsim::folder;
 
+mod run_folder;
+
 fn vpcsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vpcsim"))
         .args(args)
@@ -79,32 +81,16 @@ fn run_of_a_bad_scenario_exits_2_and_writes_nothing() {
 }
 
 /// Every output file (plots included, as `plots/NAME`; the folder's lock file is no output), with
-/// summary.json's wall-clock values (`run.wall_s`, `run.events_per_sec`, `run.simulated_s_per_wall_s`)
-/// blanked: they measure the machine, and are the only figures allowed to differ between two runs of the same
-/// seed.
+/// A run folder's files with summary.json's wall-clock values (`run.wall_s`, `run.events_per_sec`,
+/// `run.simulated_s_per_wall_s`) blanked: they measure the machine, and are the only figures allowed to differ
+/// between two runs of the same seed.
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let plots = dir.join("plots");
-    let mut files: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
-        .unwrap()
-        .chain(fs::read_dir(&plots).into_iter().flatten())
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && !p.ends_with(folder::LOCK))
-        .map(|p| {
-            let name = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            let mut bytes = fs::read(&p).unwrap();
-            if name == "summary.json" {
-                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                assert!(v["run"]["wall_s"].is_f64() && v["run"]["events_per_sec"].is_f64());
-                for k in ["wall_s", "events_per_sec", "simulated_s_per_wall_s"] {
-                    v["run"][k] = serde_json::Value::Null;
-                }
-                bytes = serde_json::to_vec_pretty(&v).unwrap();
-            }
-            (name, bytes)
-        })
-        .collect();
-    files.sort();
-    files
+    run_folder::outputs(dir, |v| {
+        assert!(v["run"]["wall_s"].is_f64() && v["run"]["events_per_sec"].is_f64());
+        for k in ["wall_s", "events_per_sec", "simulated_s_per_wall_s"] {
+            v["run"][k] = serde_json::Value::Null;
+        }
+    })
 }
 
 /// Same scenario and seed ⇒ byte-identical result files but for the wall-clock figures; another seed differs.

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use vpcsim::scenarios::sweep::{self, Sweep};
 
+mod run_folder;
+
 fn vpcsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vpcsim"))
         .args(args)
@@ -834,44 +836,31 @@ fn every_point_of_every_bundled_sweep_has_point_0s_summary_keys() {
     use vpcsim::report::{Keys, simulate, summary};
     use vpcsim::sim::time::SimDuration;
     use vpcsim::sweep::results::flatten;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut sweeps = 0;
-    for dir in [
-        root.clone(),
-        root.join("calibration"),
-        root.join("incidents"),
-    ] {
-        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        for file in files {
-            let Some((sweep, _)) = sweep::load_if_sweep(&file).unwrap() else {
-                continue;
-            };
-            sweeps += 1;
-            let keys = |point: u64| {
-                let mut scenario = sweep.scenario(point, 0).expect("a bundled point loads");
-                scenario.duration = scenario.duration.min(SimDuration::from_secs(180));
-                let (world, perf) = simulate(&scenario, false, false).expect("runs");
-                let summary = summary(&scenario, &world, perf, Keys::All);
-                flatten(&summary)
-                    .into_iter()
-                    .map(|(k, _)| k)
-                    .collect::<Vec<_>>()
-            };
-            let first = keys(0);
-            for point in 1..sweep.points() {
-                assert_eq!(
-                    keys(point),
-                    first,
-                    "{}: point {point} ({})",
-                    file.display(),
-                    sweep.describe(point)
-                );
-            }
+    for file in run_folder::bundled_scenarios() {
+        let Some((sweep, _)) = sweep::load_if_sweep(&file).unwrap() else {
+            continue;
+        };
+        sweeps += 1;
+        let keys = |point: u64| {
+            let mut scenario = sweep.scenario(point, 0).expect("a bundled point loads");
+            scenario.duration = scenario.duration.min(SimDuration::from_secs(180));
+            let (world, perf) = simulate(&scenario, false, false).expect("runs");
+            let summary = summary(&scenario, &world, perf, Keys::All);
+            flatten(&summary)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect::<Vec<_>>()
+        };
+        let first = keys(0);
+        for point in 1..sweep.points() {
+            assert_eq!(
+                keys(point),
+                first,
+                "{}: point {point} ({})",
+                file.display(),
+                sweep.describe(point)
+            );
         }
     }
     assert!(sweeps >= 6, "{sweeps} bundled sweeps");
