@@ -1370,18 +1370,24 @@ impl Daemon {
             {
                 // `getLeakedENIs` keeps only ENIs ipamd made: a primary ENI left available (launched without
                 // DeleteOnTermination) carries the instance-id tag ipamd's start-up adds, but not the description.
-                for d in list
-                    .into_iter()
+                // Only the id and creation time of each are kept through the deletions that follow: every
+                // node's sweep lists the whole VPC's available ENIs and may spend minutes on its throttled
+                // deletes, so holding the descriptions made memory grow with nodes times available ENIs.
+                let made: Vec<(EniId, Option<SimTime>)> = list
+                    .iter()
                     .filter(|d| d.description.starts_with(ENI_DESCRIPTION_PREFIX))
-                {
-                    match created_at(&d) {
+                    .map(|d| (d.id, created_at(d)))
+                    .collect();
+                drop(list);
+                for (eni, created) in made {
+                    match created {
                         Some(t) if self.now() - t >= LEAKED_ENI_MIN_AGE => {
-                            self.delete_eni(d.id).await
+                            self.delete_eni(eni).await
                         }
                         Some(_) => {}
                         None => {
                             let tags = vec![(CREATED_AT_TAG.to_string(), stamp(self.now()))];
-                            let _ = self.call(Request::CreateTags { eni: d.id, tags }).await;
+                            let _ = self.call(Request::CreateTags { eni, tags }).await;
                         }
                     }
                 }
