@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
@@ -238,8 +239,8 @@ pub struct EniDescription {
     /// Its /80 IPv6 prefixes.
     pub ipv6_prefixes: Vec<Ipv6Net>,
     /// Empty for an ENI created with its instance; what CreateNetworkInterface was given otherwise.
-    pub description: String,
-    pub tags: Vec<(String, String)>,
+    pub description: Arc<str>,
+    pub tags: Arc<[(String, String)]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //! (docs/reference/ec2.md §2.2).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
@@ -58,9 +59,11 @@ pub struct Eni {
     /// /80 IPv6 prefixes (AssignIpv6Addresses).
     pub ipv6_prefixes: Vec<Ipv6Net>,
     pub state: EniState,
-    pub tags: Vec<(String, String)>,
+    /// Shared with its descriptions: every node's leaked-ENI sweep describes every available ENI of the VPC,
+    /// so a description copies no string. CreateTags replaces the list.
+    pub tags: Arc<[(String, String)]>,
     /// Empty for an ENI created with its instance (docs/reference/ipamd.md §4.6).
-    pub description: String,
+    pub description: Arc<str>,
     pub created_at: SimTime,
 }
 

@@ -3,7 +3,9 @@
 //! start and termination) arrive as events. The front door (throttling, latency, retries) is
 //! [`super::control_plane`]'s job.
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use ipnet::Ipv4Net;
 
@@ -35,6 +37,9 @@ pub struct Inventory {
     leaks: Leaks,
     instances: Vec<Instance>,
     enis: Vec<Eni>,
+    /// The ENIs in the `available` state, in id order: every node's leaked-ENI sweep asks for them each hour,
+    /// and finding them by a scan of every ENI ever made cost nodes × ENIs at scale.
+    available: BTreeSet<EniId>,
     /// The ENI of each attachment ever made; `AttachmentId(n)` is entry n − 1.
     attachments: Vec<EniId>,
     /// Reused buffers for addresses handed out by the subnets.
@@ -53,6 +58,7 @@ impl Inventory {
             subnets,
             instances: Vec::new(),
             enis: Vec::new(),
+            available: BTreeSet::new(),
             attachments: Vec::new(),
             ips: Vec::new(),
             prefixes: Vec::new(),
@@ -138,6 +144,7 @@ impl Inventory {
                 let e = &mut self.enis[eni.0 as usize];
                 if matches!(e.state, EniState::Detaching(a) if a.id == attachment) {
                     e.state = EniState::Available;
+                    self.available.insert(eni);
                 }
             }
             Ec2Event::InstanceRunning(id) => {
@@ -228,12 +235,14 @@ impl Inventory {
             Request::DescribeSubnets { query } => self.describe_subnets(query),
             Request::CreateTags { eni, tags } => {
                 let e = self.live_eni(*eni)?;
+                let mut all = e.tags.to_vec();
                 for (k, v) in tags {
-                    match e.tags.iter_mut().find(|(ek, _)| ek == k) {
+                    match all.iter_mut().find(|(ek, _)| ek == k) {
                         Some(t) => t.1 = v.clone(),
-                        None => e.tags.push((k.clone(), v.clone())),
+                        None => all.push((k.clone(), v.clone())),
                     }
                 }
+                e.tags = all.into();
                 Ok(Response::Done)
             }
             Request::CreateSubnetCidrReservation { subnet, cidr, kind } => {
@@ -388,8 +397,8 @@ impl Inventory {
                     delete_on_termination: leaks.delete_on_termination,
                     imds_visible_at: None,
                 }),
-                tags: Vec::new(),
-                description: String::new(),
+                tags: Arc::new([]),
+                description: Arc::from(""),
                 created_at: now,
             });
             let inst = Instance {
@@ -467,10 +476,11 @@ impl Inventory {
             ipv6_address,
             ipv6_prefixes: Vec::new(),
             state: EniState::Available,
-            tags,
-            description,
+            tags: tags.into(),
+            description: description.into(),
             created_at: now,
         });
+        self.available.insert(id);
         Ok(id)
     }
 
@@ -535,6 +545,7 @@ impl Inventory {
             return Err(no_prefix_support(itype));
         }
         let attachment = self.new_attachment_id(eni);
+        self.available.remove(&eni);
         self.enis[eni.0 as usize].state = EniState::Attaching(Attachment {
             id: attachment,
             instance,
@@ -736,6 +747,7 @@ impl Inventory {
         e.secondary_ips.clear();
         e.prefixes.clear();
         e.state = EniState::Deleted;
+        self.available.remove(&eni);
         self.leaks.deleted(eni, now);
     }
 
@@ -762,6 +774,7 @@ impl Inventory {
             } else {
                 let e = &mut self.enis[eni.0 as usize];
                 e.state = EniState::Available;
+                self.available.insert(eni);
                 let addresses = 1 + e.secondary_ips.len() as u32 + 16 * e.prefixes.len() as u32;
                 self.leaks.leaked(eni, eni == primary, addresses, ctx.now());
             }
@@ -813,16 +826,22 @@ impl Inventory {
                 })
                 .map(Eni::describe)
                 .collect(),
-            EniQuery::AvailableWithTag(key) => self
-                .enis
-                .iter()
-                // A scan of every ENI ever made, once an hour per node (the leaked-ENI sweep): the state
-                // test is a tag compare, not a call.
-                .filter(|e| {
-                    matches!(e.state, EniState::Available) && e.tags.iter().any(|(k, _)| k == key)
-                })
-                .map(Eni::describe)
-                .collect(),
+            EniQuery::AvailableWithTag(key) => {
+                debug_assert!(
+                    self.available.iter().copied().eq(self
+                        .enis
+                        .iter()
+                        .filter(|e| e.state == EniState::Available)
+                        .map(|e| e.id)),
+                    "the available-ENI index matches the ENIs' states"
+                );
+                self.available
+                    .iter()
+                    .map(|id| &self.enis[id.0 as usize])
+                    .filter(|e| e.tags.iter().any(|(k, _)| k == key))
+                    .map(Eni::describe)
+                    .collect()
+            }
         };
         Ok(Response::NetworkInterfaces(out))
     }
