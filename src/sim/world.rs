@@ -269,7 +269,9 @@ impl Model for World {
                     match self.cluster.owner(done.client.0) {
                         ClientOwner::External => self.external.on_completion(&done),
                         ClientOwner::Operator(_) => self.operator_answered(done),
-                        ClientOwner::NodeGroup(_) | ClientOwner::Ipamd(_) => {
+                        ClientOwner::NodeGroup(_)
+                        | ClientOwner::Ipamd(_)
+                        | ClientOwner::ResourceController => {
                             self.cluster.on_completion(ctx, &mut self.ec2, done)
                         }
                     }

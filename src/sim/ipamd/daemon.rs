@@ -18,6 +18,7 @@ use super::process::Port;
 use crate::sim::ec2::{
     Action, AddressCount, ApiResult, EniAttribute, EniDescription, EniId, EniQuery, ErrorCode,
     InstanceId, MetadataEni, Request, Response, SubnetDescription, SubnetQuery,
+    TRUNK_ENI_DESCRIPTION,
 };
 use crate::sim::rng::SimRng;
 use crate::sim::time::{SimDuration, SimTime};
@@ -356,10 +357,14 @@ impl NodeState {
         self.terminating || (self.cordoned && !self.cfg.manage_enis_non_schedulable)
     }
 
-    /// `nodeIPPoolReconcile` runs: a minute without pool actions has passed (§2.10).
+    /// `nodeIPPoolReconcile` runs: a minute without pool actions has passed, or the node needs a trunk ENI
+    /// and has none (§2.10: `needsTrunkEni := enablePodENI && GetTrunkENI() == ""`, whatever the type; so a type
+    /// the resource controller never gives a trunk reconciles every tick, docs/reference/ec2.md §11.1).
     fn reconcile_due(&self, now: SimTime) -> bool {
-        self.last_pool_action
-            .is_none_or(|t| now - t > RECONCILE_INTERVAL)
+        (self.cfg.enable_pod_eni && !self.ds.has_trunk())
+            || self
+                .last_pool_action
+                .is_none_or(|t| now - t > RECONCILE_INTERVAL)
     }
 
     /// The first instant at or after `t` at which the pool manager's `step` could act, if nothing outside the
@@ -1320,7 +1325,9 @@ impl Daemon {
             let now = self.now();
             let mut st = self.st.borrow_mut();
             if !known {
-                // Attached by someone else, or left outside the datastore by a failed set-up.
+                // Attached by someone else, or left outside the datastore by a failed set-up. The resource
+                // controller's trunk is known by its description (`DescribeAllENIs`' trunk, §2.10) and takes
+                // no addresses (docs/reference/ec2.md §11.1).
                 st.ds.add_eni(
                     d.id,
                     m.device_index,
@@ -1329,6 +1336,9 @@ impl Daemon {
                     false,
                     now,
                 );
+                if d.description == TRUNK_ENI_DESCRIPTION {
+                    st.ds.set_kind(d.id, true, false);
+                }
             }
             let ec2: Vec<Ipv4Net> = described_cidrs(d).collect();
             let stale: Vec<Ipv4Net> = st

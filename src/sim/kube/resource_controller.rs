@@ -1,0 +1,1074 @@
+//! The VPC resource controller's side of security groups for pods (docs/reference/ec2.md §11): one
+//! cluster-wide model that attaches a trunk ENI to each node that asks for one (its node-manager workers) and
+//! creates, associates and later deletes a branch ENI for each pod that requests `vpc.amazonaws.com/pod-eni`
+//! (its branch workers).
+//!
+//! Each job is a sequence of EC2 calls. A call first waits for a token of the controller's own client limiter
+//! for its action (the "user" client, or the "instance" client for the two trunk-association calls, §11.6),
+//! then goes through the account's buckets, latency and SDK retries like any call. The controller tells the
+//! cluster what Kubernetes sees of its work ([`RcOutcome`]): a node's advertised branch capacity, a pod's
+//! annotation.
+//!
+//! The model exists only in runs where some node asks for a trunk: the cluster builds it then, so runs without
+//! security groups for pods have no controller, no client and no event of it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
+
+use crate::scenarios::ResourceControllerSpec;
+use crate::sim::dist::DurationDist;
+use crate::sim::ec2::action::ACTION_COUNT;
+use crate::sim::ec2::{
+    Action, AddressCount, BRANCH_ENI_DESCRIPTION, CallId, ClientId, Completion, ControlPlane,
+    Ec2Event, EniAttribute, EniId, EniQuery, EniStatus, ErrorCode, InstanceId, Request, Response,
+    SubnetQuery, TRUNK_ENI_DESCRIPTION,
+};
+use crate::sim::engine::Context;
+use crate::sim::kube::api::ClientLimiter;
+use crate::sim::kube::pods::PodId;
+use crate::sim::rng::Stream;
+use crate::sim::time::{SimDuration, SimTime};
+use crate::sim::vpc::SubnetId;
+
+/// The controller's API-server reads and writes take their latency from this stream, so that runs with it
+/// leave the other models' draws alone.
+pub const STREAM: Stream = Stream("kube.resource_controller");
+
+/// The delete-queue job's period ([RC] `provider.go`, `deleteQueueRequeueRequest`).
+const DELETE_QUEUE_PERIOD: SimDuration = SimDuration::from_secs(30);
+/// A create job's tries before the work queue drops it (`WorkQueueDefaultMaxRetries`, §11.4).
+const MAX_CREATE_TRIES: u32 = 5;
+/// The work queue's first per-item back-off, doubled at each failure (client-go, §11.4).
+const FIRST_RETRY: SimDuration = SimDuration::from_millis(5);
+/// When a dropped create job comes back: the controller's periodic resync (§11.4; a modelling choice, §11.8).
+const RESYNC: SimDuration = SimDuration::from_secs(30 * 60);
+/// A failed trunk job is retried this much later (a stand-in for the next node event, §11.8).
+const TRUNK_RETRY: SimDuration = SimDuration::from_secs(30);
+/// Polls of the new trunk's attachment (back-off 1 s doubling, 7 steps, §11.3).
+const TRUNK_POLLS: u32 = 7;
+/// Deletions of one branch that may fail before the controller forgets it (`MaxDeleteRetries`, §11.5).
+const MAX_DELETE_FAILURES: u32 = 3;
+/// VLAN IDs a trunk hands out: 1 to 120 (§11.4).
+const MAX_VLAN: u32 = 120;
+
+/// The controller's events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RcEvent {
+    /// Job `.0`'s next call has its client token: it goes now.
+    Send(u32),
+    /// Job `.0` goes back to its pool's queue (a retry, a requeue after the cooldown, a poll's back-off).
+    Requeue(u32),
+    /// Job `.0`'s annotation of its pod is written.
+    Annotated(u32),
+    /// Node `.0`'s delete-queue job is due.
+    DeleteQueue(u32),
+}
+
+/// What Kubernetes sees of the controller's work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RcOutcome {
+    /// Node `node`'s trunk is attached: it advertises `branches` of `vpc.amazonaws.com/pod-eni`.
+    Capacity { node: u32, branches: u32 },
+    /// Pod `pod` carries its branch's annotation: the CNI ADD can now give it `address` on `eni`.
+    Annotated {
+        pod: PodId,
+        eni: EniId,
+        address: Ipv4Addr,
+    },
+}
+
+/// What the controller needs to know of a node that asks for a trunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrunkRequest {
+    pub instance: InstanceId,
+    /// Where the trunk and the branches take their addresses: the node's subnet, or its ENIConfig's under
+    /// custom networking (§11.3).
+    pub subnet: SubnetId,
+    /// The type's `BranchInterface`.
+    pub branches: u32,
+    /// The type's ENI slots, of which the trunk takes the highest free.
+    pub max_enis: u32,
+}
+
+/// The controller's tallies, for the run's summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RcCounters {
+    pub trunks_attached: u64,
+    pub trunk_jobs_failed: u64,
+    pub branches_created: u64,
+    pub branches_deleted: u64,
+    /// Branches whose deletion failed too often: left in the subnet, as the controller forgets them.
+    pub branches_forgotten: u64,
+    /// Create jobs that found the node's branches (in use and cooling down) at its limit.
+    pub creates_requeued_full: u64,
+    pub create_jobs_failed: u64,
+    /// EC2 attempts by action.
+    pub attempts: [u64; ACTION_COUNT],
+}
+
+impl Default for RcCounters {
+    fn default() -> Self {
+        RcCounters {
+            trunks_attached: 0,
+            trunk_jobs_failed: 0,
+            branches_created: 0,
+            branches_deleted: 0,
+            branches_forgotten: 0,
+            creates_requeued_full: 0,
+            create_jobs_failed: 0,
+            attempts: [0; ACTION_COUNT],
+        }
+    }
+}
+
+/// A branch ENI the controller holds for a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Branch {
+    eni: EniId,
+    vlan: u32,
+}
+
+/// One branch waiting in its node's delete queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cooling {
+    branch: Branch,
+    since: SimTime,
+    failures: u32,
+}
+
+/// A node the controller manages.
+struct RcNode {
+    req: TrunkRequest,
+    trunk: Option<EniId>,
+    /// Branches that exist (created, not yet deleted), those in the delete queue included: what
+    /// `canCreateMore` counts, plus the creations under way.
+    held: u32,
+    /// VLAN IDs taken, bit `v`.
+    vlans: u128,
+    delete_queue: VecDeque<Cooling>,
+    /// The delete-queue job's grid: it runs every 30 s after this instant.
+    anchor: SimTime,
+    /// A delete-queue job is scheduled or running.
+    delete_armed: bool,
+}
+
+impl RcNode {
+    fn take_vlan(&mut self) -> u32 {
+        let v = (1..=MAX_VLAN)
+            .find(|v| self.vlans & (1 << v) == 0)
+            .expect("fewer branches than VLAN IDs");
+        self.vlans |= 1 << v;
+        v
+    }
+
+    fn free_vlan(&mut self, v: u32) {
+        self.vlans &= !(1 << v);
+    }
+}
+
+/// A pod with a branch request, from its binding until the controller is done with it.
+#[derive(Clone, Copy, Debug)]
+struct PodBranch {
+    node: u32,
+    /// Its branch and the branch's address, once annotated.
+    branch: Option<(Branch, Ipv4Addr)>,
+    /// The pod is gone: a job that still works for it hands its branch to the delete queue.
+    gone: bool,
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    // Trunk: `LoadDetails`, the interfaces, then create, permission, attach, modify and poll.
+    DescribeInstance,
+    DescribeSubnet,
+    DescribeInterfaces,
+    CreateTrunk,
+    TrunkPermission,
+    Attach {
+        trunk: EniId,
+    },
+    Modify {
+        trunk: EniId,
+    },
+    Poll {
+        trunk: EniId,
+        polls: u32,
+    },
+    /// A failed trunk's ENI is deleted before the job fails.
+    Rollback,
+    // Branch: create, permission, associate, annotate.
+    Start,
+    CreateBranch {
+        vlan: u32,
+    },
+    BranchPermission {
+        branch: Branch,
+        address: Ipv4Addr,
+    },
+    Associate {
+        branch: Branch,
+        address: Ipv4Addr,
+    },
+    Annotate {
+        branch: Branch,
+        address: Ipv4Addr,
+    },
+    // Delete queue: disassociate then delete each branch due.
+    NextDue,
+    Disassociate {
+        entry: Cooling,
+    },
+    Delete {
+        entry: Cooling,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Trunk,
+    Branch(PodId),
+    DeleteQueue,
+}
+
+/// Which worker pool a job runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PoolId {
+    Nodes,
+    Branches,
+}
+
+struct Job {
+    kind: Kind,
+    node: u32,
+    step: Step,
+    failures: u32,
+    /// The request waiting for its client token.
+    waiting: Option<Request>,
+    /// Its call in flight.
+    call: Option<CallId>,
+    /// The device index the trunk takes, from the node's interfaces.
+    device: u32,
+}
+
+impl Job {
+    fn pool(&self) -> PoolId {
+        match self.kind {
+            Kind::Trunk => PoolId::Nodes,
+            Kind::Branch(_) | Kind::DeleteQueue => PoolId::Branches,
+        }
+    }
+}
+
+/// A worker pool: at most `workers` jobs run at once, the others wait in FIFO order.
+struct Pool {
+    workers: u32,
+    busy: u32,
+    queue: VecDeque<u32>,
+}
+
+impl Pool {
+    fn new(workers: u32) -> Self {
+        Pool {
+            workers,
+            busy: 0,
+            queue: VecDeque::new(),
+        }
+    }
+}
+
+/// One of the controller's EC2 clients with its rate limiter.
+struct Client {
+    id: ClientId,
+    limiter: ClientLimiter,
+}
+
+pub struct ResourceController {
+    spec: ResourceControllerSpec,
+    /// The API server's latency, for the controller's reads and patches.
+    api_latency: DurationDist,
+    user: Client,
+    instance: Client,
+    nodes: BTreeMap<u32, RcNode>,
+    pods: BTreeMap<PodId, PodBranch>,
+    jobs: Vec<Option<Job>>,
+    free_jobs: Vec<u32>,
+    calls: BTreeMap<CallId, u32>,
+    node_pool: Pool,
+    branch_pool: Pool,
+    outcomes: Vec<RcOutcome>,
+    pub counters: RcCounters,
+}
+
+impl ResourceController {
+    /// A controller with its two EC2 clients in `account` (§11.8).
+    pub fn new(
+        spec: ResourceControllerSpec,
+        api_latency: DurationDist,
+        ec2: &mut ControlPlane,
+        account: usize,
+    ) -> Self {
+        let user = Client {
+            id: ec2.register_client(account),
+            limiter: ClientLimiter::new(Some(spec.user_client)),
+        };
+        let instance = Client {
+            id: ec2.register_client(account),
+            limiter: ClientLimiter::new(Some(spec.instance_client)),
+        };
+        ResourceController {
+            api_latency,
+            user,
+            instance,
+            nodes: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            jobs: Vec::new(),
+            free_jobs: Vec::new(),
+            calls: BTreeMap::new(),
+            node_pool: Pool::new(spec.node_workers),
+            branch_pool: Pool::new(spec.branch_workers),
+            outcomes: Vec::new(),
+            counters: RcCounters::default(),
+            spec,
+        }
+    }
+
+    /// Its EC2 clients (user, instance), for the cluster's owner table.
+    pub fn clients(&self) -> [ClientId; 2] {
+        [self.user.id, self.instance.id]
+    }
+
+    /// What Kubernetes has seen of its work since the last call.
+    pub fn take_outcomes(&mut self) -> std::vec::Drain<'_, RcOutcome> {
+        self.outcomes.drain(..)
+    }
+
+    /// Branches the controller holds for node `n` (in use and cooling), for tests and the summary.
+    pub fn branches_held(&self, n: u32) -> u32 {
+        self.nodes.get(&n).map_or(0, |node| node.held)
+    }
+
+    /// Pod `pod`'s annotation, once written: its branch ENI and address.
+    pub fn branch_of(&self, pod: PodId) -> Option<(EniId, Ipv4Addr)> {
+        let (branch, address) = self.pods.get(&pod)?.branch?;
+        Some((branch.eni, address))
+    }
+
+    /// Node `n` asks for a trunk: a node job (§11.3).
+    pub fn manage_node<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        n: u32,
+        req: TrunkRequest,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        if self.nodes.contains_key(&n) {
+            return;
+        }
+        self.nodes.insert(
+            n,
+            RcNode {
+                req,
+                trunk: None,
+                held: 0,
+                vlans: 0,
+                delete_queue: VecDeque::new(),
+                anchor: ctx.now(),
+                delete_armed: false,
+            },
+        );
+        self.submit(ctx, ec2, Kind::Trunk, n, Step::DescribeInstance);
+    }
+
+    /// Pod `pod`, which requests a branch, is bound to node `n`: the pod controller submits its create job
+    /// (§11.4).
+    pub fn pod_bound<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        pod: PodId,
+        n: u32,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        self.pods.insert(
+            pod,
+            PodBranch {
+                node: n,
+                branch: None,
+                gone: false,
+            },
+        );
+        self.submit(ctx, ec2, Kind::Branch(pod), n, Step::Start);
+    }
+
+    /// Pod `pod` is gone: its branch joins its node's delete queue now (§11.5); a job still at work for it
+    /// hands the branch over when it has one.
+    pub fn pod_gone<E>(&mut self, ctx: &mut Context<'_, E>, pod: PodId)
+    where
+        E: From<super::cluster::KubeEvent>,
+    {
+        let Some(p) = self.pods.get_mut(&pod) else {
+            return;
+        };
+        match p.branch {
+            Some((branch, _)) => {
+                let node = p.node;
+                self.pods.remove(&pod);
+                self.cool(ctx, node, branch, false);
+            }
+            None => p.gone = true,
+        }
+    }
+
+    pub fn handle<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, e: RcEvent)
+    where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        match e {
+            RcEvent::Send(j) => {
+                let job = self.job_mut(j);
+                let request = job.waiting.take().expect("a job waiting to send");
+                let client = self.client_for(request.action()).id;
+                let call = ec2.submit(ctx, client, request);
+                self.job_mut(j).call = Some(call);
+                self.calls.insert(call, j);
+            }
+            RcEvent::Requeue(j) => self.enqueue(ctx, ec2, j),
+            RcEvent::Annotated(j) => self.annotated(ctx, ec2, j),
+            RcEvent::DeleteQueue(n) => {
+                self.submit(ctx, ec2, Kind::DeleteQueue, n, Step::NextDue);
+            }
+        }
+    }
+
+    /// One of its calls has finished.
+    pub fn on_completion<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        done: &Completion,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        self.counters.attempts[done.action.index()] += u64::from(done.attempts);
+        let Some(j) = self.calls.remove(&done.call) else {
+            return;
+        };
+        self.job_mut(j).call = None;
+        self.advance(ctx, ec2, j, Some(&done.result));
+    }
+
+    // -------------------------------------------------------------------------------------------------
+    // Jobs and pools
+
+    fn job_mut(&mut self, j: u32) -> &mut Job {
+        self.jobs[j as usize].as_mut().expect("a live job")
+    }
+
+    fn submit<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        kind: Kind,
+        node: u32,
+        step: Step,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let job = Job {
+            kind,
+            node,
+            step,
+            failures: 0,
+            waiting: None,
+            call: None,
+            device: 0,
+        };
+        let j = match self.free_jobs.pop() {
+            Some(j) => {
+                self.jobs[j as usize] = Some(job);
+                j
+            }
+            None => {
+                self.jobs.push(Some(job));
+                (self.jobs.len() - 1) as u32
+            }
+        };
+        self.enqueue(ctx, ec2, j);
+    }
+
+    fn pool_mut(&mut self, p: PoolId) -> &mut Pool {
+        match p {
+            PoolId::Nodes => &mut self.node_pool,
+            PoolId::Branches => &mut self.branch_pool,
+        }
+    }
+
+    /// Job `j` joins its pool: it starts at once on a free worker, else waits its turn.
+    fn enqueue<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, j: u32)
+    where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let p = self.job_mut(j).pool();
+        let pool = self.pool_mut(p);
+        if pool.busy < pool.workers {
+            pool.busy += 1;
+            self.advance(ctx, ec2, j, None);
+        } else {
+            pool.queue.push_back(j);
+        }
+    }
+
+    /// Job `j` lets go of its worker, which takes the next job waiting.
+    fn release_worker<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, p: PoolId)
+    where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let pool = self.pool_mut(p);
+        match pool.queue.pop_front() {
+            Some(next) => self.advance(ctx, ec2, next, None),
+            None => pool.busy -= 1,
+        }
+    }
+
+    /// Job `j` is done.
+    fn finish<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, j: u32)
+    where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let job = self.jobs[j as usize].take().expect("a live job");
+        self.free_jobs.push(j);
+        self.release_worker(ctx, ec2, job.pool());
+    }
+
+    /// Job `j` stops and comes back `after` from now, its worker freed meanwhile.
+    fn requeue<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        after: SimDuration,
+        step: Step,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let job = self.job_mut(j);
+        job.step = step;
+        let pool = job.pool();
+        ctx.schedule_in(
+            after,
+            super::cluster::KubeEvent::ResourceController(RcEvent::Requeue(j)),
+        );
+        self.release_worker(ctx, ec2, pool);
+    }
+
+    fn client_for(&mut self, action: Action) -> &mut Client {
+        match action {
+            Action::AssociateTrunkInterface | Action::DisassociateTrunkInterface => {
+                &mut self.instance
+            }
+            _ => &mut self.user,
+        }
+    }
+
+    /// Job `j` makes its next call: at once if its client limiter has a token, else when it has one.
+    fn call<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        step: Step,
+        request: Request,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let now = ctx.now();
+        let client = self.client_for(request.action());
+        let go = client.limiter.reserve(now, 1);
+        let id = client.id;
+        let job = self.job_mut(j);
+        job.step = step;
+        if go > now {
+            job.waiting = Some(request);
+            ctx.schedule_at(
+                go,
+                super::cluster::KubeEvent::ResourceController(RcEvent::Send(j)),
+            );
+        } else {
+            let call = ec2.submit(ctx, id, request);
+            self.job_mut(j).call = Some(call);
+            self.calls.insert(call, j);
+        }
+    }
+
+    /// Moves job `j` on, after the answer to its last call (`None` when it starts or is requeued).
+    fn advance<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        answer: Option<&Result<Response, crate::sim::ec2::ApiError>>,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let job = self.job_mut(j);
+        match job.kind {
+            Kind::Trunk => self.trunk_step(ctx, ec2, j, answer),
+            Kind::Branch(pod) => self.branch_step(ctx, ec2, j, pod, answer),
+            Kind::DeleteQueue => self.delete_step(ctx, ec2, j, answer),
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------------
+    // Trunk (§11.3)
+
+    fn trunk_step<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        answer: Option<&Result<Response, crate::sim::ec2::ApiError>>,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let (n, step) = {
+            let job = self.job_mut(j);
+            (job.node, job.step)
+        };
+        let req = self.nodes[&n].req;
+        let ok = answer.is_none_or(|a| a.is_ok());
+        if !ok && !matches!(step, Step::Rollback | Step::Poll { .. }) {
+            return self.trunk_failed(ctx, ec2, j, step);
+        }
+        match step {
+            Step::DescribeInstance => {
+                let r = Request::DescribeInstances {
+                    instance: req.instance,
+                };
+                self.call(ctx, ec2, j, Step::DescribeSubnet, r);
+            }
+            Step::DescribeSubnet => {
+                let r = Request::DescribeSubnets {
+                    query: SubnetQuery::Ids(vec![req.subnet]),
+                };
+                self.call(ctx, ec2, j, Step::DescribeInterfaces, r);
+            }
+            Step::DescribeInterfaces => {
+                let r = Request::DescribeInstances {
+                    instance: req.instance,
+                };
+                self.call(ctx, ec2, j, Step::CreateTrunk, r);
+            }
+            Step::CreateTrunk => {
+                // The second DescribeInstances' answer: the trunk takes the highest free device index.
+                let used: Vec<u32> = match answer {
+                    Some(Ok(Response::Instance(d))) => d.enis.iter().map(|&(i, _)| i).collect(),
+                    _ => Vec::new(),
+                };
+                let Some(device) = (0..req.max_enis).rev().find(|i| !used.contains(i)) else {
+                    return self.trunk_failed(ctx, ec2, j, step);
+                };
+                self.job_mut(j).device = device;
+                let r = Request::CreateNetworkInterface {
+                    subnet: req.subnet,
+                    addresses: AddressCount::SecondaryIps(0),
+                    description: TRUNK_ENI_DESCRIPTION.to_string(),
+                    tags: Vec::new(),
+                };
+                self.call(ctx, ec2, j, Step::TrunkPermission, r);
+            }
+            Step::TrunkPermission => {
+                let Some(Ok(Response::NetworkInterface(d))) = answer else {
+                    unreachable!("CreateNetworkInterface answers with the ENI")
+                };
+                let trunk = d.id;
+                let r = Request::CreateNetworkInterfacePermission { eni: trunk };
+                self.call(ctx, ec2, j, Step::Attach { trunk }, r);
+            }
+            Step::Attach { trunk } => {
+                let r = Request::AttachNetworkInterface {
+                    eni: trunk,
+                    instance: req.instance,
+                    device_index: self.job_mut(j).device,
+                };
+                self.call(ctx, ec2, j, Step::Modify { trunk }, r);
+            }
+            Step::Modify { trunk } => {
+                let r = Request::ModifyNetworkInterfaceAttribute {
+                    eni: trunk,
+                    attribute: EniAttribute::DeleteOnTermination(true),
+                };
+                self.call(ctx, ec2, j, Step::Poll { trunk, polls: 0 }, r);
+            }
+            Step::Poll { trunk, polls } => {
+                let attached = matches!(
+                    answer,
+                    Some(Ok(Response::NetworkInterfaces(list)))
+                        if list.first().is_some_and(|d| d.status == EniStatus::InUse)
+                );
+                if attached {
+                    return self.trunk_attached(ctx, ec2, j, trunk);
+                }
+                if polls >= TRUNK_POLLS {
+                    return self.trunk_failed(ctx, ec2, j, step);
+                }
+                let r = Request::DescribeNetworkInterfaces {
+                    query: EniQuery::Ids(vec![trunk]),
+                };
+                if polls == 0 {
+                    // The Modify answer: the first poll goes at once.
+                    self.call(ctx, ec2, j, Step::Poll { trunk, polls: 1 }, r);
+                } else {
+                    // Back-off 1 s doubling between polls; the worker is held meanwhile.
+                    let wait = SimDuration::from_secs(1u64 << (polls - 1));
+                    let job = self.job_mut(j);
+                    job.step = Step::Poll {
+                        trunk,
+                        polls: polls + 1,
+                    };
+                    job.waiting = Some(r);
+                    ctx.schedule_in(
+                        wait,
+                        super::cluster::KubeEvent::ResourceController(RcEvent::Send(j)),
+                    );
+                }
+            }
+            Step::Rollback => {
+                // Tried again later, as on the node's next event.
+                self.counters.trunk_jobs_failed += 1;
+                self.requeue(ctx, ec2, j, TRUNK_RETRY, Step::DescribeInstance);
+            }
+            _ => unreachable!("a trunk job's step"),
+        }
+    }
+
+    /// The trunk job failed at `step`: a created trunk is deleted first (the rollback), then the node is asked
+    /// about again later.
+    fn trunk_failed<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        step: Step,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let trunk = match step {
+            Step::Attach { trunk } | Step::Modify { trunk } | Step::Poll { trunk, .. } => {
+                Some(trunk)
+            }
+            _ => None,
+        };
+        match trunk {
+            Some(eni) => self.call(
+                ctx,
+                ec2,
+                j,
+                Step::Rollback,
+                Request::DeleteNetworkInterface { eni },
+            ),
+            None => {
+                self.job_mut(j).step = Step::Rollback;
+                self.trunk_step(ctx, ec2, j, None);
+            }
+        }
+    }
+
+    /// The trunk is attached: the node's delete-queue job starts and its capacity is advertised.
+    fn trunk_attached<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        trunk: EniId,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let n = self.job_mut(j).node;
+        let node = self.nodes.get_mut(&n).expect("a managed node");
+        node.trunk = Some(trunk);
+        node.anchor = ctx.now();
+        self.counters.trunks_attached += 1;
+        self.outcomes.push(RcOutcome::Capacity {
+            node: n,
+            branches: node.req.branches,
+        });
+        self.finish(ctx, ec2, j);
+    }
+
+    // -------------------------------------------------------------------------------------------------
+    // Branch ENIs (§11.4)
+
+    fn branch_step<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        pod: PodId,
+        answer: Option<&Result<Response, crate::sim::ec2::ApiError>>,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let (n, step) = {
+            let job = self.job_mut(j);
+            (job.node, job.step)
+        };
+        if let Some(Err(_)) = answer {
+            return self.branch_failed(ctx, ec2, j, step);
+        }
+        match step {
+            Step::Start => {
+                // The job reads the pod again: one deleted meanwhile needs nothing.
+                if self.pods.get(&pod).is_none_or(|p| p.gone) {
+                    self.pods.remove(&pod);
+                    return self.finish(ctx, ec2, j);
+                }
+                let node = self
+                    .nodes
+                    .get_mut(&n)
+                    .expect("branch pods run on managed nodes");
+                // `canCreateMore`: in use plus cooling must stay below the limit; otherwise back after the
+                // cooldown (not a failure).
+                if node.held >= node.req.branches {
+                    self.counters.creates_requeued_full += 1;
+                    let after = self.spec.branch_eni_cooldown;
+                    return self.requeue(ctx, ec2, j, after, Step::Start);
+                }
+                node.held += 1;
+                let vlan = node.take_vlan();
+                let r = Request::CreateNetworkInterface {
+                    subnet: node.req.subnet,
+                    addresses: AddressCount::SecondaryIps(0),
+                    description: BRANCH_ENI_DESCRIPTION.to_string(),
+                    tags: Vec::new(),
+                };
+                self.call(ctx, ec2, j, Step::CreateBranch { vlan }, r);
+            }
+            Step::CreateBranch { vlan } => {
+                let Some(Ok(Response::NetworkInterface(d))) = answer else {
+                    unreachable!("CreateNetworkInterface answers with the ENI")
+                };
+                self.counters.branches_created += 1;
+                let branch = Branch { eni: d.id, vlan };
+                let address = d.primary_ip;
+                let r = Request::CreateNetworkInterfacePermission { eni: branch.eni };
+                self.call(ctx, ec2, j, Step::BranchPermission { branch, address }, r);
+            }
+            Step::BranchPermission { branch, address } => {
+                let trunk = self.nodes[&n]
+                    .trunk
+                    .expect("branch pods run on nodes with a trunk");
+                let r = Request::AssociateTrunkInterface {
+                    branch: branch.eni,
+                    trunk,
+                    vlan: branch.vlan,
+                };
+                self.call(ctx, ec2, j, Step::Associate { branch, address }, r);
+            }
+            Step::Associate { branch, address } => {
+                // Associated: the annotation is patched through the API server.
+                self.job_mut(j).step = Step::Annotate { branch, address };
+                let d = self.api_latency.sample(ctx.rng(STREAM));
+                ctx.schedule_in(
+                    d,
+                    super::cluster::KubeEvent::ResourceController(RcEvent::Annotated(j)),
+                );
+            }
+            _ => unreachable!("a branch job's step"),
+        }
+    }
+
+    /// The pod's annotation is written: the pod has its branch, unless it went meanwhile.
+    fn annotated<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, j: u32)
+    where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let job = self.job_mut(j);
+        let (Kind::Branch(pod), Step::Annotate { branch, address }) = (job.kind, job.step) else {
+            unreachable!("an annotation ends a branch job")
+        };
+        let n = job.node;
+        match self.pods.get_mut(&pod) {
+            Some(p) if !p.gone => {
+                p.branch = Some((branch, address));
+                self.outcomes.push(RcOutcome::Annotated {
+                    pod,
+                    eni: branch.eni,
+                    address,
+                });
+            }
+            _ => {
+                self.pods.remove(&pod);
+                self.cool(ctx, n, branch, false);
+            }
+        }
+        self.finish(ctx, ec2, j);
+    }
+
+    /// A create job's call failed at `step`: an ENI it made goes to the front of the delete queue, and the
+    /// job is retried after the work queue's back-off, or at the resync after its fifth failure (§11.4).
+    fn branch_failed<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        step: Step,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        self.counters.create_jobs_failed += 1;
+        let n = self.job_mut(j).node;
+        match step {
+            Step::CreateBranch { vlan } => {
+                let node = self.nodes.get_mut(&n).expect("a managed node");
+                node.held -= 1;
+                node.free_vlan(vlan);
+            }
+            Step::BranchPermission { branch, .. } | Step::Associate { branch, .. } => {
+                self.cool(ctx, n, branch, true)
+            }
+            _ => unreachable!("a branch job fails on a call"),
+        }
+        let job = self.job_mut(j);
+        job.failures += 1;
+        let after = if job.failures < MAX_CREATE_TRIES {
+            SimDuration(FIRST_RETRY.0 << (job.failures - 1))
+        } else {
+            job.failures = 0;
+            RESYNC
+        };
+        self.requeue(ctx, ec2, j, after, Step::Start);
+    }
+
+    // -------------------------------------------------------------------------------------------------
+    // The delete queue (§11.5)
+
+    /// Branch `branch` of node `n` joins its delete queue (at its front after a failed creation), and the
+    /// node's delete-queue job is armed for the first run of its 30 s grid that finds it past its cooldown.
+    fn cool<E>(&mut self, ctx: &mut Context<'_, E>, n: u32, branch: Branch, front: bool)
+    where
+        E: From<super::cluster::KubeEvent>,
+    {
+        let node = self.nodes.get_mut(&n).expect("a managed node");
+        let entry = Cooling {
+            branch,
+            since: ctx.now(),
+            failures: 0,
+        };
+        if front {
+            node.delete_queue.push_front(entry);
+        } else {
+            node.delete_queue.push_back(entry);
+        }
+        self.arm_delete_queue(ctx, n);
+    }
+
+    /// Schedules node `n`'s delete-queue job at the first run of its grid at which the queue's head is past
+    /// its cooldown; runs before it would find nothing to do and make no call, so they are not simulated.
+    fn arm_delete_queue<E>(&mut self, ctx: &mut Context<'_, E>, n: u32)
+    where
+        E: From<super::cluster::KubeEvent>,
+    {
+        let cooldown = self.spec.branch_eni_cooldown;
+        let node = self.nodes.get_mut(&n).expect("a managed node");
+        let Some(head) = node.delete_queue.front() else {
+            return;
+        };
+        if node.delete_armed {
+            return;
+        }
+        node.delete_armed = true;
+        let due = (head.since + cooldown).max(ctx.now());
+        let period = DELETE_QUEUE_PERIOD.0;
+        let runs = due.since(node.anchor).0.div_ceil(period).max(1);
+        let at = node.anchor + SimDuration(runs * period);
+        ctx.schedule_at(
+            at,
+            super::cluster::KubeEvent::ResourceController(RcEvent::DeleteQueue(n)),
+        );
+    }
+
+    fn delete_step<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        answer: Option<&Result<Response, crate::sim::ec2::ApiError>>,
+    ) where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let (n, step) = {
+            let job = self.job_mut(j);
+            (job.node, job.step)
+        };
+        match step {
+            Step::Disassociate { entry } => {
+                // Its errors are logged and the deletion goes on (§11.5).
+                let r = Request::DeleteNetworkInterface {
+                    eni: entry.branch.eni,
+                };
+                self.call(ctx, ec2, j, Step::Delete { entry }, r);
+                return;
+            }
+            Step::Delete { entry } => {
+                let node = self.nodes.get_mut(&n).expect("a managed node");
+                match answer {
+                    Some(Ok(_)) => gone(node, entry, &mut self.counters.branches_deleted),
+                    Some(Err(e)) if e.code == ErrorCode::InvalidNetworkInterfaceIdNotFound => {
+                        gone(node, entry, &mut self.counters.branches_deleted)
+                    }
+                    // Forgotten: it stays in EC2, its address held, and no longer counts.
+                    _ if entry.failures + 1 >= MAX_DELETE_FAILURES => {
+                        gone(node, entry, &mut self.counters.branches_forgotten)
+                    }
+                    _ => {
+                        let again = Cooling {
+                            failures: entry.failures + 1,
+                            ..entry
+                        };
+                        node.delete_queue.push_front(again);
+                        return self.end_delete_queue(ctx, ec2, j);
+                    }
+                }
+            }
+            _ => {}
+        }
+        // Next entry past its cooldown, if any.
+        let cooldown = self.spec.branch_eni_cooldown;
+        let now = ctx.now();
+        let node = self.nodes.get_mut(&n).expect("a managed node");
+        match node.delete_queue.front() {
+            Some(head) if head.since + cooldown <= now => {
+                let entry = node.delete_queue.pop_front().expect("a head");
+                let r = Request::DisassociateTrunkInterface {
+                    branch: entry.branch.eni,
+                };
+                self.call(ctx, ec2, j, Step::Disassociate { entry }, r);
+            }
+            _ => self.end_delete_queue(ctx, ec2, j),
+        }
+    }
+
+    /// The delete-queue job is done: its next run is 30 s after now.
+    fn end_delete_queue<E>(&mut self, ctx: &mut Context<'_, E>, ec2: &mut ControlPlane, j: u32)
+    where
+        E: From<Ec2Event> + From<super::cluster::KubeEvent>,
+    {
+        let n = self.job_mut(j).node;
+        let node = self.nodes.get_mut(&n).expect("a managed node");
+        node.anchor = ctx.now();
+        node.delete_armed = false;
+        self.finish(ctx, ec2, j);
+        self.arm_delete_queue(ctx, n);
+    }
+}
+
+/// A branch leaves its node's count and VLAN IDs (deleted, or forgotten), counted in `tally`.
+fn gone(node: &mut RcNode, entry: Cooling, tally: &mut u64) {
+    node.held -= 1;
+    node.free_vlan(entry.branch.vlan);
+    *tally += 1;
+}
