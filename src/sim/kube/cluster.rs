@@ -1183,13 +1183,16 @@ impl Cluster {
         // branch for deletion (docs/reference/ec2.md §11.5).
         let released = if self.pods.get(p).shape.pod_eni {
             self.branch_pod_gone(ctx, p);
-            None
+            self.pods.get(p).address.is_some()
         } else {
-            self.nodes[n as usize].ipamd.del(ctx, ec2, u64::from(p))
+            self.nodes[n as usize]
+                .ipamd
+                .del(ctx, ec2, u64::from(p))
+                .is_some()
         };
         let pod = self.pods.get_mut(p);
         pod.state = PodState::Gone;
-        if released.is_some() {
+        if released {
             pod.ip_released = Some(now);
         }
         let shape = pod.shape;

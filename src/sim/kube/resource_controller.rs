@@ -56,6 +56,8 @@ const MAX_VLAN: u32 = 120;
 pub enum RcEvent {
     /// Job `.0`'s next call has its client token: it goes now.
     Send(u32),
+    /// Job `.0`'s back-off before its next call is over: the call asks its client limiter for a token.
+    Resume(u32),
     /// Job `.0` goes back to its pool's queue (a retry, a requeue after the cooldown, a poll's back-off).
     Requeue(u32),
     /// Job `.0`'s annotation of its pod is written.
@@ -436,6 +438,12 @@ impl ResourceController {
                 self.job_mut(j).call = Some(call);
                 self.calls.insert(call, j);
             }
+            RcEvent::Resume(j) => {
+                let job = self.job_mut(j);
+                let request = job.waiting.take().expect("a job waiting to call");
+                let step = job.step;
+                self.call(ctx, ec2, j, step, request);
+            }
             RcEvent::Requeue(j) => self.enqueue(ctx, ec2, j),
             RcEvent::Annotated(j) => self.annotated(ctx, ec2, j),
             RcEvent::DeleteQueue(n) => {
@@ -732,7 +740,7 @@ impl ResourceController {
                     job.waiting = Some(r);
                     ctx.schedule_in(
                         wait,
-                        super::cluster::KubeEvent::ResourceController(RcEvent::Send(j)),
+                        super::cluster::KubeEvent::ResourceController(RcEvent::Resume(j)),
                     );
                 }
             }
