@@ -365,3 +365,29 @@ fn security_groups_for_pods_runs_are_deterministic() {
     };
     assert_eq!(pods(&run_checked(&s)), pods(&run_checked(&s)));
 }
+
+#[test]
+fn ec2_11_5_a_lost_nodes_branches_are_deleted_and_no_work_for_it_goes_on() {
+    // Two nodes lose one at 8 min: its pods' branches go through the delete queue like any other, the
+    // replacement node gets its own trunk, and no job keeps calling for the lost one.
+    let tail = format!(
+        "{}\n[[events]]\nat = \"8m\"\ndo = \"lose-nodes\"\nnode_group = \"sgp\"\ncount = 1\n",
+        sg_deployment(8, "")
+    );
+    let w = run_checked(&scenario("m5.large", 2, "", &tail));
+    let rc = w.cluster.rc.as_ref().unwrap();
+    assert_eq!(rc.counters.trunks_attached, 3);
+    let lost = w
+        .cluster
+        .nodes
+        .iter()
+        .position(|n| n.phase == vpcsim::sim::kube::nodes::NodePhase::Terminated)
+        .unwrap() as u32;
+    assert_eq!(rc.branches_held(lost), 0);
+    assert_eq!(
+        rc.counters.branches_deleted
+            + u64::from(rc.branches_held(0) + rc.branches_held(1) + rc.branches_held(2)),
+        rc.counters.branches_created
+    );
+    assert_eq!(rc.counters.trunk_jobs_failed, 0);
+}

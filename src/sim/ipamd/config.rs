@@ -9,7 +9,9 @@ use crate::sim::vpc::SubnetId;
 pub struct EniConfig {
     /// The ENIConfig's `subnet`.
     pub subnet: SubnetId,
-    /// The ENIConfig's `securityGroups`; empty means the primary ENI's groups.
+    /// The ENIConfig's `securityGroups`; empty means the primary ENI's groups. Kept as the scenario gives them
+    /// but read nowhere: security groups change no call, address or timing here, for ipamd's ENIs or the
+    /// trunk's (docs/reference/ec2.md §11.8).
     pub security_groups: Vec<String>,
 }
 

@@ -658,6 +658,7 @@ impl Cluster {
         node.ipamd.stop(ctx);
         let instance = node.instance;
         self.node_groups.terminate(ctx, instance, ec2);
+        self.node_gone_for_rc(ctx, n);
         if let Some(log) = self.log.as_mut() {
             log.push(ctx.now(), Some(n), None, format!("{instance} terminated"));
         }

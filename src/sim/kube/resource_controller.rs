@@ -152,6 +152,8 @@ struct RcNode {
     anchor: SimTime,
     /// A delete-queue job is scheduled or running.
     delete_armed: bool,
+    /// The node is gone: its trunk job stops; its delete queue still drains.
+    gone: bool,
 }
 
 impl RcNode {
@@ -379,6 +381,7 @@ impl ResourceController {
                 delete_queue: VecDeque::new(),
                 anchor: ctx.now(),
                 delete_armed: false,
+                gone: false,
             },
         );
         self.submit(ctx, ec2, Kind::Trunk, n, Step::DescribeInstance);
@@ -422,6 +425,28 @@ impl ResourceController {
                 self.cool(ctx, node, branch, false);
             }
             None => p.gone = true,
+        }
+    }
+
+    /// Node `n` is gone (terminated or lost): no more trunk work for it, and the branches of its pods, whose
+    /// teardown a lost node never had, join its delete queue (the controller's clean-up after a node's
+    /// deletion, §11.5).
+    pub fn node_gone<E>(&mut self, ctx: &mut Context<'_, E>, n: u32)
+    where
+        E: From<super::cluster::KubeEvent>,
+    {
+        let Some(node) = self.nodes.get_mut(&n) else {
+            return;
+        };
+        node.gone = true;
+        let on_node: Vec<PodId> = self
+            .pods
+            .iter()
+            .filter(|(_, p)| p.node == n)
+            .map(|(&id, _)| id)
+            .collect();
+        for pod in on_node {
+            self.pod_gone(ctx, pod);
         }
     }
 
@@ -646,7 +671,11 @@ impl ResourceController {
             let job = self.job_mut(j);
             (job.node, job.step)
         };
-        let req = self.nodes[&n].req;
+        let node = &self.nodes[&n];
+        let req = node.req;
+        if node.gone && step != Step::Rollback {
+            return self.finish(ctx, ec2, j);
+        }
         let ok = answer.is_none_or(|a| a.is_ok());
         if !ok && !matches!(step, Step::Rollback | Step::Poll { .. }) {
             return self.trunk_failed(ctx, ec2, j, step);
@@ -745,8 +774,11 @@ impl ResourceController {
                 }
             }
             Step::Rollback => {
-                // Tried again later, as on the node's next event.
+                // Tried again later, as on the node's next event, unless the node went.
                 self.counters.trunk_jobs_failed += 1;
+                if self.nodes[&n].gone {
+                    return self.finish(ctx, ec2, j);
+                }
                 self.requeue(ctx, ec2, j, TRUNK_RETRY, Step::DescribeInstance);
             }
             _ => unreachable!("a trunk job's step"),

@@ -220,6 +220,17 @@ impl Cluster {
         backoff(&self.spec.kubelet.sandbox_retry, retry, ctx.rng(stream))
     }
 
+    /// Node `n` is gone: the controller stops its work for it.
+    pub(super) fn node_gone_for_rc<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        n: u32,
+    ) {
+        if let Some(rc) = self.rc.as_mut() {
+            rc.node_gone(ctx, n);
+        }
+    }
+
     /// A pod with a branch is gone: the controller queues its branch for deletion.
     pub(super) fn branch_pod_gone<E: From<KubeEvent>>(
         &mut self,
