@@ -391,3 +391,25 @@ fn ec2_11_5_a_lost_nodes_branches_are_deleted_and_no_work_for_it_goes_on() {
     );
     assert_eq!(rc.counters.trunk_jobs_failed, 0);
 }
+
+#[test]
+fn ec2_11_1_a_restarted_ipamd_knows_the_trunk_again_and_keeps_branch_pods_off_its_pool() {
+    // An aws-node update restarts every ipamd at 6 min: its start-up finds the trunk among the attached ENIs
+    // and adopts it as the trunk, as `DescribeAllENIs` does, so no address goes on it and no new trunk is
+    // asked for.
+    let tail = format!(
+        "{}\n[[events]]\nat = \"6m\"\ndo = \"update-aws-node\"\nipamd = {{ WARM_IP_TARGET = 3 }}\n",
+        sg_deployment(6, "scale = [{ at = \"10m\", replicas = 12 }]")
+    );
+    let w = run_checked(&scenario("m5.large", 2, "", &tail));
+    assert!(w.cluster.nodes.iter().all(|n| n.aws_node.restarts == 1));
+    for node in &w.cluster.nodes {
+        let st = node.ipamd.state();
+        let trunks: Vec<_> = st.ds.enis().iter().filter(|e| e.trunk).collect();
+        assert_eq!(trunks.len(), 1);
+        assert!(trunks[0].cidrs.is_empty());
+    }
+    let rc = w.cluster.rc.as_ref().unwrap();
+    assert_eq!(rc.counters.trunks_attached, 2);
+    assert!(w.all_pods().iter().all(|p| p.running.is_some()));
+}

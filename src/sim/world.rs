@@ -252,6 +252,9 @@ impl Model for World {
                 | KubeEvent::LifetimeOver(_)
                 | KubeEvent::TornDown(_),
             ) => "pod",
+            Event::Kube(KubeEvent::TrunkWanted(_) | KubeEvent::ResourceController(_)) => {
+                "resource controller"
+            }
             Event::Kube(_) => "node",
             Event::Sample => "sample",
         }

@@ -626,8 +626,7 @@ impl Daemon {
             let now = self.now();
             let mut st = self.st.borrow_mut();
             let device = d.attachment.map_or(0, |a| a.device_index);
-            st.ds
-                .add_eni(d.id, device, device == 0, d.subnet, excluded, now);
+            adopt_eni(&mut st.ds, d, device, excluded, now);
             add_described_cidrs(&mut st.ds, d);
         }
         Ok(())
@@ -1325,20 +1324,9 @@ impl Daemon {
             let now = self.now();
             let mut st = self.st.borrow_mut();
             if !known {
-                // Attached by someone else, or left outside the datastore by a failed set-up. The resource
-                // controller's trunk is known by its description (`DescribeAllENIs`' trunk, §2.10) and takes
-                // no addresses (docs/reference/ec2.md §11.1).
-                st.ds.add_eni(
-                    d.id,
-                    m.device_index,
-                    m.device_index == 0,
-                    d.subnet,
-                    false,
-                    now,
-                );
-                if d.description == TRUNK_ENI_DESCRIPTION {
-                    st.ds.set_kind(d.id, true, false);
-                }
+                // Attached by someone else (the resource controller's trunk among them), or left outside the
+                // datastore by a failed set-up.
+                adopt_eni(&mut st.ds, d, m.device_index, false, now);
             }
             let ec2: Vec<Ipv4Net> = described_cidrs(d).collect();
             let stale: Vec<Ipv4Net> = st
@@ -1432,6 +1420,16 @@ fn described_cidrs(d: &EniDescription) -> impl Iterator<Item = Ipv4Net> + '_ {
         .iter()
         .map(|&ip| host(ip))
         .chain(d.prefixes.iter().copied())
+}
+
+/// An attached ENI ipamd finds (at start-up, or in reconcile) joins the datastore; the resource controller's
+/// trunk, known by its description as `DescribeAllENIs` knows it, joins as the trunk, which takes no addresses
+/// (§2.10, docs/reference/ec2.md §11.1).
+fn adopt_eni(ds: &mut Datastore, d: &EniDescription, device: u32, excluded: bool, now: SimTime) {
+    ds.add_eni(d.id, device, device == 0, d.subnet, excluded, now);
+    if d.description == TRUNK_ENI_DESCRIPTION {
+        ds.set_kind(d.id, true, false);
+    }
 }
 
 fn add_described_cidrs(ds: &mut Datastore, d: &EniDescription) {
