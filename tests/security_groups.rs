@@ -413,3 +413,42 @@ fn ec2_11_1_a_restarted_ipamd_knows_the_trunk_again_and_keeps_branch_pods_off_it
     assert_eq!(rc.counters.trunks_attached, 2);
     assert!(w.all_pods().iter().all(|p| p.running.is_some()));
 }
+
+#[test]
+fn ec2_11_4_a_failed_branch_creation_is_retried_with_back_off_and_the_pod_waits() {
+    // A /27 (27 usable addresses) where ipamd's warm pool and the node take most: branch creations fail
+    // with InsufficientFreeAddressesInSubnet, each failure retried after the work queue's back-off, and the pods
+    // that get no branch keep waiting as branch-eni.
+    let text = "name = \"full\"\nseed = 3\nduration = \"10m\"\n[vpc]\ncidr = \"10.0.0.0/16\"\n[[subnets]]\n\
+                name = \"a\"\ncidr = \"10.0.0.0/27\"\naz = \"us-east-1a\"\n[[node_groups]]\nname = \"sgp\"\n\
+                instance_type = \"m5.large\"\ncount = 1\nsubnets = [\"a\"]\n\
+                ipamd = { ENABLE_POD_ENI = true, WARM_IP_TARGET = 18 }\n";
+    let s = scenarios::parse(&format!("{text}{}", sg_deployment(9, "")), "full.toml").unwrap();
+    let w = run_checked(&s);
+    let rc = w.cluster.rc.as_ref().unwrap();
+    assert!(rc.counters.create_jobs_failed > 0);
+    let failed = w
+        .ec2
+        .record()
+        .action(Action::CreateNetworkInterface)
+        .errors_with(vpcsim::sim::ec2::ErrorCode::InsufficientFreeAddressesInSubnet);
+    assert!(failed > 0);
+    let pods = w.all_pods();
+    let waiting: Vec<_> = pods
+        .iter()
+        .filter(|p| p.node.is_some() && p.address.is_none())
+        .collect();
+    assert!(!waiting.is_empty());
+    assert!(
+        waiting
+            .iter()
+            .all(|p| p.wait_reason == Some(WaitReason::BranchEni))
+    );
+    // Each waiting pod's job tried five times (5, 10, 20, 40 ms apart), then waits for the 30 min resync.
+    assert_eq!(rc.counters.create_jobs_failed, 5 * waiting.len() as u64);
+    // Branches held never exceed what was created and not deleted.
+    assert_eq!(
+        u64::from(rc.branches_held(0)),
+        rc.counters.branches_created - rc.counters.branches_deleted
+    );
+}
