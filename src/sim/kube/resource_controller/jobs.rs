@@ -24,7 +24,6 @@ impl ResourceController {
             step,
             failures: 0,
             waiting: None,
-            call: None,
             device: 0,
         };
         let j = match self.free_jobs.pop() {
@@ -127,19 +126,30 @@ impl ResourceController {
         E: From<Ec2Event> + From<KubeEvent>,
     {
         let now = ctx.now();
-        let client = self.client_for(request.action());
-        let go = client.limiter.reserve(now, 1);
-        let id = client.id;
+        let go = self.client_for(request.action()).limiter.reserve(now, 1);
         let job = self.job_mut(j);
         job.step = step;
         if go > now {
             job.waiting = Some(request);
             ctx.schedule_at(go, KubeEvent::ResourceController(RcEvent::Send(j)));
         } else {
-            let call = ec2.submit(ctx, id, request);
-            self.job_mut(j).call = Some(call);
-            self.calls.insert(call, j);
+            self.send(ctx, ec2, j, request);
         }
+    }
+
+    /// Job `j`'s call goes, its client token in hand; its answer comes back to the job.
+    pub(super) fn send<E>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        ec2: &mut ControlPlane,
+        j: u32,
+        request: Request,
+    ) where
+        E: From<Ec2Event> + From<KubeEvent>,
+    {
+        let client = self.client_for(request.action()).id;
+        let call = ec2.submit(ctx, client, request);
+        self.calls.insert(call, j);
     }
 
     /// Moves job `j` on, after the answer to its last call (`None` when it starts or is requeued).

@@ -64,7 +64,7 @@ pub enum RcEvent {
     Send(u32),
     /// Job `.0`'s back-off before its next call is over: the call asks its client limiter for a token.
     Resume(u32),
-    /// Job `.0` goes back to its pool's queue (a retry, a requeue after the cooldown, a poll's back-off).
+    /// Job `.0` goes back to its pool's queue (a retry after a failure, a create after the cooldown).
     Requeue(u32),
     /// Job `.0`'s annotation of its pod is written.
     Annotated(u32),
@@ -99,7 +99,7 @@ pub struct TrunkRequest {
 }
 
 /// The controller's tallies, for the run's summary.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RcCounters {
     pub trunks_attached: u64,
     pub trunk_jobs_failed: u64,
@@ -112,21 +112,6 @@ pub struct RcCounters {
     pub create_jobs_failed: u64,
     /// EC2 attempts by action.
     pub attempts: [u64; ACTION_COUNT],
-}
-
-impl Default for RcCounters {
-    fn default() -> Self {
-        RcCounters {
-            trunks_attached: 0,
-            trunk_jobs_failed: 0,
-            branches_created: 0,
-            branches_deleted: 0,
-            branches_forgotten: 0,
-            creates_requeued_full: 0,
-            create_jobs_failed: 0,
-            attempts: [0; ACTION_COUNT],
-        }
-    }
 }
 
 /// A branch ENI the controller holds for a node.
@@ -253,10 +238,8 @@ struct Job {
     node: u32,
     step: Step,
     failures: u32,
-    /// The request waiting for its client token.
+    /// The request waiting for its client token, or for its back-off to end.
     waiting: Option<Request>,
-    /// Its call in flight.
-    call: Option<CallId>,
     /// The device index the trunk takes, from the node's interfaces.
     device: u32,
 }
@@ -462,12 +445,12 @@ impl ResourceController {
     {
         match e {
             RcEvent::Send(j) => {
-                let job = self.job_mut(j);
-                let request = job.waiting.take().expect("a job waiting to send");
-                let client = self.client_for(request.action()).id;
-                let call = ec2.submit(ctx, client, request);
-                self.job_mut(j).call = Some(call);
-                self.calls.insert(call, j);
+                let request = self
+                    .job_mut(j)
+                    .waiting
+                    .take()
+                    .expect("a job waiting to send");
+                self.send(ctx, ec2, j, request);
             }
             RcEvent::Resume(j) => {
                 let job = self.job_mut(j);
@@ -496,7 +479,6 @@ impl ResourceController {
         let Some(j) = self.calls.remove(&done.call) else {
             return;
         };
-        self.job_mut(j).call = None;
         self.advance(ctx, ec2, j, Some(&done.result));
     }
 }
