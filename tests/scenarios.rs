@@ -122,6 +122,81 @@ fn ipv6_makes_no_per_pod_calls_and_never_waits_while_secondary_ips_make_the_most
     assert_eq!(u(&subnet["min_free_addresses"]), 1019 - nodes);
 }
 
+/// Pods with security groups against plain pods on one workload (docs/reference/ec2.md §11): every branch pod
+/// costs the resource controller its own calls (create, permission, associate; later disassociate and delete)
+/// while plain pods cost ipamd a few calls per node, branch pods wait for their annotation and for cooling
+/// branches under churn (`tests/security_groups.rs` holds each node to its type's branch limit).
+#[test]
+fn security_groups_for_pods_cost_calls_per_pod_and_wait_longer_under_churn() {
+    let v = run("security-groups-for-pods", None);
+    let g = &v["node_groups"];
+    let sgp = &v["security_groups_for_pods"];
+    let pods = |group: &str| u(&g[group]["pods"]["created"]);
+    let ipamd_calls = |group: &str| -> u64 {
+        g[group]["ipamd_ec2_calls"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(u)
+            .sum()
+    };
+    // Both groups get their trunks; only the sgp group's pods get branches.
+    assert_eq!(u(&sgp["trunks_attached"]), 10);
+    assert_eq!(
+        u(&g["sgp"]["security_groups_for_pods"]["nodes_with_trunk"]),
+        5
+    );
+    assert_eq!(
+        u(&g["plain"]["security_groups_for_pods"]["pods_with_branch_eni"]),
+        0
+    );
+    let branch_pods = u(&g["sgp"]["security_groups_for_pods"]["pods_with_branch_eni"]);
+    assert!(branch_pods > 500);
+    // A branch for each pod that got one, and for those still waiting for their ADD at the end.
+    assert!(u(&sgp["branch_enis_created"]) >= u(&sgp["pods_with_branch_eni"]));
+    // The controller's calls per branch pod against ipamd's per plain pod.
+    let per_branch_pod = sgp["controller_ec2_calls_per_branch_pod"].as_f64().unwrap();
+    assert!(per_branch_pod > 3.0, "{per_branch_pod}");
+    let per_plain_pod = ipamd_calls("plain") as f64 / pods("plain") as f64;
+    assert!(per_branch_pod > 10.0 * per_plain_pod, "{per_plain_pod}");
+    for action in [
+        "CreateNetworkInterface",
+        "CreateNetworkInterfacePermission",
+        "AssociateTrunkInterface",
+    ] {
+        assert!(
+            u(&sgp["controller_ec2_calls"][action]) >= branch_pods,
+            "{action}"
+        );
+    }
+    // Every branch pod's first ADD failed and it waited for its annotation; plain pods seldom wait.
+    let reasons = &g["sgp"]["pods"]["address_wait_reasons"];
+    assert_eq!(u(&reasons["branch-eni"]), pods("sgp"));
+    assert!(u(&sgp["creates_requeued_at_limit"]) > 0);
+    let p50 = |group: &str| {
+        g[group]["pods"]["launch_latency_s"]["p50"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        p50("sgp") > 10.0 + p50("plain"),
+        "{} {}",
+        p50("sgp"),
+        p50("plain")
+    );
+    let p99 = |group: &str| g[group]["pods"]["ip_wait_s"]["p99"].as_f64().unwrap();
+    assert!(
+        p99("sgp") > 60.0,
+        "cooling branches hold creates back a cooldown"
+    );
+    assert!(p99("plain") < 60.0);
+    // The capacity: 18 branches per m5.xlarge, whatever its 58 max pods.
+    assert_eq!(
+        u(&g["sgp"]["security_groups_for_pods"]["branch_capacity_per_node"]),
+        18
+    );
+}
+
 #[test]
 fn a_fragmented_subnet_fails_prefixes_with_free_addresses_and_a_reservation_fixes_it() {
     let v = run("fragmented-subnet", None);

@@ -12,6 +12,7 @@ images=docs/images
 
 vpcsim run scenarios/quickstart.toml --out "$out/quickstart" > /dev/null
 vpcsim run scenarios/ipv6-vs-ipv4.toml --out "$out/ipv6-vs-ipv4" > /dev/null
+vpcsim run scenarios/security-groups-for-pods.toml --out "$out/security-groups-for-pods" > /dev/null
 vpcsim inspect scenarios/fragmented-subnet.toml --out "$out/fragmented-subnet-inspect" > /dev/null
 # The README's walkthrough on the fixture VPC: import, inspect, then advise with churn added.
 aws=tests/fixtures/aws
@@ -31,6 +32,8 @@ copy quickstart ec2-calls
 copy quickstart ip-pools
 copy ipv6-vs-ipv4 ec2-calls
 copy ipv6-vs-ipv4 ip-wait-cdf
+copy security-groups-for-pods ec2-calls
+copy security-groups-for-pods launch-latency-cdf
 copy compare-modes sweep-pods.ip_wait_s.p99-by-instance_size
 copy compare-modes sweep-ec2.calls_total-by-instance_size
 copy compare-modes sweep-pods.started_ratio-by-subnets.pods.cidr

@@ -150,6 +150,7 @@ pub(super) fn api_call_row(names: &Names, a: &AttemptRecord, caller: ClientOwner
         // Their attempts are not logged (sim::ec2::external).
         ClientOwner::External => (String::new(), "external".to_string()),
         ClientOwner::Operator(_) => (String::new(), "operator".to_string()),
+        ClientOwner::ResourceController => (String::new(), "resource-controller".to_string()),
     };
     [
         secs(a.sent),

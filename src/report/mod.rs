@@ -24,6 +24,7 @@ mod ipv6;
 pub mod plots;
 mod scale_ups;
 mod scripted;
+mod security_groups;
 mod stream;
 mod summary;
 mod table;

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::brownfield;
 use super::censored::{self, Wait};
 use super::ipv6;
+use super::security_groups;
 use super::{Perf, by_name, quantiles};
 use super::{scale_ups, scripted};
 use crate::scenarios::Scenario;
@@ -125,6 +126,7 @@ fn node_start_figures(starts: impl Iterator<Item = NodeStart>, end: SimTime) -> 
 /// One node group's figures: its launches, its nodes' ipamd EC2 calls and errors, and its pods' waits, so that
 /// groups that differ only in their settings can be compared within one run.
 fn group_summary(
+    scenario: &Scenario,
     world: &World,
     g: usize,
     stats: &NodeGroupStats,
@@ -190,11 +192,18 @@ fn group_summary(
     if let Some(v6) = ipv6::group(world, g, pods) {
         v["ipv6"] = v6;
     }
+    if let Some(sgp) = security_groups::group(scenario, world, g, pods) {
+        v["security_groups_for_pods"] = sgp;
+    }
     v
 }
 
 /// The reasons the scheduler gives a pod it cannot place; every other reason is a failed CNI ADD's.
-const NODE_WAIT_REASONS: [WaitReason; 2] = [WaitReason::MaxPods, WaitReason::Unschedulable];
+const NODE_WAIT_REASONS: [WaitReason; 3] = [
+    WaitReason::MaxPods,
+    WaitReason::Unschedulable,
+    WaitReason::InsufficientPodEni,
+];
 
 /// Pods of `waited` counted by their wait reason, under the labels of `possible` too when `keys` wants zeros.
 fn reason_counts(
@@ -247,7 +256,12 @@ fn pod_figures(pods: &PodTally, keys: Keys) -> Value {
         "address_wait_reasons": reason_counts(
             pods,
             Waited::Address,
-            WaitReason::all().filter(|r| *r != WaitReason::Unschedulable && !r.is_image()),
+            WaitReason::all().filter(|r| {
+                !matches!(
+                    r,
+                    WaitReason::Unschedulable | WaitReason::InsufficientPodEni
+                ) && !r.is_image()
+            }),
             keys,
         ),
         "node_wait_reasons": reason_counts(pods, Waited::Node, NODE_WAIT_REASONS.into_iter(), keys),
@@ -332,7 +346,7 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
     let node_groups = by_name(groups.iter().enumerate(), |(g, stats)| {
         (
             stats.name.clone(),
-            group_summary(world, g, stats, end, &outcomes.by_group[g], keys),
+            group_summary(scenario, world, g, stats, end, &outcomes.by_group[g], keys),
         )
     });
     let (never_ready, ready_latency) = node_start_figures(
@@ -346,11 +360,12 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
     let mut pods = pod_figures(&outcomes.total(), keys);
     pods["pending_peak"] = json!(peak(&|r| r.pods_pending));
     pods["running_peak"] = json!(peak(&|r| r.pods_running));
+    let sgp = security_groups::cluster(scenario, world, &outcomes.total(), keys);
     let mut enis = json!({ "peak": peak(&|r| r.enis) });
     if let Some(leaked) = brownfield::leaks(world) {
         enis["leaked"] = leaked;
     }
-    json!({
+    let mut v = json!({
         "scenario": scenario.name,
         "seed": scenario.seed,
         "duration_s": scenario.duration.as_secs_f64(),
@@ -401,7 +416,11 @@ pub fn summary(scenario: &Scenario, world: &World, perf: Perf, keys: Keys) -> Va
             "api_errors": ipamd_errors,
         },
         "aws_node": aws_node_figures(cluster),
-    })
+    });
+    if let Some(sgp) = sgp {
+        v["security_groups_for_pods"] = sgp;
+    }
+    v
 }
 
 /// aws-node restarts and liveness kills over all nodes, and each rolling update's start, end and size

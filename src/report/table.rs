@@ -217,6 +217,9 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
             errors.join(", ")
         }
     );
+    if let Some(line) = security_groups_line(&v["security_groups_for_pods"]) {
+        let _ = writeln!(out, "{line}");
+    }
     if let Some(line) = events_line(&v["events"]) {
         let _ = writeln!(out, "{line}");
     }
@@ -229,6 +232,25 @@ pub fn table(scenario: &Scenario, world: &World, perf: Perf) -> String {
         perf.simulated_s_per_wall_s()
     );
     out
+}
+
+/// The resource controller's work, in runs where a node group sets `ENABLE_POD_ENI` (docs/reference/ec2.md §11).
+fn security_groups_line(sgp: &Value) -> Option<String> {
+    if sgp.is_null() {
+        return None;
+    }
+    Some(format!(
+        "security groups for pods: {} trunks attached, {} branch ENIs created, {} deleted, {} creates \
+         requeued at a node's limit; the resource controller's EC2 calls: {} ({} per pod with a branch)",
+        num(&sgp["trunks_attached"]),
+        num(&sgp["branch_enis_created"]),
+        num(&sgp["branch_enis_deleted"]),
+        num(&sgp["creates_requeued_at_limit"]),
+        num(&sgp["controller_ec2_calls_total"]),
+        sgp["controller_ec2_calls_per_branch_pod"]
+            .as_f64()
+            .map_or("none".to_string(), |x| format!("{x:.1}")),
+    ))
 }
 
 /// What the scenario's scripted events did, when it has any: each event's time (and a refused EC2 call),
@@ -290,6 +312,21 @@ mod tests {
             events_line(&some).unwrap(),
             "events: reserve at 60s (InvalidParameterValue), stall at 600s; jobs: 12 ends held (0 still \
              held), 3 arrivals dropped; 2 nodes lost; caller ci: 40 attempts, 7 throttled"
+        );
+    }
+
+    #[test]
+    fn the_security_groups_line_is_for_runs_with_enable_pod_eni() {
+        assert_eq!(security_groups_line(&Value::Null), None);
+        let idle = json!({
+            "trunks_attached": 2, "branch_enis_created": 0, "branch_enis_deleted": 0,
+            "creates_requeued_at_limit": 0, "controller_ec2_calls_total": 16,
+            "controller_ec2_calls_per_branch_pod": null
+        });
+        assert_eq!(
+            security_groups_line(&idle).unwrap(),
+            "security groups for pods: 2 trunks attached, 0 branch ENIs created, 0 deleted, 0 creates requeued \
+             at a node's limit; the resource controller's EC2 calls: 16 (none per pod with a branch)"
         );
     }
 

@@ -15,6 +15,40 @@ pub struct KubeSpec {
     pub scheduler: SchedulerSpec,
     pub api_server: ApiServerSpec,
     pub controllers: ControllersSpec,
+    pub resource_controller: ResourceControllerSpec,
+}
+
+/// The VPC resource controller's settings (`[resource_controller]`, docs/reference/ec2.md §11.4–§11.6), with
+/// its defaults at the commit the reference cites.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ResourceControllerSpec {
+    /// `branch-eni-cooldown` of the `amazon-vpc-cni` ConfigMap: how long a pod's branch waits in its node's
+    /// delete queue (60 s; values below 30 s are taken as 30 s).
+    pub branch_eni_cooldown: SimDuration,
+    /// Branch-ENI workers (`PodENIDefaultWorker`, 30): create jobs and the nodes' delete-queue jobs.
+    pub branch_workers: u32,
+    /// Node-manager workers (`--node-mgr-workers`, 10; 20 after RC #675): trunk attachments.
+    pub node_workers: u32,
+    /// The "user" EC2 client's limiter (12/s, burst 18; 24/36 after RC #675): every call but the two below.
+    pub user_client: ClientRate,
+    /// The "instance" EC2 client's limiter (12/s, burst 18): AssociateTrunkInterface and
+    /// DisassociateTrunkInterface.
+    pub instance_client: ClientRate,
+}
+
+/// `branch-eni-cooldown`'s floor: the controller raises smaller values to it (docs/reference/ec2.md §11.5).
+pub const MIN_BRANCH_ENI_COOLDOWN: SimDuration = SimDuration::from_secs(30);
+
+impl Default for ResourceControllerSpec {
+    fn default() -> Self {
+        ResourceControllerSpec {
+            branch_eni_cooldown: SimDuration::from_secs(60),
+            branch_workers: 30,
+            node_workers: 10,
+            user_client: ClientRate::new(12.0, 18),
+            instance_client: ClientRate::new(12.0, 18),
+        }
+    }
 }
 
 /// kube-controller-manager's client: `--kube-api-qps` 20, `--kube-api-burst` 30, one client per controller
@@ -257,6 +291,9 @@ impl Default for NodeLifecycleSpec {
 pub struct PodShape {
     pub cpu_milli: u32,
     pub memory_mib: u32,
+    /// Requests the extended resource `vpc.amazonaws.com/pod-eni: 1`, which the resource controller's webhook
+    /// adds to a pod with security groups (docs/reference/ec2.md §11.1): it needs a node's branch capacity.
+    pub pod_eni: bool,
 }
 
 /// One `[[workloads]]` entry.

@@ -35,6 +35,7 @@ pub(crate) struct RawScenario {
     pub scheduler: Option<RawScheduler>,
     pub api_server: Option<RawApiServer>,
     pub controllers: Option<RawControllers>,
+    pub resource_controller: Option<RawResourceController>,
     pub workloads: Option<Vec<Spanned<RawWorkload>>>,
     pub events: Option<Vec<Spanned<RawEvent>>>,
     /// A sweep's axes (read by `scenarios::sweep`); a single run ignores them and runs the base scenario.
@@ -276,6 +277,10 @@ pub(crate) struct RawIpamd {
     pub enable_pod_eni: Option<Spanned<EnvValue>>,
     #[serde(rename = "DISABLE_LEAKED_ENI_CLEANUP")]
     pub disable_leaked_eni_cleanup: Option<Spanned<EnvValue>>,
+    #[serde(rename = "POD_SECURITY_GROUP_ENFORCING_MODE")]
+    pub pod_security_group_enforcing_mode: Option<Spanned<EnvValue>>,
+    #[serde(rename = "AWS_VPC_K8S_CNI_EXTERNALSNAT")]
+    pub external_snat: Option<Spanned<EnvValue>>,
     #[serde(rename = "ENABLE_IPv6")]
     pub enable_ipv6: Option<Spanned<EnvValue>>,
     #[serde(rename = "ENABLE_IPv4")]
@@ -459,6 +464,18 @@ pub(crate) struct RawControllers {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawResourceController {
+    pub branch_eni_cooldown: Option<Spanned<SimDuration>>,
+    pub branch_workers: Option<Spanned<u32>>,
+    pub node_workers: Option<Spanned<u32>>,
+    pub user_qps: Option<Spanned<f64>>,
+    pub user_burst: Option<Spanned<u32>>,
+    pub instance_qps: Option<Spanned<f64>>,
+    pub instance_burst: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawReplicaSetController {
     pub qps: Option<Spanned<f64>>,
     pub burst: Option<Spanned<u32>>,
@@ -507,6 +524,7 @@ pub(crate) struct RawWorkload {
     pub image: Option<Spanned<RawImage>>,
     pub readiness: Option<RawReadiness>,
     pub termination: Option<RawTermination>,
+    pub security_groups: Option<Spanned<bool>>,
     // steady, diurnal
     pub lifetime: Option<Spanned<DurationDist>>,
     // steady

@@ -1618,7 +1618,8 @@ fn steady_workload_resolves_with_defaults() {
         w.pod,
         PodShape {
             cpu_milli: 250,
-            memory_mib: 128
+            memory_mib: 128,
+            pod_eni: false
         }
     );
     assert_eq!(
@@ -1744,6 +1745,7 @@ fn trace_workload_reads_its_csv_relative_to_the_scenario() {
     let default_shape = PodShape {
         cpu_milli: 100,
         memory_mib: 0,
+        pod_eni: false,
     };
     let summary: Vec<(SimDuration, usize, TraceAction)> = rows
         .iter()
@@ -1760,7 +1762,8 @@ fn trace_workload_reads_its_csv_relative_to_the_scenario() {
                     node_group: Some(0),
                     shape: PodShape {
                         cpu_milli: 250,
-                        memory_mib: 128
+                        memory_mib: 128,
+                        pod_eni: false
                     },
                     lifetime: Some(secs(600)),
                 }
@@ -1783,7 +1786,8 @@ fn trace_workload_reads_its_csv_relative_to_the_scenario() {
                     node_group: Some(1),
                     shape: PodShape {
                         cpu_milli: 1000,
-                        memory_mib: 0
+                        memory_mib: 0,
+                        pod_eni: false
                     },
                     lifetime: Some(secs(45)),
                 }
@@ -1807,7 +1811,8 @@ fn trace_workload_reads_its_csv_relative_to_the_scenario() {
                     node_group: Some(1),
                     shape: PodShape {
                         cpu_milli: 100,
-                        memory_mib: 1024
+                        memory_mib: 1024,
+                        pod_eni: false
                     },
                     lifetime: None,
                 }
@@ -1874,7 +1879,8 @@ fn trace_pod_numbers_follow_time_order_of_first_appearance() {
             node_group: None,
             shape: PodShape {
                 cpu_milli: 1000,
-                memory_mib: 64
+                memory_mib: 64,
+                pod_eni: false
             },
             lifetime: None
         }

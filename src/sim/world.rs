@@ -252,6 +252,9 @@ impl Model for World {
                 | KubeEvent::LifetimeOver(_)
                 | KubeEvent::TornDown(_),
             ) => "pod",
+            Event::Kube(KubeEvent::TrunkWanted(_) | KubeEvent::ResourceController(_)) => {
+                "resource controller"
+            }
             Event::Kube(_) => "node",
             Event::Sample => "sample",
         }
@@ -269,7 +272,9 @@ impl Model for World {
                     match self.cluster.owner(done.client.0) {
                         ClientOwner::External => self.external.on_completion(&done),
                         ClientOwner::Operator(_) => self.operator_answered(done),
-                        ClientOwner::NodeGroup(_) | ClientOwner::Ipamd(_) => {
+                        ClientOwner::NodeGroup(_)
+                        | ClientOwner::Ipamd(_)
+                        | ClientOwner::ResourceController => {
                             self.cluster.on_completion(ctx, &mut self.ec2, done)
                         }
                     }

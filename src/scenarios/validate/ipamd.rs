@@ -112,6 +112,12 @@ pub(super) fn resolve_ipamd(
             |r| &r.disable_leaked_eni_cleanup,
             d.disable_leaked_eni_cleanup,
         ),
+        enforcing_mode: d.enforcing_mode,
+        external_snat: flag(
+            "AWS_VPC_K8S_CNI_EXTERNALSNAT",
+            |r| &r.external_snat,
+            d.external_snat,
+        ),
         enable_ipv6: flag("ENABLE_IPv6", |r| &r.enable_ipv6, d.enable_ipv6),
         choice: env
             .get("choice", |r| &r.choice)
@@ -119,6 +125,10 @@ pub(super) fn resolve_ipamd(
         reconcile_api_calls: env
             .get("reconcile_api_calls", |r| &r.reconcile_api_calls)
             .map_or(d.reconcile_api_calls, |(b, _)| *b),
+    };
+    let cfg = IpamdConfig {
+        enforcing_mode: enforcing_mode(cx, group, env, cfg.enable_pod_eni)?,
+        ..cfg
     };
     check_ip_family(cx, group, env, &cfg)?;
     if cfg.entrypoint_refuses() {
@@ -136,6 +146,28 @@ pub(super) fn resolve_ipamd(
         ));
     }
     Ok(cfg)
+}
+
+/// `POD_SECURITY_GROUP_ENFORCING_MODE`: with `ENABLE_POD_ENI` on, the entrypoint refuses to start unless it
+/// is `strict` or `standard` (docs/reference/ec2.md §11.7); with it off the value is not read.
+fn enforcing_mode(cx: &Ctx<'_>, group: &str, env: &Layers<'_>, pod_eni: bool) -> R<EnforcingMode> {
+    let Some((v, key)) = env.get("POD_SECURITY_GROUP_ENFORCING_MODE", |r| {
+        &r.pod_security_group_enforcing_mode
+    }) else {
+        return Ok(EnforcingMode::Strict);
+    };
+    match EnforcingMode::parse(v.get_ref()) {
+        Some(mode) => Ok(mode),
+        None if !pod_eni => Ok(EnforcingMode::Strict),
+        None => Err(cx.error(
+            v.span(),
+            key,
+            format!(
+                "POD_SECURITY_GROUP_ENFORCING_MODE must be \"strict\" or \"standard\" with ENABLE_POD_ENI on \
+                 node group \"{group}\": the aws-node entrypoint refuses to start"
+            ),
+        )),
+    }
 }
 
 /// `isConfigValid`'s configuration checks (docs/reference/ipamd.md §11.1): exactly one of `ENABLE_IPv4` and

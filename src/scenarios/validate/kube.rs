@@ -9,6 +9,7 @@ pub(super) fn resolve_kube(
     scheduler: Option<RawScheduler>,
     api_server: Option<RawApiServer>,
     controllers: Option<RawControllers>,
+    resource_controller: Option<RawResourceController>,
 ) -> R<KubeSpec> {
     let mut k = KubeSpec::default();
     if let Some(latency) = api_server.and_then(|a| a.latency) {
@@ -41,7 +42,59 @@ pub(super) fn resolve_kube(
             };
         }
     }
+    if let Some(r) = resource_controller {
+        k.resource_controller = resolve_resource_controller(cx, r, k.resource_controller)?;
+    }
     Ok(k)
+}
+
+/// `[resource_controller]` over its defaults: the cooldown as the controller takes it (raised to 30 s), the
+/// worker counts and the two EC2 clients' limiters (docs/reference/ec2.md §11.5, §11.6).
+fn resolve_resource_controller(
+    cx: &Ctx<'_>,
+    r: RawResourceController,
+    d: ResourceControllerSpec,
+) -> R<ResourceControllerSpec> {
+    const KEY: &str = "resource_controller";
+    let branch_eni_cooldown = r.branch_eni_cooldown.map_or(d.branch_eni_cooldown, |c| {
+        (*c.get_ref()).max(MIN_BRANCH_ENI_COOLDOWN)
+    });
+    Ok(ResourceControllerSpec {
+        branch_eni_cooldown,
+        branch_workers: optional_positive(
+            cx,
+            KEY,
+            "branch_workers",
+            &r.branch_workers,
+            d.branch_workers,
+        )?,
+        node_workers: optional_positive(cx, KEY, "node_workers", &r.node_workers, d.node_workers)?,
+        user_client: rc_client(cx, "user", &r.user_qps, &r.user_burst, d.user_client)?,
+        instance_client: rc_client(
+            cx,
+            "instance",
+            &r.instance_qps,
+            &r.instance_burst,
+            d.instance_client,
+        )?,
+    })
+}
+
+/// One of the resource controller's EC2 client limiters: `<name>_qps` and `<name>_burst`.
+fn rc_client(
+    cx: &Ctx<'_>,
+    name: &str,
+    qps: &Option<Spanned<f64>>,
+    burst: &Option<Spanned<u32>>,
+    default: ClientRate,
+) -> R<ClientRate> {
+    let table = "resource_controller";
+    let qps = match qps {
+        Some(v) => self::qps(cx, v, &join(table, &format!("{name}_qps")))?,
+        None => default.qps,
+    };
+    let burst = optional_positive(cx, table, &format!("{name}_burst"), burst, default.burst)?;
+    Ok(ClientRate::new(qps, burst))
 }
 
 /// The slowest and fastest client rates: client-go's limiter counts thousandths of a token (`sim::kube::api`),

@@ -44,24 +44,26 @@ use super::location::join;
 use super::raw::{
     RawAccount, RawAllocatable, RawApiServer, RawBackoff, RawBucket, RawControllers, RawCpu,
     RawEc2, RawEniConfig, RawEvent, RawImage, RawInUse, RawIpamd, RawKubelet, RawNodeGroup,
-    RawNodeLifecycle, RawProvisioner, RawReadiness, RawRelease, RawReservation, RawScheduler,
-    RawSubnet, RawTenant, RawTermination, RawVpc, RawWorkload,
+    RawNodeLifecycle, RawProvisioner, RawReadiness, RawRelease, RawReservation,
+    RawResourceController, RawScheduler, RawSubnet, RawTenant, RawTermination, RawVpc, RawWorkload,
 };
 use super::{
     Allocatable, Backoff, CapacityDistribution, ControllerSpec, Ctx, DayCurve, ImageSpec, KubeSpec,
-    KubeletSpec, NodeGroupSpec, NodeLifecycleSpec, PodShape, ProvisionerSpec, PullPolicy,
-    ReadinessSpec, RolloutSpec, SUBNET_REFRESH_INTERVAL, ScaleStep, Scenario, ScenarioError,
-    SubnetSpec, TerminationSpec, VpcSpec, WorkloadKind, WorkloadSpec, trace,
+    KubeletSpec, MIN_BRANCH_ENI_COOLDOWN, NodeGroupSpec, NodeLifecycleSpec, PodShape,
+    ProvisionerSpec, PullPolicy, ReadinessSpec, ResourceControllerSpec, RolloutSpec,
+    SUBNET_REFRESH_INTERVAL, ScaleStep, Scenario, ScenarioError, SubnetSpec, TerminationSpec,
+    VpcSpec, WorkloadKind, WorkloadSpec, trace,
 };
 use crate::sim::dist::DurationDist;
 use crate::sim::ec2::action::{Action, ActionLimits, BucketSpec};
+use crate::sim::ec2::branch_limits;
 use crate::sim::ec2::config::{AccountConfig, Ec2Config};
 use crate::sim::ec2::instance_types::{self, InstanceType};
 use crate::sim::ec2::leaks::LeakSettings;
 use crate::sim::ec2::max_pods::{self, MaxPodsError, MaxPodsOptions};
 use crate::sim::ipamd::config::{
-    EniConfig, EnvValue, IpamdConfig, MANIFEST_WARM_PREFIX_TARGET, parse_bool, parse_cooldown,
-    parse_ip_target, parse_max_eni, parse_target_or_default,
+    EnforcingMode, EniConfig, EnvValue, IpamdConfig, MANIFEST_WARM_PREFIX_TARGET, parse_bool,
+    parse_cooldown, parse_ip_target, parse_max_eni, parse_target_or_default,
 };
 use crate::sim::kube::api::ClientRate;
 use crate::sim::time::SimDuration;
@@ -158,6 +160,7 @@ pub(crate) fn resolve(raw: super::raw::RawScenario, cx: &Ctx<'_>) -> R<Scenario>
         raw.scheduler,
         raw.api_server,
         raw.controllers,
+        raw.resource_controller,
     )?;
 
     // After the node groups, which workloads refer to.

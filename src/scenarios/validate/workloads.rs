@@ -24,6 +24,48 @@ pub(crate) fn node_group_index(groups: &[NodeGroupSpec], name: &str) -> Result<u
     })
 }
 
+/// Why pods with security groups could never get a branch ENI on the workload's node group (or, without one,
+/// on any group), if so: the group must set `ENABLE_POD_ENI`, run IPv4 (SGP in IPv6 is not modelled) and have
+/// a type the resource controller's table marks trunk-compatible (docs/reference/ec2.md §11.2, §11.7). The
+/// model has no Windows nodes, the other refusal EKS states.
+fn security_groups_fit(node_group: Option<usize>, groups: &[NodeGroupSpec]) -> Result<(), String> {
+    let why_not = |g: &NodeGroupSpec| -> Option<String> {
+        let name = &g.name;
+        if !g.ipamd.enable_pod_eni {
+            Some(format!(
+                "node group \"{name}\" does not set ENABLE_POD_ENI = true, so its nodes get no trunk ENI"
+            ))
+        } else if g.ipamd.enable_ipv6 {
+            Some(format!(
+                "node group \"{name}\" runs IPv6: security groups for pods are only modelled in IPv4"
+            ))
+        } else if branch_limits::controller_branches(&g.instance_type.name).is_none() {
+            Some(format!(
+                "instance type {} of node group \"{name}\" is not trunk-compatible in the VPC resource \
+                 controller's table (no t-family, Xen or unlisted type is), so its nodes get no trunk ENI",
+                g.instance_type.name
+            ))
+        } else {
+            None
+        }
+    };
+    let why = match node_group {
+        Some(g) => why_not(&groups[g]),
+        None if groups.is_empty() => Some("there are no node groups".to_string()),
+        None => groups
+            .iter()
+            .map(why_not)
+            .collect::<Option<Vec<String>>>()
+            .map(|all| all.join("; ")),
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(format!(
+            "pods with security groups need a branch ENI, which no node they may run on can get: {why}"
+        )),
+    }
+}
+
 /// The type-specific keys of a workload table that are set, in the struct's order, with their spans.
 pub(super) fn given_keys(w: &RawWorkload) -> Vec<(&'static str, Range<usize>)> {
     fn span<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
@@ -220,6 +262,11 @@ pub(super) fn resolve_workload(
     if let Some(m) = &w.memory {
         pod.memory_mib =
             pod_memory_mib(m.get_ref()).map_err(|e| cx.error(m.span(), wc.key("memory"), e))?;
+    }
+    if let Some(sg) = w.security_groups.as_ref().filter(|s| *s.get_ref()) {
+        security_groups_fit(node_group, groups)
+            .map_err(|e| cx.error(sg.span(), wc.key("security_groups"), e))?;
+        pod.pod_eni = true;
     }
 
     let image = match &w.image {

@@ -54,6 +54,9 @@ actions!(
     CreateSubnetCidrReservation,
     DeleteSubnetCidrReservation,
     AssignIpv6Addresses,
+    CreateNetworkInterfacePermission,
+    AssociateTrunkInterface,
+    DisassociateTrunkInterface,
 );
 
 /// Number of actions; per-action tables are `[T; ACTION_COUNT]`.
@@ -132,6 +135,11 @@ impl Action {
             CreateSubnetCidrReservation | DeleteSubnetCidrReservation => plain(5.0, 1.0),
             // Not in the uncategorized table: "Mutating" category, each action its own bucket.
             AttachNetworkInterface | DetachNetworkInterface => plain(50.0, 5.0),
+            // The resource controller's calls (docs/reference/ec2.md §11.6): no row found, so "Mutating" with a
+            // bucket each, a modelling choice.
+            CreateNetworkInterfacePermission
+            | AssociateTrunkInterface
+            | DisassociateTrunkInterface => plain(50.0, 5.0),
             // Non-mutating, with the smaller unfiltered-and-unpaginated category.
             DescribeNetworkInterfaces | DescribeInstances => ActionLimits {
                 request: BucketSpec::new(100.0, 20.0),
@@ -170,10 +178,12 @@ impl Action {
                 DurationDist::lognormal_ms(150, 0.4)
             }
             RunInstances | TerminateInstances => DurationDist::lognormal_ms(600, 0.4),
-            // No observation: a modelling choice, the latency of the other small mutating calls (§8.3).
-            CreateSubnetCidrReservation | DeleteSubnetCidrReservation => {
-                DurationDist::lognormal_ms(200, 0.3)
-            }
+            // No observation: a modelling choice, the latency of the other small mutating calls (§8.3, §11.8).
+            CreateSubnetCidrReservation
+            | DeleteSubnetCidrReservation
+            | CreateNetworkInterfacePermission
+            | AssociateTrunkInterface
+            | DisassociateTrunkInterface => DurationDist::lognormal_ms(200, 0.3),
         }
     }
 }
@@ -222,6 +232,13 @@ mod tests {
             BucketSpec::new(100.0, 20.0)
         );
         assert_eq!(l(Action::RunInstances).request, BucketSpec::new(5.0, 2.0));
+        for a in [
+            Action::CreateNetworkInterfacePermission,
+            Action::AssociateTrunkInterface,
+            Action::DisassociateTrunkInterface,
+        ] {
+            assert_eq!(l(a).request, BucketSpec::new(50.0, 5.0));
+        }
         for a in [
             Action::CreateSubnetCidrReservation,
             Action::DeleteSubnetCidrReservation,

@@ -49,6 +49,12 @@ pub enum AddressCount {
     Prefixes(u32),
 }
 
+/// The description the VPC resource controller gives the trunk ENIs it creates ([RC] `pkg/config/type.go`,
+/// docs/reference/ec2.md §11.3); ipamd knows the trunk by it when it adopts the ENI.
+pub const TRUNK_ENI_DESCRIPTION: &str = "aws-k8s-trunk-eni";
+/// The description of the branch ENIs it creates (docs/reference/ec2.md §11.4).
+pub const BRANCH_ENI_DESCRIPTION: &str = "aws-k8s-branch-eni";
+
 /// Which ENIs a DescribeNetworkInterfaces call asks about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EniQuery {
@@ -158,6 +164,21 @@ pub enum Request {
         eni: EniId,
         prefixes: u32,
     },
+    /// `Permission = INSTANCE-ATTACH` on a trunk or branch ENI the resource controller made
+    /// (docs/reference/ec2.md §11.3, §11.4).
+    CreateNetworkInterfacePermission {
+        eni: EniId,
+    },
+    /// Associates branch ENI `branch` with trunk ENI `trunk` under VLAN `vlan` (docs/reference/ec2.md §11.4).
+    AssociateTrunkInterface {
+        branch: EniId,
+        trunk: EniId,
+        vlan: u32,
+    },
+    /// Ends branch `branch`'s association before its deletion (docs/reference/ec2.md §11.5).
+    DisassociateTrunkInterface {
+        branch: EniId,
+    },
 }
 
 impl Request {
@@ -182,6 +203,11 @@ impl Request {
             Request::CreateSubnetCidrReservation { .. } => Action::CreateSubnetCidrReservation,
             Request::DeleteSubnetCidrReservation { .. } => Action::DeleteSubnetCidrReservation,
             Request::AssignIpv6Addresses { .. } => Action::AssignIpv6Addresses,
+            Request::CreateNetworkInterfacePermission { .. } => {
+                Action::CreateNetworkInterfacePermission
+            }
+            Request::AssociateTrunkInterface { .. } => Action::AssociateTrunkInterface,
+            Request::DisassociateTrunkInterface { .. } => Action::DisassociateTrunkInterface,
         }
     }
 

@@ -258,6 +258,17 @@ impl Inventory {
                 .map(|()| Response::Done),
             Request::External { .. } => Ok(Response::Done),
             Request::AssignIpv6Addresses { eni, prefixes } => self.assign_ipv6(*eni, *prefixes),
+            // Trunking is not state vpcsim keeps: the calls need their ENIs to exist (docs/reference/ec2.md §11).
+            Request::CreateNetworkInterfacePermission { eni }
+            | Request::DisassociateTrunkInterface { branch: eni } => {
+                self.live_eni(*eni)?;
+                Ok(Response::Done)
+            }
+            Request::AssociateTrunkInterface { branch, trunk, .. } => {
+                self.live_eni(*trunk)?;
+                self.live_eni(*branch)?;
+                Ok(Response::Done)
+            }
         }
     }
 

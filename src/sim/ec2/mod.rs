@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod api;
+pub mod branch_limits;
 pub mod config;
 pub mod control_plane;
 pub mod eni;

@@ -9,8 +9,37 @@ use crate::sim::vpc::SubnetId;
 pub struct EniConfig {
     /// The ENIConfig's `subnet`.
     pub subnet: SubnetId,
-    /// The ENIConfig's `securityGroups`; empty means the primary ENI's groups.
+    /// The ENIConfig's `securityGroups`; empty means the primary ENI's groups. Kept as the scenario gives them
+    /// but read nowhere: security groups change no call, address or timing here, for ipamd's ENIs or the
+    /// trunk's (docs/reference/ec2.md §11.8).
     pub security_groups: Vec<String>,
+}
+
+/// `POD_SECURITY_GROUP_ENFORCING_MODE` (docs/reference/ec2.md §11.7, [CNI] `pkg/sgpp/constants.go`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnforcingMode {
+    /// Only the branch's security groups apply; all of a branch pod's traffic goes through the VPC.
+    Strict,
+    /// Same-node traffic bypasses the branch's groups; off-VPC traffic is SNATed unless external SNAT is on.
+    Standard,
+}
+
+impl EnforcingMode {
+    /// The value as the variable spells it; `None` for anything the entrypoint refuses.
+    pub fn parse(v: &EnvValue) -> Option<EnforcingMode> {
+        match v {
+            EnvValue::Str(s) if s == "strict" => Some(EnforcingMode::Strict),
+            EnvValue::Str(s) if s == "standard" => Some(EnforcingMode::Standard),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EnforcingMode::Strict => "strict",
+            EnforcingMode::Standard => "standard",
+        }
+    }
 }
 
 /// How the simulator stands in for Go's randomised map iteration (docs/reference/ipamd.md §8.1, §3.2).
@@ -52,6 +81,12 @@ pub struct IpamdConfig {
     pub enable_pod_eni: bool,
     /// `DISABLE_LEAKED_ENI_CLEANUP` (default false).
     pub disable_leaked_eni_cleanup: bool,
+    /// `POD_SECURITY_GROUP_ENFORCING_MODE` (default strict): how branch pods' traffic is enforced. Data plane
+    /// only: it changes no EC2 call (docs/reference/ec2.md §11.7); reported with the run's figures.
+    pub enforcing_mode: EnforcingMode,
+    /// `AWS_VPC_K8S_CNI_EXTERNALSNAT` (default false): no SNAT on the node for off-VPC traffic. Data plane only,
+    /// like the enforcing mode.
+    pub external_snat: bool,
     /// `ENABLE_IPv6` (default false): ipamd's IPv6 path (docs/reference/ipamd.md §11), with `ENABLE_IPv4`
     /// off; the scenario's validation has refused every combination `isConfigValid` refuses (§11.1).
     pub enable_ipv6: bool,
@@ -79,6 +114,8 @@ impl Default for IpamdConfig {
             manage_enis_non_schedulable: false,
             enable_pod_eni: false,
             disable_leaked_eni_cleanup: false,
+            enforcing_mode: EnforcingMode::Strict,
+            external_snat: false,
             enable_ipv6: false,
             choice: Choice::Random,
             reconcile_api_calls: true,

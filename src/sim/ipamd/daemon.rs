@@ -18,6 +18,7 @@ use super::process::Port;
 use crate::sim::ec2::{
     Action, AddressCount, ApiResult, EniAttribute, EniDescription, EniId, EniQuery, ErrorCode,
     InstanceId, MetadataEni, Request, Response, SubnetDescription, SubnetQuery,
+    TRUNK_ENI_DESCRIPTION,
 };
 use crate::sim::rng::SimRng;
 use crate::sim::time::{SimDuration, SimTime};
@@ -356,10 +357,14 @@ impl NodeState {
         self.terminating || (self.cordoned && !self.cfg.manage_enis_non_schedulable)
     }
 
-    /// `nodeIPPoolReconcile` runs: a minute without pool actions has passed (§2.10).
+    /// `nodeIPPoolReconcile` runs: a minute without pool actions has passed, or the node needs a trunk ENI
+    /// and has none (§2.10: `needsTrunkEni := enablePodENI && GetTrunkENI() == ""`, whatever the type; so a type
+    /// the resource controller never gives a trunk reconciles every tick, docs/reference/ec2.md §11.1).
     fn reconcile_due(&self, now: SimTime) -> bool {
-        self.last_pool_action
-            .is_none_or(|t| now - t > RECONCILE_INTERVAL)
+        (self.cfg.enable_pod_eni && !self.ds.has_trunk())
+            || self
+                .last_pool_action
+                .is_none_or(|t| now - t > RECONCILE_INTERVAL)
     }
 
     /// The first instant at or after `t` at which the pool manager's `step` could act, if nothing outside the
@@ -621,8 +626,7 @@ impl Daemon {
             let now = self.now();
             let mut st = self.st.borrow_mut();
             let device = d.attachment.map_or(0, |a| a.device_index);
-            st.ds
-                .add_eni(d.id, device, device == 0, d.subnet, excluded, now);
+            adopt_eni(&mut st.ds, d, device, excluded, now);
             add_described_cidrs(&mut st.ds, d);
         }
         Ok(())
@@ -1320,15 +1324,9 @@ impl Daemon {
             let now = self.now();
             let mut st = self.st.borrow_mut();
             if !known {
-                // Attached by someone else, or left outside the datastore by a failed set-up.
-                st.ds.add_eni(
-                    d.id,
-                    m.device_index,
-                    m.device_index == 0,
-                    d.subnet,
-                    false,
-                    now,
-                );
+                // Attached by someone else (the resource controller's trunk among them), or left outside the
+                // datastore by a failed set-up.
+                adopt_eni(&mut st.ds, d, m.device_index, false, now);
             }
             let ec2: Vec<Ipv4Net> = described_cidrs(d).collect();
             let stale: Vec<Ipv4Net> = st
@@ -1428,6 +1426,16 @@ fn described_cidrs(d: &EniDescription) -> impl Iterator<Item = Ipv4Net> + '_ {
         .iter()
         .map(|&ip| host(ip))
         .chain(d.prefixes.iter().copied())
+}
+
+/// An attached ENI ipamd finds (at start-up, or in reconcile) joins the datastore; the resource controller's
+/// trunk, known by its description as `DescribeAllENIs` knows it, joins as the trunk, which takes no addresses
+/// (§2.10, docs/reference/ec2.md §11.1).
+fn adopt_eni(ds: &mut Datastore, d: &EniDescription, device: u32, excluded: bool, now: SimTime) {
+    ds.add_eni(d.id, device, device == 0, d.subnet, excluded, now);
+    if d.description == TRUNK_ENI_DESCRIPTION {
+        ds.set_kind(d.id, true, false);
+    }
 }
 
 fn add_described_cidrs(ds: &mut Datastore, d: &EniDescription) {

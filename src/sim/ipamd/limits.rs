@@ -2,7 +2,8 @@
 //! including the silent fall-back to secondary-IP mode on instances without prefix support (§5.4).
 
 use super::config::IpamdConfig;
-use crate::sim::ec2::instance_types::{Hypervisor, InstanceType};
+use crate::sim::ec2::branch_limits;
+use crate::sim::ec2::instance_types::InstanceType;
 
 /// Addresses in one /28 prefix.
 pub const PREFIX_SIZE: u32 = 16;
@@ -29,8 +30,9 @@ pub struct NodeLimits {
     pub max_prefixes_per_eni: u32,
     /// The growth cap (§5.3): kubelet's `--max-pods` as the node reports it.
     pub max_pods: u32,
-    /// Whether the type can hold a trunk ENI (`ENABLE_POD_ENI`); the table has no such column, so every
-    /// Nitro type is taken to support it.
+    /// ipamd's `IsTrunkingCompatible` (`ENABLE_POD_ENI`): the resource controller's table as ipamd embeds it,
+    /// true for a type that table lacks (docs/reference/ec2.md §11.2). The controller itself attaches no trunk
+    /// to such a type, so ipamd keeps a slot free that nothing fills.
     pub supports_trunking: bool,
 }
 
@@ -54,7 +56,7 @@ impl NodeLimits {
             max_ips_per_eni,
             max_prefixes_per_eni,
             max_pods,
-            supports_trunking: t.hypervisor == Hypervisor::Nitro,
+            supports_trunking: branch_limits::ipamd_sees_trunking(&t.name),
         }
     }
 
@@ -118,5 +120,18 @@ mod tests {
             NodeLimits::new(lookup("m5.4xlarge").unwrap(), &cfg, 110).max_eni,
             8
         );
+    }
+
+    /// §2.6 with docs/reference/ec2.md §11.2: the trunk slot follows ipamd's copy of the controller's table,
+    /// which refuses every t3 and Xen type and accepts a type it lacks.
+    #[test]
+    fn spec_2_6_trunk_slot_follows_ipamds_copy_of_the_controller_table() {
+        let cfg = IpamdConfig::default();
+        let trunking = |t: &str| NodeLimits::new(lookup(t).unwrap(), &cfg, 110).supports_trunking;
+        assert!(trunking("m5.large"));
+        assert!(!trunking("t3.large"));
+        assert!(!trunking("m4.large"));
+        // c5a.metal is in the CNI's table but not in the controller's.
+        assert!(trunking("c5a.metal"));
     }
 }

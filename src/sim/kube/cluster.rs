@@ -42,6 +42,7 @@ use crate::sim::kube::node_groups::{GroupAction, NodeGroupEvent, NodeGroups, Pac
 use crate::sim::kube::nodes::{Node, NodePhase};
 use crate::sim::kube::outcomes::PodOutcomes;
 use crate::sim::kube::pods::{Pod, PodId, PodState, Pods, WaitReason};
+use crate::sim::kube::resource_controller::{RcEvent, ResourceController};
 use crate::sim::kube::scheduler::Scheduler;
 use crate::sim::kube::trace::DecisionLog;
 use crate::sim::kube::workloads::{PodRequest, WorkloadAction, WorkloadEvent, Workloads};
@@ -50,6 +51,7 @@ use crate::sim::time::SimTime;
 
 mod daemonset;
 mod scripted;
+mod security_groups;
 
 pub use scripted::{NODE_MONITOR_GRACE, ORPHAN_POD_QUARANTINE, WorkloadGate};
 
@@ -101,6 +103,9 @@ pub enum KubeEvent {
     InstanceLost(u32),
     /// The pod garbage collector deletes the pods of lost node `.0`.
     PodsCollected(u32),
+    /// The resource controller sees node `.0`'s request for a trunk ENI (docs/reference/ec2.md §11.3).
+    TrunkWanted(u32),
+    ResourceController(RcEvent),
 }
 
 /// Whose EC2 client made a call, so that finished calls go back to it.
@@ -113,6 +118,8 @@ pub enum ClientOwner {
     External,
     /// The VPC's operator, making changes at scripted times (e.g. subnet CIDR reservations), in account `.0`.
     Operator(usize),
+    /// The VPC resource controller (security groups for pods), both its clients.
+    ResourceController,
 }
 
 /// Pods by state, kept as they change (for the time series).
@@ -172,6 +179,8 @@ pub struct Cluster {
     pub nodes_lost: u64,
     /// aws-node rolling updates, in the order they started.
     pub rollouts: Vec<Rollout>,
+    /// The VPC resource controller, once a node has asked for a trunk.
+    pub rc: Option<Box<ResourceController>>,
 }
 
 impl Cluster {
@@ -215,6 +224,7 @@ impl Cluster {
             lost_pods: BTreeMap::new(),
             nodes_lost: 0,
             rollouts: Vec::new(),
+            rc: None,
             node_groups,
         }
     }
@@ -276,7 +286,11 @@ impl Cluster {
             KubeEvent::Bound(pod) => {
                 let p = self.pods.get(pod);
                 if p.state == PodState::Starting && p.bound.is_none() {
+                    let branch = p.shape.pod_eni;
                     self.pods.get_mut(pod).bound = Some(ctx.now());
+                    if branch {
+                        self.branch_pod_bound(ctx, ec2, pod);
+                    }
                     self.pod_worker_start(ctx, pod);
                 }
             }
@@ -310,6 +324,8 @@ impl Cluster {
             KubeEvent::Controller(e) => self.on_controller(ctx, e),
             KubeEvent::InstanceLost(n) => self.instance_lost(ctx, ec2, n),
             KubeEvent::PodsCollected(n) => self.pods_collected(ctx, n),
+            KubeEvent::TrunkWanted(n) => self.trunk_wanted(ctx, ec2, n),
+            KubeEvent::ResourceController(e) => self.on_rc_event(ctx, ec2, e),
         }
     }
 
@@ -381,6 +397,7 @@ impl Cluster {
                 self.nodes[n].ipamd.on_completion(ctx, ec2, done);
                 self.ipamd_moved(ctx, n as u32);
             }
+            ClientOwner::ResourceController => self.on_rc_completion(ctx, ec2, &done),
             // The world routes these to their owners before the cluster.
             ClientOwner::External | ClientOwner::Operator(_) => {}
         }
@@ -478,6 +495,9 @@ impl Cluster {
             cpu_milli: 0,
             memory_mib: 0,
             empty_since: None,
+            pod_eni_capacity: 0,
+            pod_eni_pods: 0,
+            trunk_asked: false,
         });
         self.node_pods.push(Vec::new());
         let i = instance.0 as usize;
@@ -638,6 +658,7 @@ impl Cluster {
         node.ipamd.stop(ctx);
         let instance = node.instance;
         self.node_groups.terminate(ctx, instance, ec2);
+        self.node_gone_for_rc(ctx, n);
         if let Some(log) = self.log.as_mut() {
             log.push(ctx.now(), Some(n), None, format!("{instance} terminated"));
         }
@@ -850,14 +871,17 @@ impl Cluster {
         let pod = self.pods.get_mut(p);
         pod.sandbox.get_or_insert(now);
         let n = pod.node.expect("a starting pod is bound");
+        let branch = pod.shape.pod_eni;
         let node = &mut self.nodes[n as usize];
         // The CNI plugin reaches ipamd only while its gRPC listener serves (docs/reference/ipamd.md §9.1).
-        let added = if node.ipamd.serving() {
+        let added = if !node.ipamd.serving() {
+            Err(WaitReason::IpamdUnavailable)
+        } else if branch {
+            self.branch_add(p, n)
+        } else {
             node.ipamd
                 .add(ctx, u64::from(p))
                 .map_err(|_| why_no_address(&node.ipamd, ec2, now))
-        } else {
-            Err(WaitReason::IpamdUnavailable)
         };
         match added {
             Ok(a) => {
@@ -874,7 +898,7 @@ impl Cluster {
                 // The last failure's reason stands: it is what the pod was still waiting for.
                 pod.wait_reason = Some(reason);
                 let retry = pod.failed_adds - 1;
-                let d = backoff(&self.spec.kubelet.sandbox_retry, retry, ctx.rng(KUBELET));
+                let d = self.sandbox_retry_after(ctx, reason, retry);
                 ctx.schedule_in(d, KubeEvent::SandboxAdd(p));
                 self.log_pod(ctx, p, || {
                     format!(
@@ -1156,10 +1180,20 @@ impl Cluster {
         }
         // The status manager's last update before the API object goes takes a token like any other.
         self.nodes[n as usize].kubelet.api.reserve(now, 1);
-        let released = self.nodes[n as usize].ipamd.del(ctx, ec2, u64::from(p));
+        // A branch pod's address is its branch's: nothing to give ipamd back; the controller queues the
+        // branch for deletion (docs/reference/ec2.md §11.5).
+        let released = if self.pods.get(p).shape.pod_eni {
+            self.branch_pod_gone(ctx, p);
+            self.pods.get(p).address.is_some()
+        } else {
+            self.nodes[n as usize]
+                .ipamd
+                .del(ctx, ec2, u64::from(p))
+                .is_some()
+        };
         let pod = self.pods.get_mut(p);
         pod.state = PodState::Gone;
-        if released.is_some() {
+        if released {
             pod.ip_released = Some(now);
         }
         let shape = pod.shape;

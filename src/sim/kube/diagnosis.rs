@@ -27,8 +27,11 @@ pub fn why_no_address(ipamd: &Ipamd, ec2: &ControlPlane, now: SimTime) -> WaitRe
     if s.total >= st.limits.max_pods {
         return WaitReason::MaxPods;
     }
-    let pod_enis = st.limits.max_eni - u32::from(st.cfg.custom_network.is_some());
-    if st.ds.eni_count() >= st.limits.max_eni && s.total >= pod_enis * st.limits.max_ips_per_eni {
+    // The trunk's slot (kept free for it, or taken by it) holds no pod addresses (docs/reference/ec2.md §11.1).
+    let trunk_slot = st.cfg.enable_pod_eni && (st.limits.supports_trunking || st.ds.has_trunk());
+    let pod_enis =
+        st.limits.max_eni - u32::from(st.cfg.custom_network.is_some()) - u32::from(trunk_slot);
+    if !st.has_room_for_eni() && s.total >= pod_enis * st.limits.max_ips_per_eni {
         return WaitReason::MaxEnis;
     }
     // Frozen, or the freeze is over but nothing has grown the pool since the subnet said no.

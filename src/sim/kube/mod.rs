@@ -15,6 +15,7 @@ pub mod nodes;
 pub mod outcomes;
 pub mod pending;
 pub mod pods;
+pub mod resource_controller;
 pub mod scheduler;
 pub mod subnet_cache;
 pub mod trace;

@@ -902,6 +902,7 @@ provisioner = {}
         let quarter = PodShape {
             cpu_milli: 250,
             memory_mib: 0,
+            pod_eni: false,
         };
         for _ in 0..16 {
             p.add(&g, 2, quarter, 1);
@@ -918,6 +919,7 @@ provisioner = {}
         let huge = PodShape {
             cpu_milli: 5000,
             memory_mib: 0,
+            pod_eni: false,
         };
         p.add(&g, 2, huge, 1);
         assert_eq!((p.pods, p.nodes), (57, 2));
@@ -951,6 +953,7 @@ provisioner = {}
         let shape = |cpu_milli, memory_mib| PodShape {
             cpu_milli,
             memory_mib,
+            pod_eni: false,
         };
         let shapes = [
             shape(0, 0),

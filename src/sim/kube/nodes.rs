@@ -44,6 +44,13 @@ pub struct Node {
     pub memory_mib: u32,
     /// Since when it has had no pod (Ready nodes only).
     pub empty_since: Option<SimTime>,
+    /// Its advertised `vpc.amazonaws.com/pod-eni` capacity: 0 until the resource controller has attached its
+    /// trunk (docs/reference/ec2.md §11.1).
+    pub pod_eni_capacity: u32,
+    /// Pods bound to it that request a branch ENI.
+    pub pod_eni_pods: u32,
+    /// Its ipamd has asked the resource controller for a trunk.
+    pub trunk_asked: bool,
 }
 
 impl Node {
@@ -56,6 +63,12 @@ impl Node {
             && self.allocatable.memory_mib.is_none_or(|m| {
                 u64::from(self.memory_mib) + u64::from(shape.memory_mib) <= u64::from(m)
             })
+            && self.has_branch_room(shape)
+    }
+
+    /// Whether its branch capacity takes a pod of `shape` (always, for a pod without the request).
+    pub fn has_branch_room(&self, shape: PodShape) -> bool {
+        !shape.pod_eni || self.pod_eni_pods < self.pod_eni_capacity
     }
 
     /// How full the node is, in millionths: the mean of its pod-slot, CPU and (when checked) memory fractions.
@@ -79,6 +92,7 @@ impl Node {
         self.pods += 1;
         self.cpu_milli += shape.cpu_milli;
         self.memory_mib += shape.memory_mib;
+        self.pod_eni_pods += u32::from(shape.pod_eni);
         self.empty_since = None;
     }
 
@@ -87,6 +101,7 @@ impl Node {
         self.pods -= 1;
         self.cpu_milli -= shape.cpu_milli;
         self.memory_mib -= shape.memory_mib;
+        self.pod_eni_pods -= u32::from(shape.pod_eni);
         if self.pods == 0 {
             self.empty_since = Some(now);
         }

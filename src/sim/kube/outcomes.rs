@@ -41,6 +41,10 @@ pub struct PodTally {
     pub failed_pulls: u64,
     /// Pods that were given an IPv6 address.
     pub ipv6_addressed: u64,
+    /// Pods with security groups (a `vpc.amazonaws.com/pod-eni` request), and those of them that got their
+    /// branch ENI's address.
+    pub with_security_groups: u64,
+    pub branch_addressed: u64,
     /// Pods by what they waited for ([`Pod::waited`]) and their last wait reason, in first-seen order.
     pub reasons: Vec<(Waited, WaitReason, u64)>,
     /// Sandbox → address, of the pods that had a sandbox.
@@ -61,6 +65,8 @@ impl PodTally {
         self.failed_adds += u64::from(pod.failed_adds);
         self.failed_pulls += u64::from(pod.failed_pulls);
         self.ipv6_addressed += u64::from(pod.address.is_some_and(|a| a.is_ipv6()));
+        self.with_security_groups += u64::from(pod.shape.pod_eni);
+        self.branch_addressed += u64::from(pod.shape.pod_eni && pod.address.is_some());
         if let (Some(what), Some(reason)) = (pod.waited(), pod.wait_reason) {
             match self
                 .reasons
@@ -86,6 +92,8 @@ impl PodTally {
         self.started += other.started;
         self.deleted_before_running += other.deleted_before_running;
         self.ipv6_addressed += other.ipv6_addressed;
+        self.with_security_groups += other.with_security_groups;
+        self.branch_addressed += other.branch_addressed;
         self.failed_adds += other.failed_adds;
         self.failed_pulls += other.failed_pulls;
         for &(what, reason, n) in &other.reasons {

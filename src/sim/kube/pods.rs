@@ -65,6 +65,13 @@ pub enum WaitReason {
     IpamdUnavailable,
     /// It waited to be scheduled: every node it could run on had max-pods pods.
     Unschedulable,
+    /// It requests a branch ENI and waited to be scheduled: no node it could run on had
+    /// `vpc.amazonaws.com/pod-eni` capacity left (none before its trunk is attached; docs/reference/ec2.md
+    /// §11.1).
+    InsufficientPodEni,
+    /// Its CNI ADD failed ("failed to get Branch ENI resource") because the resource controller had not yet
+    /// annotated it with its branch ENI, or ipamd had no trunk yet (docs/reference/ec2.md §11.4).
+    BranchEni,
     /// Its image pull failed (the node's registry limiter had no token: "pull QPS exceeded") and it waited
     /// out the image back-off.
     ImagePullBackOff,
@@ -87,6 +94,8 @@ impl WaitReason {
             WaitReason::NoIpv6Prefix,
             WaitReason::IpamdUnavailable,
             WaitReason::Unschedulable,
+            WaitReason::InsufficientPodEni,
+            WaitReason::BranchEni,
             WaitReason::ImagePullBackOff,
             WaitReason::ImageNeverPull,
         ]
@@ -112,6 +121,8 @@ impl WaitReason {
             WaitReason::NoIpv6Prefix => "no-ipv6-prefix".into(),
             WaitReason::IpamdUnavailable => "ipamd-unavailable".into(),
             WaitReason::Unschedulable => "unschedulable".into(),
+            WaitReason::InsufficientPodEni => "insufficient-pod-eni".into(),
+            WaitReason::BranchEni => "branch-eni".into(),
             WaitReason::ImagePullBackOff => "image-pull-backoff".into(),
             WaitReason::ImageNeverPull => "image-never-pull".into(),
         }

@@ -73,6 +73,8 @@ enum NoNode {
     MaxPods,
     /// No Ready node it may run on has room.
     NoRoom,
+    /// Some Ready node would take it but for its branch-ENI capacity (`vpc.amazonaws.com/pod-eni`).
+    PodEni,
 }
 
 impl Scheduler {
@@ -188,6 +190,7 @@ impl Scheduler {
                     let reason = match why {
                         NoNode::MaxPods => WaitReason::MaxPods,
                         NoNode::NoRoom => WaitReason::Unschedulable,
+                        NoNode::PodEni => WaitReason::InsufficientPodEni,
                     };
                     self.pending.block(c, Blocked { reason, version });
                 }
@@ -210,6 +213,7 @@ impl Scheduler {
             None => &self.all.keys,
         };
         let mut slot_bound = false;
+        let mut eni_bound = false;
         let mut try_node = |&(_, k): &Key| {
             let n = match self.policy {
                 SchedulingPolicy::Spread => k,
@@ -221,6 +225,7 @@ impl Scheduler {
                 return Some(n);
             }
             slot_bound |= node.pods + node.host_network_pods >= node.max_pods;
+            eni_bound |= !node.has_branch_room(shape);
             None
         };
         let found = match self.policy {
@@ -230,6 +235,7 @@ impl Scheduler {
         match found {
             Some(n) => Ok(n),
             None if slot_bound => Err(NoNode::MaxPods),
+            None if eni_bound => Err(NoNode::PodEni),
             None => Err(NoNode::NoRoom),
         }
     }

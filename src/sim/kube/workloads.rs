@@ -304,6 +304,7 @@ mod tests {
             pod: PodShape {
                 cpu_milli: 250,
                 memory_mib: 128,
+                pod_eni: false,
             },
             image: None,
             readiness: None,
@@ -504,6 +505,7 @@ mod tests {
         let shape = PodShape {
             cpu_milli: 100,
             memory_mib: 0,
+            pod_eni: false,
         };
         let tr = spec(WorkloadKind::Trace {
             rows: vec![

@@ -9,6 +9,7 @@ impl Cluster {
     /// aws-node pod may pass its readiness probe.
     pub(super) fn ipamd_moved<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, n: u32) {
         self.check_ready(ctx, n);
+        self.ask_for_trunk(ctx, n);
         let node = &mut self.nodes[n as usize];
         let a = &mut node.aws_node;
         // Only a restarted pod's readiness matters (to a rolling update); a first start's is not modelled, so

@@ -178,6 +178,7 @@ impl Cluster {
         let instance = node.instance;
         node.phase = NodePhase::Terminated;
         node.ipamd.stop(ctx);
+        self.node_gone_for_rc(ctx, n);
         // A drained node may already be terminating; either way the group replaces it now.
         self.node_groups
             .lost(ctx, instance, ec2, &mut self.group_actions);
