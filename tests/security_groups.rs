@@ -79,7 +79,7 @@ fn ec2_11_3_an_enable_pod_eni_node_gets_a_trunk_at_its_highest_free_device_index
         let trunks: Vec<_> = instance
             .devices
             .iter()
-            .filter(|&&(_, e)| inv.eni(e).unwrap().description == TRUNK_ENI_DESCRIPTION)
+            .filter(|&&(_, e)| &*inv.eni(e).unwrap().description == TRUNK_ENI_DESCRIPTION)
             .collect();
         // m5.large has 3 ENI slots: ipamd takes the lowest, the controller the highest.
         assert_eq!(trunks.len(), 1);
@@ -150,7 +150,7 @@ fn ec2_11_4_a_branch_pod_gets_its_own_eni_after_failed_adds_and_kubelets_retry()
     for p in &pods {
         let eni = inv.eni(p.eni.expect("an ENI")).unwrap();
         // The branch's primary address is the pod's, in the node's subnet; it is not attached, only associated.
-        assert_eq!(eni.description, BRANCH_ENI_DESCRIPTION);
+        assert_eq!(&*eni.description, BRANCH_ENI_DESCRIPTION);
         assert_eq!(p.address, Some(eni.primary_ip.into()));
         assert!(eni.secondary_ips.is_empty() && eni.prefixes.is_empty());
         assert_eq!(eni.state, EniState::Available);
@@ -196,7 +196,7 @@ fn ec2_11_5_a_gone_pods_branch_is_deleted_after_its_cooldown_on_the_30_s_grid() 
             .inventory()
             .enis()
             .iter()
-            .filter(|e| e.description == BRANCH_ENI_DESCRIPTION && e.state != EniState::Deleted)
+            .filter(|e| &*e.description == BRANCH_ENI_DESCRIPTION && e.state != EniState::Deleted)
             .count()
     };
     let (mut w, mut engine) = run_to(&s, SimDuration::from_secs(600));
@@ -304,7 +304,7 @@ fn ec2_11_7_prefix_delegation_and_branch_pods_share_a_node_without_prefix_addres
     assert!(pods.iter().all(|p| p.running.is_some()));
     for p in &pods {
         let eni = inv.eni(p.eni.unwrap()).unwrap();
-        let branch = eni.description == BRANCH_ENI_DESCRIPTION;
+        let branch = &*eni.description == BRANCH_ENI_DESCRIPTION;
         assert_eq!(branch, p.shape.pod_eni);
         // A plain pod's address comes from one of the ENI's /28s; a branch pod's is its branch's own.
         assert_eq!(
@@ -336,7 +336,7 @@ fn ec2_11_3_custom_networking_puts_the_trunk_and_branches_in_the_eniconfig_subne
         .enis()
         .iter()
         .filter(|e| {
-            e.description == BRANCH_ENI_DESCRIPTION || e.description == TRUNK_ENI_DESCRIPTION
+            &*e.description == BRANCH_ENI_DESCRIPTION || &*e.description == TRUNK_ENI_DESCRIPTION
         })
         .collect();
     assert_eq!(ours.len(), 4);

@@ -1433,7 +1433,7 @@ fn described_cidrs(d: &EniDescription) -> impl Iterator<Item = Ipv4Net> + '_ {
 /// (§2.10, docs/reference/ec2.md §11.1).
 fn adopt_eni(ds: &mut Datastore, d: &EniDescription, device: u32, excluded: bool, now: SimTime) {
     ds.add_eni(d.id, device, device == 0, d.subnet, excluded, now);
-    if d.description == TRUNK_ENI_DESCRIPTION {
+    if &*d.description == TRUNK_ENI_DESCRIPTION {
         ds.set_kind(d.id, true, false);
     }
 }
