@@ -10,7 +10,7 @@ use ipnet::Ipv4Net;
 use super::api::*;
 use super::config::{LifecycleConfig, PrefixShortfall};
 use super::control_plane::Ec2Event;
-use super::eni::{Attachment, Eni, EniState, Instance, MetadataEni};
+use super::eni::{Attachment, Eni, EniState, Instance, MetadataEni, MetadataStamp};
 use super::instance_types::InstanceType;
 use super::leaks::{LeakSettings, Leaks};
 use super::reservations::CidrReservations;
@@ -125,6 +125,29 @@ impl Inventory {
             .collect()
     }
 
+    /// The stamp of `instance`'s IMDS view at `now`, when that view holds until something changes the instance's
+    /// ENIs or their addresses; `None` while an ENI or an address is still on its way to IMDS
+    /// (docs/reference/ec2.md §2.3), as the view then changes with time alone.
+    pub fn metadata_stamp(&self, instance: InstanceId, now: SimTime) -> Option<MetadataStamp> {
+        let inst = self.instance(instance)?;
+        inst.devices
+            .iter()
+            .all(|&(_, e)| self.enis[e.0 as usize].settled_in_metadata(now))
+            .then(|| MetadataStamp::of(inst))
+    }
+
+    /// Whether the instance's IMDS view is still the one `stamp` was taken of: nothing it shows has changed
+    /// since.
+    pub fn metadata_unchanged(&self, stamp: MetadataStamp) -> bool {
+        self.instance(stamp.instance())
+            .is_some_and(|i| i.metadata_epoch == stamp.epoch())
+    }
+
+    /// Something IMDS shows of `instance` has changed: its devices, an ENI's attachment or its addresses.
+    fn metadata_changed(&mut self, instance: InstanceId) {
+        self.instances[instance.0 as usize].metadata_epoch += 1;
+    }
+
     /// Completes a lifecycle change scheduled by an earlier action. Stale events (the ENI was detached or
     /// re-attached meanwhile) change nothing.
     pub(super) fn on_lifecycle<E: From<Ec2Event>>(
@@ -148,6 +171,7 @@ impl Inventory {
                     if let EniState::Attached(a) = &mut self.enis[primary.0 as usize].state {
                         a.imds_visible_at = Some(ctx.now());
                     }
+                    self.metadata_changed(id);
                 }
             }
             Ec2Event::InstanceTerminated(id) => self.instance_terminated(ctx, id),
@@ -402,6 +426,7 @@ impl Inventory {
                 devices: vec![(0, eni)],
                 launched_at: now,
                 eni_leak_probability: leaks.eni_leak_probability,
+                metadata_epoch: 0,
             };
             out.push(inst.describe(self.ips[k]));
             self.instances.push(inst);
@@ -543,6 +568,7 @@ impl Inventory {
             imds_visible_at: None,
         });
         self.instances[instance.0 as usize].add_device(device_index, eni);
+        self.metadata_changed(instance);
         let d = self.lifecycle.attach_time.sample(ctx.rng(LIFECYCLE));
         ctx.schedule_in(d, Ec2Event::AttachDone { eni, attachment });
         Ok(Response::Attachment(attachment))
@@ -568,6 +594,7 @@ impl Inventory {
                 *t = (*t).max(visible);
             }
             e.state = EniState::Attached(a);
+            self.metadata_changed(a.instance);
         }
     }
 
@@ -628,6 +655,10 @@ impl Inventory {
             .extend(self.ips.iter().map(|&ip| (ip, visible)));
         e.prefixes
             .extend(self.prefixes.iter().map(|&p| (p, visible)));
+        if let Some(a) = e.state.attachment() {
+            let instance = a.instance;
+            self.metadata_changed(instance);
+        }
         Ok(Response::Assigned {
             ips: self.ips.clone(),
             prefixes: self.prefixes.clone(),
@@ -651,7 +682,11 @@ impl Inventory {
         let e = &mut self.enis[eni.0 as usize];
         e.secondary_ips.retain(|(x, _)| !ips.contains(x));
         e.prefixes.retain(|(x, _)| !prefixes.contains(x));
-        let s = &mut self.subnets[e.subnet.0 as usize];
+        let (subnet, attached_to) = (e.subnet, e.state.attachment().map(|a| a.instance));
+        if let Some(instance) = attached_to {
+            self.metadata_changed(instance);
+        }
+        let s = &mut self.subnets[subnet.0 as usize];
         for &ip in ips {
             s.release_address(ip)
                 .expect("assigned address is in use in its subnet");
@@ -697,6 +732,7 @@ impl Inventory {
                 e.state = EniState::Detaching(a);
                 let id = e.id;
                 self.instances[a.instance.0 as usize].remove_device(id);
+                self.metadata_changed(a.instance);
                 let d = self.lifecycle.detach_time.sample(ctx.rng(LIFECYCLE));
                 ctx.schedule_in(
                     d,
@@ -748,6 +784,7 @@ impl Inventory {
         let devices = std::mem::take(&mut inst.devices);
         inst.state = InstanceState::Terminated;
         let (primary, p) = (inst.primary_eni, inst.eni_leak_probability);
+        self.metadata_changed(id);
         for (_, eni) in devices {
             let Some(a) = self.enis[eni.0 as usize].state.attachment() else {
                 continue;

@@ -16,7 +16,7 @@ use rand::RngExt;
 use super::config::Choice;
 use super::ipv6_pool::Ipv6Pool;
 use super::limits::{Mode, PREFIX_SIZE};
-use crate::sim::ec2::EniId;
+use crate::sim::ec2::{EniId, MetadataStamp};
 use crate::sim::rng::SimRng;
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::vpc::SubnetId;
@@ -358,6 +358,9 @@ pub struct Datastore {
     /// The last stats computed: they hold until the datastore changes or a cooling address's cooldown ends,
     /// so the pool manager's tick on a quiet node does not walk every CIDR.
     stats_cache: Cell<Option<CachedStats>>,
+    /// The IMDS view that reconcile last found the ENIs and CIDRs to match exactly (docs/reference/ipamd.md
+    /// §2.10); forgotten as soon as an ENI or a CIDR comes or goes or a trunk flag changes.
+    matched_imds: Option<MetadataStamp>,
 }
 
 /// Stats computed at `from`, unchanged through `until` (inclusive; `None`: until the datastore changes).
@@ -377,12 +380,31 @@ impl Datastore {
             pods: HashMap::new(),
             ipv6: Ipv6Pool::new(cooldown),
             stats_cache: Cell::new(None),
+            matched_imds: None,
         }
     }
 
     /// Every change to the datastore calls this first: the cached stats no longer hold.
     fn changing(&mut self) {
         self.stats_cache.set(None);
+    }
+
+    /// Every change to the ENIs, their CIDRs or trunk flags calls this first: what reconcile compares with IMDS
+    /// may no longer match.
+    fn layout_changing(&mut self) {
+        self.changing();
+        self.matched_imds = None;
+    }
+
+    /// The IMDS view that reconcile last found the ENIs and CIDRs to match, if they have not changed since.
+    pub fn matched_imds(&self) -> Option<MetadataStamp> {
+        self.matched_imds
+    }
+
+    /// Reconcile found the ENIs and CIDRs to match the IMDS view stamped `stamp` (`None`: a view that may
+    /// still change with time alone, or none that matched).
+    pub fn set_matched_imds(&mut self, stamp: Option<MetadataStamp>) {
+        self.matched_imds = stamp;
     }
 
     pub fn mode(&self) -> Mode {
@@ -419,7 +441,7 @@ impl Datastore {
         excluded: bool,
         now: SimTime,
     ) {
-        self.changing();
+        self.layout_changing();
         if self.eni(id).is_some() {
             return;
         }
@@ -442,7 +464,7 @@ impl Datastore {
 
     /// Marks an ENI as the trunk or an EFA ENI (set up by other controllers; tests use it for §6.4).
     pub fn set_kind(&mut self, id: EniId, trunk: bool, efa: bool) {
-        self.changing();
+        self.layout_changing();
         if let Some(e) = self.enis.iter_mut().find(|e| e.id == id) {
             e.trunk = trunk;
             e.efa = efa;
@@ -451,7 +473,7 @@ impl Datastore {
 
     /// `DS:AddIPv4CidrToStore`: a /32 or a /28. Already present is not an error.
     pub fn add_cidr(&mut self, eni: EniId, net: Ipv4Net) -> bool {
-        self.changing();
+        self.layout_changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return false;
         };
@@ -467,7 +489,7 @@ impl Datastore {
     /// Removes a CIDR. Without `force` it fails when a pod holds one of its addresses; with `force` (reconcile,
     /// §2.10) those pods lose their addresses.
     pub fn remove_cidr(&mut self, eni: EniId, net: Ipv4Net, force: bool) -> bool {
-        self.changing();
+        self.layout_changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return false;
         };
@@ -488,7 +510,7 @@ impl Datastore {
 
     /// Removes an ENI with all its CIDRs (pods on it lose their addresses).
     pub fn remove_eni(&mut self, id: EniId) -> Option<DsEni> {
-        self.changing();
+        self.layout_changing();
         let at = self.enis.iter().position(|e| e.id == id)?;
         let e = self.enis.remove(at);
         for c in &e.cidrs {
@@ -654,6 +676,7 @@ impl Datastore {
                 .map(|c| c.net)
                 .collect();
             e.cidrs.retain(|c| !leftovers.contains(&c.net));
+            self.matched_imds = None;
             leftovers
         };
         Some(Released {
@@ -712,7 +735,7 @@ impl Datastore {
         max: u32,
         chooser: &mut Chooser<'_>,
     ) -> Vec<Ipv4Net> {
-        self.changing();
+        self.layout_changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return Vec::new();
         };
@@ -817,7 +840,7 @@ impl Datastore {
         now: SimTime,
         chooser: &mut Chooser<'_>,
     ) -> Option<EniId> {
-        self.changing();
+        self.layout_changing();
         let passes = |e: &DsEni| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now);
         let n = self.enis.iter().filter(|e| passes(e)).count();
         if n == 0 {
