@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use vpcsim::sim::ec2::action::BucketSpec;
 use vpcsim::sim::ec2::config::Ec2Config;
+use vpcsim::sim::ec2::eni::{self, Eni};
 use vpcsim::sim::ec2::instance_types::lookup;
 use vpcsim::sim::ec2::token_bucket::TokenBucket;
 use vpcsim::sim::ec2::*;
@@ -109,7 +110,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// Whatever the sequence of calls, every address in use in the subnet belongs to exactly one live ENI,
-    /// attached ENIs respect their instance's limits, and devices are unique per instance.
+    /// attached ENIs respect their instance's limits, devices are unique per instance, and the available ENIs
+    /// are listed as a scan of every ENI would find them.
     #[test]
     fn control_plane_keeps_addresses_and_limits_consistent(ops in prop::collection::vec(op(), 1..60)) {
         let subnet = Subnet::new("s", "10.0.0.0/24".parse().unwrap(), "a", vec![], Placement::Random, &[]).unwrap();
@@ -174,6 +176,11 @@ proptest! {
                 }
             }
             prop_assert_eq!(count, h.ec2.inventory().subnet(SubnetId(0)).used());
+            // The index of available ENIs is the scan it stands for.
+            let available = |e: &Eni| e.state == eni::EniState::Available;
+            let indexed: Vec<EniId> = h.ec2.inventory().available_enis().map(|e| e.id).collect();
+            let scanned: Vec<EniId> = h.ec2.inventory().enis().iter().filter(|e| available(e)).map(|e| e.id).collect();
+            prop_assert_eq!(indexed, scanned);
             for inst in h.ec2.inventory().instances() {
                 prop_assert!(inst.devices.len() as u32 <= inst.instance_type.eni_limit);
                 let mut devs: Vec<u32> = inst.devices.iter().map(|&(d, _)| d).collect();

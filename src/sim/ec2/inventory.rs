@@ -3,6 +3,7 @@
 //! start and termination) arrive as events. The front door (throttling, latency, retries) is
 //! [`super::control_plane`]'s job.
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::Ipv4Net;
@@ -35,6 +36,8 @@ pub struct Inventory {
     leaks: Leaks,
     instances: Vec<Instance>,
     enis: Vec<Eni>,
+    /// The ENIs in the available state, for the leaked-ENI sweep's query: a handful among every ENI ever made.
+    available: BTreeSet<EniId>,
     /// The ENI of each attachment ever made; `AttachmentId(n)` is entry n − 1.
     attachments: Vec<EniId>,
     /// Reused buffers for addresses handed out by the subnets.
@@ -53,6 +56,7 @@ impl Inventory {
             subnets,
             instances: Vec::new(),
             enis: Vec::new(),
+            available: BTreeSet::new(),
             attachments: Vec::new(),
             ips: Vec::new(),
             prefixes: Vec::new(),
@@ -109,6 +113,22 @@ impl Inventory {
         &self.instances
     }
 
+    /// The ENIs in the available state (created and not attached, detached, or left behind by an instance), by
+    /// id.
+    pub fn available_enis(&self) -> impl Iterator<Item = &Eni> {
+        self.available.iter().map(|e| &self.enis[e.0 as usize])
+    }
+
+    /// Moves an ENI to `state`, keeping the index of available ENIs.
+    fn set_state(&mut self, eni: EniId, state: EniState) {
+        if state == EniState::Available {
+            self.available.insert(eni);
+        } else {
+            self.available.remove(&eni);
+        }
+        self.enis[eni.0 as usize].state = state;
+    }
+
     /// ENIs not deleted.
     pub fn live_enis(&self) -> usize {
         self.enis.iter().filter(|e| !e.is_deleted()).count()
@@ -158,9 +178,9 @@ impl Inventory {
         match event {
             Ec2Event::AttachDone { eni, attachment } => self.attach_done(ctx, eni, attachment),
             Ec2Event::DetachDone { eni, attachment } => {
-                let e = &mut self.enis[eni.0 as usize];
+                let e = &self.enis[eni.0 as usize];
                 if matches!(e.state, EniState::Detaching(a) if a.id == attachment) {
-                    e.state = EniState::Available;
+                    self.set_state(eni, EniState::Available);
                 }
             }
             Ec2Event::InstanceRunning(id) => {
@@ -496,6 +516,7 @@ impl Inventory {
             description,
             created_at: now,
         });
+        self.available.insert(id);
         Ok(id)
     }
 
@@ -560,13 +581,14 @@ impl Inventory {
             return Err(no_prefix_support(itype));
         }
         let attachment = self.new_attachment_id(eni);
-        self.enis[eni.0 as usize].state = EniState::Attaching(Attachment {
+        let attaching = EniState::Attaching(Attachment {
             id: attachment,
             instance,
             device_index,
             delete_on_termination: false,
             imds_visible_at: None,
         });
+        self.set_state(eni, attaching);
         self.instances[instance.0 as usize].add_device(device_index, eni);
         self.metadata_changed(instance);
         let d = self.lifecycle.attach_time.sample(ctx.rng(LIFECYCLE));
@@ -593,7 +615,7 @@ impl Inventory {
             for (_, t) in e.prefixes.iter_mut() {
                 *t = (*t).max(visible);
             }
-            e.state = EniState::Attached(a);
+            self.set_state(eni, EniState::Attached(a));
             self.metadata_changed(a.instance);
         }
     }
@@ -729,8 +751,8 @@ impl Inventory {
                         "The network interface at device index 0 cannot be detached.",
                     ));
                 }
-                e.state = EniState::Detaching(a);
                 let id = e.id;
+                self.set_state(id, EniState::Detaching(a));
                 self.instances[a.instance.0 as usize].remove_device(id);
                 self.metadata_changed(a.instance);
                 let d = self.lifecycle.detach_time.sample(ctx.rng(LIFECYCLE));
@@ -771,7 +793,7 @@ impl Inventory {
         }
         e.secondary_ips.clear();
         e.prefixes.clear();
-        e.state = EniState::Deleted;
+        self.set_state(eni, EniState::Deleted);
         self.leaks.deleted(eni, now);
     }
 
@@ -797,8 +819,8 @@ impl Inventory {
             if a.delete_on_termination && !leaks {
                 self.delete_eni(eni, ctx.now());
             } else {
-                let e = &mut self.enis[eni.0 as usize];
-                e.state = EniState::Available;
+                self.set_state(eni, EniState::Available);
+                let e = &self.enis[eni.0 as usize];
                 let addresses = 1 + e.secondary_ips.len() as u32 + 16 * e.prefixes.len() as u32;
                 self.leaks.leaked(eni, eni == primary, addresses, ctx.now());
             }
@@ -851,13 +873,8 @@ impl Inventory {
                 .map(Eni::describe)
                 .collect(),
             EniQuery::AvailableWithTag(key) => self
-                .enis
-                .iter()
-                // A scan of every ENI ever made, once an hour per node (the leaked-ENI sweep): the state
-                // test is a tag compare, not a call.
-                .filter(|e| {
-                    matches!(e.state, EniState::Available) && e.tags.iter().any(|(k, _)| k == key)
-                })
+                .available_enis()
+                .filter(|e| e.tags.iter().any(|(k, _)| k == key))
                 .map(Eni::describe)
                 .collect(),
         };
