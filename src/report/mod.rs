@@ -22,6 +22,7 @@ pub mod inspect;
 pub mod instance_table;
 mod ipv6;
 pub mod plots;
+mod row;
 mod scale_ups;
 mod scripted;
 mod stream;
