@@ -111,7 +111,7 @@ proptest! {
 
     /// Whatever the sequence of calls, every address in use in the subnet belongs to exactly one live ENI,
     /// attached ENIs respect their instance's limits, devices are unique per instance, and the available ENIs
-    /// are listed as a scan of every ENI would find them.
+    /// are listed, and the live ones counted, as a scan of every ENI would find them.
     #[test]
     fn control_plane_keeps_addresses_and_limits_consistent(ops in prop::collection::vec(op(), 1..60)) {
         let subnet = Subnet::new("s", "10.0.0.0/24".parse().unwrap(), "a", vec![], Placement::Random, &[]).unwrap();
@@ -181,6 +181,8 @@ proptest! {
             let indexed: Vec<EniId> = h.ec2.inventory().available_enis().map(|e| e.id).collect();
             let scanned: Vec<EniId> = h.ec2.inventory().enis().iter().filter(|e| available(e)).map(|e| e.id).collect();
             prop_assert_eq!(indexed, scanned);
+            let live = h.ec2.inventory().enis().iter().filter(|e| !e.is_deleted()).count();
+            prop_assert_eq!(h.ec2.inventory().live_enis(), live);
             for inst in h.ec2.inventory().instances() {
                 prop_assert!(inst.devices.len() as u32 <= inst.instance_type.eni_limit);
                 let mut devs: Vec<u32> = inst.devices.iter().map(|&(d, _)| d).collect();

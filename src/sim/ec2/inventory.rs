@@ -38,6 +38,8 @@ pub struct Inventory {
     enis: Vec<Eni>,
     /// The ENIs in the available state, for the leaked-ENI sweep's query: a handful among every ENI ever made.
     available: BTreeSet<EniId>,
+    /// ENIs not deleted, counted as they come and go (the time series reads it every sample).
+    live: usize,
     /// The ENI of each attachment ever made; `AttachmentId(n)` is entry n − 1.
     attachments: Vec<EniId>,
     /// Reused buffers for addresses handed out by the subnets.
@@ -57,6 +59,7 @@ impl Inventory {
             instances: Vec::new(),
             enis: Vec::new(),
             available: BTreeSet::new(),
+            live: 0,
             attachments: Vec::new(),
             ips: Vec::new(),
             prefixes: Vec::new(),
@@ -119,19 +122,32 @@ impl Inventory {
         self.available.iter().map(|e| &self.enis[e.0 as usize])
     }
 
-    /// Moves an ENI to `state`, keeping the index of available ENIs.
+    /// Moves an ENI to `state`, keeping the index of available ENIs and the count of live ones.
     fn set_state(&mut self, eni: EniId, state: EniState) {
         if state == EniState::Available {
             self.available.insert(eni);
         } else {
             self.available.remove(&eni);
         }
-        self.enis[eni.0 as usize].state = state;
+        let e = &mut self.enis[eni.0 as usize];
+        if state == EniState::Deleted && !e.is_deleted() {
+            self.live -= 1;
+        }
+        e.state = state;
     }
 
     /// ENIs not deleted.
     pub fn live_enis(&self) -> usize {
-        self.enis.iter().filter(|e| !e.is_deleted()).count()
+        self.live
+    }
+
+    /// A new ENI: it is live until deleted.
+    fn push_eni(&mut self, eni: Eni) {
+        if eni.state == EniState::Available {
+            self.available.insert(eni.id);
+        }
+        self.live += 1;
+        self.enis.push(eni);
     }
 
     /// The instance metadata service's view of an instance's ENIs at `now`, by device index.
@@ -416,7 +432,7 @@ impl Inventory {
             let eni = EniId(self.enis.len() as u32);
             let attachment = self.new_attachment_id(eni);
             let ipv6_address = self.auto_ipv6_address(subnet)?;
-            self.enis.push(Eni {
+            self.push_eni(Eni {
                 id: eni,
                 subnet,
                 primary_ip: self.ips[k],
@@ -503,7 +519,7 @@ impl Inventory {
         }
         let id = EniId(self.enis.len() as u32);
         let ipv6_address = self.auto_ipv6_address(subnet)?;
-        self.enis.push(Eni {
+        self.push_eni(Eni {
             id,
             subnet,
             primary_ip: self.ips[0],
@@ -516,7 +532,6 @@ impl Inventory {
             description,
             created_at: now,
         });
-        self.available.insert(id);
         Ok(id)
     }
 
