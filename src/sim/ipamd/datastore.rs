@@ -389,6 +389,30 @@ impl Datastore {
         self.stats_cache.set(None);
     }
 
+    /// An address changed hands at `now` (an ADD or a DEL): the cached stats, if they hold at `now`, take the
+    /// change and hold from `now` until they would have stopped holding or `lasts_until`, whichever is first;
+    /// the address's CIDR, its ENI and every other address are as they were.
+    fn stats_moved(
+        &mut self,
+        now: SimTime,
+        change: impl FnOnce(&mut Stats),
+        lasts_until: Option<SimTime>,
+    ) {
+        let held = self
+            .stats_cache
+            .get()
+            .filter(|c| c.from <= now && c.until.is_none_or(|u| now <= u));
+        self.stats_cache.set(held.map(|mut c| {
+            change(&mut c.stats);
+            c.from = now;
+            c.until = match (c.until, lasts_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            c
+        }));
+    }
+
     /// Every change to the ENIs, their CIDRs or trunk flags calls this first: what reconcile compares with IMDS
     /// may no longer match.
     fn layout_changing(&mut self) {
@@ -580,7 +604,6 @@ impl Datastore {
         now: SimTime,
         chooser: &mut Chooser<'_>,
     ) -> Result<PodAddress, NoAvailableAddress> {
-        self.changing();
         if let Some(&address) = self.pods.get(&pod) {
             return Ok(self
                 .address_of(address)
@@ -596,16 +619,29 @@ impl Datastore {
         let cidr_ok = |c: &Cidr| c.of_mode(mode) && c.has_unused_address(now, cooldown);
         let m = e.cidrs.iter().filter(|c| cidr_ok(c)).count();
         let c = pick_mut(&mut e.cidrs, m, cidr_ok, chooser);
+        let was_free_prefix = c.is_prefix() && c.assigned == 0;
+        // The reuse pass drops only entries out of their cooldown, and the address taken was not cooling: of
+        // the stats, only the assigned count (the CIDR is of the mode, its ENI not excluded) and the free
+        // prefixes move.
         let i = c
             .take_unused(pod, now, cooldown, chooser)
             .expect("the CIDR has an unused address");
         let address = c.address(i);
-        self.pods.insert(pod, address);
-        Ok(PodAddress {
+        let placed = PodAddress {
             address,
             eni: e.id,
             device: e.device,
-        })
+        };
+        self.pods.insert(pod, address);
+        self.stats_moved(
+            now,
+            |s| {
+                s.assigned += 1;
+                s.free_prefixes -= u32::from(was_free_prefix);
+            },
+            None,
+        );
+        Ok(placed)
     }
 
     /// `ReadBackingStore` at start-up (§2.1): a pod listed in the checkpoint file gets its address back, in
@@ -657,12 +693,15 @@ impl Datastore {
 
     /// `DS:UnassignPodIPAddress` (§3.3): the address starts its cooldown. `None` when the pod holds nothing.
     pub fn unassign(&mut self, pod: PodKey, now: SimTime) -> Option<Released> {
-        self.changing();
         let address = self.pods.remove(&pod)?;
-        let mode = self.mode;
+        let (mode, cooldown) = (self.mode, self.cooldown);
         let (e, at, i) = locate(&mut self.enis, address)?;
         let c = &mut e.cidrs[at];
         c.set(i, Slot::Released(now));
+        // The address leaves the assigned count for the cooling one, until its cooldown ends, when its CIDR is
+        // counted (of the mode, on an ENI not excluded); its prefix may have become free.
+        let counted = c.of_mode(mode) && !e.excluded;
+        let freed_prefix = c.is_prefix() && c.assigned == 0;
         // `DelNetwork`'s clean-up works one way only (§3.4, §8.12): in SIP mode an address of a leftover prefix
         // frees the ENI's pod-free prefixes; in prefix mode its branch for a leftover /32 asks for `IsPrefix`,
         // which a /32 never has, so the /32 stays (and keeps its slot) until a decrease or a restart.
@@ -676,14 +715,29 @@ impl Datastore {
                 .map(|c| c.net)
                 .collect();
             e.cidrs.retain(|c| !leftovers.contains(&c.net));
-            self.matched_imds = None;
             leftovers
         };
-        Some(Released {
+        let released = Released {
             address,
             eni: e.id,
             other_mode_leftovers,
-        })
+        };
+        if released.other_mode_leftovers.is_empty() {
+            self.stats_moved(
+                now,
+                |s| {
+                    if counted {
+                        s.assigned -= 1;
+                        s.cooling += 1;
+                    }
+                    s.free_prefixes += u32::from(freed_prefix);
+                },
+                counted.then(|| now + cooldown),
+            );
+        } else {
+            self.layout_changing();
+        }
+        Some(released)
     }
 
     /// `DS:GetAllocatableENIs` (§2.6): ENIs that can take more CIDRs, in walk order. Skips the primary ENI under
