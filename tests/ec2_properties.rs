@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use vpcsim::sim::ec2::action::BucketSpec;
 use vpcsim::sim::ec2::config::Ec2Config;
+use vpcsim::sim::ec2::eni::{self, Eni};
 use vpcsim::sim::ec2::instance_types::lookup;
 use vpcsim::sim::ec2::token_bucket::TokenBucket;
 use vpcsim::sim::ec2::*;
@@ -109,7 +110,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// Whatever the sequence of calls, every address in use in the subnet belongs to exactly one live ENI,
-    /// attached ENIs respect their instance's limits, and devices are unique per instance.
+    /// attached ENIs respect their instance's limits, devices are unique per instance, and the available ENIs
+    /// are listed, and the live ones counted, as a scan of every ENI would find them.
     #[test]
     fn control_plane_keeps_addresses_and_limits_consistent(ops in prop::collection::vec(op(), 1..60)) {
         let subnet = Subnet::new("s", "10.0.0.0/24".parse().unwrap(), "a", vec![], Placement::Random, &[]).unwrap();
@@ -174,6 +176,13 @@ proptest! {
                 }
             }
             prop_assert_eq!(count, h.ec2.inventory().subnet(SubnetId(0)).used());
+            // The index of available ENIs is the scan it stands for.
+            let available = |e: &Eni| e.state == eni::EniState::Available;
+            let indexed: Vec<EniId> = h.ec2.inventory().available_enis().map(|e| e.id).collect();
+            let scanned: Vec<EniId> = h.ec2.inventory().enis().iter().filter(|e| available(e)).map(|e| e.id).collect();
+            prop_assert_eq!(indexed, scanned);
+            let live = h.ec2.inventory().enis().iter().filter(|e| !e.is_deleted()).count();
+            prop_assert_eq!(h.ec2.inventory().live_enis(), live);
             for inst in h.ec2.inventory().instances() {
                 prop_assert!(inst.devices.len() as u32 <= inst.instance_type.eni_limit);
                 let mut devs: Vec<u32> = inst.devices.iter().map(|&(d, _)| d).collect();
@@ -181,5 +190,80 @@ proptest! {
                 prop_assert_eq!(devs.len(), inst.devices.len());
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// What IMDS shows of an instance (docs/reference/ec2.md §2.3: ENIs and addresses appear after a lag) is the
+    /// same at every instant for as long as the stamp taken of it holds, whatever the calls and waits between.
+    #[test]
+    fn ec2_2_3_an_imds_view_holds_while_its_stamp_does(ops in prop::collection::vec(op(), 1..60)) {
+        let subnet = Subnet::new("s", "10.0.0.0/24".parse().unwrap(), "a", vec![], Placement::Random, &[]).unwrap();
+        let mut h = Harness { ec2: ControlPlane::new(Ec2Config::default(), vec![subnet], false) };
+        let mut engine: Engine<Ec2Event> = Engine::new(5);
+        let c = h.ec2.register_client(0);
+        let types = ["m5.large", "t3.small", "t2.medium"];
+        for t in types {
+            let req = Request::RunInstances { instance_type: lookup(t).unwrap(), subnet: SubnetId(0), count: 1, leaks: LeakSettings::default() };
+            h.ec2.submit(&mut engine.context(), c, req);
+        }
+        // Each instance's oldest stamp still holding, with the view it was taken of.
+        let mut seen: Vec<Option<(MetadataStamp, Vec<MetadataEni>)>> = vec![None; types.len()];
+        let mut stamped = 0;
+        for op in ops {
+            let enis = h.ec2.inventory().enis().len().max(1);
+            let eni = |e: usize| EniId((e % enis) as u32);
+            let req = match op {
+                Op::Create(n, p) => Some(Request::CreateNetworkInterface {
+                    subnet: SubnetId(0),
+                    addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
+                    description: String::new(),
+                    tags: vec![],
+                }),
+                Op::Attach(e, i, d) => Some(Request::AttachNetworkInterface { eni: eni(e), instance: InstanceId(i as u32), device_index: d }),
+                Op::Detach(e) => h.ec2.inventory().eni(eni(e)).and_then(|x| x.state.attachment()).map(|a| Request::DetachNetworkInterface { attachment: a.id }),
+                Op::Delete(e) => Some(Request::DeleteNetworkInterface { eni: eni(e) }),
+                Op::Assign(e, n, p) => Some(Request::AssignPrivateIpAddresses {
+                    eni: eni(e),
+                    addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
+                }),
+                Op::Unassign(e) => h.ec2.inventory().eni(eni(e)).map(|x| Request::UnassignPrivateIpAddresses {
+                    eni: x.id,
+                    ips: x.secondary_ips.iter().take(2).map(|&(ip, _)| ip).collect(),
+                    prefixes: x.prefixes.iter().take(1).map(|&(p, _)| p).collect(),
+                }),
+                Op::Terminate(i) => Some(Request::TerminateInstances { instance: InstanceId(i as u32) }),
+                Op::Wait(ms) => {
+                    let t = engine.now() + SimDuration::from_millis(ms);
+                    engine.run_until(&mut h, t);
+                    None
+                }
+            };
+            if let Some(req) = req {
+                h.ec2.submit(&mut engine.context(), c, req);
+            }
+            // Views are read at several instants between calls, so that ENIs and addresses appear in between.
+            for _ in 0..4 {
+                let t = engine.now() + SimDuration::from_millis(700);
+                engine.run_until(&mut h, t);
+                let (inv, now) = (h.ec2.inventory(), engine.now());
+                for (i, memo) in seen.iter_mut().enumerate() {
+                    let instance = InstanceId(i as u32);
+                    let view = inv.metadata(instance, now);
+                    match memo {
+                        Some((stamp, then)) if inv.metadata_unchanged(*stamp) => {
+                            prop_assert_eq!(&view, then, "instance {} changed under its stamp", i);
+                        }
+                        _ => {
+                            *memo = inv.metadata_stamp(instance, now).map(|s| (s, view));
+                            stamped += usize::from(memo.is_some());
+                        }
+                    }
+                }
+            }
+        }
+        prop_assert!(stamped > 0);
     }
 }

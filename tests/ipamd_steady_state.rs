@@ -11,10 +11,12 @@
 mod ipamd_rig;
 
 use ipamd_rig::{Rig, fixed_ec2, ordered, refused_assign, secs};
+use vpcsim::sim::dist::DurationDist;
 use vpcsim::sim::ec2::action::BucketSpec;
+use vpcsim::sim::ec2::config::Ec2Config;
 use vpcsim::sim::ec2::instance_types::lookup;
 use vpcsim::sim::ec2::max_pods::{MaxPodsOptions, max_pods};
-use vpcsim::sim::ec2::{Action, AddressCount, ErrorCode};
+use vpcsim::sim::ec2::{Action, AddressCount, ErrorCode, Request};
 use vpcsim::sim::ipamd::Task;
 use vpcsim::sim::ipamd::config::IpamdConfig;
 use vpcsim::sim::ipamd::daemon::{CallTrace, HALF_TICK};
@@ -646,4 +648,72 @@ fn surprise_8_10_xen_type_with_pd_requested_runs_secondary_ips() {
         ]
     );
     assert_eq!(ips_per_eni(&rig), vec![9]);
+}
+
+// §2.10 Reconcile after a reconcile that found IMDS and the datastore matching: it still sees every later change
+// to IMDS, including addresses that reach IMDS only after their lag (docs/reference/ec2.md §2.3).
+
+/// Runs a second at a time until the datastore holds `n` CIDRs on the primary ENI (within 5 minutes); returns
+/// when.
+fn primary_cidrs_reach(rig: &mut Rig, n: usize) -> SimTime {
+    let primary = rig.primary_eni();
+    let deadline = rig.now() + SimDuration::from_secs(300);
+    loop {
+        let held = rig.d().state().ds.eni(primary).map_or(0, |e| e.cidrs.len());
+        if held == n {
+            return rig.now();
+        }
+        assert!(
+            rig.now() < deadline,
+            "the primary holds {held} CIDRs, not {n}"
+        );
+        rig.run_for(secs(1));
+    }
+}
+
+/// An m5.large with WARM_IP_TARGET=2 settled: two secondary IPs on its primary, a reconcile that found them
+/// matching IMDS.
+fn settled_with_room(ec2: Ec2Config) -> Rig {
+    let mut rig = start_ipamd(Rig::with_ec2("m5.large", vec![], ec2), warm_ip(2, 0));
+    rig.run_for(SETTLE);
+    assert_eq!(ips_per_eni(&rig), vec![2]);
+    assert!(rig.d().state().ds.matched_imds().is_some());
+    rig
+}
+
+#[test]
+fn spec_2_10_reconcile_adds_addresses_someone_else_assigned_once_imds_shows_them() {
+    // Addresses take 150 s to reach IMDS: reconciles in between find IMDS and the datastore still matching.
+    let mut ec2 = fixed_ec2();
+    ec2.lifecycle.imds_ip_propagation = DurationDist::Fixed(secs(150));
+    let mut rig = settled_with_room(ec2);
+    let primary = rig.primary_eni();
+    let assigned = rig.now();
+    rig.assign(primary, AddressCount::SecondaryIps(2));
+    let adopted = primary_cidrs_reach(&mut rig, 4);
+    let shown = assigned + secs(150);
+    assert!(
+        adopted >= shown,
+        "adopted at {adopted}, before IMDS showed them at {shown}"
+    );
+    assert!(
+        adopted <= shown + secs(65),
+        "adopted at {adopted}, IMDS showed them at {shown}"
+    );
+}
+
+#[test]
+fn spec_2_10_reconcile_drops_addresses_someone_else_unassigned() {
+    let mut rig = settled_with_room(fixed_ec2());
+    let primary = rig.primary_eni();
+    let ip = rig.attached_enis()[0].secondary_ips[0];
+    let r = rig.call(Request::UnassignPrivateIpAddresses {
+        eni: primary,
+        ips: vec![ip],
+        prefixes: vec![],
+    });
+    assert!(r.is_ok(), "{r:?}");
+    let unassigned = rig.now();
+    let dropped = primary_cidrs_reach(&mut rig, 1);
+    assert!(dropped <= unassigned + secs(65), "dropped at {dropped}");
 }

@@ -32,9 +32,10 @@ const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), 
 /// `{p50, p90, p99, max}` with a `<q>_censored` flag beside each: true when a censored wait is at or below the
 /// quantile's rank, so that the true quantile may be higher (it is at least the figure given). Zeros, not
 /// censored, when there is no wait. Waits are sorted in place; an ended wait sorts before a censored one of
-/// the same length, so a tie does not flag a quantile the ended wait settles.
+/// the same length, so a tie does not flag a quantile the ended wait settles. Waits that compare equal are equal
+/// (the same bits and the same flag), so an unstable sort gives the same order as a stable one, faster.
 pub fn quantiles(waits: &mut [Wait]) -> Value {
-    waits.sort_by(|a, b| a.secs.total_cmp(&b.secs).then(b.ended.cmp(&a.ended)));
+    waits.sort_unstable_by(|a, b| a.secs.total_cmp(&b.secs).then(b.ended.cmp(&a.ended)));
     // censored_by_rank[i]: whether any of waits[..=i] is censored.
     let mut seen = false;
     let censored_by_rank: Vec<bool> = waits

@@ -5,6 +5,7 @@
 use std::io;
 
 use super::brownfield;
+use super::row::{Micros, Row};
 use crate::scenarios::Scenario;
 use crate::sim::ec2::InstanceId;
 use crate::sim::ec2::record::AttemptRecord;
@@ -21,17 +22,9 @@ fn finish(w: Csv) -> io::Result<Vec<u8>> {
     w.into_inner().map_err(|e| e.into_error())
 }
 
-/// A time as seconds with six decimals. Integer arithmetic gives the digits `{:.6}` of the float would (any
-/// run's microseconds are far inside f64's exact range) without float formatting, which dominated writing
-/// pods.csv.
+/// A time as seconds with six decimals.
 fn secs(t: SimTime) -> String {
-    micros(t.0, 1_000_000)
-}
-
-/// `us` microseconds in units of `per` microseconds (10^k), with k decimals.
-fn micros(us: u64, per: u64) -> String {
-    let decimals = per.ilog10() as usize;
-    format!("{}.{:0decimals$}", us / per, us % per)
+    Micros::secs(t).to_string()
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -140,27 +133,25 @@ pub(super) const API_CALL_COLUMNS: [&str; 7] = [
 
 /// One attempt's row: who made it (a node's ipamd by node index, a node group, a caller outside the cluster or
 /// the operator), what, and how it went.
-pub(super) fn api_call_row(names: &Names, a: &AttemptRecord, caller: ClientOwner) -> [String; 7] {
-    let (node, who) = match caller {
-        ClientOwner::Ipamd(n) => (n.to_string(), "ipamd".to_string()),
-        ClientOwner::NodeGroup(g) => (
-            String::new(),
-            format!("node-group:{}", names.node_groups[g]),
-        ),
+pub(super) fn api_call_row(names: &Names, a: &AttemptRecord, caller: ClientOwner, row: &mut Row) {
+    row.start().field(Micros::secs(a.sent));
+    match caller {
+        ClientOwner::Ipamd(n) => row.field(n).field("ipamd"),
+        ClientOwner::NodeGroup(g) => row
+            .field("")
+            .field(format_args!("node-group:{}", names.node_groups[g])),
         // Their attempts are not logged (sim::ec2::external).
-        ClientOwner::External => (String::new(), "external".to_string()),
-        ClientOwner::Operator(_) => (String::new(), "operator".to_string()),
-        ClientOwner::ResourceController => (String::new(), "resource-controller".to_string()),
+        ClientOwner::External => row.field("").field("external"),
+        ClientOwner::Operator(_) => row.field("").field("operator"),
+        ClientOwner::ResourceController => row.field("").field("resource-controller"),
     };
-    [
-        secs(a.sent),
-        node,
-        who,
-        a.action.to_string(),
-        a.attempt.to_string(),
-        a.outcome.label().to_string(),
-        micros(a.latency.0, 1_000),
-    ]
+    row.field(a.action)
+        .field(a.attempt)
+        .field(a.outcome.label())
+        .field(Micros {
+            us: a.latency.0,
+            per: 1_000,
+        });
 }
 
 /// One row per node: its ipamd's gauges at the end of the run and its counters.
@@ -269,46 +260,49 @@ pub(super) fn pod_row(
     id: PodId,
     p: &Pod,
     instance: Option<InstanceId>,
-) -> [String; 21] {
+    row: &mut Row,
+) {
+    let secs = |t: Option<SimTime>| t.map(Micros::secs);
     let ip_wait = match (p.sandbox, p.ip_assigned) {
-        (Some(s), Some(a)) => micros(a.since(s).0, 1_000_000),
-        _ => String::new(),
+        (Some(s), Some(a)) => Some(Micros {
+            us: a.since(s).0,
+            per: 1_000_000,
+        }),
+        _ => None,
     };
-    [
-        id.to_string(),
-        names.workloads[p.workload as usize].clone(),
-        opt(p.node_group.map(|g| &names.node_groups[g])),
-        secs(p.created),
-        opt(p.scheduled.map(secs)),
-        opt(p.bound.map(secs)),
-        opt(p.sandbox.map(secs)),
-        opt(p.ip_assigned.map(secs)),
-        opt(p.image_pulled.filter(|&t| t <= names.end).map(secs)),
-        opt(p.running.map(secs)),
-        opt(p.ready.map(secs)),
-        opt(p.deleted.map(secs)),
-        opt(p.ip_released.map(secs)),
-        opt(p.node),
-        opt(instance),
-        opt(p.eni),
-        opt(p.address),
-        p.failed_adds.to_string(),
-        opt(p.wait_reason),
-        ip_wait,
-        opt(p.replaces),
-    ]
+    row.start()
+        .field(id)
+        .field(&names.workloads[p.workload as usize])
+        .opt(p.node_group.map(|g| &names.node_groups[g]))
+        .field(Micros::secs(p.created))
+        .opt(secs(p.scheduled))
+        .opt(secs(p.bound))
+        .opt(secs(p.sandbox))
+        .opt(secs(p.ip_assigned))
+        .opt(secs(p.image_pulled.filter(|&t| t <= names.end)))
+        .opt(secs(p.running))
+        .opt(secs(p.ready))
+        .opt(secs(p.deleted))
+        .opt(secs(p.ip_released))
+        .opt(p.node)
+        .opt(instance)
+        .opt(p.eni)
+        .opt(p.address)
+        .field(p.failed_adds)
+        .opt(p.wait_reason)
+        .opt(ip_wait)
+        .opt(p.replaces);
 }
 
 /// The columns of `trace.csv`.
 pub(super) const TRACE_COLUMNS: [&str; 5] = ["time_s", "node", "pod", "source", "event"];
 
 /// One traced line's row.
-pub(super) fn trace_row(source: TraceSource, l: &LogLine) -> [String; 5] {
-    [
-        secs(l.at),
-        opt(l.node),
-        opt(l.pod),
-        source.label().to_string(),
-        l.what.clone(),
-    ]
+pub(super) fn trace_row(source: TraceSource, l: &LogLine, row: &mut Row) {
+    row.start()
+        .field(Micros::secs(l.at))
+        .opt(l.node)
+        .opt(l.pod)
+        .field(source.label())
+        .field(&l.what);
 }

@@ -22,6 +22,7 @@ pub mod inspect;
 pub mod instance_table;
 mod ipv6;
 pub mod plots;
+mod row;
 mod scale_ups;
 mod scripted;
 mod security_groups;
@@ -156,9 +157,9 @@ fn by_name<T>(items: impl IntoIterator<Item = T>, entry: impl Fn(T) -> (String, 
 }
 
 /// Nearest-rank p50, p90, p99 and maximum of `values` (sorted in place) as `{p50, p90, p99, max}`; zeros when
-/// empty.
+/// empty. Values that `total_cmp` finds equal have the same bits, so an unstable sort gives the same order.
 fn quantiles(values: &mut [f64]) -> Value {
-    values.sort_by(f64::total_cmp);
+    values.sort_unstable_by(f64::total_cmp);
     let q = |q: f64| {
         if values.is_empty() {
             return 0.0;

@@ -12,6 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::files::{self, Names};
+use super::row::Row;
 use crate::folder::{self, FileError};
 use crate::scenarios::Scenario;
 use crate::sim::ec2::InstanceId;
@@ -92,6 +93,8 @@ pub(super) struct Streams {
     pods: Stream,
     trace: Option<Stream>,
     error: Option<FileError>,
+    /// The row being written, its buffers kept from row to row.
+    row: Row,
 }
 
 /// One of the streamed files.
@@ -121,15 +124,12 @@ impl Streams {
             pods,
             trace,
             error: None,
+            row: Row::default(),
         })
     }
 
-    /// Writes one row to file `which` unless an earlier write failed.
-    fn row<I, T>(&mut self, which: Which, row: I)
-    where
-        I: IntoIterator<Item = T>,
-        T: AsRef<[u8]>,
-    {
+    /// Writes the row made in `self.row` to file `which` unless an earlier write failed.
+    fn write_row(&mut self, which: Which) {
         if self.error.is_some() {
             return;
         }
@@ -138,7 +138,7 @@ impl Streams {
             Which::Pods => &mut self.pods,
             Which::Trace => self.trace.as_mut().expect("a traced run"),
         };
-        if let Err(e) = stream.write(row) {
+        if let Err(e) = stream.write(self.row.fields()) {
             self.error = Some(FileError::at(&stream.path)(e));
         }
     }
@@ -177,17 +177,17 @@ pub(super) struct Finished {
 
 impl RecordSink for Streams {
     fn attempt(&mut self, attempt: &AttemptRecord, caller: ClientOwner) {
-        let row = files::api_call_row(&self.names, attempt, caller);
-        self.row(Which::ApiCalls, row);
+        files::api_call_row(&self.names, attempt, caller, &mut self.row);
+        self.write_row(Which::ApiCalls);
     }
 
     fn pod(&mut self, id: PodId, pod: &Pod, instance: Option<InstanceId>) {
-        let row = files::pod_row(&self.names, id, pod, instance);
-        self.row(Which::Pods, row);
+        files::pod_row(&self.names, id, pod, instance, &mut self.row);
+        self.write_row(Which::Pods);
     }
 
     fn trace(&mut self, source: TraceSource, line: &LogLine) {
-        let row = files::trace_row(source, line);
-        self.row(Which::Trace, row);
+        files::trace_row(source, line, &mut self.row);
+        self.write_row(Which::Trace);
     }
 }

@@ -134,6 +134,40 @@ impl Eni {
                 .collect(),
         })
     }
+
+    /// Nothing of this ENI is still on its way to IMDS at `now` (docs/reference/ec2.md §2.3): its attachment and
+    /// every address are visible by then, so what IMDS shows of it changes only when the ENI itself does.
+    pub fn settled_in_metadata(&self, now: SimTime) -> bool {
+        let attachment = self.state.attachment().and_then(|a| a.imds_visible_at);
+        attachment.is_none_or(|t| t <= now)
+            && self.secondary_ips.iter().all(|&(_, t)| t <= now)
+            && self.prefixes.iter().all(|&(_, t)| t <= now)
+    }
+}
+
+/// Which of an instance's IMDS views a reader saw: the view stays the same, whatever the time, for as long as
+/// [`super::inventory::Inventory::metadata_unchanged`] says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetadataStamp {
+    instance: InstanceId,
+    epoch: u64,
+}
+
+impl MetadataStamp {
+    pub(super) fn of(instance: &Instance) -> Self {
+        MetadataStamp {
+            instance: instance.id,
+            epoch: instance.metadata_epoch,
+        }
+    }
+
+    pub(super) fn instance(self) -> InstanceId {
+        self.instance
+    }
+
+    pub(super) fn epoch(self) -> u64 {
+        self.epoch
+    }
 }
 
 /// One ENI as the instance metadata service (IMDS) shows it to the node.
@@ -160,6 +194,9 @@ pub struct Instance {
     pub launched_at: SimTime,
     /// Its launch's [`super::leaks::LeakSettings::eni_leak_probability`].
     pub eni_leak_probability: f64,
+    /// Counts the changes to what IMDS shows of the instance (its devices, their attachments and addresses),
+    /// for [`MetadataStamp`].
+    pub(super) metadata_epoch: u64,
 }
 
 impl Instance {

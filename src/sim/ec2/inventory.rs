@@ -12,7 +12,7 @@ use ipnet::Ipv4Net;
 use super::api::*;
 use super::config::{LifecycleConfig, PrefixShortfall};
 use super::control_plane::Ec2Event;
-use super::eni::{Attachment, Eni, EniState, Instance, MetadataEni};
+use super::eni::{Attachment, Eni, EniState, Instance, MetadataEni, MetadataStamp};
 use super::instance_types::InstanceType;
 use super::leaks::{LeakSettings, Leaks};
 use super::reservations::CidrReservations;
@@ -37,9 +37,10 @@ pub struct Inventory {
     leaks: Leaks,
     instances: Vec<Instance>,
     enis: Vec<Eni>,
-    /// The ENIs in the `available` state, in id order: every node's leaked-ENI sweep asks for them each hour,
-    /// and finding them by a scan of every ENI ever made cost nodes × ENIs at scale.
+    /// The ENIs in the available state, for the leaked-ENI sweep's query: a handful among every ENI ever made.
     available: BTreeSet<EniId>,
+    /// ENIs not deleted, counted as they come and go (the time series reads it every sample).
+    live: usize,
     /// The ENI of each attachment ever made; `AttachmentId(n)` is entry n − 1.
     attachments: Vec<EniId>,
     /// Reused buffers for addresses handed out by the subnets.
@@ -59,6 +60,7 @@ impl Inventory {
             instances: Vec::new(),
             enis: Vec::new(),
             available: BTreeSet::new(),
+            live: 0,
             attachments: Vec::new(),
             ips: Vec::new(),
             prefixes: Vec::new(),
@@ -115,9 +117,38 @@ impl Inventory {
         &self.instances
     }
 
+    /// The ENIs in the available state (created and not attached, detached, or left behind by an instance), by
+    /// id.
+    pub fn available_enis(&self) -> impl Iterator<Item = &Eni> {
+        self.available.iter().map(|e| &self.enis[e.0 as usize])
+    }
+
+    /// Moves an ENI to `state`, keeping the index of available ENIs and the count of live ones.
+    fn set_state(&mut self, eni: EniId, state: EniState) {
+        if state == EniState::Available {
+            self.available.insert(eni);
+        } else {
+            self.available.remove(&eni);
+        }
+        let e = &mut self.enis[eni.0 as usize];
+        if state == EniState::Deleted && !e.is_deleted() {
+            self.live -= 1;
+        }
+        e.state = state;
+    }
+
     /// ENIs not deleted.
     pub fn live_enis(&self) -> usize {
-        self.enis.iter().filter(|e| !e.is_deleted()).count()
+        self.live
+    }
+
+    /// A new ENI: it is live until deleted.
+    fn push_eni(&mut self, eni: Eni) {
+        if eni.state == EniState::Available {
+            self.available.insert(eni.id);
+        }
+        self.live += 1;
+        self.enis.push(eni);
     }
 
     /// The instance metadata service's view of an instance's ENIs at `now`, by device index.
@@ -131,6 +162,29 @@ impl Inventory {
             .collect()
     }
 
+    /// The stamp of `instance`'s IMDS view at `now`, when that view holds until something changes the instance's
+    /// ENIs or their addresses; `None` while an ENI or an address is still on its way to IMDS
+    /// (docs/reference/ec2.md §2.3), as the view then changes with time alone.
+    pub fn metadata_stamp(&self, instance: InstanceId, now: SimTime) -> Option<MetadataStamp> {
+        let inst = self.instance(instance)?;
+        inst.devices
+            .iter()
+            .all(|&(_, e)| self.enis[e.0 as usize].settled_in_metadata(now))
+            .then(|| MetadataStamp::of(inst))
+    }
+
+    /// Whether the instance's IMDS view is still the one `stamp` was taken of: nothing it shows has changed
+    /// since.
+    pub fn metadata_unchanged(&self, stamp: MetadataStamp) -> bool {
+        self.instance(stamp.instance())
+            .is_some_and(|i| i.metadata_epoch == stamp.epoch())
+    }
+
+    /// Something IMDS shows of `instance` has changed: its devices, an ENI's attachment or its addresses.
+    fn metadata_changed(&mut self, instance: InstanceId) {
+        self.instances[instance.0 as usize].metadata_epoch += 1;
+    }
+
     /// Completes a lifecycle change scheduled by an earlier action. Stale events (the ENI was detached or
     /// re-attached meanwhile) change nothing.
     pub(super) fn on_lifecycle<E: From<Ec2Event>>(
@@ -141,10 +195,9 @@ impl Inventory {
         match event {
             Ec2Event::AttachDone { eni, attachment } => self.attach_done(ctx, eni, attachment),
             Ec2Event::DetachDone { eni, attachment } => {
-                let e = &mut self.enis[eni.0 as usize];
+                let e = &self.enis[eni.0 as usize];
                 if matches!(e.state, EniState::Detaching(a) if a.id == attachment) {
-                    e.state = EniState::Available;
-                    self.available.insert(eni);
+                    self.set_state(eni, EniState::Available);
                 }
             }
             Ec2Event::InstanceRunning(id) => {
@@ -155,6 +208,7 @@ impl Inventory {
                     if let EniState::Attached(a) = &mut self.enis[primary.0 as usize].state {
                         a.imds_visible_at = Some(ctx.now());
                     }
+                    self.metadata_changed(id);
                 }
             }
             Ec2Event::InstanceTerminated(id) => self.instance_terminated(ctx, id),
@@ -392,7 +446,7 @@ impl Inventory {
             let eni = EniId(self.enis.len() as u32);
             let attachment = self.new_attachment_id(eni);
             let ipv6_address = self.auto_ipv6_address(subnet)?;
-            self.enis.push(Eni {
+            self.push_eni(Eni {
                 id: eni,
                 subnet,
                 primary_ip: self.ips[k],
@@ -422,6 +476,7 @@ impl Inventory {
                 devices: vec![(0, eni)],
                 launched_at: now,
                 eni_leak_probability: leaks.eni_leak_probability,
+                metadata_epoch: 0,
             };
             out.push(inst.describe(self.ips[k]));
             self.instances.push(inst);
@@ -478,7 +533,7 @@ impl Inventory {
         }
         let id = EniId(self.enis.len() as u32);
         let ipv6_address = self.auto_ipv6_address(subnet)?;
-        self.enis.push(Eni {
+        self.push_eni(Eni {
             id,
             subnet,
             primary_ip: self.ips[0],
@@ -491,7 +546,6 @@ impl Inventory {
             description: description.into(),
             created_at: now,
         });
-        self.available.insert(id);
         Ok(id)
     }
 
@@ -556,15 +610,16 @@ impl Inventory {
             return Err(no_prefix_support(itype));
         }
         let attachment = self.new_attachment_id(eni);
-        self.available.remove(&eni);
-        self.enis[eni.0 as usize].state = EniState::Attaching(Attachment {
+        let attaching = EniState::Attaching(Attachment {
             id: attachment,
             instance,
             device_index,
             delete_on_termination: false,
             imds_visible_at: None,
         });
+        self.set_state(eni, attaching);
         self.instances[instance.0 as usize].add_device(device_index, eni);
+        self.metadata_changed(instance);
         let d = self.lifecycle.attach_time.sample(ctx.rng(LIFECYCLE));
         ctx.schedule_in(d, Ec2Event::AttachDone { eni, attachment });
         Ok(Response::Attachment(attachment))
@@ -589,7 +644,8 @@ impl Inventory {
             for (_, t) in e.prefixes.iter_mut() {
                 *t = (*t).max(visible);
             }
-            e.state = EniState::Attached(a);
+            self.set_state(eni, EniState::Attached(a));
+            self.metadata_changed(a.instance);
         }
     }
 
@@ -650,6 +706,10 @@ impl Inventory {
             .extend(self.ips.iter().map(|&ip| (ip, visible)));
         e.prefixes
             .extend(self.prefixes.iter().map(|&p| (p, visible)));
+        if let Some(a) = e.state.attachment() {
+            let instance = a.instance;
+            self.metadata_changed(instance);
+        }
         Ok(Response::Assigned {
             ips: self.ips.clone(),
             prefixes: self.prefixes.clone(),
@@ -673,7 +733,11 @@ impl Inventory {
         let e = &mut self.enis[eni.0 as usize];
         e.secondary_ips.retain(|(x, _)| !ips.contains(x));
         e.prefixes.retain(|(x, _)| !prefixes.contains(x));
-        let s = &mut self.subnets[e.subnet.0 as usize];
+        let (subnet, attached_to) = (e.subnet, e.state.attachment().map(|a| a.instance));
+        if let Some(instance) = attached_to {
+            self.metadata_changed(instance);
+        }
+        let s = &mut self.subnets[subnet.0 as usize];
         for &ip in ips {
             s.release_address(ip)
                 .expect("assigned address is in use in its subnet");
@@ -716,9 +780,10 @@ impl Inventory {
                         "The network interface at device index 0 cannot be detached.",
                     ));
                 }
-                e.state = EniState::Detaching(a);
                 let id = e.id;
+                self.set_state(id, EniState::Detaching(a));
                 self.instances[a.instance.0 as usize].remove_device(id);
+                self.metadata_changed(a.instance);
                 let d = self.lifecycle.detach_time.sample(ctx.rng(LIFECYCLE));
                 ctx.schedule_in(
                     d,
@@ -757,8 +822,7 @@ impl Inventory {
         }
         e.secondary_ips.clear();
         e.prefixes.clear();
-        e.state = EniState::Deleted;
-        self.available.remove(&eni);
+        self.set_state(eni, EniState::Deleted);
         self.leaks.deleted(eni, now);
     }
 
@@ -771,6 +835,7 @@ impl Inventory {
         let devices = std::mem::take(&mut inst.devices);
         inst.state = InstanceState::Terminated;
         let (primary, p) = (inst.primary_eni, inst.eni_leak_probability);
+        self.metadata_changed(id);
         for (_, eni) in devices {
             let Some(a) = self.enis[eni.0 as usize].state.attachment() else {
                 continue;
@@ -783,9 +848,8 @@ impl Inventory {
             if a.delete_on_termination && !leaks {
                 self.delete_eni(eni, ctx.now());
             } else {
-                let e = &mut self.enis[eni.0 as usize];
-                e.state = EniState::Available;
-                self.available.insert(eni);
+                self.set_state(eni, EniState::Available);
+                let e = &self.enis[eni.0 as usize];
                 let addresses = 1 + e.secondary_ips.len() as u32 + 16 * e.prefixes.len() as u32;
                 self.leaks.leaked(eni, eni == primary, addresses, ctx.now());
             }
@@ -837,22 +901,11 @@ impl Inventory {
                 })
                 .map(Eni::describe)
                 .collect(),
-            EniQuery::AvailableWithTag(key) => {
-                debug_assert!(
-                    self.available.iter().copied().eq(self
-                        .enis
-                        .iter()
-                        .filter(|e| e.state == EniState::Available)
-                        .map(|e| e.id)),
-                    "the available-ENI index matches the ENIs' states"
-                );
-                self.available
-                    .iter()
-                    .map(|id| &self.enis[id.0 as usize])
-                    .filter(|e| e.tags.iter().any(|(k, _)| k == key))
-                    .map(Eni::describe)
-                    .collect()
-            }
+            EniQuery::AvailableWithTag(key) => self
+                .available_enis()
+                .filter(|e| e.tags.iter().any(|(k, _)| k == key))
+                .map(Eni::describe)
+                .collect(),
         };
         Ok(Response::NetworkInterfaces(out))
     }

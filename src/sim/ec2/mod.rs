@@ -20,5 +20,5 @@ pub mod token_bucket;
 pub use action::Action;
 pub use api::*;
 pub use control_plane::{Completion, ControlPlane, Ec2Event};
-pub use eni::MetadataEni;
+pub use eni::{MetadataEni, MetadataStamp};
 pub use leaks::LeakSettings;

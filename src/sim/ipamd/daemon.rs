@@ -1266,7 +1266,13 @@ impl Daemon {
         if !self.st.borrow().reconcile_due(self.now()) {
             return;
         }
-        let metadata = self.port.metadata().await;
+        let seen = self.st.borrow().ds.matched_imds();
+        let Some((metadata, stamp)) = self.port.metadata_since(seen).await else {
+            // IMDS shows what it showed when reconcile last found it matching the datastore, whose ENIs and
+            // CIDRs have not changed since: they match again, and there is nothing to remove, describe or add.
+            self.st.borrow_mut().last_pool_action = Some(self.now());
+            return;
+        };
         // ENIs gone from the instance: force-removed.
         let gone: Vec<EniId> = {
             let st = self.st.borrow();
@@ -1277,6 +1283,7 @@ impl Daemon {
                 .map(|e| e.id)
                 .collect()
         };
+        let mut matched = gone.is_empty();
         for eni in gone {
             self.st.borrow_mut().ds.remove_eni(eni);
         }
@@ -1308,6 +1315,7 @@ impl Daemon {
             if !differs {
                 continue;
             }
+            matched = false;
             let request = Request::DescribeNetworkInterfaces {
                 query: EniQuery::Ids(vec![m.eni]),
             };
@@ -1352,6 +1360,9 @@ impl Daemon {
         let now = self.now();
         let mut st = self.st.borrow_mut();
         st.last_pool_action = Some(now);
+        // When nothing differed, nothing was removed, described or added and no await came between the read
+        // and here: the datastore is the one that matched the view.
+        st.ds.set_matched_imds(stamp.filter(|_| matched));
     }
 
     /// The leaked-ENI sweep (§4.6, `cleanUpLeakedENIs`), a goroutine of its own: forever, sleep a random

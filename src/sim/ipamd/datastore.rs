@@ -16,7 +16,7 @@ use rand::RngExt;
 use super::config::Choice;
 use super::ipv6_pool::Ipv6Pool;
 use super::limits::{Mode, PREFIX_SIZE};
-use crate::sim::ec2::EniId;
+use crate::sim::ec2::{EniId, MetadataStamp};
 use crate::sim::rng::SimRng;
 use crate::sim::time::{SimDuration, SimTime};
 use crate::sim::vpc::SubnetId;
@@ -358,6 +358,9 @@ pub struct Datastore {
     /// The last stats computed: they hold until the datastore changes or a cooling address's cooldown ends,
     /// so the pool manager's tick on a quiet node does not walk every CIDR.
     stats_cache: Cell<Option<CachedStats>>,
+    /// The IMDS view that reconcile last found the ENIs and CIDRs to match exactly (docs/reference/ipamd.md
+    /// §2.10); forgotten as soon as an ENI or a CIDR comes or goes or a trunk flag changes.
+    matched_imds: Option<MetadataStamp>,
 }
 
 /// Stats computed at `from`, unchanged through `until` (inclusive; `None`: until the datastore changes).
@@ -377,12 +380,55 @@ impl Datastore {
             pods: HashMap::new(),
             ipv6: Ipv6Pool::new(cooldown),
             stats_cache: Cell::new(None),
+            matched_imds: None,
         }
     }
 
     /// Every change to the datastore calls this first: the cached stats no longer hold.
     fn changing(&mut self) {
         self.stats_cache.set(None);
+    }
+
+    /// An address changed hands at `now` (an ADD or a DEL): the cached stats, if they hold at `now`, take the
+    /// change and hold from `now` until they would have stopped holding or `lasts_until`, whichever is first;
+    /// the address's CIDR, its ENI and every other address are as they were.
+    fn stats_moved(
+        &mut self,
+        now: SimTime,
+        change: impl FnOnce(&mut Stats),
+        lasts_until: Option<SimTime>,
+    ) {
+        let held = self
+            .stats_cache
+            .get()
+            .filter(|c| c.from <= now && c.until.is_none_or(|u| now <= u));
+        self.stats_cache.set(held.map(|mut c| {
+            change(&mut c.stats);
+            c.from = now;
+            c.until = match (c.until, lasts_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            c
+        }));
+    }
+
+    /// Every change to the ENIs, their CIDRs or trunk flags calls this first: what reconcile compares with IMDS
+    /// may no longer match.
+    fn layout_changing(&mut self) {
+        self.changing();
+        self.matched_imds = None;
+    }
+
+    /// The IMDS view that reconcile last found the ENIs and CIDRs to match, if they have not changed since.
+    pub fn matched_imds(&self) -> Option<MetadataStamp> {
+        self.matched_imds
+    }
+
+    /// Reconcile found the ENIs and CIDRs to match the IMDS view stamped `stamp` (`None`: a view that may
+    /// still change with time alone, or none that matched).
+    pub fn set_matched_imds(&mut self, stamp: Option<MetadataStamp>) {
+        self.matched_imds = stamp;
     }
 
     pub fn mode(&self) -> Mode {
@@ -419,7 +465,7 @@ impl Datastore {
         excluded: bool,
         now: SimTime,
     ) {
-        self.changing();
+        self.layout_changing();
         if self.eni(id).is_some() {
             return;
         }
@@ -442,7 +488,7 @@ impl Datastore {
 
     /// Marks an ENI as the trunk or an EFA ENI (set up by other controllers; tests use it for §6.4).
     pub fn set_kind(&mut self, id: EniId, trunk: bool, efa: bool) {
-        self.changing();
+        self.layout_changing();
         if let Some(e) = self.enis.iter_mut().find(|e| e.id == id) {
             e.trunk = trunk;
             e.efa = efa;
@@ -451,7 +497,7 @@ impl Datastore {
 
     /// `DS:AddIPv4CidrToStore`: a /32 or a /28. Already present is not an error.
     pub fn add_cidr(&mut self, eni: EniId, net: Ipv4Net) -> bool {
-        self.changing();
+        self.layout_changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return false;
         };
@@ -467,7 +513,7 @@ impl Datastore {
     /// Removes a CIDR. Without `force` it fails when a pod holds one of its addresses; with `force` (reconcile,
     /// §2.10) those pods lose their addresses.
     pub fn remove_cidr(&mut self, eni: EniId, net: Ipv4Net, force: bool) -> bool {
-        self.changing();
+        self.layout_changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return false;
         };
@@ -488,7 +534,7 @@ impl Datastore {
 
     /// Removes an ENI with all its CIDRs (pods on it lose their addresses).
     pub fn remove_eni(&mut self, id: EniId) -> Option<DsEni> {
-        self.changing();
+        self.layout_changing();
         let at = self.enis.iter().position(|e| e.id == id)?;
         let e = self.enis.remove(at);
         for c in &e.cidrs {
@@ -558,7 +604,6 @@ impl Datastore {
         now: SimTime,
         chooser: &mut Chooser<'_>,
     ) -> Result<PodAddress, NoAvailableAddress> {
-        self.changing();
         if let Some(&address) = self.pods.get(&pod) {
             return Ok(self
                 .address_of(address)
@@ -574,16 +619,29 @@ impl Datastore {
         let cidr_ok = |c: &Cidr| c.of_mode(mode) && c.has_unused_address(now, cooldown);
         let m = e.cidrs.iter().filter(|c| cidr_ok(c)).count();
         let c = pick_mut(&mut e.cidrs, m, cidr_ok, chooser);
+        let was_free_prefix = c.is_prefix() && c.assigned == 0;
+        // The reuse pass drops only entries out of their cooldown, and the address taken was not cooling: of
+        // the stats, only the assigned count (the CIDR is of the mode, its ENI not excluded) and the free
+        // prefixes move.
         let i = c
             .take_unused(pod, now, cooldown, chooser)
             .expect("the CIDR has an unused address");
         let address = c.address(i);
-        self.pods.insert(pod, address);
-        Ok(PodAddress {
+        let placed = PodAddress {
             address,
             eni: e.id,
             device: e.device,
-        })
+        };
+        self.pods.insert(pod, address);
+        self.stats_moved(
+            now,
+            |s| {
+                s.assigned += 1;
+                s.free_prefixes -= u32::from(was_free_prefix);
+            },
+            None,
+        );
+        Ok(placed)
     }
 
     /// `ReadBackingStore` at start-up (§2.1): a pod listed in the checkpoint file gets its address back, in
@@ -635,12 +693,15 @@ impl Datastore {
 
     /// `DS:UnassignPodIPAddress` (§3.3): the address starts its cooldown. `None` when the pod holds nothing.
     pub fn unassign(&mut self, pod: PodKey, now: SimTime) -> Option<Released> {
-        self.changing();
         let address = self.pods.remove(&pod)?;
-        let mode = self.mode;
+        let (mode, cooldown) = (self.mode, self.cooldown);
         let (e, at, i) = locate(&mut self.enis, address)?;
         let c = &mut e.cidrs[at];
         c.set(i, Slot::Released(now));
+        // The address leaves the assigned count for the cooling one, until its cooldown ends, when its CIDR is
+        // counted (of the mode, on an ENI not excluded); its prefix may have become free.
+        let counted = c.of_mode(mode) && !e.excluded;
+        let freed_prefix = c.is_prefix() && c.assigned == 0;
         // `DelNetwork`'s clean-up works one way only (§3.4, §8.12): in SIP mode an address of a leftover prefix
         // frees the ENI's pod-free prefixes; in prefix mode its branch for a leftover /32 asks for `IsPrefix`,
         // which a /32 never has, so the /32 stays (and keeps its slot) until a decrease or a restart.
@@ -656,11 +717,27 @@ impl Datastore {
             e.cidrs.retain(|c| !leftovers.contains(&c.net));
             leftovers
         };
-        Some(Released {
+        let released = Released {
             address,
             eni: e.id,
             other_mode_leftovers,
-        })
+        };
+        if released.other_mode_leftovers.is_empty() {
+            self.stats_moved(
+                now,
+                |s| {
+                    if counted {
+                        s.assigned -= 1;
+                        s.cooling += 1;
+                    }
+                    s.free_prefixes += u32::from(freed_prefix);
+                },
+                counted.then(|| now + cooldown),
+            );
+        } else {
+            self.layout_changing();
+        }
+        Some(released)
     }
 
     /// `DS:GetAllocatableENIs` (§2.6): ENIs that can take more CIDRs, in walk order. Skips the primary ENI under
@@ -712,7 +789,7 @@ impl Datastore {
         max: u32,
         chooser: &mut Chooser<'_>,
     ) -> Vec<Ipv4Net> {
-        self.changing();
+        self.layout_changing();
         let Some(e) = self.enis.iter_mut().find(|e| e.id == eni) else {
             return Vec::new();
         };
@@ -817,7 +894,7 @@ impl Datastore {
         now: SimTime,
         chooser: &mut Chooser<'_>,
     ) -> Option<EniId> {
-        self.changing();
+        self.layout_changing();
         let passes = |e: &DsEni| self.is_deletable(e, warm_ip, min_ip, warm_prefix, now);
         let n = self.enis.iter().filter(|e| passes(e)).count();
         if n == 0 {

@@ -344,6 +344,19 @@ impl Ipamd {
                         ec2.inventory().metadata(instance, ctx.now()),
                     ));
                 }
+                Some(Want::MetadataSince(seen)) => {
+                    let imds = ec2.inventory();
+                    reply = Some(match seen {
+                        Some(stamp) if imds.metadata_unchanged(stamp) => Reply::MetadataUnchanged,
+                        _ => {
+                            let (instance, now) = (self.st.borrow().instance, ctx.now());
+                            Reply::StampedMetadata(
+                                imds.metadata(instance, now),
+                                imds.metadata_stamp(instance, now),
+                            )
+                        }
+                    });
+                }
             }
         }
     }

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll, Waker};
 
 use super::daemon::Step;
-use crate::sim::ec2::{ApiResult, MetadataEni, Request};
+use crate::sim::ec2::{ApiResult, MetadataEni, MetadataStamp, Request};
 use crate::sim::time::{SimDuration, SimTime};
 
 /// What a suspended process waits for.
@@ -25,6 +25,8 @@ pub enum Want {
     Peek(Request),
     /// The instance metadata service: a local read, answered at once.
     Metadata,
+    /// The same read with the view's stamp, or, when the view is still the one stamped `seen`, no read.
+    MetadataSince(Option<MetadataStamp>),
     Sleep(SimDuration),
     /// The pool manager's sleep before its next step (of this kind): at least this long, and as many more of
     /// these intervals as the steps due in them would do nothing (the driver may pass over them, `Ipamd`'s
@@ -37,6 +39,10 @@ pub enum Want {
 pub enum Reply {
     Api(ApiResult),
     Metadata(Vec<MetadataEni>),
+    /// The view and its stamp (`None`: the view may still change with time alone).
+    StampedMetadata(Vec<MetadataEni>, Option<MetadataStamp>),
+    /// The view is still the one stamped `seen`.
+    MetadataUnchanged,
     Woke,
     /// A tick's sleep ended after this many intervals beyond the first: steps that would have done nothing.
     Ticked(u64),
@@ -83,6 +89,18 @@ impl Port {
     pub async fn metadata(&self) -> Vec<MetadataEni> {
         match self.ask(Want::Metadata).await {
             Reply::Metadata(m) => m,
+            other => unreachable!("a metadata read is answered by IMDS, got {other:?}"),
+        }
+    }
+
+    /// Reads IMDS with the view's stamp, unless the view is still the one stamped `seen`: `None` then.
+    pub async fn metadata_since(
+        &self,
+        seen: Option<MetadataStamp>,
+    ) -> Option<(Vec<MetadataEni>, Option<MetadataStamp>)> {
+        match self.ask(Want::MetadataSince(seen)).await {
+            Reply::StampedMetadata(m, stamp) => Some((m, stamp)),
+            Reply::MetadataUnchanged => None,
             other => unreachable!("a metadata read is answered by IMDS, got {other:?}"),
         }
     }
