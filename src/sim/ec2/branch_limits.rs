@@ -5,6 +5,8 @@
 
 use std::sync::OnceLock;
 
+use super::embedded_table;
+
 const CSV: &str = include_str!("../../../data/branch-limits.csv");
 
 /// One row of the controller's table.
@@ -21,28 +23,18 @@ pub struct BranchLimits {
 /// The whole table, sorted by name.
 pub fn all() -> &'static [BranchLimits] {
     static TABLE: OnceLock<Vec<BranchLimits>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut rows: Vec<BranchLimits> = CSV
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, line)| {
-                parse_row(line)
-                    .unwrap_or_else(|e| panic!("embedded branch-limit table, row {}: {e}", i + 2))
-            })
-            .collect();
-        rows.sort_by(|a, b| a.name.cmp(&b.name));
-        rows
-    })
+    TABLE.get_or_init(|| embedded_table::parse_sorted(CSV, "branch-limit", parse_row))
+}
+
+impl embedded_table::Named for BranchLimits {
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// The controller's row for a type, `None` when its table lacks the type.
 pub fn lookup(name: &str) -> Option<&'static BranchLimits> {
-    let t = all();
-    t.binary_search_by(|r| r.name.as_str().cmp(name))
-        .ok()
-        .map(|i| &t[i])
+    embedded_table::find(all(), name)
 }
 
 /// Branch ENIs the controller gives a node of this type: its `BranchInterface` when it is trunk-compatible,

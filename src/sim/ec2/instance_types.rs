@@ -4,6 +4,8 @@
 use std::fmt;
 use std::sync::OnceLock;
 
+use super::embedded_table;
+
 const CSV: &str = include_str!("../../../data/instance-types.csv");
 
 /// How the instance is virtualised; decides prefix-delegation support (docs/reference/ipamd.md §5.4).
@@ -55,28 +57,18 @@ impl InstanceType {
 /// The whole table, sorted by name.
 pub fn all() -> &'static [InstanceType] {
     static TABLE: OnceLock<Vec<InstanceType>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut rows: Vec<InstanceType> = CSV
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, line)| {
-                parse_row(line)
-                    .unwrap_or_else(|e| panic!("embedded instance table, row {}: {e}", i + 2))
-            })
-            .collect();
-        rows.sort_by(|a, b| a.name.cmp(&b.name));
-        rows
-    })
+    TABLE.get_or_init(|| embedded_table::parse_sorted(CSV, "instance", parse_row))
+}
+
+impl embedded_table::Named for InstanceType {
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// Looks a type up by its exact name, e.g. `m5.large`.
 pub fn lookup(name: &str) -> Option<&'static InstanceType> {
-    let t = all();
-    t.binary_search_by(|r| r.name.as_str().cmp(name))
-        .ok()
-        .map(|i| &t[i])
+    embedded_table::find(all(), name)
 }
 
 /// "Did you mean" hints for an unknown name: the up to five closest names by edit distance (ties by name),

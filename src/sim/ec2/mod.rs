@@ -6,6 +6,7 @@ pub mod api;
 pub mod branch_limits;
 pub mod config;
 pub mod control_plane;
+pub mod embedded_table;
 pub mod eni;
 pub mod external;
 pub mod instance_types;
