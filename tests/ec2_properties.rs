@@ -106,6 +106,96 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A control plane over one /24 with an m5.large, a t3.small and a t2.medium asked for (instances 0, 1, 2),
+/// the engine it runs on and its client.
+fn three_instances(seed: u64) -> (Harness, Engine<Ec2Event>, ClientId) {
+    let subnet = Subnet::new(
+        "s",
+        "10.0.0.0/24".parse().unwrap(),
+        "a",
+        vec![],
+        Placement::Random,
+        &[],
+    )
+    .unwrap();
+    let mut h = Harness {
+        ec2: ControlPlane::new(Ec2Config::default(), vec![subnet], false),
+    };
+    let mut engine: Engine<Ec2Event> = Engine::new(seed);
+    let c = h.ec2.register_client(0);
+    for t in ["m5.large", "t3.small", "t2.medium"] {
+        let req = Request::RunInstances {
+            instance_type: lookup(t).unwrap(),
+            subnet: SubnetId(0),
+            count: 1,
+            leaks: LeakSettings::default(),
+        };
+        h.ec2.submit(&mut engine.context(), c, req);
+    }
+    (h, engine, c)
+}
+
+impl Harness {
+    /// Makes `op`'s call (on ENIs and instances counted modulo those that exist), or waits for `Wait`.
+    fn apply(&mut self, engine: &mut Engine<Ec2Event>, c: ClientId, op: Op) {
+        let enis = self.ec2.inventory().enis().len().max(1);
+        let eni = |e: usize| EniId((e % enis) as u32);
+        let req = match op {
+            Op::Create(n, p) => Some(Request::CreateNetworkInterface {
+                subnet: SubnetId(0),
+                addresses: if p {
+                    AddressCount::Prefixes(n)
+                } else {
+                    AddressCount::SecondaryIps(n)
+                },
+                description: String::new(),
+                tags: vec![],
+            }),
+            Op::Attach(e, i, d) => Some(Request::AttachNetworkInterface {
+                eni: eni(e),
+                instance: InstanceId(i as u32),
+                device_index: d,
+            }),
+            Op::Detach(e) => self
+                .ec2
+                .inventory()
+                .eni(eni(e))
+                .and_then(|x| x.state.attachment())
+                .map(|a| Request::DetachNetworkInterface { attachment: a.id }),
+            Op::Delete(e) => Some(Request::DeleteNetworkInterface { eni: eni(e) }),
+            Op::Assign(e, n, p) => Some(Request::AssignPrivateIpAddresses {
+                eni: eni(e),
+                addresses: if p {
+                    AddressCount::Prefixes(n)
+                } else {
+                    AddressCount::SecondaryIps(n)
+                },
+            }),
+            Op::Unassign(e) => {
+                self.ec2
+                    .inventory()
+                    .eni(eni(e))
+                    .map(|x| Request::UnassignPrivateIpAddresses {
+                        eni: x.id,
+                        ips: x.secondary_ips.iter().take(2).map(|&(ip, _)| ip).collect(),
+                        prefixes: x.prefixes.iter().take(1).map(|&(p, _)| p).collect(),
+                    })
+            }
+            Op::Terminate(i) => Some(Request::TerminateInstances {
+                instance: InstanceId(i as u32),
+            }),
+            Op::Wait(ms) => {
+                let t = engine.now() + SimDuration::from_millis(ms);
+                engine.run_until(self, t);
+                None
+            }
+        };
+        if let Some(req) = req {
+            self.ec2.submit(&mut engine.context(), c, req);
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -114,47 +204,10 @@ proptest! {
     /// are listed, and the live ones counted, as a scan of every ENI would find them.
     #[test]
     fn control_plane_keeps_addresses_and_limits_consistent(ops in prop::collection::vec(op(), 1..60)) {
-        let subnet = Subnet::new("s", "10.0.0.0/24".parse().unwrap(), "a", vec![], Placement::Random, &[]).unwrap();
-        let mut h = Harness { ec2: ControlPlane::new(Ec2Config::default(), vec![subnet], false) };
-        let mut engine: Engine<Ec2Event> = Engine::new(3);
-        let c = h.ec2.register_client(0);
-        let types = ["m5.large", "t3.small", "t2.medium"];
-        for t in types {
-            let req = Request::RunInstances { instance_type: lookup(t).unwrap(), subnet: SubnetId(0), count: 1, leaks: LeakSettings::default() };
-            h.ec2.submit(&mut engine.context(), c, req);
-        }
+        let (mut h, mut engine, c) = three_instances(3);
         engine.run_until(&mut h, SimTime(20_000_000));
         for op in ops {
-            let enis = h.ec2.inventory().enis().len().max(1);
-            let req = match op {
-                Op::Create(n, p) => Some(Request::CreateNetworkInterface {
-                    subnet: SubnetId(0),
-                    addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
-                    description: String::new(),
-                    tags: vec![],
-                }),
-                Op::Attach(e, i, d) => Some(Request::AttachNetworkInterface { eni: EniId((e % enis) as u32), instance: InstanceId(i as u32), device_index: d }),
-                Op::Detach(e) => h.ec2.inventory().eni(EniId((e % enis) as u32)).and_then(|x| x.state.attachment()).map(|a| Request::DetachNetworkInterface { attachment: a.id }),
-                Op::Delete(e) => Some(Request::DeleteNetworkInterface { eni: EniId((e % enis) as u32) }),
-                Op::Assign(e, n, p) => Some(Request::AssignPrivateIpAddresses {
-                    eni: EniId((e % enis) as u32),
-                    addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
-                }),
-                Op::Unassign(e) => h.ec2.inventory().eni(EniId((e % enis) as u32)).map(|x| Request::UnassignPrivateIpAddresses {
-                    eni: x.id,
-                    ips: x.secondary_ips.iter().take(2).map(|&(ip, _)| ip).collect(),
-                    prefixes: x.prefixes.iter().take(1).map(|&(p, _)| p).collect(),
-                }),
-                Op::Terminate(i) => Some(Request::TerminateInstances { instance: InstanceId(i as u32) }),
-                Op::Wait(ms) => {
-                    let t = engine.now() + SimDuration::from_millis(ms);
-                    engine.run_until(&mut h, t);
-                    None
-                }
-            };
-            if let Some(req) = req {
-                h.ec2.submit(&mut engine.context(), c, req);
-            }
+            h.apply(&mut engine, c, op);
             let t = engine.now() + SimDuration::from_millis(50);
             engine.run_until(&mut h, t);
 
@@ -200,50 +253,12 @@ proptest! {
     /// same at every instant for as long as the stamp taken of it holds, whatever the calls and waits between.
     #[test]
     fn ec2_2_3_an_imds_view_holds_while_its_stamp_does(ops in prop::collection::vec(op(), 1..60)) {
-        let subnet = Subnet::new("s", "10.0.0.0/24".parse().unwrap(), "a", vec![], Placement::Random, &[]).unwrap();
-        let mut h = Harness { ec2: ControlPlane::new(Ec2Config::default(), vec![subnet], false) };
-        let mut engine: Engine<Ec2Event> = Engine::new(5);
-        let c = h.ec2.register_client(0);
-        let types = ["m5.large", "t3.small", "t2.medium"];
-        for t in types {
-            let req = Request::RunInstances { instance_type: lookup(t).unwrap(), subnet: SubnetId(0), count: 1, leaks: LeakSettings::default() };
-            h.ec2.submit(&mut engine.context(), c, req);
-        }
+        let (mut h, mut engine, c) = three_instances(5);
         // Each instance's oldest stamp still holding, with the view it was taken of.
-        let mut seen: Vec<Option<(MetadataStamp, Vec<MetadataEni>)>> = vec![None; types.len()];
+        let mut seen: Vec<Option<(MetadataStamp, Vec<MetadataEni>)>> = vec![None; 3];
         let mut stamped = 0;
         for op in ops {
-            let enis = h.ec2.inventory().enis().len().max(1);
-            let eni = |e: usize| EniId((e % enis) as u32);
-            let req = match op {
-                Op::Create(n, p) => Some(Request::CreateNetworkInterface {
-                    subnet: SubnetId(0),
-                    addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
-                    description: String::new(),
-                    tags: vec![],
-                }),
-                Op::Attach(e, i, d) => Some(Request::AttachNetworkInterface { eni: eni(e), instance: InstanceId(i as u32), device_index: d }),
-                Op::Detach(e) => h.ec2.inventory().eni(eni(e)).and_then(|x| x.state.attachment()).map(|a| Request::DetachNetworkInterface { attachment: a.id }),
-                Op::Delete(e) => Some(Request::DeleteNetworkInterface { eni: eni(e) }),
-                Op::Assign(e, n, p) => Some(Request::AssignPrivateIpAddresses {
-                    eni: eni(e),
-                    addresses: if p { AddressCount::Prefixes(n) } else { AddressCount::SecondaryIps(n) },
-                }),
-                Op::Unassign(e) => h.ec2.inventory().eni(eni(e)).map(|x| Request::UnassignPrivateIpAddresses {
-                    eni: x.id,
-                    ips: x.secondary_ips.iter().take(2).map(|&(ip, _)| ip).collect(),
-                    prefixes: x.prefixes.iter().take(1).map(|&(p, _)| p).collect(),
-                }),
-                Op::Terminate(i) => Some(Request::TerminateInstances { instance: InstanceId(i as u32) }),
-                Op::Wait(ms) => {
-                    let t = engine.now() + SimDuration::from_millis(ms);
-                    engine.run_until(&mut h, t);
-                    None
-                }
-            };
-            if let Some(req) = req {
-                h.ec2.submit(&mut engine.context(), c, req);
-            }
+            h.apply(&mut engine, c, op);
             // Views are read at several instants between calls, so that ENIs and addresses appear in between.
             for _ in 0..4 {
                 let t = engine.now() + SimDuration::from_millis(700);
