@@ -11,7 +11,7 @@
 //!
 //! The budget is fixed for CI ([`CI_CASES`] cases from [`CI_SEED`]); `VPCSIM_FUZZ_CASES` and
 //! `VPCSIM_FUZZ_SEED` run more, or others. A failure names its case and saves its input under
-//! `target/tmp/fuzz-loaders/SEED/` (with the trace CSV it reads, if any, as `failure-N.trace.csv`);
+//! `target/tmp/fuzz-loaders/SEED/pid-PID/` (with the trace CSV it reads, if any, as `failure-N.trace.csv`);
 //! `VPCSIM_FUZZ_CASE=N` (with the same seed) replays case N alone.
 
 use std::fmt::Write as _;
@@ -111,12 +111,14 @@ fn seed_files() -> Vec<SeedFile> {
 /// The trace CSV of each case, beside its scenario: `tests/fixtures/traces/churn.csv`, mutated.
 const TRACE: &str = "trace.csv";
 
-/// The folder the cases of `seed` are written to (one per seed, so that runs of several seeds may share a
-/// machine), with the trace CSVs the trace fixtures read beside them.
+/// The folder the cases of `seed` are written to, with the trace CSVs the trace fixtures read beside them:
+/// one per seed and test process, so that runs of several seeds, or two test runs of one seed on one target
+/// directory, never write over each other's input.
 fn work_dir(seed: u64) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("fuzz-loaders")
-        .join(format!("{seed:#x}"));
+        .join(format!("{seed:#x}"))
+        .join(format!("pid-{}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     let traces = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces");
     for e in fs::read_dir(traces).unwrap() {
